@@ -1,0 +1,1 @@
+//! Keyhole engine.
