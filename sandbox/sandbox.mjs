@@ -1,0 +1,543 @@
+#!/usr/bin/env node
+// Keyhole's offline test sandbox: one process, everything on 127.0.0.1.
+//
+//   provider      oidc-provider configured like Clerk's Frontend API (paths, PKCE S256,
+//                 public native client, JWT access tokens with typ at+jwt, rotating refresh tokens)
+//   oauth API     Express + @clerk/express, getAuth(req, { acceptsToken: 'oauth_token' })
+//                 plus test helpers (/plain, /redirect-elsewhere, /slow, /big)
+//   session API   Express + @clerk/express, plain getAuth(req) (session tokens only)
+//
+// stdout carries exactly one line: the ready JSON. Everything else goes to stderr.
+// No token, code or key value is ever logged.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+// --- stdout is reserved for the ready line -------------------------------------------------
+// oidc-provider prints notices with console.info (stdout); route all console output to stderr.
+const writeReadyLine = process.stdout.write.bind(process.stdout);
+for (const name of ['log', 'info', 'debug']) {
+  console[name] = (...args) => console.error(...args);
+}
+
+const log = (...args) => console.error('[sandbox]', ...args);
+
+function die(message, code = 1) {
+  console.error(`[sandbox] ERROR: ${message}`);
+  process.exit(code);
+}
+
+// --- no traffic leaves 127.0.0.1 ------------------------------------------------------------
+function isLoopbackHost(host) {
+  if (!host) return true; // net defaults to localhost
+  const h = String(host).replace(/^\[|\]$/g, '').toLowerCase();
+  return h === '127.0.0.1' || h === 'localhost' || h === '::1' || h.startsWith('127.');
+}
+
+function blocked(what) {
+  const err = new Error(`keyhole sandbox: blocked outbound connection to ${what} (only 127.0.0.1 is allowed)`);
+  console.error(`[sandbox] ${err.message}`);
+  return err;
+}
+
+{
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = async (input, init) => {
+    let url;
+    try {
+      url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+    } catch {
+      throw blocked(String(input));
+    }
+    if (!isLoopbackHost(url.hostname)) throw blocked(url.host);
+    return realFetch(input, init);
+  };
+  for (const fn of ['connect', 'createConnection']) {
+    const real = net[fn];
+    net[fn] = function guardedConnect(...args) {
+      const a = args[0];
+      const host = typeof a === 'object' && a !== null ? (a.path ? 'localhost' : a.host) : (typeof args[1] === 'string' ? args[1] : undefined);
+      if (!isLoopbackHost(host)) throw blocked(host);
+      return real.apply(this, args);
+    };
+  }
+}
+
+// --- flags ----------------------------------------------------------------------------------
+const USAGE = `usage: node sandbox.mjs [options]
+  --provider-port N        port of the Clerk stand-in (default 0 = any free port)
+  --api-port N             port of the oauth API (default 0)
+  --session-api-port N     port of the session-only API (default 0)
+  --client-id ID           the public client's id (default keyhole-sandbox)
+  --access-token-ttl SECS  access token lifetime (default 3600)
+  --id-token-ttl SECS      ID token lifetime (default 3600)
+  --state-file PATH        also write the ready JSON to PATH (atomically)
+  --exit-on-stdin-close    exit when stdin reaches EOF
+  --verbose                also show oidc-provider's development notices`;
+
+let args;
+try {
+  ({ values: args } = parseArgs({
+    options: {
+      'provider-port': { type: 'string', default: '0' },
+      'api-port': { type: 'string', default: '0' },
+      'session-api-port': { type: 'string', default: '0' },
+      'client-id': { type: 'string', default: 'keyhole-sandbox' },
+      'access-token-ttl': { type: 'string', default: '3600' },
+      'id-token-ttl': { type: 'string', default: '3600' },
+      'state-file': { type: 'string' },
+      'exit-on-stdin-close': { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  }));
+} catch (err) {
+  die(`${err.message}\n${USAGE}`, 2);
+}
+if (args.help) {
+  console.error(USAGE);
+  process.exit(0);
+}
+
+function intFlag(name, min, max) {
+  const raw = args[name];
+  if (!/^\d+$/.test(raw)) die(`--${name} must be an integer, got ${JSON.stringify(raw)}`, 2);
+  const n = Number(raw);
+  if (n < min || n > max) die(`--${name} must be between ${min} and ${max}, got ${n}`, 2);
+  return n;
+}
+
+const PROVIDER_PORT = intFlag('provider-port', 0, 65535);
+const API_PORT = intFlag('api-port', 0, 65535);
+const SESSION_API_PORT = intFlag('session-api-port', 0, 65535);
+const ACCESS_TOKEN_TTL = intFlag('access-token-ttl', 1, 10 * 365 * 24 * 3600);
+const ID_TOKEN_TTL = intFlag('id-token-ttl', 1, 10 * 365 * 24 * 3600);
+const CLIENT_ID = args['client-id'];
+if (!CLIENT_ID) die('--client-id must not be empty', 2);
+const RESOURCE = 'urn:keyhole:sandbox-api';
+const SCOPES = ['openid', 'profile', 'email', 'offline_access'];
+
+if (!args.verbose) {
+  // oidc-provider's "development-only feature" notices are expected here; keep stderr readable.
+  const realError = console.error;
+  const quiet = /^(\x1b\[[0-9;]*m)?oidc-provider (NOTICE|WARNING): /;
+  console.error = (...a) => {
+    if (typeof a[0] === 'string' && quiet.test(a[0])) return;
+    realError(...a);
+  };
+  console.warn = console.error;
+  for (const name of ['log', 'info', 'debug']) console[name] = console.error;
+} else {
+  console.warn = (...a) => console.error(...a);
+}
+
+// --- Clerk SDK environment: set before @clerk/express is imported ---------------------------
+const { publicKey, privateKey } = crypto.generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  publicExponent: 65537,
+});
+const KID = `ins_sandbox_${crypto.randomBytes(6).toString('hex')}`;
+const privateJwk = { ...privateKey.export({ format: 'jwk' }), kid: KID, alg: 'RS256', use: 'sig' };
+const PUBLIC_PEM = publicKey.export({ type: 'spki', format: 'pem' });
+const PUBLISHABLE_KEY = `pk_live_${Buffer.from('clerk.sandbox.keyhole.test$').toString('base64')}`;
+const SECRET_KEY = `sk_live_sandbox${crypto.randomBytes(16).toString('hex')}`;
+
+Object.assign(process.env, {
+  CLERK_JWT_KEY: PUBLIC_PEM,
+  CLERK_PUBLISHABLE_KEY: PUBLISHABLE_KEY,
+  CLERK_SECRET_KEY: SECRET_KEY,
+  CLERK_TELEMETRY_DISABLED: '1',
+});
+
+const [{ default: Provider, errors: oidcErrors }, { default: express }, clerk] = await Promise.all([
+  import('oidc-provider'),
+  import('express'),
+  import('@clerk/express'),
+]);
+const { clerkMiddleware, getAuth } = clerk;
+
+// --- listen first, so the issuer is the real URL ---------------------------------------------
+const servers = [];
+
+function listen(port, label) {
+  let handler = (_req, res) => {
+    res.statusCode = 503;
+    res.end('starting');
+  };
+  const server = http.createServer((req, res) => handler(req, res));
+  server.keepAliveTimeout = 5000;
+  servers.push(server);
+  return new Promise((resolve) => {
+    server.once('error', (err) => {
+      if (err.code === 'EADDRINUSE') {
+        die(`${label}: port ${port} on 127.0.0.1 is busy (EADDRINUSE). Stop whatever listens there or pass a different port (0 = any free port).`, 3);
+      }
+      die(`${label}: cannot listen on 127.0.0.1:${port}: ${err.message}`, 3);
+    });
+    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => {
+      resolve({
+        server,
+        port: server.address().port,
+        setHandler(h) {
+          handler = h;
+        },
+      });
+    });
+  });
+}
+
+const [prov, oauthApi, sessionApi] = [
+  await listen(PROVIDER_PORT, 'provider (--provider-port)'),
+  await listen(API_PORT, 'oauth API (--api-port)'),
+  await listen(SESSION_API_PORT, 'session-only API (--session-api-port)'),
+];
+const ISSUER = `http://127.0.0.1:${prov.port}`;
+const API_BASE = `http://127.0.0.1:${oauthApi.port}`;
+const SESSION_API_BASE = `http://127.0.0.1:${sessionApi.port}`;
+
+// --- the Clerk stand-in -----------------------------------------------------------------------
+const stats = { refresh_grants: 0, code_grants: 0, refresh_errors: 0, code_errors: 0 };
+
+function accountClaims(login) {
+  return {
+    sub: login,
+    name: `Test User ${login}`,
+    given_name: 'Test',
+    family_name: `User ${login}`,
+    preferred_username: login,
+    email: `${login}@example.test`,
+    email_verified: true,
+  };
+}
+
+const provider = new Provider(ISSUER, {
+  clients: [
+    {
+      client_id: CLIENT_ID,
+      client_name: 'Keyhole (sandbox)',
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      redirect_uris: ['http://127.0.0.1/callback'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+    },
+  ],
+  jwks: { keys: [privateJwk] },
+  cookies: {
+    keys: ['keyhole-sandbox-cookie-key-not-a-secret'],
+  },
+  routes: {
+    authorization: '/oauth/authorize',
+    token: '/oauth/token',
+    userinfo: '/oauth/userinfo',
+    jwks: '/.well-known/jwks.json',
+    revocation: '/oauth/token/revoke',
+  },
+  scopes: SCOPES,
+  claims: {
+    openid: ['sub'],
+    profile: ['name', 'given_name', 'family_name', 'preferred_username'],
+    email: ['email', 'email_verified'],
+  },
+  conformIdTokenClaims: false,
+  responseTypes: ['code'],
+  pkce: { required: () => true },
+  features: {
+    devInteractions: { enabled: true },
+    revocation: { enabled: true },
+    userinfo: { enabled: true },
+    introspection: { enabled: false },
+    rpInitiatedLogout: { enabled: false },
+    pushedAuthorizationRequests: { enabled: false },
+    dPoP: { enabled: false },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: () => RESOURCE,
+      useGrantedResource: () => true,
+      getResourceServerInfo(_ctx, indicator) {
+        if (indicator !== RESOURCE) throw new oidcErrors.InvalidTarget();
+        return {
+          scope: SCOPES.join(' '),
+          audience: RESOURCE,
+          accessTokenTTL: ACCESS_TOKEN_TTL,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        };
+      },
+    },
+  },
+  issueRefreshToken: async (_ctx, client, code) =>
+    client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+  extraTokenClaims: async (_ctx, token) => {
+    if (token.kind !== 'AccessToken') return undefined;
+    const sid = crypto.createHash('sha256').update(String(token.grantId ?? token.sessionUid ?? '')).digest('hex').slice(0, 24);
+    return { azp: token.clientId, sid: `sess_${sid}` };
+  },
+  findAccount: async (_ctx, id) => ({
+    accountId: id,
+    claims: async () => accountClaims(id),
+  }),
+  ttl: {
+    AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? ACCESS_TOKEN_TTL,
+    IdToken: ID_TOKEN_TTL,
+    AuthorizationCode: 600,
+    RefreshToken: 30 * 24 * 3600,
+    Interaction: 3600,
+    Session: 14 * 24 * 3600,
+    Grant: 30 * 24 * 3600,
+  },
+  renderError(ctx, out) {
+    ctx.type = 'html';
+    const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    ctx.body = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>oops! something went wrong</title></head><body><h1>oops! something went wrong</h1>${Object.entries(out)
+      .map(([k, v]) => `<pre><strong>${esc(k)}</strong>: ${esc(v)}</pre>`)
+      .join('')}</body></html>`;
+  },
+});
+
+provider.on('grant.success', (ctx) => {
+  const gt = ctx.oidc.params?.grant_type;
+  if (gt === 'refresh_token') stats.refresh_grants += 1;
+  else if (gt === 'authorization_code') stats.code_grants += 1;
+});
+provider.on('grant.error', (ctx, err) => {
+  const gt = ctx.oidc?.params?.grant_type;
+  if (gt === 'refresh_token') stats.refresh_errors += 1;
+  else if (gt === 'authorization_code') stats.code_errors += 1;
+  log(`token endpoint: ${gt ?? '?'} grant failed: ${err.error ?? err.name}${err.error_description ? ` (${err.error_description})` : ''}`);
+});
+provider.on('server_error', (_ctx, err) => log(`provider server_error: ${err.message}`));
+provider.on('authorization.error', (_ctx, err) =>
+  log(`authorization error: ${err.error ?? err.name}${err.error_description ? ` (${err.error_description})` : ''}`),
+);
+
+// Verify one of our own JWT access tokens (RS256, typ at+jwt, our kid, not expired, our issuer).
+function verifyAccessToken(token) {
+  const parts = token.split('.');
+  if (parts.length !== 3) return null;
+  let header;
+  let payload;
+  try {
+    header = JSON.parse(Buffer.from(parts[0], 'base64url'));
+    payload = JSON.parse(Buffer.from(parts[1], 'base64url'));
+  } catch {
+    return null;
+  }
+  if (header.alg !== 'RS256' || header.kid !== KID || !['at+jwt', 'application/at+jwt'].includes(header.typ)) return null;
+  const ok = crypto.verify('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`), publicKey, Buffer.from(parts[2], 'base64url'));
+  if (!ok) return null;
+  const now = Math.floor(Date.now() / 1000);
+  if (typeof payload.exp !== 'number' || payload.exp <= now) return null;
+  if (payload.iss !== ISSUER || typeof payload.sub !== 'string') return null;
+  return payload;
+}
+
+provider.use(async (ctx, next) => {
+  // Test observable.
+  if (ctx.path === '/sandbox/stats' && ctx.method === 'GET') {
+    ctx.set('cache-control', 'no-store');
+    ctx.body = { ...stats };
+    return;
+  }
+  // Clerk issues a refresh token whenever offline_access is asked for. oidc-provider drops
+  // offline_access from an authorization request unless prompt contains consent (before any
+  // issueRefreshToken hook can see it), so add consent to the prompt here. The consent screen
+  // is shown anyway, like Clerk's default.
+  if (ctx.path === '/oauth/authorize' && ctx.method === 'GET') {
+    const q = new URLSearchParams(ctx.querystring);
+    const scopes = (q.get('scope') ?? '').split(' ');
+    const prompts = (q.get('prompt') ?? '').split(' ').filter(Boolean);
+    if (scopes.includes('offline_access') && !prompts.includes('consent') && !prompts.includes('none') && q.getAll('prompt').length <= 1) {
+      q.set('prompt', [...prompts, 'consent'].join(' '));
+      ctx.querystring = q.toString();
+    }
+  }
+  // Clerk also serves RFC 8414 metadata.
+  if (ctx.path === '/.well-known/oauth-authorization-server') {
+    ctx.path = '/.well-known/openid-configuration';
+  }
+  // Clerk's userinfo accepts the OAuth access token (a JWT for the API). oidc-provider's own
+  // userinfo rejects resource-server tokens, so answer it here the way Clerk does.
+  if (ctx.path === '/oauth/userinfo' && (ctx.method === 'GET' || ctx.method === 'POST')) {
+    ctx.set('cache-control', 'no-store');
+    const m = /^Bearer ([^\s]+)$/i.exec(ctx.get('authorization') || '');
+    const claims = m ? verifyAccessToken(m[1]) : null;
+    if (!claims) {
+      ctx.status = 401;
+      ctx.set('www-authenticate', m ? 'Bearer realm="clerk", error="invalid_token", error_description="invalid access token"' : 'Bearer realm="clerk"');
+      ctx.body = m
+        ? { error: 'invalid_token', error_description: 'invalid access token' }
+        : { error: 'invalid_request', error_description: 'no access token provided' };
+      return;
+    }
+    const scopes = new Set(String(claims.scope ?? '').split(' '));
+    const all = accountClaims(claims.sub);
+    const out = { sub: claims.sub, user_id: claims.sub };
+    if (scopes.has('profile')) {
+      for (const k of ['name', 'given_name', 'family_name', 'preferred_username']) out[k] = all[k];
+    }
+    if (scopes.has('email')) {
+      out.email = all.email;
+      out.email_verified = all.email_verified;
+    }
+    ctx.body = out;
+    return;
+  }
+  await next();
+  // The dev interaction pages @import a Google font: strip it so no browser ever leaves 127.0.0.1.
+  if (typeof ctx.body === 'string' && ctx.body.includes('fonts.googleapis.com')) {
+    ctx.body = ctx.body.replace(/@import url\(https:\/\/fonts\.googleapis\.com[^)]*\);?/g, '');
+  }
+});
+
+prov.setHandler(provider.callback());
+
+// --- the protected APIs -----------------------------------------------------------------------
+const clerkOptions = { jwtKey: PUBLIC_PEM, publishableKey: PUBLISHABLE_KEY, secretKey: SECRET_KEY };
+
+let bigBody;
+function big() {
+  if (!bigBody) {
+    const items = [];
+    for (let i = 0; i < 20000; i += 1) {
+      items.push({ i, id: `item_${String(i).padStart(6, '0')}`, text: 'x'.repeat(72) });
+    }
+    bigBody = JSON.stringify(items);
+  }
+  return bigBody;
+}
+
+function buildOauthApi() {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+
+  // Test helpers (not protected).
+  app.get('/plain', (_req, res) => {
+    res.type('text/plain').send('hello from a non-JSON endpoint');
+  });
+  app.get('/redirect-elsewhere', (_req, res) => {
+    res.redirect(302, `${SESSION_API_BASE}/protected-endpoint`);
+  });
+  app.get('/slow', (req, res) => {
+    let ms = Number.parseInt(String(req.query.ms ?? '1000'), 10);
+    if (!Number.isFinite(ms) || ms < 0) ms = 0;
+    ms = Math.min(ms, 30000);
+    const timer = setTimeout(() => {
+      if (!res.writableEnded) res.json({ slow: true, ms });
+    }, ms);
+    res.on('close', () => clearTimeout(timer));
+  });
+  app.get('/big', (_req, res) => {
+    res.type('application/json').send(big());
+  });
+
+  // The tutorial's backend, adapted to accept the desktop app's OAuth access tokens.
+  app.use(clerkMiddleware(clerkOptions));
+  app.get('/protected-endpoint', (req, res) => {
+    res.json(getAuth(req, { acceptsToken: 'oauth_token' }));
+  });
+  app.get('/protected-auth-required', (req, res, next) => {
+    const auth = getAuth(req, { acceptsToken: 'oauth_token' });
+    if (!auth.isAuthenticated) {
+      next(new Error('Unauthenticated'));
+      return;
+    }
+    res.json(auth);
+  });
+  // The tutorial's error handler.
+  // eslint-disable-next-line no-unused-vars
+  app.use((err, _req, res, _next) => {
+    log(`oauth API: ${err.message}`);
+    res.status(401).send('Unauthenticated!');
+  });
+  return app;
+}
+
+function buildSessionOnlyApi() {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.use(clerkMiddleware(clerkOptions));
+  // What users hit when they forget acceptsToken: OAuth tokens read as signed out.
+  app.get('/protected-endpoint', (req, res) => {
+    res.json(getAuth(req));
+  });
+  // eslint-disable-next-line no-unused-vars
+  app.use((err, _req, res, _next) => {
+    log(`session-only API: ${err.message}`);
+    res.status(401).send('Unauthenticated!');
+  });
+  return app;
+}
+
+oauthApi.setHandler(buildOauthApi());
+sessionApi.setHandler(buildSessionOnlyApi());
+
+// --- lifecycle ----------------------------------------------------------------------------------
+let shuttingDown = false;
+function shutdown(reason, code = 0) {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  log(`shutting down (${reason})`);
+  for (const s of servers) {
+    s.close();
+    s.closeAllConnections?.();
+  }
+  if (args['state-file']) {
+    try {
+      fs.unlinkSync(args['state-file']);
+    } catch {
+      // already gone
+    }
+  }
+  setTimeout(() => process.exit(code), 50).unref();
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGHUP', () => shutdown('SIGHUP'));
+if (args['exit-on-stdin-close']) {
+  process.stdin.on('end', () => shutdown('stdin closed'));
+  process.stdin.on('close', () => shutdown('stdin closed'));
+  process.stdin.on('error', () => shutdown('stdin error'));
+  process.stdin.resume();
+}
+
+const ready = {
+  issuer: ISSUER,
+  client_id: CLIENT_ID,
+  api: {
+    lax: `${API_BASE}/protected-endpoint`,
+    strict: `${API_BASE}/protected-auth-required`,
+    plain: `${API_BASE}/plain`,
+    redirect_elsewhere: `${API_BASE}/redirect-elsewhere`,
+    slow: `${API_BASE}/slow`,
+    big: `${API_BASE}/big`,
+    session_only: `${SESSION_API_BASE}/protected-endpoint`,
+  },
+  stats: `${ISSUER}/sandbox/stats`,
+  access_token_ttl: ACCESS_TOKEN_TTL,
+  pid: process.pid,
+};
+const line = `${JSON.stringify(ready)}\n`;
+
+if (args['state-file']) {
+  const target = path.resolve(args['state-file']);
+  const tmp = `${target}.tmp-${process.pid}`;
+  try {
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(tmp, line);
+    fs.renameSync(tmp, target);
+  } catch (err) {
+    die(`cannot write --state-file ${target}: ${err.message}`, 4);
+  }
+}
+
+log(`provider ${ISSUER} (client ${CLIENT_ID}), oauth API ${API_BASE}, session-only API ${SESSION_API_BASE}`);
+writeReadyLine(line);
