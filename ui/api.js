@@ -1,0 +1,49 @@
+// The only module that touches window.__TAURI__. Every command is one async function;
+// every failure is rethrown as a plain { kind, message, field? } object.
+
+function tauri() {
+  const t = globalThis.window?.__TAURI__;
+  if (!t?.core?.invoke) {
+    throw { kind: "unavailable", message: "The Keyhole backend is not available (this page only works inside the app)." };
+  }
+  return t;
+}
+
+/** Normalize anything invoke can reject with (our error objects, plain strings, Errors). */
+export function toError(e) {
+  if (e && typeof e === "object" && typeof e.message === "string") {
+    const out = { kind: typeof e.kind === "string" ? e.kind : "unknown", message: e.message };
+    if (typeof e.field === "string") out.field = e.field;
+    return out;
+  }
+  return { kind: "unknown", message: typeof e === "string" ? e : String(e) };
+}
+
+async function invoke(command, args) {
+  try {
+    return await tauri().core.invoke(command, args);
+  } catch (e) {
+    throw toError(e);
+  }
+}
+
+export async function loadSettings() { return invoke("load_settings"); }
+export async function saveSettings(settings) { return invoke("save_settings", { settings }); }
+export async function session() { return invoke("session"); }
+export async function signIn() { return invoke("sign_in"); }
+export async function cancelSignIn() { return invoke("cancel_sign_in"); }
+export async function openBrowserAgain() { return invoke("open_browser_again"); }
+export async function signOut() { return invoke("sign_out"); }
+export async function callApi() { return invoke("call_api"); }
+
+/** Subscribe to a backend event; resolves to the unlisten function (keep it). */
+async function listen(name, handler) {
+  try {
+    return await tauri().event.listen(name, (event) => handler(event.payload));
+  } catch (e) {
+    throw toError(e);
+  }
+}
+
+export async function onSignInProgress(handler) { return listen("sign-in-progress", handler); }
+export async function onSessionChanged(handler) { return listen("session-changed", handler); }

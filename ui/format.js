@@ -1,0 +1,148 @@
+// Pure text helpers shared by state.js and view.js. No DOM, no Tauri, so node --test covers them.
+
+const REASONS = {
+  200: "OK", 201: "Created", 202: "Accepted", 204: "No Content",
+  301: "Moved Permanently", 302: "Found", 303: "See Other", 304: "Not Modified",
+  307: "Temporary Redirect", 308: "Permanent Redirect",
+  400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+  405: "Method Not Allowed", 406: "Not Acceptable", 408: "Request Timeout", 409: "Conflict",
+  410: "Gone", 415: "Unsupported Media Type", 422: "Unprocessable Content", 429: "Too Many Requests",
+  500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway",
+  503: "Service Unavailable", 504: "Gateway Timeout",
+};
+
+/** "401 Unauthorized", or just "599" for codes without a well-known name. */
+export function statusWithReason(status) {
+  const reason = REASONS[status];
+  return reason ? `${status} ${reason}` : String(status);
+}
+
+/** Pretty JSON for claims and API bodies; never throws (cycles cannot come from IPC, but be safe). */
+export function prettyJson(value) {
+  try {
+    const text = JSON.stringify(value, null, 2);
+    return text === undefined ? "" : text;
+  } catch {
+    return String(value);
+  }
+}
+
+/** Collapse whitespace and cut to `max` characters so an error line stays one readable line. */
+export function excerpt(text, max = 200) {
+  const flat = String(text).replace(/\s+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** A short excerpt of an API body for the "Error: …" line. */
+export function bodyExcerpt(body, max = 200) {
+  if (!body || body.kind === "empty") return "";
+  if (body.kind === "text") return excerpt(body.text ?? "", max);
+  if (body.kind === "json") {
+    const v = body.value;
+    if (typeof v === "string") return excerpt(v, max);
+    return excerpt(JSON.stringify(v) ?? "", max);
+  }
+  return "";
+}
+
+/** Message for a non-2xx answer, as the tutorial shows it: "401 Unauthorized — Unauthenticated!". */
+export function httpErrorMessage(result) {
+  const head = statusWithReason(result.status);
+  const tail = bodyExcerpt(result.body);
+  return tail ? `${head} — ${tail}` : head;
+}
+
+/** What goes in the "Data from API" <pre>. */
+export function bodyText(body) {
+  if (!body || body.kind === "empty") return "(empty body)";
+  if (body.kind === "json") return prettyJson(body.value);
+  return String(body.text ?? "");
+}
+
+/** "200 OK · 35 ms" */
+export function resultMeta(result) {
+  const parts = [statusWithReason(result.status)];
+  if (Number.isFinite(result.elapsedMs)) parts.push(`${Math.round(result.elapsedMs)} ms`);
+  if (result.contentType) parts.push(result.contentType);
+  return parts.join(" · ");
+}
+
+/** Live countdown text. expiresAt is unix seconds (from the backend), nowMs is Date.now(). */
+export function countdown(expiresAt, nowMs) {
+  if (expiresAt == null) return "no expiry given";
+  // Round up: never call a token expired while it still has a fraction of a second left.
+  const left = Math.ceil(expiresAt - nowMs / 1000);
+  if (left <= 0) return "expired";
+  const d = Math.floor(left / 86400);
+  const h = Math.floor((left % 86400) / 3600);
+  const m = Math.floor((left % 3600) / 60);
+  const s = left % 60;
+  // Two units are enough precision for a human; seconds only matter in the last hour.
+  if (d > 0) return `expires in ${d} d ${h} h`;
+  if (h > 0) return `expires in ${h} h ${m} min`;
+  if (m > 0) return `expires in ${m} min ${s} s`;
+  return `expires in ${s} s`;
+}
+
+export function isExpired(expiresAt, nowMs) {
+  return expiresAt != null && expiresAt - nowMs / 1000 <= 0;
+}
+
+/** One line describing the access token's form. */
+export function tokenSummary(accessToken) {
+  if (!accessToken || accessToken.kind !== "jwt") {
+    return "Opaque token — it cannot be decoded; it is sent as-is.";
+  }
+  const header = accessToken.header ?? {};
+  const parts = ["JWT"];
+  if (typeof header.alg === "string") parts.push(`alg ${header.alg}`);
+  if (typeof header.kid === "string") parts.push(`kid ${header.kid}`);
+  if (typeof header.typ === "string") parts.push(`typ ${header.typ}`);
+  return parts.join(" · ");
+}
+
+/** "Jane Doe <jane@example.com>", or null when the token carries neither. */
+export function identity(session) {
+  const { name, email } = session;
+  if (name && email) return `${name} <${email}>`;
+  return name || email || null;
+}
+
+const STAGES = {
+  opening_browser: "Opening your browser…",
+  waiting: "Waiting for you to finish in the browser…",
+  browser_failed: "Your browser could not be opened. Open the sign-in URL yourself; Keyhole keeps waiting.",
+  exchanging: "Exchanging the authorization code for tokens…",
+};
+
+export function stageText(stage) {
+  return STAGES[stage] ?? "Starting sign-in…";
+}
+
+export function signInFailureNotice(error) {
+  if (error?.kind === "cancelled") return { tone: "info", text: "Sign-in cancelled." };
+  return { tone: "error", text: `Sign-in failed: ${error?.message ?? "unknown error"}` };
+}
+
+export function signOutNotice(outcome) {
+  if (outcome?.message) {
+    return { tone: "warning", text: `Signed out. Revocation could not be confirmed: ${outcome.message}` };
+  }
+  return { tone: "info", text: "Signed out." };
+}
+
+/** Short text for the #status live region; kept terse because screen readers read every change. */
+export function statusText(state) {
+  switch (state.screen) {
+    case "signedOut": return "Signed out";
+    case "signingIn": return "Signing in…";
+    case "signedIn": {
+      const api = state.api?.status;
+      if (api === "loading") return "Signed in · calling the API…";
+      if (api === "data") return `Signed in · API answered ${state.api.result.status}`;
+      if (api === "error") return "Signed in · API call failed";
+      return "Signed in";
+    }
+    default: return "Loading…";
+  }
+}

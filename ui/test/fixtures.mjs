@@ -1,0 +1,46 @@
+// Shared sample payloads shaped like the backend contract.
+
+export const settings = Object.freeze({
+  instance: "https://happy-hen-42.clerk.accounts.dev",
+  clientId: "client_abc",
+  scopes: "openid profile email",
+  redirectPort: 0,
+  apiUrl: "http://localhost:3000/protected",
+  sandbox: false,
+});
+
+export function session(overrides = {}) {
+  return {
+    subject: "user_2abc",
+    name: "Ada Lovelace",
+    email: "ada@example.com",
+    issuer: "https://happy-hen-42.clerk.accounts.dev",
+    expiresAt: 1_700_003_600,
+    scopes: ["openid", "profile", "email"],
+    accessToken: { kind: "jwt", header: { alg: "RS256", kid: "ins_1", typ: "JWT" }, claims: { sub: "user_2abc", exp: 1_700_003_600 } },
+    idTokenClaims: { sub: "user_2abc", email: "ada@example.com" },
+    ...overrides,
+  };
+}
+
+export function apiResult(overrides = {}) {
+  return {
+    status: 200,
+    ok: true,
+    elapsedMs: 35,
+    url: "http://localhost:3000/protected",
+    contentType: "application/json",
+    body: { kind: "json", value: { userId: "user_2abc", message: "hello" } },
+    diagnosis: null,
+    ...overrides,
+  };
+}
+
+export const unauthorized = () => apiResult({
+  status: 401, ok: false, contentType: "text/html; charset=utf-8",
+  body: { kind: "text", text: "Unauthenticated!", truncated: false },
+  diagnosis: "The API did not accept the token: check that it verifies tokens from this Clerk instance.",
+});
+
+/** 2023-11-14T22:13:20Z in ms, i.e. one hour before session().expiresAt. */
+export const NOW = 1_700_000_000_000;

@@ -1,0 +1,432 @@
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { EVENT_TYPES, FIELDS, formFromSettings, initialState, next, settingsFromForm } from "../state.js";
+import { NOW, apiResult, session, settings, unauthorized } from "./fixtures.mjs";
+
+const run = (state, ...events) => events.reduce(next, state);
+const signedOut = () => run(initialState(NOW), { type: "booted", settings, session: null });
+const signedIn = (s = session()) => run(initialState(NOW), { type: "booted", settings, session: s });
+const signingIn = () => run(signedOut(), { type: "signInClicked" }, { type: "settingsSaved", settings, quiet: true }, { type: "signInStarted" });
+
+/** Deep-freeze so any in-place mutation inside `next` throws in strict-mode modules. */
+function frozen(value) {
+  if (value && typeof value === "object") {
+    Object.values(value).forEach(frozen);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+describe("initial state and boot", () => {
+  test("starts loading with an empty form and idle API", () => {
+    const s = initialState(NOW);
+    assert.equal(s.screen, "loading");
+    assert.equal(s.now, NOW);
+    assert.deepEqual(s.form, { instance: "", clientId: "", scopes: "", redirectPort: "", apiUrl: "" });
+    assert.equal(s.api.status, "idle");
+    assert.equal(s.session, null);
+  });
+
+  test("booted without a session shows signedOut with the form filled from settings", () => {
+    const s = signedOut();
+    assert.equal(s.screen, "signedOut");
+    assert.deepEqual(s.settings, settings);
+    assert.equal(s.form.redirectPort, "0");
+    assert.equal(s.form.apiUrl, settings.apiUrl);
+    assert.equal(s.notice, null);
+  });
+
+  test("booted with a restored session goes straight to signedIn", () => {
+    const s = signedIn();
+    assert.equal(s.screen, "signedIn");
+    assert.equal(s.session.subject, "user_2abc");
+  });
+
+  test("a boot error is shown as an error notice, and the app still lands signedOut", () => {
+    const s = next(initialState(NOW), { type: "booted", settings: null, session: null, error: { kind: "unavailable", message: "no backend" } });
+    assert.equal(s.screen, "signedOut");
+    assert.equal(s.notice.tone, "error");
+    assert.match(s.notice.text, /no backend/);
+  });
+
+  test("tick advances now, and a tick with the same time changes nothing", () => {
+    const s = signedIn();
+    assert.equal(next(s, { type: "tick", now: NOW + 1000 }).now, NOW + 1000);
+    assert.equal(next(s, { type: "tick", now: NOW }), s);
+  });
+
+  test("unknown events and prototype names return the same state", () => {
+    const s = signedOut();
+    assert.equal(next(s, { type: "nope" }), s);
+    assert.equal(next(s, { type: "toString" }), s);
+    assert.equal(next(s, {}), s);
+  });
+
+  test("next never mutates its input, for every event type", () => {
+    const samples = {
+      booted: { settings, session: session() }, tick: { now: NOW + 5 }, fieldEdited: { field: "scopes", value: "x" },
+      settingsSaved: { settings }, settingsRejected: { error: { kind: "invalid_setting", field: "apiUrl", message: "bad" } },
+      sectionToggled: { section: "idToken", open: true }, signInProgress: { progress: { stage: "waiting", url: "u" } },
+      signInSucceeded: { session: session() }, signInFailed: { error: { kind: "timeout", message: "t" } },
+      cancelFailed: { error: { message: "x" } }, browserReopenFailed: { error: { message: "x" } }, urlCopied: { ok: true },
+      sessionChanged: { session: null }, apiAnswered: { result: apiResult() }, apiFailed: { error: { message: "x" } },
+      signedOut: { outcome: { revoked: true, message: null } }, signOutFailed: { error: { message: "x" } },
+      unexpectedError: { error: { message: "x" } },
+    };
+    for (const start of [signedOut(), signingIn(), run(signedIn(), { type: "callApiClicked" })]) {
+      const snapshot = JSON.stringify(start);
+      frozen(start);
+      for (const type of EVENT_TYPES) next(start, { type, ...samples[type] });
+      assert.equal(JSON.stringify(start), snapshot);
+    }
+  });
+});
+
+describe("settings form", () => {
+  test("fieldEdited keeps what the user typed, as a string", () => {
+    const s = next(signedOut(), { type: "fieldEdited", field: "redirectPort", value: "80a" });
+    assert.equal(s.form.redirectPort, "80a");
+  });
+
+  test("fieldEdited ignores unknown fields and unchanged values", () => {
+    const s = signedOut();
+    assert.equal(next(s, { type: "fieldEdited", field: "sandbox", value: "true" }), s);
+    assert.equal(next(s, { type: "fieldEdited", field: "scopes", value: s.form.scopes }), s);
+  });
+
+  test("saveClicked marks saving and clears old field errors and notices; a second click is ignored", () => {
+    const withError = next(signedOut(), { type: "settingsRejected", error: { kind: "invalid_setting", field: "instance", message: "bad" } });
+    const s = next(withError, { type: "saveClicked" });
+    assert.equal(s.saving, true);
+    assert.deepEqual(s.fieldErrors, {});
+    assert.equal(next(s, { type: "saveClicked" }), s);
+  });
+
+  test("settingsSaved stores the normalized settings, refreshes the form, and says so", () => {
+    const typed = run(signedOut(), { type: "fieldEdited", field: "scopes", value: "  openid  " }, { type: "saveClicked" });
+    const normalized = { ...settings, scopes: "openid" };
+    const s = next(typed, { type: "settingsSaved", settings: normalized });
+    assert.equal(s.saving, false);
+    assert.equal(s.form.scopes, "openid");
+    assert.deepEqual(s.settings, normalized);
+    assert.deepEqual(s.notice, { tone: "info", text: "Settings saved." });
+  });
+
+  test("a quiet settingsSaved (before sign-in) adds no notice", () => {
+    const s = next(run(signedOut(), { type: "signInClicked" }), { type: "settingsSaved", settings, quiet: true });
+    assert.equal(s.notice, null);
+  });
+
+  for (const field of FIELDS) {
+    test(`invalid_setting for ${field} maps to that field's error and keeps the typed values`, () => {
+      const typed = run(signedOut(), { type: "fieldEdited", field: "instance", value: "not a url" }, { type: "saveClicked" });
+      const s = next(typed, { type: "settingsRejected", error: { kind: "invalid_setting", field, message: `${field} is wrong` } });
+      assert.deepEqual(s.fieldErrors, { [field]: `${field} is wrong` });
+      assert.equal(s.form.instance, "not a url");
+      assert.equal(s.saving, false);
+      assert.equal(s.notice, null);
+    });
+  }
+
+  test("a settings error without a known field becomes a notice", () => {
+    const s = next(run(signedOut(), { type: "saveClicked" }), { type: "settingsRejected", error: { kind: "io", message: "disk full" } });
+    assert.deepEqual(s.fieldErrors, {});
+    assert.equal(s.notice.tone, "error");
+    assert.match(s.notice.text, /disk full/);
+  });
+
+  test("a settings error while signed in opens the Settings panel so the error is visible", () => {
+    const s = next(signedIn(), { type: "settingsRejected", error: { kind: "invalid_setting", field: "apiUrl", message: "bad" } });
+    assert.equal(s.expanded.settings, true);
+    assert.equal(s.screen, "signedIn");
+  });
+
+  test("sectionToggled records open state and ignores no-op toggles (details fire toggle on creation)", () => {
+    const s = next(signedIn(), { type: "sectionToggled", section: "idToken", open: true });
+    assert.equal(s.expanded.idToken, true);
+    assert.equal(next(s, { type: "sectionToggled", section: "idToken", open: true }), s);
+    assert.equal(next(s, { type: "sectionToggled", section: "bogus", open: true }), s);
+  });
+
+  test("formFromSettings and settingsFromForm round-trip, keeping sandbox", () => {
+    const back = settingsFromForm(formFromSettings({ ...settings, sandbox: true, redirectPort: 8765 }), { sandbox: true });
+    assert.deepEqual(back, { ok: true, settings: { ...settings, sandbox: true, redirectPort: 8765 } });
+  });
+
+  test("an empty redirect port means 0 (any free port)", () => {
+    const r = settingsFromForm({ ...formFromSettings(settings), redirectPort: " " }, settings);
+    assert.equal(r.settings.redirectPort, 0);
+  });
+
+  for (const bad of ["80a", "-1", "65536", "1.5", "999999"]) {
+    test(`settingsFromForm rejects redirect port ${JSON.stringify(bad)} against the redirectPort field`, () => {
+      const r = settingsFromForm({ ...formFromSettings(settings), redirectPort: bad }, settings);
+      assert.equal(r.ok, false);
+      assert.equal(r.error.kind, "invalid_setting");
+      assert.equal(r.error.field, "redirectPort");
+    });
+  }
+});
+
+describe("sign-in", () => {
+  test("signInClicked only from signedOut, marks saving, clears the old notice", () => {
+    const out = { ...signedOut(), notice: { tone: "info", text: "Signed out." } };
+    const s = next(out, { type: "signInClicked" });
+    assert.equal(s.saving, true);
+    assert.equal(s.notice, null);
+    assert.equal(next(s, { type: "signInClicked" }), s, "double click ignored");
+    assert.equal(next(signedIn(), { type: "signInClicked" }).screen, "signedIn");
+  });
+
+  test("a settings rejection before sign-in stays signedOut with the field error", () => {
+    const s = next(run(signedOut(), { type: "signInClicked" }), { type: "settingsRejected", error: { kind: "invalid_setting", field: "clientId", message: "Client ID is required." } });
+    assert.equal(s.screen, "signedOut");
+    assert.equal(s.fieldErrors.clientId, "Client ID is required.");
+  });
+
+  test("signInStarted shows signingIn with no stage or URL yet", () => {
+    const s = signingIn();
+    assert.equal(s.screen, "signingIn");
+    assert.equal(s.saving, false);
+    assert.deepEqual(s.signIn, { stage: null, url: null, message: null, cancelling: false, reopening: false, copy: null });
+  });
+
+  test("progress stages advance, and the URL stays once known", () => {
+    const url = "https://happy-hen-42.clerk.accounts.dev/oauth/authorize?x=1";
+    let s = next(signingIn(), { type: "signInProgress", progress: { stage: "opening_browser" } });
+    assert.equal(s.signIn.stage, "opening_browser");
+    assert.equal(s.signIn.url, null);
+    s = next(s, { type: "signInProgress", progress: { stage: "waiting", url } });
+    assert.equal(s.signIn.url, url);
+    s = next(s, { type: "signInProgress", progress: { stage: "exchanging" } });
+    assert.equal(s.signIn.stage, "exchanging");
+    assert.equal(s.signIn.url, url);
+  });
+
+  test("browser_failed carries its message until the browser is reopened", () => {
+    let s = next(signingIn(), { type: "signInProgress", progress: { stage: "browser_failed", message: "xdg-open not found", url: "u" } });
+    assert.equal(s.signIn.stage, "browser_failed");
+    assert.equal(s.signIn.message, "xdg-open not found");
+    assert.equal(s.signIn.url, "u");
+    s = next(s, { type: "signInProgress", progress: { stage: "exchanging" } });
+    assert.equal(s.signIn.message, "xdg-open not found", "message kept until the browser is reopened");
+    s = next(s, { type: "browserReopened" });
+    assert.equal(s.signIn.message, null);
+  });
+
+  test("progress outside signingIn is ignored", () => {
+    const s = signedOut();
+    assert.equal(next(s, { type: "signInProgress", progress: { stage: "waiting" } }), s);
+  });
+
+  test("signInSucceeded lands signedIn with the session and an idle API result", () => {
+    const s = next(signingIn(), { type: "signInSucceeded", session: session() });
+    assert.equal(s.screen, "signedIn");
+    assert.equal(s.signIn, null);
+    assert.equal(s.session.subject, "user_2abc");
+    assert.equal(s.api.status, "idle");
+  });
+
+  for (const kind of ["provider", "timeout", "network", "verification", "browser"]) {
+    test(`sign-in failure (${kind}) returns to signedOut with the message as an error notice`, () => {
+      const s = next(signingIn(), { type: "signInFailed", error: { kind, message: `${kind} went wrong` } });
+      assert.equal(s.screen, "signedOut");
+      assert.equal(s.signIn, null);
+      assert.deepEqual(s.notice, { tone: "error", text: `Sign-in failed: ${kind} went wrong` });
+    });
+  }
+
+  test("an invalid_setting sign-in failure also marks the field", () => {
+    const s = next(signingIn(), { type: "signInFailed", error: { kind: "invalid_setting", field: "instance", message: "Not a Clerk instance." } });
+    assert.equal(s.screen, "signedOut");
+    assert.equal(s.fieldErrors.instance, "Not a Clerk instance.");
+    assert.match(s.notice.text, /Not a Clerk instance/);
+  });
+
+  test("cancel: cancelClicked marks cancelling once; the cancelled rejection shows a quiet note", () => {
+    let s = next(signingIn(), { type: "cancelClicked" });
+    assert.equal(s.signIn.cancelling, true);
+    assert.equal(next(s, { type: "cancelClicked" }), s);
+    assert.equal(next(s, { type: "reopenClicked" }), s, "no reopening while cancelling");
+    s = next(s, { type: "signInFailed", error: { kind: "cancelled", message: "cancelled by user" } });
+    assert.equal(s.screen, "signedOut");
+    assert.deepEqual(s.notice, { tone: "info", text: "Sign-in cancelled." });
+  });
+
+  test("cancelFailed un-marks cancelling and reports the error", () => {
+    const s = run(signingIn(), { type: "cancelClicked" }, { type: "cancelFailed", error: { kind: "unknown", message: "nope" } });
+    assert.equal(s.screen, "signingIn");
+    assert.equal(s.signIn.cancelling, false);
+    assert.match(s.notice.text, /nope/);
+  });
+
+  test("a late sign-in failure after the session already arrived is ignored", () => {
+    const s = next(signingIn(), { type: "sessionChanged", session: session() });
+    assert.equal(s.screen, "signedIn");
+    assert.equal(next(s, { type: "signInFailed", error: { kind: "cancelled", message: "x" } }), s);
+  });
+
+  test("open the browser again: success returns a failed stage to waiting", () => {
+    let s = next(signingIn(), { type: "signInProgress", progress: { stage: "browser_failed", message: "m" } });
+    s = next(s, { type: "reopenClicked" });
+    assert.equal(s.signIn.reopening, true);
+    assert.equal(next(s, { type: "reopenClicked" }), s);
+    s = next(s, { type: "browserReopened" });
+    assert.equal(s.signIn.reopening, false);
+    assert.equal(s.signIn.stage, "waiting");
+  });
+
+  test("open the browser again: failure shows browser_failed with the message", () => {
+    const s = run(signingIn(), { type: "signInProgress", progress: { stage: "waiting", url: "u" } }, { type: "reopenClicked" },
+      { type: "browserReopenFailed", error: { kind: "browser", message: "no browser" } });
+    assert.equal(s.signIn.stage, "browser_failed");
+    assert.equal(s.signIn.message, "no browser");
+    assert.equal(s.signIn.reopening, false);
+  });
+
+  test("copy: needs a URL, then records success or failure", () => {
+    const noUrl = signingIn();
+    assert.equal(next(noUrl, { type: "copyUrlClicked" }), noUrl);
+    let s = run(noUrl, { type: "signInProgress", progress: { stage: "waiting", url: "u" } }, { type: "copyUrlClicked" });
+    assert.equal(s.signIn.copy, "pending");
+    assert.equal(next(s, { type: "urlCopied", ok: true }).signIn.copy, "done");
+    s = next(s, { type: "urlCopied", ok: false });
+    assert.equal(s.signIn.copy, "failed");
+  });
+});
+
+describe("session-changed", () => {
+  test("a session arriving while signed out restores signedIn", () => {
+    assert.equal(next(signedOut(), { type: "sessionChanged", session: session() }).screen, "signedIn");
+  });
+
+  test("a refreshed session for the same user keeps the API result", () => {
+    const s = run(signedIn(), { type: "callApiClicked" }, { type: "apiAnswered", result: apiResult() });
+    const refreshed = next(s, { type: "sessionChanged", session: session({ expiresAt: 1_700_007_200 }) });
+    assert.equal(refreshed.session.expiresAt, 1_700_007_200);
+    assert.equal(refreshed.api.status, "data");
+  });
+
+  test("a different user resets the API result", () => {
+    const s = run(signedIn(), { type: "callApiClicked" }, { type: "apiAnswered", result: apiResult() });
+    assert.equal(next(s, { type: "sessionChanged", session: session({ subject: "user_other" }) }).api.status, "idle");
+  });
+
+  test("null while signed in ends the session with a note", () => {
+    const s = next(signedIn(), { type: "sessionChanged", session: null });
+    assert.equal(s.screen, "signedOut");
+    assert.equal(s.session, null);
+    assert.deepEqual(s.notice, { tone: "info", text: "Your session ended." });
+  });
+
+  test("null while signing in or signed out changes nothing", () => {
+    const a = signingIn();
+    const b = signedOut();
+    assert.equal(next(a, { type: "sessionChanged", session: null }), a);
+    assert.equal(next(b, { type: "sessionChanged", session: null }), b);
+  });
+
+  test("during boot it only records the session (boot decides the screen)", () => {
+    const s = next(initialState(NOW), { type: "sessionChanged", session: session() });
+    assert.equal(s.screen, "loading");
+    assert.equal(s.session.subject, "user_2abc");
+  });
+});
+
+describe("call API", () => {
+  test("callApiClicked → loading; a second click is ignored; only when signed in", () => {
+    const s = next(signedIn(), { type: "callApiClicked" });
+    assert.equal(s.api.status, "loading");
+    assert.equal(next(s, { type: "callApiClicked" }), s);
+    const out = signedOut();
+    assert.equal(next(out, { type: "callApiClicked" }), out);
+  });
+
+  test("loading → data on a 2xx answer", () => {
+    const result = apiResult();
+    const s = run(signedIn(), { type: "callApiClicked" }, { type: "apiAnswered", result });
+    assert.deepEqual(s.api, { status: "data", result, message: null, diagnosis: null });
+  });
+
+  test("a 2xx with a diagnosis keeps both data and diagnosis", () => {
+    const result = apiResult({ diagnosis: "The auth object is signed out." });
+    const s = run(signedIn(), { type: "callApiClicked" }, { type: "apiAnswered", result });
+    assert.equal(s.api.status, "data");
+    assert.equal(s.api.diagnosis, "The auth object is signed out.");
+  });
+
+  test("loading → error on a non-2xx answer, with status, body excerpt and diagnosis", () => {
+    const s = run(signedIn(), { type: "callApiClicked" }, { type: "apiAnswered", result: unauthorized() });
+    assert.equal(s.api.status, "error");
+    assert.equal(s.api.message, "401 Unauthorized — Unauthenticated!");
+    assert.match(s.api.diagnosis, /did not accept/);
+  });
+
+  test("loading → error on a rejection (transport)", () => {
+    const s = run(signedIn(), { type: "callApiClicked" }, { type: "apiFailed", error: { kind: "transport", message: "connection refused" } });
+    assert.deepEqual(s.api, { status: "error", result: null, message: "connection refused", diagnosis: null });
+  });
+
+  test("answers that arrive when nothing is loading are ignored", () => {
+    const s = signedIn();
+    assert.equal(next(s, { type: "apiAnswered", result: apiResult() }), s);
+    assert.equal(next(s, { type: "apiFailed", error: { message: "x" } }), s);
+  });
+
+  test("calling again after a result goes back to loading", () => {
+    const s = run(signedIn(), { type: "callApiClicked" }, { type: "apiAnswered", result: unauthorized() }, { type: "callApiClicked" });
+    assert.equal(s.api.status, "loading");
+    assert.equal(s.api.message, null);
+  });
+});
+
+describe("sign-out", () => {
+  test("signOutClicked marks signingOut once", () => {
+    const s = next(signedIn(), { type: "signOutClicked" });
+    assert.equal(s.signingOut, true);
+    assert.equal(next(s, { type: "signOutClicked" }), s);
+  });
+
+  test("a confirmed revocation says 'Signed out.'", () => {
+    const s = run(signedIn(), { type: "signOutClicked" }, { type: "signedOut", outcome: { revoked: true, message: null } });
+    assert.equal(s.screen, "signedOut");
+    assert.equal(s.session, null);
+    assert.equal(s.signingOut, false);
+    assert.deepEqual(s.notice, { tone: "info", text: "Signed out." });
+  });
+
+  test("an unconfirmed revocation warns with the backend's message", () => {
+    const s = run(signedIn(), { type: "signOutClicked" }, { type: "signedOut", outcome: { revoked: false, message: "revocation endpoint unreachable" } });
+    assert.deepEqual(s.notice, { tone: "warning", text: "Signed out. Revocation could not be confirmed: revocation endpoint unreachable" });
+  });
+
+  test("session-changed(null) during our own sign-out does not say 'session ended'; the outcome notice wins", () => {
+    let s = run(signedIn(), { type: "signOutClicked" }, { type: "sessionChanged", session: null });
+    assert.equal(s.screen, "signedOut");
+    assert.equal(s.notice, null);
+    s = next(s, { type: "signedOut", outcome: { revoked: true, message: null } });
+    assert.equal(s.notice.text, "Signed out.");
+  });
+
+  test("sign-out failure stays signed in and reports it", () => {
+    const s = run(signedIn(), { type: "signOutClicked" }, { type: "signOutFailed", error: { kind: "unknown", message: "boom" } });
+    assert.equal(s.screen, "signedIn");
+    assert.equal(s.signingOut, false);
+    assert.match(s.notice.text, /boom/);
+  });
+
+  test("signing in again after sign-out starts clean", () => {
+    const s = run(signedIn(), { type: "callApiClicked" }, { type: "apiAnswered", result: apiResult() },
+      { type: "signOutClicked" }, { type: "signedOut", outcome: { revoked: true, message: null } },
+      { type: "signInClicked" }, { type: "settingsSaved", settings, quiet: true }, { type: "signInStarted" },
+      { type: "signInSucceeded", session: session() });
+    assert.equal(s.screen, "signedIn");
+    assert.equal(s.api.status, "idle");
+  });
+});
+
+test("unexpectedError surfaces as an error notice and clears saving", () => {
+  const s = next(run(signedOut(), { type: "saveClicked" }), { type: "unexpectedError", error: new Error("bug") });
+  assert.equal(s.saving, false);
+  assert.match(s.notice.text, /bug/);
+});
