@@ -111,7 +111,7 @@ export function identity(session) {
 const STAGES = {
   opening_browser: "Opening your browser…",
   waiting: "Waiting for you to finish in the browser…",
-  browser_failed: "Your browser could not be opened. Open the sign-in URL yourself; Keyhole keeps waiting.",
+  browser_failed: "Still waiting: open the sign-in URL below in a browser yourself.",
   exchanging: "Exchanging the authorization code for tokens…",
 };
 

@@ -8,17 +8,17 @@ const DESCRIPTION = "Sign in to your Clerk application and see what your protect
 
 const FORM_FIELDS = [
   {
-    field: "instance", id: "instance", label: "Clerk instance",
+    field: "instance", id: "instance", label: "Clerk instance", wide: true,
     hint: "Frontend API URL (https://…clerk.accounts.dev) or publishable key (pk_test_… / pk_live_…).",
     placeholder: "https://your-app.clerk.accounts.dev",
   },
-  { field: "clientId", id: "client-id", label: "Client ID", hint: "From the OAuth application in the Clerk dashboard." },
+  { field: "clientId", id: "client-id", label: "Client ID", wide: true, hint: "From the OAuth application in the Clerk dashboard." },
   { field: "scopes", id: "scopes", label: "Scopes", hint: "Space-separated, for example: openid profile email.", placeholder: "openid profile email" },
   {
     field: "redirectPort", id: "redirect-port", label: "Redirect port", inputmode: "numeric",
-    hint: "0 picks any free port. A fixed port must match the redirect URL registered in Clerk.", placeholder: "0",
+    hint: "0 = any free port; a fixed port must match the redirect URL registered in Clerk.", placeholder: "0",
   },
-  { field: "apiUrl", id: "api-url", label: "API URL", hint: "Keyhole calls it with your access token as a Bearer token.", placeholder: "http://localhost:3000/protected" },
+  { field: "apiUrl", id: "api-url", label: "API URL", wide: true, hint: "Keyhole calls it with your access token as a Bearer token.", placeholder: "http://localhost:3000/protected" },
 ];
 
 export function view(state, dispatch) {
@@ -77,7 +77,7 @@ function fieldRow(f, state, dispatch) {
   const error = state.fieldErrors[f.field];
   const hintId = `hint-${f.id}`;
   const errorId = `error-${f.field}`;
-  return h("div", { class: ["field", error && "invalid"] },
+  return h("div", { class: ["field", f.wide && "wide", error && "invalid"] },
     h("label", { for: f.id }, f.label),
     h("input", {
       id: f.id, name: f.field, type: "text", value: state.form[f.field],
@@ -102,7 +102,7 @@ function signingInScreen(state, dispatch) {
       h("span", { class: "spinner", "aria-hidden": "true" }),
       s.cancelling ? "Cancelling…" : fmt.stageText(s.stage)),
     s.stage === "browser_failed" && s.message
-      ? h("p", { id: "browser-error", class: ["notice", "notice-error"], role: "alert" }, `The browser could not be opened: ${s.message}`)
+      ? h("p", { id: "browser-error", class: ["notice", "notice-error"], role: "alert" }, s.message)
       : null,
     s.url ? urlBox(s, dispatch) : null,
     h("div", { class: "actions" },
@@ -205,7 +205,7 @@ function tokenCard(state, dispatch) {
   const jwt = accessToken?.kind === "jwt";
   return h("section", { class: "card", "aria-labelledby": "token-title" },
     h("h2", { id: "token-title" }, "Access token"),
-    h("p", { id: "token-kind", class: jwt ? "muted" : "note" }, fmt.tokenSummary(accessToken)),
+    h("p", { id: "token-kind", class: jwt ? "meta" : "note" }, fmt.tokenSummary(accessToken)),
     jwt ? h("pre", { id: "access-token-claims", class: "json", tabindex: "0", "aria-label": "Access token claims" }, fmt.prettyJson(accessToken.claims)) : null,
     disclosure("idToken", "id-token", "ID token claims", state, dispatch,
       idTokenClaims
@@ -269,7 +269,8 @@ function apiResult(api) {
 }
 
 function settingsPanel(state, dispatch) {
-  return disclosure("settings", "settings-panel", "Settings", state, dispatch, settingsForm(state, dispatch, null));
+  return h("section", { class: "card", "aria-label": "Settings" },
+    disclosure("settings", "settings-panel", "Settings", state, dispatch, settingsForm(state, dispatch, null)));
 }
 
 /** The bits outside #app: the status live region and the sandbox badge. */
