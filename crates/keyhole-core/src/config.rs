@@ -1,0 +1,505 @@
+//! What the user configures, and its validation into a [`Config`] the engine can use.
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// Scopes asked for when the user leaves the field empty: identity, profile, and a refresh token.
+pub const DEFAULT_SCOPES: &str = "openid profile email offline_access";
+
+/// The settings as the user typed them. [`Settings::validate`] turns them into a [`Config`].
+///
+/// Field names serialize in camelCase because that is how UIs and settings files name them, and
+/// [`Error::field`] uses the same names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Settings {
+    /// The Clerk instance: its Frontend API URL (the OAuth issuer) or a publishable key.
+    pub instance: String,
+    /// The OAuth application's client ID.
+    pub client_id: String,
+    /// Space-separated scopes; empty means [`DEFAULT_SCOPES`].
+    pub scopes: String,
+    /// The loopback port for the redirect; 0 picks a free one.
+    pub redirect_port: u16,
+    /// The protected API to call.
+    pub api_url: String,
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The issuer identifier, exactly as the provider must name itself.
+    pub issuer: String,
+    /// The OAuth client ID.
+    pub client_id: String,
+    /// Scopes to request (deduplicated, in the order given).
+    pub scopes: Vec<String>,
+    /// Loopback port for the redirect (0 = any free port).
+    pub redirect_port: u16,
+    /// The protected API, when one is set.
+    pub api_url: Option<Url>,
+}
+
+impl Settings {
+    /// Checks every field and returns the first problem, naming the field.
+    pub fn validate(&self) -> Result<Config> {
+        Ok(Config {
+            issuer: parse_instance(&self.instance)?,
+            client_id: parse_client_id(&self.client_id)?,
+            scopes: parse_scopes(&self.scopes)?,
+            redirect_port: self.redirect_port,
+            api_url: match self.api_url.trim() {
+                "" => None,
+                url => Some(parse_api_url(url)?),
+            },
+        })
+    }
+
+    /// The same settings with whitespace trimmed and scopes written out, as they should be saved.
+    pub fn normalized(&self) -> Result<Settings> {
+        let config = self.validate()?;
+        Ok(Settings {
+            instance: self.instance.trim().to_owned(),
+            client_id: config.client_id,
+            scopes: config.scopes.join(" "),
+            redirect_port: config.redirect_port,
+            api_url: self.api_url.trim().to_owned(),
+        })
+    }
+}
+
+impl Config {
+    /// The scopes as one space-separated string.
+    pub fn scope_string(&self) -> String {
+        self.scopes.join(" ")
+    }
+
+    /// True when `openid` is requested, so an ID token and a nonce are part of the flow.
+    pub fn wants_id_token(&self) -> bool {
+        self.scopes.iter().any(|s| s == "openid")
+    }
+
+    /// The API URL, or an error naming the field when none is set.
+    pub fn require_api_url(&self) -> Result<&Url> {
+        self.api_url
+            .as_ref()
+            .ok_or_else(|| Error::setting("apiUrl", "Set the URL of the protected API to call."))
+    }
+}
+
+/// Turns the instance field (a Frontend API URL or a publishable key) into an issuer.
+fn parse_instance(input: &str) -> Result<String> {
+    const FIELD: &str = "instance";
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(Error::setting(
+            FIELD,
+            "Enter your Clerk instance: its Frontend API URL (https://…) or a publishable key (pk_test_… or pk_live_…).",
+        ));
+    }
+    if input.starts_with("pk_") || input.starts_with("sk_") {
+        return issuer_from_publishable_key(input);
+    }
+    let url = Url::parse(input).map_err(|e| {
+        Error::setting(
+            FIELD,
+            format!("“{input}” is neither a URL nor a publishable key ({e})."),
+        )
+    })?;
+    check_issuer_url(&url, input)?;
+    // A bare origin is written without the trailing slash that `Url` adds: Clerk's issuers have none.
+    Ok(input.strip_suffix('/').unwrap_or(input).to_owned())
+}
+
+fn check_issuer_url(url: &Url, input: &str) -> Result<()> {
+    const FIELD: &str = "instance";
+    let host = url
+        .host_str()
+        .ok_or_else(|| Error::setting(FIELD, format!("“{input}” has no host.")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(host) => {}
+        "http" => {
+            return Err(Error::setting(
+                FIELD,
+                "The instance URL must use https (plain http is allowed only for 127.0.0.1 and localhost).",
+            ))
+        }
+        other => {
+            return Err(Error::setting(
+                FIELD,
+                format!("The instance URL must start with https://, not {other}:."),
+            ))
+        }
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::setting(
+            FIELD,
+            "The instance URL must not have a query or fragment.",
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::setting(
+            FIELD,
+            "The instance URL must not contain a user name or password.",
+        ));
+    }
+    Ok(())
+}
+
+/// Decodes a Clerk publishable key (`pk_test_` / `pk_live_` + base64 of `<frontend api host>$`)
+/// into its issuer URL, `https://<host>`.
+pub fn issuer_from_publishable_key(key: &str) -> Result<String> {
+    const FIELD: &str = "instance";
+    let key = key.trim();
+    if key.starts_with("sk_") {
+        return Err(Error::setting(
+            FIELD,
+            "That is a secret key (sk_…). Never paste it into a desktop app; use the publishable key (pk_…) or the Frontend API URL.",
+        ));
+    }
+    let encoded = key
+        .strip_prefix("pk_test_")
+        .or_else(|| key.strip_prefix("pk_live_"))
+        .ok_or_else(|| {
+            Error::setting(FIELD, "A publishable key starts with pk_test_ or pk_live_.")
+        })?;
+    let bad = || {
+        Error::setting(
+            FIELD,
+            "This publishable key is not valid: it does not decode to a Clerk Frontend API host. Copy it again from the Clerk dashboard.",
+        )
+    };
+    let trimmed = encoded.trim_end_matches('=');
+    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(trimmed)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(trimmed))
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let host = text.strip_suffix('$').ok_or_else(bad)?;
+    let valid_host = !host.is_empty()
+        && host.contains('.')
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    if !valid_host {
+        return Err(bad());
+    }
+    Ok(format!("https://{}", host.to_ascii_lowercase()))
+}
+
+fn parse_client_id(input: &str) -> Result<String> {
+    let id = input.trim();
+    if id.is_empty() {
+        return Err(Error::setting(
+            "clientId",
+            "Enter the client ID of your Clerk OAuth application.",
+        ));
+    }
+    // RFC 6749 appendix A.1: client_id is visible ASCII; Clerk's are alphanumeric.
+    if id.len() > 256 || !id.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(Error::setting(
+            "clientId",
+            "A client ID is a single word of printable ASCII characters with no spaces.",
+        ));
+    }
+    Ok(id.to_owned())
+}
+
+fn parse_scopes(input: &str) -> Result<Vec<String>> {
+    let input = if input.trim().is_empty() {
+        DEFAULT_SCOPES
+    } else {
+        input
+    };
+    let mut scopes: Vec<String> = Vec::new();
+    for scope in input.split_whitespace() {
+        // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+        let valid = scope
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+        if !valid {
+            return Err(Error::setting(
+                "scopes",
+                format!("“{scope}” is not a valid scope: quotes, backslashes and non-ASCII characters are not allowed."),
+            ));
+        }
+        if !scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_owned());
+        }
+    }
+    Ok(scopes)
+}
+
+/// Checks a protected API URL: http or https with a host, no credentials in it.
+pub fn parse_api_url(input: &str) -> Result<Url> {
+    const FIELD: &str = "apiUrl";
+    let input = input.trim();
+    let mut url = Url::parse(input).map_err(|e| {
+        Error::setting(
+            FIELD,
+            format!("“{input}” is not a valid URL ({e}). Example: http://localhost:5000/protected-endpoint"),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(Error::setting(
+            FIELD,
+            format!(
+                "The API URL must start with http:// or https://, not {}:.",
+                url.scheme()
+            ),
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::setting(FIELD, "The API URL has no host."));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::setting(
+            FIELD,
+            "The API URL must not contain a user name or password; Keyhole sends your access token instead.",
+        ));
+    }
+    // A fragment is never sent to a server.
+    url.set_fragment(None);
+    Ok(url)
+}
+
+pub(crate) fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings {
+            instance: "https://clerk.example.com".into(),
+            client_id: "abc123".into(),
+            scopes: String::new(),
+            redirect_port: 0,
+            api_url: "http://localhost:5000/protected-endpoint".into(),
+        }
+    }
+
+    fn field_of(s: Settings) -> &'static str {
+        s.validate().unwrap_err().field().unwrap()
+    }
+
+    #[test]
+    fn valid_settings_give_a_config_with_default_scopes() {
+        let config = settings().validate().unwrap();
+        assert_eq!(config.issuer, "https://clerk.example.com");
+        assert_eq!(
+            config.scopes,
+            ["openid", "profile", "email", "offline_access"]
+        );
+        assert!(config.wants_id_token());
+        assert_eq!(
+            config.api_url.unwrap().as_str(),
+            "http://localhost:5000/protected-endpoint"
+        );
+    }
+
+    #[test]
+    fn publishable_keys_decode_to_the_frontend_api_host() {
+        // base64("clerk.example.com$") and base64("fit-fox-42.clerk.accounts.dev$")
+        assert_eq!(
+            issuer_from_publishable_key("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k").unwrap(),
+            "https://clerk.example.com"
+        );
+        assert_eq!(
+            issuer_from_publishable_key("pk_test_Zml0LWZveC00Mi5jbGVyay5hY2NvdW50cy5kZXYk")
+                .unwrap(),
+            "https://fit-fox-42.clerk.accounts.dev"
+        );
+        let s = Settings {
+            instance: " pk_test_Zml0LWZveC00Mi5jbGVyay5hY2NvdW50cy5kZXYk ".into(),
+            ..settings()
+        };
+        assert_eq!(
+            s.validate().unwrap().issuer,
+            "https://fit-fox-42.clerk.accounts.dev"
+        );
+    }
+
+    #[test]
+    fn broken_publishable_keys_are_refused_naming_the_instance_field() {
+        for key in [
+            "pk_test_",
+            "pk_test_!!!",
+            "pk_live_Y2xlcmsuZXhhbXBsZS5jb20", // "clerk.example.com" without the '$'
+            "pk_test_aGVsbG8k",                // "hello$": no dot, not a host
+            "pk_prod_Y2xlcmsuZXhhbXBsZS5jb20k", // unknown prefix
+            "sk_test_Y2xlcmsuZXhhbXBsZS5jb20k", // a secret key
+            "pk_test_PHNjcmlwdD4uZXhhbXBsZS5jb20k", // "<script>.example.com$"
+        ] {
+            let err = issuer_from_publishable_key(key).unwrap_err();
+            assert_eq!(err.field(), Some("instance"), "{key}");
+        }
+    }
+
+    #[test]
+    fn instance_urls_must_be_https_except_on_loopback() {
+        assert_eq!(
+            field_of(Settings {
+                instance: "http://clerk.example.com".into(),
+                ..settings()
+            }),
+            "instance"
+        );
+        assert_eq!(
+            field_of(Settings {
+                instance: "ftp://clerk.example.com".into(),
+                ..settings()
+            }),
+            "instance"
+        );
+        assert_eq!(
+            field_of(Settings {
+                instance: "clerk.example.com".into(),
+                ..settings()
+            }),
+            "instance"
+        );
+        assert_eq!(
+            field_of(Settings {
+                instance: "".into(),
+                ..settings()
+            }),
+            "instance"
+        );
+        assert_eq!(
+            field_of(Settings {
+                instance: "https://clerk.example.com/?x=1".into(),
+                ..settings()
+            }),
+            "instance"
+        );
+        let local = Settings {
+            instance: "http://127.0.0.1:4000".into(),
+            ..settings()
+        };
+        assert_eq!(local.validate().unwrap().issuer, "http://127.0.0.1:4000");
+    }
+
+    #[test]
+    fn a_trailing_slash_on_a_bare_origin_is_dropped() {
+        let s = Settings {
+            instance: "https://clerk.example.com/".into(),
+            ..settings()
+        };
+        assert_eq!(s.validate().unwrap().issuer, "https://clerk.example.com");
+    }
+
+    #[test]
+    fn client_id_must_be_one_printable_word() {
+        assert_eq!(
+            field_of(Settings {
+                client_id: " ".into(),
+                ..settings()
+            }),
+            "clientId"
+        );
+        assert_eq!(
+            field_of(Settings {
+                client_id: "a b".into(),
+                ..settings()
+            }),
+            "clientId"
+        );
+        assert_eq!(
+            field_of(Settings {
+                client_id: "ключ".into(),
+                ..settings()
+            }),
+            "clientId"
+        );
+    }
+
+    #[test]
+    fn scopes_are_validated_and_deduplicated() {
+        let s = Settings {
+            scopes: "openid  email openid user:org:read".into(),
+            ..settings()
+        };
+        assert_eq!(
+            s.validate().unwrap().scopes,
+            ["openid", "email", "user:org:read"]
+        );
+        assert_eq!(
+            field_of(Settings {
+                scopes: "openid \"x\"".into(),
+                ..settings()
+            }),
+            "scopes"
+        );
+        let no_openid = Settings {
+            scopes: "profile email".into(),
+            ..settings()
+        };
+        assert!(!no_openid.validate().unwrap().wants_id_token());
+    }
+
+    #[test]
+    fn api_url_must_be_http_with_a_host_and_no_credentials() {
+        for bad in [
+            "localhost:5000",
+            "ftp://x.test/",
+            "http://",
+            "not a url",
+            "https://user:pw@api.test/",
+        ] {
+            assert_eq!(
+                field_of(Settings {
+                    api_url: bad.into(),
+                    ..settings()
+                }),
+                "apiUrl",
+                "{bad}"
+            );
+        }
+        let empty = Settings {
+            api_url: "".into(),
+            ..settings()
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(empty.require_api_url().unwrap_err().field(), Some("apiUrl"));
+        let frag = Settings {
+            api_url: "https://api.test/x#frag".into(),
+            ..settings()
+        };
+        assert_eq!(
+            frag.validate().unwrap().api_url.unwrap().as_str(),
+            "https://api.test/x"
+        );
+    }
+
+    #[test]
+    fn normalized_settings_trim_and_spell_out_scopes() {
+        let s = Settings {
+            client_id: " abc ".into(),
+            ..settings()
+        }
+        .normalized()
+        .unwrap();
+        assert_eq!(s.client_id, "abc");
+        assert_eq!(s.scopes, DEFAULT_SCOPES);
+    }
+
+    #[test]
+    fn settings_deserialize_with_missing_fields_as_defaults() {
+        let s: Settings =
+            serde_json::from_str(r#"{"instance":"https://x.test","redirectPort":8765}"#).unwrap();
+        assert_eq!(s.redirect_port, 8765);
+        assert_eq!(s.client_id, "");
+    }
+}

@@ -1,0 +1,249 @@
+//! Plain-words explanations when an API rejects, or reads as signed out, a token Keyhole holds.
+//!
+//! The usual causes with Clerk backends (../shared/docs/clerk-oauth.md): the SDK reads session
+//! tokens only unless told `acceptsToken: 'oauth_token'`; the backend belongs to another instance;
+//! the token expired; a development instance's handshake redirect.
+
+use std::time::SystemTime;
+
+use serde_json::Value;
+
+use crate::probe::{ApiResponse, Body};
+use crate::verify::AccessTokenInfo;
+
+/// What Keyhole knows about the token it sent.
+pub struct TokenContext<'a> {
+    /// The decoded access token, or that it is opaque.
+    pub access: &'a AccessTokenInfo,
+    /// When the access token expires.
+    pub expires_at: Option<SystemTime>,
+    /// The issuer the token comes from.
+    pub issuer: &'a str,
+}
+
+const ACCEPTS_TOKEN_HINT: &str = "Clerk's backend SDKs read session tokens only by default. To accept Keyhole's OAuth access token, the backend must ask for it: getAuth(req, { acceptsToken: 'oauth_token' }) with @clerk/express (the deprecated @clerk/clerk-sdk-node cannot accept OAuth tokens at all).";
+
+/// Explains a disappointing answer, or returns None when there is nothing to explain.
+pub fn diagnose(response: &ApiResponse, token: &TokenContext<'_>) -> Option<String> {
+    if let Some(target) = &response.blocked_redirect {
+        let mut text = format!(
+            "The API redirected (HTTP {}) to {target}, which is another origin. Keyhole did not follow it, so your token was not sent there.",
+            response.status
+        );
+        if target.contains("handshake") || target.contains("__clerk") {
+            text.push_str(" This looks like a Clerk development instance's handshake redirect, which answers browser-like requests; use a production (pk_live_) instance for APIs, or make the backend treat Bearer requests as API calls.");
+        }
+        return Some(text);
+    }
+    let rejected = matches!(response.status, 401 | 403);
+    let signed_out = response.ok && reads_as_signed_out(&response.body);
+    if !rejected && !signed_out {
+        return None;
+    }
+    if let Some(expired) = expired_since(token) {
+        return Some(format!(
+            "Your access token expired {expired} ago. Refresh the session or sign in again."
+        ));
+    }
+    let opaque_note = match token.access {
+        AccessTokenInfo::Opaque => " Your access token is opaque (not a JWT): the backend can only check it by asking Clerk with its secret key, so it needs network access and the instance's secret key.",
+        AccessTokenInfo::Jwt { .. } => "",
+    };
+    let instance_hint = format!(
+        "If it already does, the backend is probably set up for another Clerk instance: its keys (CLERK_JWT_KEY or secret key) must be those of {}.",
+        token.issuer
+    );
+    if signed_out {
+        let token_type = match &response.body {
+            Body::Json { value } => value.get("tokenType").and_then(Value::as_str),
+            _ => None,
+        };
+        return Some(if token_type == Some("oauth_token") {
+            format!(
+                "The API looked for an OAuth token but reads you as signed out, although Keyhole's token is valid. The backend is probably set up for another Clerk instance: its keys (CLERK_JWT_KEY or secret key) must be those of {}. A clock that is far off can cause this too.{opaque_note}",
+                token.issuer
+            )
+        } else {
+            format!("The API answered, but reads you as signed out although Keyhole sent a valid token. {ACCEPTS_TOKEN_HINT} {instance_hint}{opaque_note}")
+        });
+    }
+    let challenge = response
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("www-authenticate"))
+        .map(|(_, value)| format!(" Its WWW-Authenticate header says: {value}."))
+        .unwrap_or_default();
+    Some(format!(
+        "The API refused (HTTP {}) a token that Keyhole holds and verified.{challenge} {ACCEPTS_TOKEN_HINT} {instance_hint}{opaque_note}",
+        response.status
+    ))
+}
+
+/// A Clerk auth object that says nobody is signed in: `userId: null` or `isAuthenticated: false`.
+fn reads_as_signed_out(body: &Body) -> bool {
+    let Body::Json {
+        value: Value::Object(auth),
+    } = body
+    else {
+        return false;
+    };
+    auth.get("isAuthenticated") == Some(&Value::Bool(false))
+        || (auth.get("userId") == Some(&Value::Null)
+            && !auth
+                .get("isAuthenticated")
+                .is_some_and(|v| v == &Value::Bool(true)))
+}
+
+fn expired_since(token: &TokenContext<'_>) -> Option<String> {
+    let expires_at = token.expires_at.or_else(|| match token.access {
+        AccessTokenInfo::Jwt { claims, .. } => claims
+            .get("exp")
+            .and_then(Value::as_u64)
+            .map(|exp| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(exp)),
+        AccessTokenInfo::Opaque => None,
+    })?;
+    let ago = SystemTime::now().duration_since(expires_at).ok()?;
+    let secs = ago.as_secs();
+    Some(if secs < 120 {
+        format!("{secs} s")
+    } else {
+        format!("{} min", secs / 60)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn response(status: u16, body: Body) -> ApiResponse {
+        ApiResponse {
+            status,
+            ok: (200..300).contains(&status),
+            reason: String::new(),
+            url: "http://api.test/".into(),
+            elapsed_ms: 1,
+            content_type: None,
+            headers: vec![],
+            body,
+            blocked_redirect: None,
+        }
+    }
+
+    fn jwt() -> AccessTokenInfo {
+        AccessTokenInfo::Jwt {
+            header: Default::default(),
+            claims: Default::default(),
+        }
+    }
+
+    fn ctx(access: &AccessTokenInfo, expires_at: Option<SystemTime>) -> TokenContext<'_> {
+        TokenContext {
+            access,
+            expires_at,
+            issuer: "https://clerk.example.com",
+        }
+    }
+
+    fn json(v: Value) -> Body {
+        Body::Json { value: v }
+    }
+
+    #[test]
+    fn a_signed_out_session_token_object_points_at_accepts_token() {
+        let access = jwt();
+        let body = json(
+            serde_json::json!({"userId": null, "sessionId": null, "tokenType": "session_token", "isAuthenticated": false}),
+        );
+        let text = diagnose(&response(200, body), &ctx(&access, None)).unwrap();
+        assert!(text.contains("acceptsToken: 'oauth_token'"), "{text}");
+        // The tutorial's deprecated SDK gives the same shape without tokenType.
+        let old =
+            json(serde_json::json!({"sessionClaims": null, "sessionId": null, "userId": null}));
+        assert!(diagnose(&response(200, old), &ctx(&access, None))
+            .unwrap()
+            .contains("acceptsToken"));
+    }
+
+    #[test]
+    fn a_signed_out_oauth_object_points_at_the_instance() {
+        let access = jwt();
+        let body = json(
+            serde_json::json!({"tokenType": "oauth_token", "isAuthenticated": false, "userId": null}),
+        );
+        let text = diagnose(&response(200, body), &ctx(&access, None)).unwrap();
+        assert!(
+            text.contains("another Clerk instance") && text.contains("https://clerk.example.com"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_signed_in_object_or_a_plain_error_needs_no_diagnosis() {
+        let access = jwt();
+        let body = json(
+            serde_json::json!({"tokenType": "oauth_token", "isAuthenticated": true, "userId": "user_1"}),
+        );
+        assert_eq!(diagnose(&response(200, body), &ctx(&access, None)), None);
+        assert_eq!(
+            diagnose(&response(500, Body::Empty), &ctx(&access, None)),
+            None
+        );
+        assert_eq!(
+            diagnose(
+                &response(200, json(serde_json::json!([1, 2]))),
+                &ctx(&access, None)
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn a_401_with_an_expired_token_says_it_expired() {
+        let access = jwt();
+        let past = SystemTime::now() - Duration::from_secs(300);
+        let text = diagnose(&response(401, Body::Empty), &ctx(&access, Some(past))).unwrap();
+        assert!(text.contains("expired 5 min ago"), "{text}");
+    }
+
+    #[test]
+    fn a_401_with_a_valid_token_names_both_likely_causes() {
+        let access = AccessTokenInfo::Opaque;
+        let mut r = response(
+            401,
+            Body::Text {
+                text: "Unauthenticated!".into(),
+                truncated: false,
+            },
+        );
+        r.headers.push((
+            "www-authenticate".into(),
+            "Bearer error=\"invalid_token\"".into(),
+        ));
+        let text = diagnose(
+            &r,
+            &ctx(&access, Some(SystemTime::now() + Duration::from_secs(600))),
+        )
+        .unwrap();
+        assert!(
+            text.contains("acceptsToken")
+                && text.contains("another Clerk instance")
+                && text.contains("opaque")
+                && text.contains("invalid_token"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_cross_origin_redirect_is_explained() {
+        let access = jwt();
+        let mut r = response(307, Body::Empty);
+        r.blocked_redirect =
+            Some("https://x.clerk.accounts.dev/v1/client/handshake?redirect_url=…".into());
+        let text = diagnose(&r, &ctx(&access, None)).unwrap();
+        assert!(
+            text.contains("not sent there") && text.contains("handshake"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! The engine's one error type.
+
+use std::time::Duration;
+
+/// Every way the engine can fail. Variants are named after the failure, not the library that saw it.
+/// Messages never contain a token, code or verifier.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A setting is invalid; `field` names it (`instance`, `clientId`, `scopes`, `redirectPort`, `apiUrl`).
+    #[error("{message}")]
+    InvalidSetting {
+        /// The setting at fault, as the UI names it.
+        field: &'static str,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// A request never got an HTTP answer (refused, timeout, DNS, TLS, body cut off).
+    #[error("could not reach {what} at {url}: {message}")]
+    Network {
+        /// What was being contacted ("the discovery document", "the API", …).
+        what: &'static str,
+        /// The URL that was requested.
+        url: String,
+        /// The cause in plain words.
+        message: String,
+    },
+    /// The provider's metadata or keys are unusable.
+    #[error("{0}")]
+    Discovery(String),
+    /// The provider answered the authorization request with `error=` (RFC 6749 §4.1.2.1).
+    #[error("the provider refused the sign-in: {}", describe_oauth_error(error, description.as_deref()))]
+    Provider {
+        /// The `error` code, e.g. `access_denied`.
+        error: String,
+        /// `error_description`, if any.
+        description: Option<String>,
+    },
+    /// The authorization response came from another issuer than the one asked (RFC 9207 mix-up).
+    #[error(
+        "the sign-in response names issuer {got:?} but Keyhole asked {expected:?}; it was refused"
+    )]
+    IssuerMismatch {
+        /// The configured issuer.
+        expected: String,
+        /// What the `iss` parameter said (empty when it was required but missing).
+        got: String,
+    },
+    /// No callback arrived in time.
+    #[error("the sign-in timed out after {} without an answer from the browser", human_duration(*.0))]
+    Timeout(Duration),
+    /// The caller cancelled the sign-in.
+    #[error("the sign-in was cancelled")]
+    Cancelled,
+    /// The loopback listener could not be set up.
+    #[error("could not listen for the sign-in redirect on 127.0.0.1:{port}: {message}")]
+    Loopback {
+        /// The port asked for (0 = any).
+        port: u16,
+        /// The cause.
+        message: String,
+    },
+    /// The token endpoint refused a grant (RFC 6749 §5.2), e.g. `invalid_grant`.
+    #[error("the token endpoint refused the request: {}", describe_oauth_error(error, description.as_deref()))]
+    TokenRefused {
+        /// The `error` code.
+        error: String,
+        /// `error_description`, if any.
+        description: Option<String>,
+    },
+    /// The token endpoint answered something that is not a token response.
+    #[error("the token endpoint's answer could not be read: {0}")]
+    TokenResponse(String),
+    /// A token failed verification.
+    #[error("token verification failed: {0}")]
+    Verification(String),
+    /// An operation needs a session and there is none.
+    #[error("not signed in")]
+    NotSignedIn,
+}
+
+/// The engine's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A short, stable name for the kind of failure, for UIs and exit codes to branch on.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidSetting { .. } => "invalid_setting",
+            Error::Network { .. } => "network",
+            Error::Discovery(_) => "discovery",
+            Error::Provider { .. } => "provider",
+            Error::IssuerMismatch { .. } => "issuer_mismatch",
+            Error::Timeout(_) => "timeout",
+            Error::Cancelled => "cancelled",
+            Error::Loopback { .. } => "loopback",
+            Error::TokenRefused { .. } => "token_refused",
+            Error::TokenResponse(_) => "token_response",
+            Error::Verification(_) => "verification",
+            Error::NotSignedIn => "not_signed_in",
+        }
+    }
+
+    /// The setting at fault, for [`Error::InvalidSetting`].
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Error::InvalidSetting { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn setting(field: &'static str, message: impl Into<String>) -> Self {
+        Error::InvalidSetting {
+            field,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn verification(message: impl Into<String>) -> Self {
+        Error::Verification(message.into())
+    }
+}
+
+fn describe_oauth_error(error: &str, description: Option<&str>) -> String {
+    match description {
+        Some(d) if !d.is_empty() => format!("{error} ({d})"),
+        _ => error.to_owned(),
+    }
+}
+
+fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs >= 60 && secs.is_multiple_of(60) {
+        format!("{} min", secs / 60)
+    } else if secs >= 1 {
+        format!("{secs} s")
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}

@@ -1,0 +1,239 @@
+//! Calling the protected API with `Authorization: Bearer <access token>`.
+
+use std::time::{Duration, Instant};
+
+use oauth2::AccessToken;
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
+use serde::Serialize;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::http;
+
+/// Largest body kept for display; the rest is dropped and the body marked truncated.
+pub const BODY_CAP: usize = 1024 * 1024;
+/// Same-origin redirects followed before giving up.
+const MAX_REDIRECTS: usize = 5;
+
+/// The API's answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiResponse {
+    /// The HTTP status code.
+    pub status: u16,
+    /// True for 2xx.
+    pub ok: bool,
+    /// The status line's canonical reason, e.g. "Unauthorized".
+    pub reason: String,
+    /// The URL that answered (after same-origin redirects).
+    pub url: String,
+    /// Time from sending the request to the end of the body.
+    pub elapsed_ms: u64,
+    /// The `Content-Type` header.
+    pub content_type: Option<String>,
+    /// Response headers, in order, as (name, value).
+    pub headers: Vec<(String, String)>,
+    /// The body as Keyhole could read it.
+    pub body: Body,
+    /// A redirect Keyhole did not follow because it leaves the API's origin.
+    pub blocked_redirect: Option<String>,
+}
+
+/// A response body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Body {
+    /// Parsed JSON.
+    Json {
+        /// The value.
+        value: serde_json::Value,
+    },
+    /// Anything else, as text (lossy UTF-8).
+    Text {
+        /// The text.
+        text: String,
+        /// True when the body was longer than [`BODY_CAP`] and was cut.
+        truncated: bool,
+    },
+    /// No body.
+    Empty,
+}
+
+impl ApiResponse {
+    /// A one-line summary for errors: `401 Unauthorized — Unauthenticated!`.
+    pub fn status_line(&self) -> String {
+        let excerpt = match &self.body {
+            Body::Json { value } => http::excerpt(value.to_string().as_bytes(), 300),
+            Body::Text { text, .. } => http::excerpt(text.as_bytes(), 300),
+            Body::Empty => String::new(),
+        };
+        let head = format!("{} {}", self.status, self.reason).trim().to_owned();
+        if excerpt.is_empty() {
+            head
+        } else {
+            format!("{head} — {excerpt}")
+        }
+    }
+}
+
+/// Sends `GET url` with the bearer token and reads the answer. Redirects are followed only within
+/// the same origin (scheme, host and port); any other redirect is returned as the answer, unfollowed,
+/// so the token never travels to another origin.
+pub async fn call(http: &reqwest::Client, url: &Url, token: &AccessToken) -> Result<ApiResponse> {
+    let started = Instant::now();
+    let mut current = url.clone();
+    for _ in 0..=MAX_REDIRECTS {
+        let response = http
+            .get(current.clone())
+            .header(AUTHORIZATION, format!("Bearer {}", token.secret()))
+            // An API call, not a navigation: Clerk's dev instances answer navigations with a handshake redirect.
+            .header(ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| http::network_error("the API", current.as_str(), &e))?;
+        if response.status().is_redirection() {
+            if let Some(next) = location(response.headers(), &current) {
+                if next.origin() == url.origin() {
+                    current = next;
+                    continue;
+                }
+                return read(response, current, started, Some(next.to_string())).await;
+            }
+        }
+        return read(response, current, started, None).await;
+    }
+    Err(Error::Network {
+        what: "the API",
+        url: url.to_string(),
+        message: format!("it redirected more than {MAX_REDIRECTS} times"),
+    })
+}
+
+fn location(headers: &HeaderMap, base: &Url) -> Option<Url> {
+    let value = headers.get(LOCATION)?.to_str().ok()?;
+    base.join(value).ok()
+}
+
+async fn read(
+    response: reqwest::Response,
+    url: Url,
+    started: Instant,
+    blocked_redirect: Option<String>,
+) -> Result<ApiResponse> {
+    let status = response.status();
+    let headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let content_type = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let (bytes, truncated) = http::read_capped(response, BODY_CAP, "the API").await?;
+    Ok(ApiResponse {
+        status: status.as_u16(),
+        ok: status.is_success(),
+        reason: status.canonical_reason().unwrap_or("").to_owned(),
+        url: url.to_string(),
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        body: parse_body(&bytes, truncated, content_type.as_deref()),
+        content_type,
+        headers,
+        blocked_redirect,
+    })
+}
+
+/// JSON when the content type says so (or says nothing) and the body parses; text otherwise.
+fn parse_body(bytes: &[u8], truncated: bool, content_type: Option<&str>) -> Body {
+    if bytes.is_empty() {
+        return Body::Empty;
+    }
+    let maybe_json = content_type.is_none_or(|ct| {
+        let ct = ct.to_ascii_lowercase();
+        ct.contains("json")
+    });
+    if maybe_json && !truncated {
+        if let Ok(value) = serde_json::from_slice(bytes) {
+            return Body::Json { value };
+        }
+    }
+    Body::Text {
+        text: String::from_utf8_lossy(bytes).into_owned(),
+        truncated,
+    }
+}
+
+/// The engine's default timeout for an API call.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_json_only_when_they_say_so_and_parse() {
+        assert_eq!(
+            parse_body(b"{\"a\":1}", false, Some("application/json; charset=utf-8")),
+            Body::Json {
+                value: serde_json::json!({"a": 1})
+            }
+        );
+        assert_eq!(
+            parse_body(b"{\"a\":1}", false, None),
+            Body::Json {
+                value: serde_json::json!({"a": 1})
+            }
+        );
+        assert!(matches!(
+            parse_body(b"{\"a\":1}", false, Some("text/plain")),
+            Body::Text { .. }
+        ));
+        assert!(matches!(
+            parse_body(b"{broken", false, Some("application/json")),
+            Body::Text { .. }
+        ));
+        assert!(matches!(
+            parse_body(b"{\"a\":", true, Some("application/json")),
+            Body::Text {
+                truncated: true,
+                ..
+            }
+        ));
+        assert_eq!(
+            parse_body(b"", false, Some("application/json")),
+            Body::Empty
+        );
+        assert!(matches!(
+            parse_body(&[0xff, 0xfe], false, Some("text/plain")),
+            Body::Text { .. }
+        ));
+    }
+
+    #[test]
+    fn status_line_reads_like_the_tutorial_error() {
+        let response = ApiResponse {
+            status: 401,
+            ok: false,
+            reason: "Unauthorized".into(),
+            url: "http://x.test/".into(),
+            elapsed_ms: 1,
+            content_type: Some("text/html".into()),
+            headers: vec![],
+            body: Body::Text {
+                text: "Unauthenticated!".into(),
+                truncated: false,
+            },
+            blocked_redirect: None,
+        };
+        assert_eq!(
+            response.status_line(),
+            "401 Unauthorized — Unauthenticated!"
+        );
+    }
+}

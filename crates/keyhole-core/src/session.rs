@@ -1,0 +1,151 @@
+//! A signed-in session: the tokens and what verification learned from them.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::tokens::TokenSet;
+use crate::verify::{self, AccessTokenInfo};
+
+/// Tokens plus their verified contents.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The issuer the tokens come from.
+    pub issuer: String,
+    /// The client they were issued to.
+    pub client_id: String,
+    /// The tokens themselves.
+    pub tokens: TokenSet,
+    /// The verified access token's header and claims, or that it is opaque.
+    pub access: AccessTokenInfo,
+    /// The verified ID token's claims, when there is one.
+    pub id_claims: Option<Map<String, Value>>,
+}
+
+/// What a UI shows about a session; no token values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionSummary {
+    /// The user (`sub`), from the ID token or else the access token.
+    pub subject: Option<String>,
+    /// `name`, when the ID token carries it.
+    pub name: Option<String>,
+    /// `email`, when the ID token carries it.
+    pub email: Option<String>,
+    /// The issuer.
+    pub issuer: String,
+    /// Access-token expiry, unix seconds.
+    pub expires_at: Option<u64>,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// The decoded access token.
+    pub access_token: AccessTokenView,
+    /// The ID token's claims.
+    pub id_token_claims: Option<Map<String, Value>>,
+    /// Whether a refresh token is held.
+    pub refreshable: bool,
+}
+
+/// The access token as a UI shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum AccessTokenView {
+    /// A verified JWT.
+    Jwt {
+        /// JOSE header.
+        header: Map<String, Value>,
+        /// Claims.
+        claims: Map<String, Value>,
+    },
+    /// Not decodable.
+    Opaque,
+}
+
+impl Session {
+    /// The user's ID (`sub`).
+    pub fn subject(&self) -> Option<&str> {
+        self.id_claims
+            .as_ref()
+            .and_then(|c| c.get("sub"))
+            .or_else(|| self.access_claims().and_then(|c| c.get("sub")))
+            .and_then(Value::as_str)
+    }
+
+    fn access_claims(&self) -> Option<&Map<String, Value>> {
+        match &self.access {
+            AccessTokenInfo::Jwt { claims, .. } => Some(claims),
+            AccessTokenInfo::Opaque => None,
+        }
+    }
+
+    /// When the access token expires: `expires_in` from the token response, else its `exp`.
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.tokens.expires_at.or_else(|| {
+            self.access_claims()
+                .and_then(|c| c.get("exp"))
+                .and_then(Value::as_u64)
+                .map(|exp| UNIX_EPOCH + std::time::Duration::from_secs(exp))
+        })
+    }
+
+    /// True once the access token's expiry has passed.
+    pub fn is_expired(&self) -> bool {
+        self.expires_at().is_some_and(|at| at <= SystemTime::now())
+    }
+
+    /// What a UI shows.
+    pub fn summary(&self) -> SessionSummary {
+        let id_claim = |name: &str| {
+            self.id_claims
+                .as_ref()
+                .and_then(|c| c.get(name))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let scopes = self.tokens.scopes.clone().unwrap_or_else(|| {
+            self.access_claims()
+                .and_then(|c| c.get("scope").or_else(|| c.get("scp")))
+                .map(|s| match s {
+                    Value::String(s) => s.split_whitespace().map(str::to_owned).collect(),
+                    Value::Array(a) => a
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect(),
+                    _ => Vec::new(),
+                })
+                .unwrap_or_default()
+        });
+        SessionSummary {
+            subject: self.subject().map(str::to_owned),
+            name: id_claim("name"),
+            email: id_claim("email"),
+            issuer: self.issuer.clone(),
+            expires_at: self
+                .expires_at()
+                .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
+                .map(|d| d.as_secs()),
+            scopes,
+            access_token: match &self.access {
+                AccessTokenInfo::Jwt { header, claims } => AccessTokenView::Jwt {
+                    header: header.clone(),
+                    claims: claims.clone(),
+                },
+                AccessTokenInfo::Opaque => AccessTokenView::Opaque,
+            },
+            id_token_claims: self.id_claims.clone(),
+            refreshable: self.tokens.refresh_token.is_some(),
+        }
+    }
+
+    /// Seconds left on the access token (negative once expired), when known.
+    pub fn seconds_left(&self) -> Option<i64> {
+        let exp = self
+            .expires_at()?
+            .duration_since(UNIX_EPOCH)
+            .ok()?
+            .as_secs();
+        Some(exp as i64 - verify::now_secs() as i64)
+    }
+}
