@@ -129,7 +129,7 @@ try {
   let callbackFailure;
   page.on('requestfailed', (req) => {
     try {
-      if (isCallback(req.url())) callbackFailure = req.failure()?.errorText ?? 'failed';
+      if (req.isNavigationRequest() && isCallback(req.url())) callbackFailure = req.failure()?.errorText ?? 'failed';
     } catch {
       // non-URL
     }
