@@ -1,0 +1,35 @@
+//! `keyhole-cli`: the terminal front end of the Keyhole engine.
+
+mod call;
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KEYHOLE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: could not start the async runtime: {e}");
+            return ExitCode::from(70);
+        }
+    };
+    let code = runtime.block_on(async {
+        match cli.command {
+            cli::Command::Call(args) => call::run(args).await,
+        }
+    });
+    ExitCode::from(code)
+}
