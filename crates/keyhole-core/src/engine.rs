@@ -17,7 +17,8 @@ use crate::jwks::KeySet;
 use crate::probe::{self, ApiResponse};
 use crate::session::Session;
 use crate::tokens::{self, TokenSet};
-use crate::verify::Verifier;
+use crate::verify::{AccessTokenInfo, Verifier};
+use oauth2::AccessToken;
 
 /// Default timeout of one HTTP request to the provider.
 const PROVIDER_TIMEOUT: Duration = Duration::from_secs(20);
@@ -148,6 +149,20 @@ impl Keyhole {
         provider
             .session(&self.http, &self.config, tokens, None, Some(session))
             .await
+    }
+
+    /// Verifies an access token from this provider (signature, issuer, lifetime), or reports it
+    /// opaque. An unknown `kid` makes the key set refetch once.
+    pub async fn inspect_access_token(&self, token: &AccessToken) -> Result<AccessTokenInfo> {
+        let provider = self.provider().await?;
+        Verifier {
+            http: &self.http,
+            keys: &provider.keys,
+            issuer: &provider.metadata.issuer,
+            client_id: &self.config.client_id,
+        }
+        .access_token(token.secret())
+        .await
     }
 
     /// Calls the configured API with the session's access token.
