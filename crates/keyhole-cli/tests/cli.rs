@@ -1,0 +1,173 @@
+//! `keyhole-cli` run as a process against the real sandbox, the browser stood in by the sandbox's
+//! plain-HTTP login script (passed with --browser-command, as a user would pass their browser).
+
+use std::process::{Command, Output};
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_keyhole-cli"))
+        .args(args)
+        .env_remove("KEYHOLE_INSTANCE")
+        .env_remove("KEYHOLE_CLIENT_ID")
+        .env_remove("KEYHOLE_API_URL")
+        .env_remove("KEYHOLE_BROWSER")
+        .output()
+        .expect("keyhole-cli runs")
+}
+
+fn standin(login: &str) -> String {
+    let script = keyhole_sandbox::sandbox_dir().join("login-http.mjs");
+    format!("node {} --login {login}", script.display())
+}
+
+#[test]
+fn call_signs_in_and_prints_the_apis_auth_object() {
+    let sandbox = keyhole_sandbox::shared();
+    let browser = standin("user_2cli");
+    let out = cli(&[
+        "call",
+        "--instance",
+        &sandbox.issuer,
+        "--client-id",
+        &sandbox.client_id,
+        "--api-url",
+        &sandbox.api.lax,
+        "--browser-command",
+        &browser,
+        "--timeout",
+        "60",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        out.status
+    );
+    let auth: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is the API's JSON");
+    assert_eq!(auth["userId"], "user_2cli");
+    assert!(stderr.contains("Signed in as user_2cli"), "{stderr}");
+    assert!(stderr.contains("→ 200 OK"), "{stderr}");
+}
+
+#[test]
+fn call_against_the_session_only_api_exits_zero_but_prints_the_diagnosis() {
+    let sandbox = keyhole_sandbox::shared();
+    let browser = standin("user_2cli_diag");
+    let out = cli(&[
+        "call",
+        "--instance",
+        &sandbox.issuer,
+        "--client-id",
+        &sandbox.client_id,
+        "--api-url",
+        &sandbox.api.session_only,
+        "--browser-command",
+        &browser,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Diagnosis:") && stderr.contains("acceptsToken"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_denied_sign_in_fails_with_the_providers_error_and_exit_code_3() {
+    let sandbox = keyhole_sandbox::shared();
+    let script = keyhole_sandbox::sandbox_dir().join("login-http.mjs");
+    let browser = format!("node {} --deny", script.display());
+    let out = cli(&[
+        "call",
+        "--instance",
+        &sandbox.issuer,
+        "--client-id",
+        &sandbox.client_id,
+        "--api-url",
+        &sandbox.api.lax,
+        "--browser-command",
+        &browser,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("access_denied"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn an_unreachable_api_fails_with_exit_code_4_after_signing_in() {
+    let sandbox = keyhole_sandbox::shared();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let browser = standin("user_2cli_down");
+    let out = cli(&[
+        "call",
+        "--instance",
+        &sandbox.issuer,
+        "--client-id",
+        &sandbox.client_id,
+        "--api-url",
+        &format!("http://127.0.0.1:{port}/x"),
+        "--browser-command",
+        &browser,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("refused"), "{stderr}");
+}
+
+#[test]
+fn a_bad_setting_names_the_flag_and_exits_2_without_opening_a_browser() {
+    let out = cli(&[
+        "call",
+        "--instance",
+        "pk_test_broken",
+        "--client-id",
+        "abc",
+        "--api-url",
+        "http://127.0.0.1:1/",
+        "--browser-command",
+        "/nonexistent/browser",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--instance") && stderr.contains("publishable key"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn no_token_value_reaches_the_output_even_with_debug_logging() {
+    let sandbox = keyhole_sandbox::shared();
+    let browser = standin("user_2cli_log");
+    let out = Command::new(env!("CARGO_BIN_EXE_keyhole-cli"))
+        .args([
+            "call",
+            "--instance",
+            &sandbox.issuer,
+            "--client-id",
+            &sandbox.client_id,
+            "--api-url",
+            &sandbox.api.lax,
+            "--browser-command",
+            &browser,
+            "--json",
+        ])
+        .env("KEYHOLE_LOG", "trace")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // A JWT starts with base64url of '{"' — "eyJ". None may appear anywhere.
+    assert!(
+        !stdout.contains("eyJ") && !stderr.contains("eyJ"),
+        "a token leaked:\n{stdout}\n{stderr}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["session"]["subject"], "user_2cli_log");
+}
