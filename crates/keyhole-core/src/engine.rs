@@ -131,6 +131,27 @@ impl Keyhole {
             .await
     }
 
+    /// The HTTP client used for the provider (no redirects, bounded timeouts).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Starts a session from a stored refresh token (after a restart). No nonce, no previous
+    /// session: the ID token, if one comes back, is verified for issuer, audience and lifetime.
+    pub async fn resume(&self, refresh_token: &oauth2::RefreshToken) -> Result<Session> {
+        let provider = self.provider().await?;
+        let tokens = tokens::refresh(
+            &self.http,
+            &provider.metadata,
+            &self.config.client_id,
+            refresh_token,
+        )
+        .await?;
+        provider
+            .session(&self.http, &self.config, tokens, None, None)
+            .await
+    }
+
     /// Renews the session with its refresh token (rotated or kept, see [`tokens::refresh`]).
     pub async fn refresh(&self, session: &Session) -> Result<Session> {
         let refresh_token = session

@@ -74,6 +74,12 @@ pub enum Error {
     /// A token failed verification.
     #[error("token verification failed: {0}")]
     Verification(String),
+    /// The OS keychain could not be used.
+    #[error("{0}")]
+    Keychain(String),
+    /// The provider ended the session (e.g. the refresh token was revoked or expired).
+    #[error("your session ended: {0}. Sign in again.")]
+    SessionEnded(String),
     /// An operation needs a session and there is none.
     #[error("not signed in")]
     NotSignedIn,
@@ -97,6 +103,8 @@ impl Error {
             Error::TokenRefused { .. } => "token_refused",
             Error::TokenResponse(_) => "token_response",
             Error::Verification(_) => "verification",
+            Error::Keychain(_) => "keychain",
+            Error::SessionEnded(_) => "session_ended",
             Error::NotSignedIn => "not_signed_in",
         }
     }

@@ -8,6 +8,8 @@
 //!   scopes, redirect port and API URL, validated field by field.
 //! - [`Keyhole`]: discovery, the loopback PKCE sign-in ([`Keyhole::sign_in`]), refresh, API calls.
 //! - [`Session`]: verified tokens; [`ApiResult`]: the API's answer plus a [`diagnosis`] in plain words.
+//! - [`SessionKeeper`]: the session that lives on — refresh before expiry and once on a 401,
+//!   restore from the OS [`Keychain`] after a restart, sign-out with revocation.
 //! - [`Error`]: one error type; [`Error::kind`] gives a stable name for UIs.
 //!
 //! # Security
@@ -47,10 +49,12 @@ mod error;
 mod flow;
 mod http;
 mod jwks;
+mod keeper;
 mod loopback;
 mod probe;
 mod session;
 mod tokens;
+mod vault;
 mod verify;
 
 pub use browser::{Browser, CommandBrowser, SystemBrowser};
@@ -61,10 +65,12 @@ pub use error::{Error, Result};
 pub use flow::{PendingSignIn, Progress, DEFAULT_SIGN_IN_TIMEOUT};
 pub use http::{client as http_client, describe_transport_error};
 pub use jwks::KeySet;
+pub use keeper::{SessionKeeper, SignOutOutcome};
 pub use loopback::CALLBACK_PATH;
 pub use probe::{ApiResponse, Body, BODY_CAP};
 pub use session::{AccessTokenView, Session, SessionSummary};
 pub use tokens::{IdToken, TokenSet};
+pub use vault::{account_for, Keychain, MemoryStore, SecretStore};
 pub use verify::{AccessTokenInfo, CLOCK_SKEW_SECS};
 
 /// Token newtypes with redacted `Debug`, from the `oauth2` crate.

@@ -75,6 +75,8 @@ pub struct TokenSet {
     pub id_token: Option<IdToken>,
     /// When the access token expires, from `expires_in`.
     pub expires_at: Option<SystemTime>,
+    /// When this token set was received.
+    pub received_at: SystemTime,
     /// The granted scopes, when the provider said (RFC 6749 §5.1).
     pub scopes: Option<Vec<String>>,
 }
@@ -131,7 +133,9 @@ pub async fn refresh(
 }
 
 fn token_set(response: TokenResponse, previous_refresh: Option<&RefreshToken>) -> TokenSet {
+    let received_at = SystemTime::now();
     TokenSet {
+        received_at,
         access_token: response.access_token().clone(),
         refresh_token: response
             .refresh_token()
@@ -140,7 +144,7 @@ fn token_set(response: TokenResponse, previous_refresh: Option<&RefreshToken>) -
         id_token: response.extra_fields().id_token.clone(),
         expires_at: response
             .expires_in()
-            .map(|d| SystemTime::now() + d.min(Duration::from_secs(10 * 365 * 24 * 3600))),
+            .map(|d| received_at + d.min(Duration::from_secs(10 * 365 * 24 * 3600))),
         scopes: response
             .scopes()
             .map(|s| s.iter().map(|s| s.to_string()).collect()),
@@ -173,5 +177,61 @@ fn token_error(
             e.path()
         )),
         RequestTokenError::Other(message) => Error::TokenResponse(message),
+    }
+}
+
+/// Which kind of token is revoked (RFC 7009 `token_type_hint`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TokenKind {
+    Refresh,
+    Access,
+}
+
+/// Revokes a token at the RFC 7009 endpoint (Clerk: `/oauth/token/revoke`) as a public client.
+///
+/// Written by hand because the oauth2 crate refuses every non-https revocation URL, including
+/// loopback ones; discovery already allows plain http only on loopback.
+pub(crate) async fn revoke(
+    http: &reqwest::Client,
+    endpoint: &url::Url,
+    client_id: &str,
+    token: &str,
+    kind: TokenKind,
+) -> Result<()> {
+    let hint = match kind {
+        TokenKind::Refresh => "refresh_token",
+        TokenKind::Access => "access_token",
+    };
+    let url = endpoint.to_string();
+    let response = http
+        .post(endpoint.clone())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .form(&[
+            ("token", token),
+            ("token_type_hint", hint),
+            ("client_id", client_id),
+        ])
+        .send()
+        .await
+        .map_err(|e| crate::http::network_error("the revocation endpoint", &url, &e))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let (body, _) =
+        crate::http::read_capped(response, 16 * 1024, "the revocation endpoint").await?;
+    match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(value) if value.get("error").is_some_and(|e| e.is_string()) => {
+            Err(Error::TokenRefused {
+                error: value["error"].as_str().unwrap_or_default().to_owned(),
+                description: value
+                    .get("error_description")
+                    .and_then(|d| d.as_str())
+                    .map(str::to_owned),
+            })
+        }
+        _ => Err(Error::TokenResponse(format!(
+            "the revocation endpoint answered HTTP {status}"
+        ))),
     }
 }

@@ -1,0 +1,269 @@
+//! The session that lives on, against the real sandbox and a real Secret Service (gnome-keyring on
+//! a private D-Bus session, started by scripts/test): restore, refresh across expiry, rotation,
+//! revocation, sign-out with the provider down, and one shared refresh for concurrent calls.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{config_for, quiet, StandIn};
+use keyhole_core::{
+    account_for, Body, CancellationToken, Keychain, Keyhole, RefreshToken, SecretStore,
+    SessionKeeper, SignInOptions,
+};
+use keyhole_sandbox::{Sandbox, SandboxOptions};
+
+/// A real keychain under a service name of this test's own.
+fn keychain(test: &str) -> Arc<Keychain> {
+    let service = format!("dev.keyhole.test.{test}.{}", std::process::id());
+    Arc::new(Keychain::open_service(&service).unwrap_or_else(|e| {
+        panic!("these tests need a Secret Service on the session bus (scripts/test starts gnome-keyring): {e}")
+    }))
+}
+
+fn keeper(sandbox: &Sandbox, store: Arc<Keychain>, api: &str) -> SessionKeeper {
+    SessionKeeper::new(Keyhole::new(config_for(sandbox, api)), store)
+}
+
+async fn sign_in(keeper: &SessionKeeper, login: &'static str) {
+    let options = SignInOptions {
+        timeout: Duration::from_secs(60),
+        cancel: CancellationToken::new(),
+    };
+    keeper
+        .sign_in(&StandIn::http_login(login), &options, &quiet)
+        .await
+        .expect("sign-in");
+}
+
+fn stored(store: &Keychain, sandbox: &Sandbox) -> Option<String> {
+    store
+        .load(&account_for(&sandbox.issuer, &sandbox.client_id))
+        .unwrap()
+}
+
+fn user_of(result: &keyhole_core::ApiResult) -> String {
+    match &result.response.body {
+        Body::Json { value } => value["userId"].as_str().unwrap_or("<none>").to_owned(),
+        other => panic!("not JSON: {other:?}"),
+    }
+}
+
+fn refresh_grants(sandbox: &Sandbox) -> u64 {
+    sandbox.stats().unwrap()["refresh_grants"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn a_restarted_keeper_resumes_from_the_keychain_without_a_browser() {
+    let sandbox = keyhole_sandbox::shared();
+    let store = keychain("restore");
+    let first = keeper(sandbox, store.clone(), &sandbox.api.lax);
+    sign_in(&first, "user_2restore").await;
+    assert!(
+        stored(&store, sandbox).is_some(),
+        "the refresh token is in the keychain"
+    );
+    drop(first);
+
+    // A new engine and keeper, as after an app restart: nothing in memory.
+    let second = keeper(sandbox, store.clone(), &sandbox.api.lax);
+    let session = second.restore().await.unwrap().expect("restored");
+    assert_eq!(session.subject(), Some("user_2restore"));
+    assert_eq!(user_of(&second.call_api().await.unwrap()), "user_2restore");
+    second.sign_out().await;
+}
+
+#[tokio::test]
+async fn calls_keep_working_across_expiry_with_one_refresh_per_expiry() {
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        access_token_ttl: Some(3),
+        ..Default::default()
+    })
+    .unwrap();
+    let store = keychain("expiry");
+    let keeper = keeper(&sandbox, store, &sandbox.api.lax);
+    sign_in(&keeper, "user_2expiry").await;
+    let before = refresh_grants(&sandbox);
+
+    let started = Instant::now();
+    let mut calls = 0;
+    while started.elapsed() < Duration::from_secs(8) {
+        let result = keeper.call_api().await.unwrap();
+        assert_eq!(result.response.status, 200);
+        assert_eq!(
+            user_of(&result),
+            "user_2expiry",
+            "call {calls} read as signed out"
+        );
+        calls += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let refreshes = keeper.refresh_count();
+    eprintln!(
+        "{calls} calls over {:?} with a 3 s token: {refreshes} refreshes",
+        started.elapsed()
+    );
+    // 8 s of 3 s tokens renewed in their last 0.6 s: 2 or 3 expiries.
+    assert!(
+        (2..=3).contains(&refreshes),
+        "{refreshes} refreshes for {calls} calls"
+    );
+    assert_eq!(
+        refresh_grants(&sandbox) - before,
+        u64::from(refreshes),
+        "the provider saw the same refreshes"
+    );
+    keeper.sign_out().await;
+}
+
+#[tokio::test]
+async fn ten_concurrent_calls_at_expiry_share_exactly_one_refresh() {
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        access_token_ttl: Some(2),
+        ..Default::default()
+    })
+    .unwrap();
+    let store = keychain("concurrent");
+    let keeper = Arc::new(keeper(&sandbox, store, &sandbox.api.lax));
+    sign_in(&keeper, "user_2concurrent").await;
+    let before = refresh_grants(&sandbox);
+    tokio::time::sleep(Duration::from_millis(2100)).await; // the access token has expired
+
+    let calls: Vec<_> = (0..10)
+        .map(|_| {
+            let keeper = keeper.clone();
+            tokio::spawn(async move { keeper.call_api().await })
+        })
+        .collect();
+    for call in calls {
+        let result = call.await.unwrap().unwrap();
+        assert_eq!(user_of(&result), "user_2concurrent");
+    }
+    assert_eq!(keeper.refresh_count(), 1);
+    assert_eq!(
+        refresh_grants(&sandbox) - before,
+        1,
+        "the provider saw exactly one refresh"
+    );
+    keeper.sign_out().await;
+}
+
+#[tokio::test]
+async fn a_refresh_rotates_the_stored_token_and_a_reused_one_ends_the_session() {
+    let sandbox = keyhole_sandbox::shared();
+    let store = keychain("rotation");
+    let keeper = keeper(sandbox, store.clone(), &sandbox.api.lax);
+    sign_in(&keeper, "user_2rotation").await;
+    let old = stored(&store, sandbox).unwrap();
+
+    keeper.refresh_now().await.unwrap();
+    let new = stored(&store, sandbox).unwrap();
+    assert_ne!(
+        old, new,
+        "the rotated refresh token replaced the stored one"
+    );
+
+    // The old one no longer works at the provider (and, as with Clerk, its reuse revokes the grant).
+    let error = keeper
+        .keyhole()
+        .resume(&RefreshToken::new(old))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("invalid_grant"), "{error}");
+
+    // So the session is over: a clear reason, signed out, keychain entry gone.
+    let error = keeper.refresh_now().await.unwrap_err();
+    assert_eq!(error.kind(), "session_ended", "{error}");
+    assert!(error.to_string().contains("Sign in again"), "{error}");
+    assert!(keeper.current().await.is_none());
+    assert_eq!(stored(&store, sandbox), None);
+}
+
+#[tokio::test]
+async fn a_restore_with_a_revoked_token_signs_out_with_the_reason() {
+    let sandbox = keyhole_sandbox::shared();
+    let store = keychain("revoked");
+    let account = account_for(&sandbox.issuer, &sandbox.client_id);
+    store
+        .save(&account, "not-a-refresh-token-the-provider-knows")
+        .unwrap();
+    let keeper = keeper(sandbox, store.clone(), &sandbox.api.lax);
+    let error = keeper.restore().await.unwrap_err();
+    assert_eq!(error.kind(), "session_ended", "{error}");
+    assert_eq!(stored(&store, sandbox), None);
+    assert_eq!(
+        keeper.fresh_session().await.unwrap_err().kind(),
+        "not_signed_in"
+    );
+}
+
+#[tokio::test]
+async fn sign_out_revokes_at_the_provider_and_wipes_the_keychain() {
+    let sandbox = keyhole_sandbox::shared();
+    let store = keychain("signout");
+    let keeper = keeper(sandbox, store.clone(), &sandbox.api.lax);
+    sign_in(&keeper, "user_2signout").await;
+    let refresh = stored(&store, sandbox).unwrap();
+
+    let outcome = keeper.sign_out().await;
+    assert!(outcome.revoked, "{outcome:?}");
+    assert_eq!(outcome.message, None);
+    assert_eq!(stored(&store, sandbox), None);
+    assert!(keeper.current().await.is_none());
+    let error = keeper
+        .keyhole()
+        .resume(&RefreshToken::new(refresh))
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("invalid_grant"),
+        "the provider still accepts the token: {error}"
+    );
+}
+
+#[tokio::test]
+async fn sign_out_with_the_provider_down_still_wipes_everything_and_says_so() {
+    let sandbox = Sandbox::start().unwrap();
+    let store = keychain("offline");
+    let keeper = keeper(&sandbox, store.clone(), &sandbox.api.lax);
+    sign_in(&keeper, "user_2offline").await;
+    let (issuer, client) = (sandbox.issuer.clone(), sandbox.client_id.clone());
+    drop(sandbox); // the provider stops
+
+    let outcome = keeper.sign_out().await;
+    assert!(!outcome.revoked);
+    let message = outcome.message.unwrap();
+    assert!(
+        message.contains("could not be confirmed") && message.contains("refused"),
+        "{message}"
+    );
+    assert_eq!(store.load(&account_for(&issuer, &client)).unwrap(), None);
+    assert!(keeper.current().await.is_none());
+}
+
+#[tokio::test]
+async fn a_401_refreshes_once_and_the_call_is_retried_with_the_new_token() {
+    let sandbox = keyhole_sandbox::shared();
+    let store = keychain("retry");
+    let keeper = keeper(sandbox, store, &sandbox.api.strict);
+    sign_in(&keeper, "user_2retry").await;
+    assert_eq!(keeper.call_api().await.unwrap().response.status, 200);
+    assert_eq!(keeper.refresh_count(), 0, "a 200 needs no refresh");
+
+    // The API stops accepting the token (here: its signature is broken) while it has not expired.
+    let mut session = keeper.current().await.unwrap();
+    let raw = session.tokens.access_token.secret().clone();
+    let (head, _) = raw.rsplit_once('.').unwrap();
+    session.tokens.access_token = keyhole_core::AccessToken::new(format!("{head}.YnJva2Vu"));
+    keeper.adopt(session).await.unwrap();
+
+    let result = keeper.call_api().await.unwrap();
+    assert_eq!(
+        result.response.status, 200,
+        "retried with the refreshed token"
+    );
+    assert_eq!(user_of(&result), "user_2retry");
+    assert_eq!(keeper.refresh_count(), 1, "exactly one refresh for the 401");
+    keeper.sign_out().await;
+}
