@@ -4,9 +4,12 @@ use clap::{Args, Parser, Subcommand};
 
 /// Keyhole: sign in to a Clerk application through your browser and see what a protected API answers.
 ///
-/// The API's answer goes to stdout; what happened goes to stderr.
-/// Exit codes: 0 the API answered 2xx, 1 it answered another status, 2 bad settings,
-/// 3 the sign-in failed, 4 the API could not be reached, 130 cancelled (Ctrl-C).
+/// The API's answer goes to stdout; what happened goes to stderr. The session's refresh token is
+/// kept in the system keychain (shared with the Keyhole app), so later runs need no browser.
+///
+/// Exit codes: 0 success (the API answered 2xx), 1 the API answered another status (or `status`
+/// found no session), 2 bad settings, 3 the sign-in failed or the session ended, 4 the API could
+/// not be reached, 130 cancelled (Ctrl-C).
 #[derive(Debug, Parser)]
 #[command(name = "keyhole-cli", version)]
 pub struct Cli {
@@ -16,12 +19,31 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Sign in through the browser, then call the API once with the access token.
+    /// Call the API with the stored session's access token; signs in through the browser first
+    /// when there is no session.
     Call(CallArgs),
+    /// Sign in through the browser and store the session.
+    SignIn(SignInArgs),
+    /// Show the stored session (renewing it if it is about to expire).
+    Status(SettingsArgs),
+    /// Revoke the session at the provider and remove it from the keychain.
+    SignOut(SettingsArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct CallArgs {
+    #[command(flatten)]
+    pub sign_in: SignInArgs,
+    /// The protected API to call.
+    #[arg(long, env = "KEYHOLE_API_URL", value_name = "URL")]
+    pub api_url: String,
+    /// Print the whole result (status, headers, body, diagnosis, session) as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SignInArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
     /// Run this command with the sign-in URL as its last argument instead of the system browser.
@@ -30,12 +52,9 @@ pub struct CallArgs {
     /// Seconds to wait for the browser to come back.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub timeout: u64,
-    /// Print the whole result (status, headers, body, diagnosis, session) as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
 }
 
-/// Every configuration field, each also readable from the environment.
+/// The configuration fields every command needs, each also readable from the environment.
 #[derive(Debug, Args)]
 pub struct SettingsArgs {
     /// Clerk instance: Frontend API URL (https://clerk.example.com) or publishable key (pk_…).
@@ -50,19 +69,19 @@ pub struct SettingsArgs {
     /// Loopback port for the redirect to http://127.0.0.1:<port>/callback; 0 = any free port.
     #[arg(long, env = "KEYHOLE_REDIRECT_PORT", default_value_t = 0)]
     pub redirect_port: u16,
-    /// The protected API to call.
-    #[arg(long, env = "KEYHOLE_API_URL", value_name = "URL")]
-    pub api_url: String,
+    /// Keychain service name the session is stored under (the app uses the default too).
+    #[arg(long, env = "KEYHOLE_KEYCHAIN_SERVICE", default_value = keyhole_core::Keychain::SERVICE)]
+    pub keychain_service: String,
 }
 
 impl SettingsArgs {
-    pub fn to_settings(&self) -> keyhole_core::Settings {
+    pub fn to_settings(&self, api_url: Option<&str>) -> keyhole_core::Settings {
         keyhole_core::Settings {
             instance: self.instance.clone(),
             client_id: self.client_id.clone(),
             scopes: self.scopes.clone(),
             redirect_port: self.redirect_port,
-            api_url: self.api_url.clone(),
+            api_url: api_url.unwrap_or_default().to_owned(),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! `keyhole-cli`: the terminal front end of the Keyhole engine.
 
+mod account;
 mod call;
 mod cli;
+mod keeper;
 
 use std::process::ExitCode;
 
@@ -29,6 +31,9 @@ fn main() -> ExitCode {
     let code = runtime.block_on(async {
         match cli.command {
             cli::Command::Call(args) => call::run(args).await,
+            cli::Command::SignIn(args) => account::sign_in(args).await,
+            cli::Command::Status(args) => account::status(args).await,
+            cli::Command::SignOut(args) => account::sign_out(args).await,
         }
     });
     ExitCode::from(code)

@@ -3,9 +3,14 @@
 
 use std::process::{Command, Output};
 
-fn cli(args: &[&str]) -> Output {
+/// Runs keyhole-cli with its own keychain service, so tests never share a stored session.
+fn cli_in(service: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_keyhole-cli"))
         .args(args)
+        .env(
+            "KEYHOLE_KEYCHAIN_SERVICE",
+            format!("dev.keyhole.test.cli.{service}.{}", std::process::id()),
+        )
         .env_remove("KEYHOLE_INSTANCE")
         .env_remove("KEYHOLE_CLIENT_ID")
         .env_remove("KEYHOLE_API_URL")
@@ -23,19 +28,22 @@ fn standin(login: &str) -> String {
 fn call_signs_in_and_prints_the_apis_auth_object() {
     let sandbox = keyhole_sandbox::shared();
     let browser = standin("user_2cli");
-    let out = cli(&[
-        "call",
-        "--instance",
-        &sandbox.issuer,
-        "--client-id",
-        &sandbox.client_id,
-        "--api-url",
-        &sandbox.api.lax,
-        "--browser-command",
-        &browser,
-        "--timeout",
-        "60",
-    ]);
+    let out = cli_in(
+        "success",
+        &[
+            "call",
+            "--instance",
+            &sandbox.issuer,
+            "--client-id",
+            &sandbox.client_id,
+            "--api-url",
+            &sandbox.api.lax,
+            "--browser-command",
+            &browser,
+            "--timeout",
+            "60",
+        ],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -53,17 +61,20 @@ fn call_signs_in_and_prints_the_apis_auth_object() {
 fn call_against_the_session_only_api_exits_zero_but_prints_the_diagnosis() {
     let sandbox = keyhole_sandbox::shared();
     let browser = standin("user_2cli_diag");
-    let out = cli(&[
-        "call",
-        "--instance",
-        &sandbox.issuer,
-        "--client-id",
-        &sandbox.client_id,
-        "--api-url",
-        &sandbox.api.session_only,
-        "--browser-command",
-        &browser,
-    ]);
+    let out = cli_in(
+        "diagnosis",
+        &[
+            "call",
+            "--instance",
+            &sandbox.issuer,
+            "--client-id",
+            &sandbox.client_id,
+            "--api-url",
+            &sandbox.api.session_only,
+            "--browser-command",
+            &browser,
+        ],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
@@ -77,17 +88,20 @@ fn a_denied_sign_in_fails_with_the_providers_error_and_exit_code_3() {
     let sandbox = keyhole_sandbox::shared();
     let script = keyhole_sandbox::sandbox_dir().join("login-http.mjs");
     let browser = format!("node {} --deny", script.display());
-    let out = cli(&[
-        "call",
-        "--instance",
-        &sandbox.issuer,
-        "--client-id",
-        &sandbox.client_id,
-        "--api-url",
-        &sandbox.api.lax,
-        "--browser-command",
-        &browser,
-    ]);
+    let out = cli_in(
+        "denied",
+        &[
+            "call",
+            "--instance",
+            &sandbox.issuer,
+            "--client-id",
+            &sandbox.client_id,
+            "--api-url",
+            &sandbox.api.lax,
+            "--browser-command",
+            &browser,
+        ],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("access_denied"), "{stderr}");
@@ -103,17 +117,20 @@ fn an_unreachable_api_fails_with_exit_code_4_after_signing_in() {
         .unwrap()
         .port();
     let browser = standin("user_2cli_down");
-    let out = cli(&[
-        "call",
-        "--instance",
-        &sandbox.issuer,
-        "--client-id",
-        &sandbox.client_id,
-        "--api-url",
-        &format!("http://127.0.0.1:{port}/x"),
-        "--browser-command",
-        &browser,
-    ]);
+    let out = cli_in(
+        "unreachable",
+        &[
+            "call",
+            "--instance",
+            &sandbox.issuer,
+            "--client-id",
+            &sandbox.client_id,
+            "--api-url",
+            &format!("http://127.0.0.1:{port}/x"),
+            "--browser-command",
+            &browser,
+        ],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{stderr}");
     assert!(stderr.contains("refused"), "{stderr}");
@@ -121,17 +138,20 @@ fn an_unreachable_api_fails_with_exit_code_4_after_signing_in() {
 
 #[test]
 fn a_bad_setting_names_the_flag_and_exits_2_without_opening_a_browser() {
-    let out = cli(&[
-        "call",
-        "--instance",
-        "pk_test_broken",
-        "--client-id",
-        "abc",
-        "--api-url",
-        "http://127.0.0.1:1/",
-        "--browser-command",
-        "/nonexistent/browser",
-    ]);
+    let out = cli_in(
+        "bad_setting",
+        &[
+            "call",
+            "--instance",
+            "pk_test_broken",
+            "--client-id",
+            "abc",
+            "--api-url",
+            "http://127.0.0.1:1/",
+            "--browser-command",
+            "/nonexistent/browser",
+        ],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
@@ -170,4 +190,62 @@ fn no_token_value_reaches_the_output_even_with_debug_logging() {
     );
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["session"]["subject"], "user_2cli_log");
+}
+
+#[test]
+fn a_session_signed_in_once_serves_later_processes_until_sign_out() {
+    let sandbox = keyhole_sandbox::shared();
+    let service = "lifecycle";
+    let common = [
+        "--instance",
+        sandbox.issuer.as_str(),
+        "--client-id",
+        sandbox.client_id.as_str(),
+    ];
+    let browser = standin("user_2cli_life");
+    let mut sign_in = vec!["sign-in", "--browser-command", browser.as_str()];
+    sign_in.extend(common);
+    let out = cli_in(service, &sign_in);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A new process calls without any browser: one that cannot open would fail it in 2 s.
+    let mut call = vec![
+        "call",
+        "--api-url",
+        sandbox.api.lax.as_str(),
+        "--browser-command",
+        "/nonexistent/browser",
+        "--timeout",
+        "2",
+    ];
+    call.extend(common);
+    let out = cli_in(service, &call);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("Using the stored session"), "{stderr}");
+    let auth: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(auth["userId"], "user_2cli_life");
+
+    let mut status = vec!["status"];
+    status.extend(common);
+    let out = cli_in(service, &status);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("as user_2cli_life"),
+        "{stdout}"
+    );
+
+    let mut sign_out = vec!["sign-out"];
+    sign_out.extend(common);
+    let out = cli_in(service, &sign_out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+
+    let out = cli_in(service, &status);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Not signed in"));
 }
