@@ -1,0 +1,309 @@
+//! Settings: read from `settings.json` (tauri-plugin-store, in the app data dir) at startup,
+//! validated by keyhole-core before anything is saved, and filled from the local sandbox when
+//! Keyhole runs against it. Nothing secret is ever stored here.
+//!
+//! The engine ([`Keyhole`]) is derived from the settings, so it lives here too: it is rebuilt
+//! only when the validated configuration changes, and building it never touches the network.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use keyhole_core::{Keyhole, Settings};
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Manager, Runtime};
+use tauri_plugin_store::StoreExt;
+
+use crate::error::Result;
+use crate::session_ext::SessionExt;
+
+/// The store file; a relative path is resolved inside the app data dir.
+pub const STORE_FILE: &str = "settings.json";
+/// The key holding the [`Settings`] object in the store.
+const STORE_KEY: &str = "settings";
+/// Environment variable naming a file that holds the sandbox's ready JSON.
+pub const SANDBOX_ENV: &str = "KEYHOLE_SANDBOX";
+
+/// What Keyhole takes from the local sandbox (`sandbox/sandbox.mjs`'s ready line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxDefaults {
+    /// The provider's issuer, used as the instance.
+    pub issuer: String,
+    /// Its public client.
+    pub client_id: String,
+    /// The API that accepts OAuth tokens (`api.lax`).
+    pub api_url: String,
+}
+
+#[derive(Deserialize)]
+struct ReadyLine {
+    issuer: String,
+    client_id: String,
+    api: ReadyApi,
+}
+
+#[derive(Deserialize)]
+struct ReadyApi {
+    lax: String,
+}
+
+impl SandboxDefaults {
+    /// Parses the sandbox's ready JSON; unknown fields are ignored.
+    pub fn from_ready_json(text: &str) -> serde_json::Result<SandboxDefaults> {
+        let ready: ReadyLine = serde_json::from_str(text.trim())?;
+        Ok(SandboxDefaults {
+            issuer: ready.issuer.trim_end_matches('/').to_owned(),
+            client_id: ready.client_id,
+            api_url: ready.api.lax,
+        })
+    }
+
+    /// Reads the file named by `KEYHOLE_SANDBOX`. A missing or broken file is logged and ignored:
+    /// the app then starts with the stored settings only.
+    pub fn from_env() -> Option<SandboxDefaults> {
+        let path = PathBuf::from(std::env::var_os(SANDBOX_ENV)?);
+        let parsed = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| Self::from_ready_json(&text).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(sandbox) => {
+                tracing::info!(issuer = %sandbox.issuer, "sandbox mode available");
+                Some(sandbox)
+            }
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "ignoring {SANDBOX_ENV}");
+                None
+            }
+        }
+    }
+
+    /// True when `instance` names this sandbox's provider.
+    fn is(&self, instance: &str) -> bool {
+        instance.trim().trim_end_matches('/') == self.issuer
+    }
+}
+
+/// The settings as the UI sees them: the [`Settings`] plus whether they are the sandbox's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettingsView {
+    /// The settings.
+    #[serde(flatten)]
+    pub settings: Settings,
+    /// True when the instance is the local sandbox named by `KEYHOLE_SANDBOX`.
+    pub sandbox: bool,
+}
+
+/// The current settings and the engine built from them.
+pub struct SettingsManager {
+    store_path: PathBuf,
+    sandbox: Option<SandboxDefaults>,
+    current: Mutex<Current>,
+}
+
+struct Current {
+    settings: Settings,
+    engine: Option<Arc<Keyhole>>,
+}
+
+impl SettingsManager {
+    /// Starts from what the store held (if anything), with the sandbox's values as defaults when
+    /// the stored settings have no instance or name the sandbox's.
+    pub fn new(
+        store_path: PathBuf,
+        stored: Option<Settings>,
+        sandbox: Option<SandboxDefaults>,
+    ) -> SettingsManager {
+        let settings = with_sandbox_defaults(stored.unwrap_or_default(), sandbox.as_ref());
+        SettingsManager {
+            store_path,
+            sandbox,
+            current: Mutex::new(Current {
+                settings,
+                engine: None,
+            }),
+        }
+    }
+
+    /// Where the settings are stored (relative paths are inside the app data dir).
+    pub fn store_path(&self) -> &Path {
+        &self.store_path
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Current> {
+        // Nothing panics while holding this lock; a poisoned one still holds consistent data.
+        self.current.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The current settings.
+    pub fn view(&self) -> SettingsView {
+        let settings = self.lock().settings.clone();
+        let sandbox = self
+            .sandbox
+            .as_ref()
+            .is_some_and(|s| s.is(&settings.instance));
+        SettingsView { settings, sandbox }
+    }
+
+    /// The engine for the current settings, or the first invalid setting.
+    pub fn engine(&self) -> Result<Arc<Keyhole>> {
+        let mut current = self.lock();
+        let config = current.settings.validate()?;
+        if let Some(engine) = &current.engine {
+            if engine.config() == &config {
+                return Ok(Arc::clone(engine));
+            }
+        }
+        let engine = Arc::new(Keyhole::new(config));
+        current.engine = Some(Arc::clone(&engine));
+        Ok(engine)
+    }
+
+    /// Validates and normalizes `input`, writes it to the store, then makes it current. Bad input
+    /// or a failed write changes nothing.
+    /// A session from another instance or client is forgotten.
+    pub fn save<R: Runtime>(&self, app: &AppHandle<R>, input: &Settings) -> Result<SettingsView> {
+        let config = input.validate()?;
+        let settings = input.normalized()?;
+        let value = serde_json::to_value(&settings).map_err(tauri_plugin_store::Error::from)?;
+        let store = app.store(&self.store_path)?;
+        let previous = store.get(STORE_KEY);
+        store.set(STORE_KEY, value);
+        if let Err(error) = store.save() {
+            match previous {
+                Some(previous) => store.set(STORE_KEY, previous),
+                None => {
+                    store.delete(STORE_KEY);
+                }
+            }
+            tracing::warn!(%error, path = %self.store_path.display(), "could not save the settings");
+            return Err(error.into());
+        }
+        self.lock().settings = settings;
+        tracing::info!(issuer = %config.issuer, "settings saved");
+        app.sessions().keep_only_for(app, &config);
+        Ok(self.view())
+    }
+}
+
+/// The stored settings, completed from the sandbox when they are empty or name it.
+fn with_sandbox_defaults(stored: Settings, sandbox: Option<&SandboxDefaults>) -> Settings {
+    let Some(sandbox) = sandbox else {
+        return stored;
+    };
+    if stored.instance.trim().is_empty() {
+        // Nothing chosen yet: the sandbox's instance with its own client and API.
+        return Settings {
+            instance: sandbox.issuer.clone(),
+            client_id: sandbox.client_id.clone(),
+            api_url: sandbox.api_url.clone(),
+            ..stored
+        };
+    }
+    if !sandbox.is(&stored.instance) {
+        return stored;
+    }
+    let or = |value: String, default: &str| {
+        if value.trim().is_empty() {
+            default.to_owned()
+        } else {
+            value
+        }
+    };
+    Settings {
+        client_id: or(stored.client_id, &sandbox.client_id),
+        api_url: or(stored.api_url, &sandbox.api_url),
+        ..stored
+    }
+}
+
+/// Reads the stored settings at startup. An unreadable entry is logged and treated as absent.
+pub fn load_stored<R: Runtime>(app: &impl Manager<R>, path: &Path) -> Result<Option<Settings>> {
+    let store = app.store(path)?;
+    Ok(store
+        .get(STORE_KEY)
+        .and_then(|value| match serde_json::from_value::<Settings>(value) {
+            Ok(settings) => Some(settings),
+            Err(error) => {
+                tracing::warn!(%error, "ignoring unreadable stored settings");
+                None
+            }
+        }))
+}
+
+/// `app.settings()` from anything that can reach the app's state.
+pub trait SettingsExt<R: Runtime> {
+    /// The settings manager.
+    fn settings(&self) -> &SettingsManager;
+}
+
+impl<R: Runtime, T: Manager<R>> SettingsExt<R> for T {
+    fn settings(&self) -> &SettingsManager {
+        self.state::<SettingsManager>().inner()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sandbox() -> SandboxDefaults {
+        SandboxDefaults::from_ready_json(
+            r#"{"issuer":"http://127.0.0.1:4000","client_id":"keyhole-sandbox",
+                "api":{"lax":"http://127.0.0.1:5000/protected-endpoint","strict":"x"},
+                "stats":"s","access_token_ttl":3600,"pid":1}"#,
+        )
+        .expect("ready JSON parses")
+    }
+
+    #[test]
+    fn the_ready_line_gives_issuer_client_and_lax_api() {
+        let sb = sandbox();
+        assert_eq!(sb.issuer, "http://127.0.0.1:4000");
+        assert_eq!(sb.client_id, "keyhole-sandbox");
+        assert_eq!(sb.api_url, "http://127.0.0.1:5000/protected-endpoint");
+        assert!(SandboxDefaults::from_ready_json("{}").is_err());
+    }
+
+    #[test]
+    fn nothing_stored_takes_every_sandbox_value() {
+        let s = with_sandbox_defaults(
+            Settings {
+                scopes: "openid".into(),
+                ..Default::default()
+            },
+            Some(&sandbox()),
+        );
+        assert_eq!(s.instance, "http://127.0.0.1:4000");
+        assert_eq!(s.client_id, "keyhole-sandbox");
+        assert_eq!(s.api_url, "http://127.0.0.1:5000/protected-endpoint");
+        assert_eq!(s.scopes, "openid");
+    }
+
+    #[test]
+    fn stored_sandbox_settings_keep_their_values_and_fill_blanks() {
+        let stored = Settings {
+            instance: "http://127.0.0.1:4000/".into(),
+            client_id: "mine".into(),
+            ..Default::default()
+        };
+        let s = with_sandbox_defaults(stored, Some(&sandbox()));
+        assert_eq!(s.client_id, "mine");
+        assert_eq!(s.api_url, "http://127.0.0.1:5000/protected-endpoint");
+    }
+
+    #[test]
+    fn another_instance_is_left_alone() {
+        let stored = Settings {
+            instance: "https://clerk.example.com".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            with_sandbox_defaults(stored.clone(), Some(&sandbox())),
+            stored
+        );
+        assert_eq!(
+            with_sandbox_defaults(Settings::default(), None),
+            Settings::default()
+        );
+    }
+}
