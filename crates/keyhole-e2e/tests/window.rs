@@ -315,3 +315,26 @@ async fn settings_survive_a_restart_of_the_app() {
     app.screenshot("after-restart").await;
     app.quit().await;
 }
+
+#[tokio::test]
+async fn the_page_may_call_only_keyholes_own_commands() {
+    const TEST: &str = "capabilities";
+    let app = App::launch(TEST, Profile::new(chromium("user_2e2e_unused"))).await;
+    app.wait_state("signedOut", WAIT).await;
+    // Allowed: the app's commands (through the app manifest's permissions).
+    let settings = app
+        .invoke("load_settings")
+        .await
+        .expect("load_settings is allowed");
+    assert_eq!(settings["sandbox"], true, "{settings}");
+    // Not allowed: the store plugin is used from Rust only, and the window API is not needed.
+    for command in ["plugin:store|load", "plugin:window|close"] {
+        let refused = app
+            .invoke(command)
+            .await
+            .expect_err("the capability does not allow it");
+        let text = refused.to_string();
+        assert!(text.contains("not allowed"), "{command}: {text}");
+    }
+    app.quit().await;
+}
