@@ -21,14 +21,10 @@ use crate::browser::Browser;
 use crate::engine::{ApiResult, Keyhole, SignInOptions};
 use crate::error::{Error, Result};
 use crate::flow::Progress;
-use crate::session::Session;
+use crate::session::{Session, SessionSummary};
 use crate::tokens::{self, TokenKind};
 use crate::vault::{account_for, SecretStore};
 
-/// Refresh when less than this share of the token's lifetime is left…
-const REFRESH_SHARE: u32 = 5;
-/// …or less than this, whichever is smaller.
-const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 /// How long to wait for another Keyhole process to finish its refresh.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
 
@@ -48,6 +44,8 @@ pub struct SessionKeeper {
     store: Arc<dyn SecretStore>,
     account: String,
     current: tokio::sync::Mutex<Option<Session>>,
+    /// The summary of `current`, published on every change (UIs watch it; reading never waits).
+    published: tokio::sync::watch::Sender<Option<SessionSummary>>,
     refreshes: AtomicU32,
 }
 
@@ -60,8 +58,26 @@ impl SessionKeeper {
             store,
             account,
             current: tokio::sync::Mutex::new(None),
+            published: tokio::sync::watch::Sender::new(None),
             refreshes: AtomicU32::new(0),
         }
+    }
+
+    /// What a UI shows about the current session, without waiting for a refresh in progress.
+    pub fn summary(&self) -> Option<SessionSummary> {
+        self.published.borrow().clone()
+    }
+
+    /// Hears every change of the session: sign-in, refresh, restore, sign-out, and its end.
+    pub fn watch(&self) -> tokio::sync::watch::Receiver<Option<SessionSummary>> {
+        self.published.subscribe()
+    }
+
+    /// Replaces the current session and tells the watchers.
+    fn set(&self, slot: &mut Option<Session>, session: Option<Session>) {
+        self.published
+            .send_replace(session.as_ref().map(Session::summary));
+        *slot = session;
     }
 
     /// The engine.
@@ -99,7 +115,7 @@ impl SessionKeeper {
             // A session without a refresh token cannot be resumed: forget an older one.
             None => self.delete().await?,
         }
-        *slot = Some(session);
+        self.set(&mut slot, Some(session));
         Ok(())
     }
 
@@ -165,6 +181,7 @@ impl SessionKeeper {
     pub async fn sign_out(&self) -> SignOutOutcome {
         let mut slot = self.current.lock().await;
         let session = slot.take();
+        self.set(&mut slot, None);
         let stored = self.load().await.ok().flatten();
         let refresh = session
             .as_ref()
@@ -233,7 +250,7 @@ impl SessionKeeper {
         let session = self
             .settle(self.keyhole.resume(&RefreshToken::new(stored)).await)
             .await?;
-        *slot = Some(session);
+        self.set(slot, Some(session));
         Ok(true)
     }
 
@@ -246,11 +263,11 @@ impl SessionKeeper {
         }
         match self.settle(self.keyhole.refresh(&base).await).await {
             Ok(session) => {
-                *slot = Some(session);
+                self.set(slot, Some(session));
                 Ok(())
             }
             Err(error @ Error::SessionEnded(_)) => {
-                *slot = None;
+                self.set(slot, None);
                 Err(error)
             }
             Err(error) => Err(error),
@@ -334,16 +351,11 @@ impl SessionKeeper {
     }
 }
 
-/// True when the access token expires within the margin (and a refresh token can renew it).
+/// True when the access token is due for renewal (and a refresh token can renew it).
 fn needs_refresh(session: &Session) -> bool {
-    let (Some(expires_at), Some(_)) = (session.expires_at(), &session.tokens.refresh_token) else {
-        return false;
-    };
-    let lifetime = expires_at
-        .duration_since(session.tokens.received_at)
-        .unwrap_or_default();
-    let margin = (lifetime / REFRESH_SHARE).min(REFRESH_MARGIN);
-    SystemTime::now() + margin >= expires_at
+    session
+        .refresh_due()
+        .is_some_and(|due| SystemTime::now() >= due)
 }
 
 /// The lock file shared by every Keyhole process using this account.

@@ -70,7 +70,7 @@ pub use loopback::CALLBACK_PATH;
 pub use probe::{ApiResponse, Body, BODY_CAP};
 pub use session::{AccessTokenView, Session, SessionSummary};
 pub use tokens::{IdToken, TokenSet};
-pub use vault::{account_for, Keychain, MemoryStore, SecretStore};
+pub use vault::{account_for, Keychain, KeychainOrMemory, MemoryStore, SecretStore};
 pub use verify::{AccessTokenInfo, CLOCK_SKEW_SECS};
 
 /// Token newtypes with redacted `Debug`, from the `oauth2` crate.

@@ -45,6 +45,8 @@ pub struct SessionSummary {
     pub id_token_claims: Option<Map<String, Value>>,
     /// Whether a refresh token is held.
     pub refreshable: bool,
+    /// When the session will be renewed (unix seconds), if it can be.
+    pub refresh_at: Option<u64>,
 }
 
 /// The access token as a UI shows it.
@@ -87,6 +89,17 @@ impl Session {
                 .and_then(Value::as_u64)
                 .map(|exp| UNIX_EPOCH + std::time::Duration::from_secs(exp))
         })
+    }
+
+    /// When the access token should be renewed: shortly before it expires — a fifth of its
+    /// lifetime, at most a minute, before. None when it cannot be (no refresh token or expiry).
+    pub fn refresh_due(&self) -> Option<SystemTime> {
+        self.tokens.refresh_token.as_ref()?;
+        let expires_at = self.expires_at()?;
+        let lifetime = expires_at
+            .duration_since(self.tokens.received_at)
+            .unwrap_or_default();
+        Some(expires_at - (lifetime / 5).min(std::time::Duration::from_secs(60)))
     }
 
     /// True once the access token's expiry has passed.
@@ -136,6 +149,10 @@ impl Session {
             },
             id_token_claims: self.id_claims.clone(),
             refreshable: self.tokens.refresh_token.is_some(),
+            refresh_at: self
+                .refresh_due()
+                .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
+                .map(|d| d.as_secs()),
         }
     }
 

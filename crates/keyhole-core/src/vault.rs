@@ -14,6 +14,10 @@ pub trait SecretStore: Send + Sync {
     fn save(&self, account: &str, secret: &str) -> Result<()>;
     /// Removes the secret for `account`; removing nothing is not an error.
     fn delete(&self, account: &str) -> Result<()>;
+    /// Why secrets do not outlive this process, when they do not (no keychain was available).
+    fn unavailable(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The keychain entry name for a session: one per instance and client.
@@ -81,6 +85,52 @@ fn keychain_error(error: keyring::Error) -> Error {
         }
         other => format!("the system keychain failed ({other})"),
     })
+}
+
+/// The OS keychain, opened on first use (so startup never waits on it); when no keychain is
+/// available, this process's memory, and [`KeychainOrMemory::unavailable`] says why.
+#[derive(Debug)]
+pub struct KeychainOrMemory {
+    service: String,
+    keychain: std::sync::OnceLock<std::result::Result<Keychain, String>>,
+    memory: MemoryStore,
+}
+
+impl KeychainOrMemory {
+    /// Nothing is opened until the first secret is read or written.
+    pub fn new(service: &str) -> Self {
+        KeychainOrMemory {
+            service: service.to_owned(),
+            keychain: std::sync::OnceLock::new(),
+            memory: MemoryStore::default(),
+        }
+    }
+
+    fn store(&self) -> &dyn SecretStore {
+        match self
+            .keychain
+            .get_or_init(|| Keychain::open_service(&self.service).map_err(|e| e.to_string()))
+        {
+            Ok(keychain) => keychain,
+            Err(_) => &self.memory,
+        }
+    }
+}
+
+impl SecretStore for KeychainOrMemory {
+    fn load(&self, account: &str) -> Result<Option<String>> {
+        self.store().load(account)
+    }
+    fn save(&self, account: &str, secret: &str) -> Result<()> {
+        self.store().save(account, secret)
+    }
+    fn delete(&self, account: &str) -> Result<()> {
+        self.store().delete(account)
+    }
+    /// Set once the keychain has been tried and failed.
+    fn unavailable(&self) -> Option<String> {
+        self.keychain.get()?.as_ref().err().cloned()
+    }
 }
 
 /// Secrets in this process's memory only: the fallback when no keychain is available (the
