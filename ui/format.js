@@ -126,14 +126,38 @@ export function signInFailureNotice(error) {
 
 export function signOutNotice(outcome) {
   if (outcome?.message) {
-    return { tone: "warning", text: `Signed out. Revocation could not be confirmed: ${outcome.message}` };
+    // The local tokens (and the keychain copy) are gone either way; the provider may still honour them.
+    return { tone: "warning", text: `Signed out on this computer. Revocation could not be confirmed: ${outcome.message}` };
   }
   return { tone: "info", text: "Signed out." };
+}
+
+/** Upper-case the first letter: the backend words some notices as error texts ("your session ended: …"). */
+function sentence(text) {
+  const t = text.trim();
+  return t && t[0].toUpperCase() + t.slice(1);
+}
+
+/** A one-off message from the backend (SessionState.notice): keychain missing, session ended, … */
+export function backendNotice(text) {
+  return typeof text === "string" && text.trim() ? { tone: "warning", text: sentence(text) } : null;
+}
+
+/** call_api rejected with kind "session_ended": the backend's message, as a sentence. */
+export function sessionEndedNotice(error) {
+  const message = typeof error?.message === "string" ? sentence(error.message) : "";
+  return { tone: "warning", text: message || "Your session ended. Sign in again." };
+}
+
+/** Next to the expiry when the backend holds a refresh token; null otherwise. */
+export function renewalHint(session) {
+  return session?.refreshable ? "renews automatically" : null;
 }
 
 /** Short text for the #status live region; kept terse because screen readers read every change. */
 export function statusText(state) {
   switch (state.screen) {
+    case "restoring": return "Restoring your session…";
     case "signedOut": return "Signed out";
     case "signingIn": return "Signing in…";
     case "signedIn": {

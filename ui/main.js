@@ -90,6 +90,8 @@ const effects = {
   },
   async signInClicked() {
     if (!(await saveForm({ quiet: true }))) return;
+    // A background restore may have signed us in while the settings were saving.
+    if (state.screen !== "signedOut") return;
     dispatch({ type: "signInStarted" });
     await settle(api.signIn(), (session) => ({ type: "signInSucceeded", session }), (error) => ({ type: "signInFailed", error }));
   },
@@ -127,20 +129,23 @@ async function boot() {
   try {
     // Subscribe before reading the session so no session-changed slips between the two.
     unlisten.push(await api.onSignInProgress((progress) => dispatch({ type: "signInProgress", progress })));
-    unlisten.push(await api.onSessionChanged((session) => dispatch({ type: "sessionChanged", session })));
+    // Payload: SessionState {session, restoring, notice} — restore done, refresh, ended, sign-in/out.
+    unlisten.push(await api.onSessionChanged((sessionState) => dispatch({ type: "sessionChanged", state: sessionState })));
   } catch (error) {
     listenError = error;
   }
   window.addEventListener("pagehide", () => unlisten.forEach((stop) => stop()));
 
-  const [settings, session] = await Promise.allSettled([api.loadSettings(), api.session()]);
+  // session() answers at once: a restore from the keychain runs in the background and ends
+  // with a session-changed, so this never waits for the network.
+  const [settings, sessionState] = await Promise.allSettled([api.loadSettings(), api.session()]);
   const error = listenError
     ?? (settings.status === "rejected" ? settings.reason : null)
-    ?? (session.status === "rejected" ? session.reason : null);
+    ?? (sessionState.status === "rejected" ? sessionState.reason : null);
   dispatch({
     type: "booted",
     settings: settings.status === "fulfilled" ? settings.value : null,
-    session: session.status === "fulfilled" ? session.value : null,
+    sessionState: sessionState.status === "fulfilled" ? sessionState.value : null,
     error,
   });
 

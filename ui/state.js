@@ -2,7 +2,7 @@
 // Rule used by main.js: an event that `next` ignores returns the SAME object, so nothing
 // re-renders and no command runs (e.g. a second "Call API" click while one is loading).
 
-import { httpErrorMessage, signInFailureNotice, signOutNotice } from "./format.js";
+import { backendNotice, httpErrorMessage, sessionEndedNotice, signInFailureNotice, signOutNotice } from "./format.js";
 
 /** Settings fields, as the backend names them in `{kind: "invalid_setting", field}`. */
 export const FIELDS = ["instance", "clientId", "scopes", "redirectPort", "apiUrl"];
@@ -11,7 +11,7 @@ const API_IDLE = Object.freeze({ status: "idle", result: null, message: null, di
 
 export function initialState(now = 0) {
   return {
-    screen: "loading", // "loading" | "signedOut" | "signingIn" | "signedIn"
+    screen: "loading", // "loading" | "restoring" | "signedOut" | "signingIn" | "signedIn"
     now, // ms since epoch, advanced by "tick"
     settings: null, // last Settings the backend loaded or saved
     form: formFromSettings(null), // what the user typed; strings only
@@ -23,7 +23,23 @@ export function initialState(now = 0) {
     signingOut: false,
     api: API_IDLE, // { status: "idle" | "loading" | "error" | "data", result, message, diagnosis }
     expanded: { settings: false, idToken: false }, // <details> open state survives re-renders
+    early: null, // a SessionState from session-changed that arrived while still loading
   };
+}
+
+/**
+ * The backend's SessionState `{session, restoring, notice}`, normalized. Also accepts the
+ * older payload (a Session summary or null), so a backend that lags behind still works.
+ */
+export function toSessionState(payload) {
+  if (payload && typeof payload === "object" && ("session" in payload || "restoring" in payload || "notice" in payload)) {
+    return {
+      session: payload.session && typeof payload.session === "object" ? payload.session : null,
+      restoring: payload.restoring === true,
+      notice: typeof payload.notice === "string" && payload.notice.trim() ? payload.notice : null,
+    };
+  }
+  return { session: payload && typeof payload === "object" ? payload : null, restoring: false, notice: null };
 }
 
 export function formFromSettings(settings) {
@@ -80,6 +96,24 @@ function signedIn(state, session) {
   };
 }
 
+function sameNotice(a, b) {
+  return a === b || (a != null && b != null && a.tone === b.tone && a.text === b.text);
+}
+
+/** Show `notice` (when there is one and it is not already shown); otherwise the same state. */
+function withNotice(state, notice) {
+  return notice && !sameNotice(state.notice, notice) ? { ...state, notice } : state;
+}
+
+const SESSION_ENDED = Object.freeze({ tone: "info", text: "Your session ended." });
+
+/** The session ended under us (provider refused a refresh, or signed out elsewhere). */
+function sessionEnded(state, notice) {
+  // While our own sign-out runs, its outcome sets the notice; don't say "ended" first.
+  const out = signedOut(state, notice ?? (state.signingOut ? state.notice : SESSION_ENDED));
+  return { ...out, signingOut: state.signingOut };
+}
+
 function patchSignIn(state, patch) {
   return { ...state, signIn: { ...state.signIn, ...patch } };
 }
@@ -100,14 +134,24 @@ function settingsError(state, error) {
 
 const handlers = {
   // --- boot and clock ---------------------------------------------------------------
-  booted(s, { settings, session, error }) {
+  booted(s, { settings, sessionState, error }) {
     const base = {
       ...s,
       settings: settings ?? null,
       form: settings ? formFromSettings(settings) : s.form,
+      early: null,
     };
-    const notice = error ? { tone: "error", text: `Keyhole could not load: ${error.message}` } : null;
-    return session ? { ...signedIn(base, session), notice } : signedOut(base, notice);
+    let current = sessionState == null ? null : toSessionState(sessionState);
+    // A session-changed that came in while booting is newer than a "still restoring" (or a
+    // failed) answer: restoring only ever goes from true to false.
+    if (s.early && (!current || (current.restoring && !s.early.restoring))) {
+      current = { ...s.early, notice: s.early.notice ?? current?.notice ?? null };
+    }
+    const { session, restoring, notice: text } = current ?? toSessionState(null);
+    const notice = error ? { tone: "error", text: `Keyhole could not load: ${error.message}` } : backendNotice(text);
+    if (session) return { ...signedIn(base, session), notice };
+    if (restoring) return { ...base, screen: "restoring", session: null, notice };
+    return signedOut(base, notice);
   },
   tick(s, { now }) {
     return now === s.now ? s : { ...s, now };
@@ -120,7 +164,7 @@ const handlers = {
     return { ...s, form: { ...s.form, [field]: value } };
   },
   saveClicked(s) {
-    if (s.saving || s.screen === "loading" || s.screen === "signingIn") return s;
+    if (s.saving || !["signedOut", "signedIn"].includes(s.screen)) return s; // the screens with the form
     return { ...s, saving: true, fieldErrors: {}, notice: null };
   },
   settingsSaved(s, { settings, quiet }) {
@@ -196,13 +240,38 @@ const handlers = {
     return patchSignIn(s, { copy: ok ? "done" : "failed" });
   },
 
+  // --- restoring a stored session (launch) ---------------------------------------------
+  skipRestoreClicked(s) {
+    if (s.screen !== "restoring") return s;
+    // The restore keeps running in the backend; if it still succeeds, session-changed signs us in.
+    return signedOut(s, s.notice);
+  },
+
   // --- signed in --------------------------------------------------------------------
-  sessionChanged(s, { session }) {
-    if (session) return s.screen === "loading" ? { ...s, session } : signedIn(s, session);
-    if (s.screen !== "signedIn") return s.screen === "loading" ? { ...s, session: null } : s;
-    // While our own sign-out runs, its outcome sets the notice; don't say "ended" first.
-    const out = signedOut(s, s.signingOut ? s.notice : { tone: "info", text: "Your session ended." });
-    return { ...out, signingOut: s.signingOut };
+  /**
+   * `state` is the SessionState payload. Backend events never clear a notice (only user
+   * actions do); a notice they carry replaces the current one.
+   */
+  sessionChanged(s, { state: payload }) {
+    const { session, restoring, notice: text } = toSessionState(payload);
+    const notice = backendNotice(text);
+    if (s.screen === "loading") {
+      // Boot decides the screen; keep this for it.
+      return { ...s, early: { session, restoring, notice: text ?? s.early?.notice ?? null } };
+    }
+    // Signed in, restored, refreshed (same user: the API result stays) or signed in elsewhere.
+    if (session) return { ...signedIn(s, session), notice: notice ?? s.notice };
+    switch (s.screen) {
+      case "restoring":
+        return restoring ? withNotice(s, notice) : signedOut(s, notice ?? s.notice);
+      case "signedIn":
+        // Settings now name another instance/client: its stored session is being restored.
+        if (restoring && !s.signingOut) return { ...signedOut(s, notice ?? s.notice), screen: "restoring" };
+        return sessionEnded(s, notice);
+      default: // signedOut, signingIn: already not signed in; a restore (instance switched) may
+        // still bring a session, but the form and a running sign-in stay where they are.
+        return withNotice(s, notice);
+    }
   },
   callApiClicked(s) {
     if (s.screen !== "signedIn" || s.api.status === "loading") return s;
@@ -217,6 +286,9 @@ const handlers = {
   },
   apiFailed(s, { error }) {
     if (s.api.status !== "loading") return s;
+    // The backend's refresh was refused. It also emits session-changed(null + notice); whichever
+    // comes first signs us out, and that notice (the backend's own words) wins when it follows.
+    if (error?.kind === "session_ended") return sessionEnded(s, sessionEndedNotice(error));
     return { ...s, api: { status: "error", result: null, message: error?.message ?? "unknown error", diagnosis: null } };
   },
   signOutClicked(s) {

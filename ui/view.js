@@ -26,7 +26,9 @@ export function view(state, dispatch) {
   return h("div", { class: ["screen", `screen-${state.screen}`] }, noticeView(state.notice), screen(state, dispatch));
 }
 
-const SCREENS = { loading: loadingScreen, signedOut: signedOutScreen, signingIn: signingInScreen, signedIn: signedInScreen };
+const SCREENS = {
+  loading: loadingScreen, restoring: restoringScreen, signedOut: signedOutScreen, signingIn: signingInScreen, signedIn: signedInScreen,
+};
 
 function loadingScreen() {
   return h("p", { class: "muted" }, "Loading…");
@@ -41,6 +43,26 @@ function noticeView(notice) {
 /** Headings get focus when the screen changes, so keyboard and screen-reader users land on it. */
 function screenTitle(text) {
   return h("h2", { id: "screen-title", tabindex: "-1", "data-autofocus": true }, text);
+}
+
+// --- restoring (launch, resuming the stored session in the background) ---------------------
+
+function restoringScreen(state, dispatch) {
+  return h("section", { class: "card narrow", "aria-labelledby": "screen-title", "aria-busy": "true" },
+    screenTitle("Welcome back"),
+    h("p", { id: "restore-stage", class: "stage", role: "status", "aria-live": "polite" },
+      h("span", { class: "spinner", "aria-hidden": "true" }),
+      "Restoring your session…"),
+    h("p", { id: "hint-skip-restore", class: "hint" },
+      "Keyhole is renewing the sign-in saved in your system keychain. If this takes too long, sign in again."),
+    h("div", { class: "actions" },
+      h("button", {
+        id: "skip-restore", type: "button",
+        "aria-describedby": "hint-skip-restore",
+        onClick: () => dispatch({ type: "skipRestoreClicked" }),
+      }, "Sign in again"),
+    ),
+  );
 }
 
 // --- signed out ---------------------------------------------------------------------------
@@ -166,7 +188,7 @@ function whoCard(state, dispatch) {
       fact("Subject", h("code", { id: "subject" }, session.subject)),
       who ? fact("User", h("span", { id: "identity" }, who)) : null,
       fact("Issuer", h("code", { id: "issuer" }, session.issuer)),
-      fact("Expiry", expiryView(session.expiresAt, state.now)),
+      fact("Expiry", [expiryView(session.expiresAt, state.now), renewalView(session)]),
       fact("Scopes", scopesView(session.scopes)),
     ),
   );
@@ -184,6 +206,11 @@ function expiryView(expiresAt, now) {
     attrs.title = at.toLocaleString();
   }
   return h("time", attrs, fmt.countdown(expiresAt, now));
+}
+
+function renewalView(session) {
+  const text = fmt.renewalHint(session);
+  return text ? h("span", { id: "renewal", class: "renewal" }, text) : null;
 }
 
 /** Called every second instead of a full render, so text selection and scroll survive. */

@@ -44,3 +44,12 @@ export const unauthorized = () => apiResult({
 
 /** 2023-11-14T22:13:20Z in ms, i.e. one hour before session().expiresAt. */
 export const NOW = 1_700_000_000_000;
+
+/** The payload of session() and of session-changed: { session, restoring, notice }. */
+export function sessionState(current = null, { restoring = false, notice = null } = {}) {
+  return { session: current, restoring, notice };
+}
+
+export const KEYCHAIN_MISSING = "No system keychain is available (org.freedesktop.secrets was not provided by any .service files). You will stay signed in only until Keyhole closes.";
+export const SESSION_ENDED = "Your session ended: the provider no longer accepts the saved sign-in (invalid_grant: grant request is invalid). Sign in again.";
+export const RESTORE_FAILED = "Could not restore your session: could not reach the discovery document at https://happy-hen-42.clerk.accounts.dev/.well-known/openid-configuration: connection refused. You can sign in again.";

@@ -2,7 +2,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import * as fmt from "../format.js";
 import { initialState, next } from "../state.js";
-import { NOW, apiResult, session, settings, unauthorized } from "./fixtures.mjs";
+import { NOW, apiResult, session, sessionState, settings, unauthorized } from "./fixtures.mjs";
 
 const at = (secondsFromNow) => NOW / 1000 + secondsFromNow;
 
@@ -90,12 +90,29 @@ describe("notices and status", () => {
   });
   test("sign-out notice", () => {
     assert.equal(fmt.signOutNotice({ revoked: true, message: null }).text, "Signed out.");
-    assert.equal(fmt.signOutNotice({ revoked: false, message: "timeout" }).text, "Signed out. Revocation could not be confirmed: timeout");
+    assert.equal(fmt.signOutNotice({ revoked: false, message: "timeout" }).text, "Signed out on this computer. Revocation could not be confirmed: timeout");
+  });
+  test("backend notices are warnings; blank ones are no notice", () => {
+    assert.deepEqual(fmt.backendNotice("No system keychain is available."), { tone: "warning", text: "No system keychain is available." });
+    assert.equal(fmt.backendNotice("your session ended: invalid_grant. Sign in again.").text, "Your session ended: invalid_grant. Sign in again.");
+    assert.equal(fmt.backendNotice(null), null);
+    assert.equal(fmt.backendNotice(" "), null);
+  });
+  test("a session_ended rejection reads as a sentence", () => {
+    assert.deepEqual(fmt.sessionEndedNotice({ kind: "session_ended", message: "your session ended: invalid_grant. Sign in again." }),
+      { tone: "warning", text: "Your session ended: invalid_grant. Sign in again." });
+    assert.equal(fmt.sessionEndedNotice({ kind: "session_ended" }).text, "Your session ended. Sign in again.");
+  });
+  test("renewal hint only for refreshable sessions", () => {
+    assert.equal(fmt.renewalHint(session({ refreshable: true })), "renews automatically");
+    assert.equal(fmt.renewalHint(session({ refreshable: false })), null);
+    assert.equal(fmt.renewalHint(session()), null);
   });
   test("status text follows the screen and the API sub-state", () => {
     let s = initialState(NOW);
     assert.equal(fmt.statusText(s), "Loading…");
-    s = next(s, { type: "booted", settings, session: session() });
+    assert.equal(fmt.statusText({ ...s, screen: "restoring" }), "Restoring your session…");
+    s = next(s, { type: "booted", settings, sessionState: sessionState(session()) });
     assert.equal(fmt.statusText(s), "Signed in");
     s = next(s, { type: "callApiClicked" });
     assert.equal(fmt.statusText(s), "Signed in · calling the API…");

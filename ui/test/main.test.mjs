@@ -3,7 +3,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { byId, installDocument } from "./fake-dom.mjs";
-import { NOW, apiResult, session, settings, unauthorized } from "./fixtures.mjs";
+import { KEYCHAIN_MISSING, NOW, RESTORE_FAILED, SESSION_ENDED, apiResult, session, sessionState, settings, unauthorized } from "./fixtures.mjs";
 
 function deferred() {
   let resolve, reject;
@@ -16,7 +16,7 @@ const flush = async () => { for (let i = 0; i < 10; i++) await new Promise((r) =
 let instance = 0;
 
 /** Fresh document, fake backend and a fresh copy of main.js (query string = new module). */
-async function boot({ loaded = settings, current = null, handlers = {}, clipboard = async () => {}, tauri = true } = {}) {
+async function boot({ loaded = settings, current = sessionState(null), handlers = {}, clipboard = async () => {}, tauri = true } = {}) {
   const doc = installDocument();
   for (const [tag, id] of [["p", "status"], ["span", "sandbox-badge"], ["main", "app"]]) {
     const el = doc.createElement(tag);
@@ -84,7 +84,7 @@ describe("boot", () => {
   });
 
   test("a restored session boots signedIn; the sandbox flag shows the badge", async () => {
-    const ui = await boot({ loaded: { ...settings, sandbox: true }, current: session() });
+    const ui = await boot({ loaded: { ...settings, sandbox: true }, current: sessionState(session()) });
     assert.equal(ui.state(), "signedIn");
     assert.equal(ui.$("subject").textContent, "user_2abc");
     assert.equal(ui.$("sandbox-badge").hidden, false);
@@ -116,7 +116,7 @@ describe("sign-in", () => {
     assert.equal(ui.$("sign-in-url").value, "https://x/authorize?a=1");
 
     pending.resolve(session());
-    await ui.emit("session-changed", session());
+    await ui.emit("session-changed", sessionState(session()));
     await flush();
     assert.equal(ui.state(), "signedIn");
     assert.equal(ui.$("subject").textContent, "user_2abc");
@@ -186,7 +186,7 @@ describe("sign-in", () => {
 describe("signed in", () => {
   test("Call API shows Loading..., then the data; a second click while loading sends nothing", async () => {
     const pending = deferred();
-    const ui = await boot({ current: session(), handlers: { call_api: () => pending.promise } });
+    const ui = await boot({ current: sessionState(session()), handlers: { call_api: () => pending.promise } });
     await ui.click("call-api");
     await ui.click("call-api");
     assert.equal(ui.commands().filter((c) => c === "call_api").length, 1);
@@ -199,21 +199,21 @@ describe("signed in", () => {
   });
 
   test("a 401 shows Error: … and the diagnosis", async () => {
-    const ui = await boot({ current: session(), handlers: { call_api: async () => unauthorized() } });
+    const ui = await boot({ current: sessionState(session()), handlers: { call_api: async () => unauthorized() } });
     await ui.click("call-api");
     assert.equal(ui.$("api-error").textContent, "Error: 401 Unauthorized — Unauthenticated!");
     assert.ok(ui.$("diagnosis"));
   });
 
   test("Sign out shows the revocation warning", async () => {
-    const ui = await boot({ current: session(), handlers: { sign_out: async () => ({ revoked: false, message: "endpoint unreachable" }) } });
+    const ui = await boot({ current: sessionState(session()), handlers: { sign_out: async () => ({ revoked: false, message: "endpoint unreachable" }) } });
     await ui.click("sign-out");
     assert.equal(ui.state(), "signedOut");
-    assert.equal(ui.$("notice").textContent, "Signed out. Revocation could not be confirmed: endpoint unreachable");
+    assert.equal(ui.$("notice").textContent, "Signed out on this computer. Revocation could not be confirmed: endpoint unreachable");
   });
 
   test("the timer tick only rewrites the countdown (nodes survive, so selection does too)", async () => {
-    const ui = await boot({ current: session() });
+    const ui = await boot({ current: sessionState(session()) });
     const subject = ui.$("subject");
     Date.now = () => NOW + 90_000;
     ui.timers[0]();
@@ -223,18 +223,172 @@ describe("signed in", () => {
   });
 
   test("focus and caret survive a re-render caused by a backend event", async () => {
-    const ui = await boot({ current: session() });
+    const ui = await boot({ current: sessionState(session()) });
     ui.type("scopes", "openid profile");
     ui.$("scopes").setSelectionRange(3, 3);
-    await ui.emit("session-changed", session({ expiresAt: NOW / 1000 + 7200 }));
+    await ui.emit("session-changed", sessionState(session({ expiresAt: NOW / 1000 + 7200 })));
     assert.equal(ui.doc.activeElement.id, "scopes");
     assert.equal(ui.$("scopes").value, "openid profile", "typed value kept in state");
     assert.equal(ui.$("scopes").selectionStart, 3);
   });
 
   test("session-changed(null) signs the window out", async () => {
+    const ui = await boot({ current: sessionState(session()) });
+    await ui.emit("session-changed", sessionState(null));
+    assert.equal(ui.state(), "signedOut");
+  });
+});
+
+describe("restoring a stored session at launch", () => {
+  const restoring = (notice = null) => sessionState(null, { restoring: true, notice });
+
+  test("boot while restoring shows the restoring screen; the restore result lands signedIn with focus on the heading", async () => {
+    const ui = await boot({ current: restoring() });
+    assert.equal(ui.state(), "restoring");
+    assert.equal(ui.$("status").textContent, "Restoring your session…");
+    assert.equal(ui.$("restore-stage").textContent, "Restoring your session…");
+    assert.ok(ui.$("skip-restore"));
+    assert.equal(ui.$("notice"), null);
+    await ui.emit("session-changed", sessionState(session({ refreshable: true })));
+    assert.equal(ui.state(), "signedIn");
+    assert.equal(ui.$("subject").textContent, "user_2abc");
+    assert.equal(ui.$("renewal").textContent, "renews automatically");
+    assert.equal(ui.doc.activeElement.id, "screen-title");
+  });
+
+  test("a failed restore lands signedOut with the backend's notice", async () => {
+    const ui = await boot({ current: restoring() });
+    await ui.emit("session-changed", sessionState(null, { notice: SESSION_ENDED }));
+    assert.equal(ui.state(), "signedOut");
+    assert.equal(ui.$("notice").textContent, SESSION_ENDED);
+    assert.ok(ui.$("notice").classList.contains("notice-warning"));
+    assert.ok(ui.$("sign-in"));
+  });
+
+  test("no keychain: boot not restoring, with a notice → signedOut showing #notice", async () => {
+    const ui = await boot({ current: sessionState(null, { notice: KEYCHAIN_MISSING }) });
+    assert.equal(ui.state(), "signedOut");
+    assert.equal(ui.$("notice").textContent, KEYCHAIN_MISSING);
+  });
+
+  test("Sign in again leaves the restoring screen without calling the backend; a late failure notice still shows", async () => {
+    const ui = await boot({ current: restoring() });
+    const before = ui.commands().length;
+    await ui.click("skip-restore");
+    assert.equal(ui.state(), "signedOut");
+    assert.equal(ui.commands().length, before, "no command");
+    assert.equal(ui.$("instance").value, settings.instance);
+    assert.equal(ui.doc.activeElement.id, "screen-title");
+    await ui.emit("session-changed", sessionState(null, { notice: RESTORE_FAILED }));
+    assert.equal(ui.state(), "signedOut");
+    assert.equal(ui.$("notice").textContent, RESTORE_FAILED);
+  });
+
+  test("if the skipped restore succeeds while Sign in is saving the settings, no sign-in starts", async () => {
+    const saving = deferred();
+    const ui = await boot({ current: restoring(), handlers: { save_settings: () => saving.promise, sign_in: () => new Promise(() => {}) } });
+    await ui.click("skip-restore");
+    await ui.click("sign-in");
+    await ui.emit("session-changed", sessionState(session()));
+    saving.resolve(settings);
+    await flush();
+    assert.equal(ui.state(), "signedIn");
+    assert.ok(!ui.commands().includes("sign_in"));
+  });
+
+  test("a settings change that starts a restore while Sign in saves does not stop the sign-in", async () => {
+    let ui;
+    ui = await boot({
+      handlers: {
+        save_settings: async ({ settings: s }) => { await ui.emit("session-changed", sessionState(null, { restoring: true })); return s; },
+        sign_in: () => new Promise(() => {}),
+      },
+    });
+    ui.type("client-id", "client_other");
+    await ui.click("sign-in");
+    assert.equal(ui.state(), "signingIn");
+    assert.ok(ui.commands().includes("sign_in"));
+  });
+
+  test("a restore that finishes before session() answers is not lost", async () => {
+    const answer = deferred();
+    const ui = await boot({ handlers: { session: () => answer.promise } });
+    assert.equal(ui.state(), "loading");
+    await ui.emit("session-changed", sessionState(session()));
+    answer.resolve(restoring());
+    await flush();
+    assert.equal(ui.state(), "signedIn");
+  });
+
+  test("an older backend's payloads (Session|null) still work", async () => {
     const ui = await boot({ current: session() });
+    assert.equal(ui.state(), "signedIn");
     await ui.emit("session-changed", null);
     assert.equal(ui.state(), "signedOut");
+    assert.equal(ui.$("notice").textContent, "Your session ended.");
+  });
+});
+
+describe("refresh and the provider ending the session", () => {
+  test("a refresh while signed in updates the expiry in place and keeps the API result on screen", async () => {
+    const ui = await boot({ current: sessionState(session({ refreshable: true })), handlers: { call_api: async () => apiResult() } });
+    await ui.click("call-api");
+    assert.equal(ui.$("api-result").getAttribute("data-result"), "data");
+    assert.equal(ui.$("expires-in").textContent, "expires in 1 h 0 min");
+    await ui.emit("session-changed", sessionState(session({ refreshable: true, expiresAt: NOW / 1000 + 7200 })));
+    assert.equal(ui.state(), "signedIn");
+    assert.equal(ui.$("expires-in").textContent, "expires in 2 h 0 min");
+    assert.equal(ui.$("api-result").getAttribute("data-result"), "data");
+    assert.equal(ui.$("api-data").textContent, JSON.stringify(apiResult().body.value, null, 2));
+    assert.equal(ui.doc.activeElement.id, "call-api", "focus stays put");
+  });
+
+  test("session-changed(null + notice) while signed in → signedOut with the notice", async () => {
+    const ui = await boot({ current: sessionState(session()) });
+    await ui.emit("session-changed", sessionState(null, { notice: SESSION_ENDED }));
+    assert.equal(ui.state(), "signedOut");
+    assert.equal(ui.$("notice").textContent, SESSION_ENDED);
+    assert.equal(ui.$("call-api"), null);
+  });
+
+  const rejection = { kind: "session_ended", message: "your session ended: the token endpoint refused the request: invalid_grant. Sign in again." };
+
+  test("call_api rejects session_ended, then session-changed arrives: one signedOut with the backend's notice", async () => {
+    const call = deferred();
+    const ui = await boot({ current: sessionState(session()), handlers: { call_api: () => call.promise } });
+    await ui.click("call-api");
+    call.reject(rejection);
+    await flush();
+    assert.equal(ui.state(), "signedOut");
+    assert.match(ui.$("notice").textContent, /^Your session ended: the token endpoint refused/);
+    await ui.emit("session-changed", sessionState(null, { notice: SESSION_ENDED }));
+    assert.equal(ui.state(), "signedOut");
+    assert.equal(ui.app.querySelectorAll("[id]").filter((e) => e.id === "notice").length, 1);
+    assert.equal(ui.$("notice").textContent, SESSION_ENDED);
+  });
+
+  test("the backend's real wording (the error text, in both the rejection and the notice) shows once, capitalized, with no re-render", async () => {
+    const call = deferred();
+    const ui = await boot({ current: sessionState(session()), handlers: { call_api: () => call.promise } });
+    await ui.click("call-api");
+    call.reject(rejection);
+    await flush();
+    const screen = ui.app.children[0];
+    await ui.emit("session-changed", sessionState(null, { notice: rejection.message }));
+    assert.equal(ui.app.children[0], screen, "no re-render");
+    assert.equal(ui.$("notice").textContent, "Your session ended: the token endpoint refused the request: invalid_grant. Sign in again.");
+  });
+
+  test("session-changed arrives first, then call_api rejects session_ended: the rejection changes nothing", async () => {
+    const call = deferred();
+    const ui = await boot({ current: sessionState(session()), handlers: { call_api: () => call.promise } });
+    await ui.click("call-api");
+    await ui.emit("session-changed", sessionState(null, { notice: SESSION_ENDED }));
+    const screen = ui.app.children[0];
+    call.reject(rejection);
+    await flush();
+    assert.equal(ui.state(), "signedOut");
+    assert.equal(ui.$("notice").textContent, SESSION_ENDED);
+    assert.equal(ui.app.children[0], screen, "no re-render");
   });
 });

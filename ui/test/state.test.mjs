@@ -1,11 +1,11 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { EVENT_TYPES, FIELDS, formFromSettings, initialState, next, settingsFromForm } from "../state.js";
-import { NOW, apiResult, session, settings, unauthorized } from "./fixtures.mjs";
+import { EVENT_TYPES, FIELDS, formFromSettings, initialState, next, settingsFromForm, toSessionState } from "../state.js";
+import { KEYCHAIN_MISSING, NOW, RESTORE_FAILED, SESSION_ENDED, apiResult, session, sessionState, settings, unauthorized } from "./fixtures.mjs";
 
 const run = (state, ...events) => events.reduce(next, state);
-const signedOut = () => run(initialState(NOW), { type: "booted", settings, session: null });
-const signedIn = (s = session()) => run(initialState(NOW), { type: "booted", settings, session: s });
+const signedOut = () => run(initialState(NOW), { type: "booted", settings, sessionState: sessionState(null) });
+const signedIn = (s = session()) => run(initialState(NOW), { type: "booted", settings, sessionState: sessionState(s) });
 const signingIn = () => run(signedOut(), { type: "signInClicked" }, { type: "settingsSaved", settings, quiet: true }, { type: "signInStarted" });
 
 /** Deep-freeze so any in-place mutation inside `next` throws in strict-mode modules. */
@@ -43,7 +43,7 @@ describe("initial state and boot", () => {
   });
 
   test("a boot error is shown as an error notice, and the app still lands signedOut", () => {
-    const s = next(initialState(NOW), { type: "booted", settings: null, session: null, error: { kind: "unavailable", message: "no backend" } });
+    const s = next(initialState(NOW), { type: "booted", settings: null, sessionState: null, error: { kind: "unavailable", message: "no backend" } });
     assert.equal(s.screen, "signedOut");
     assert.equal(s.notice.tone, "error");
     assert.match(s.notice.text, /no backend/);
@@ -64,16 +64,17 @@ describe("initial state and boot", () => {
 
   test("next never mutates its input, for every event type", () => {
     const samples = {
-      booted: { settings, session: session() }, tick: { now: NOW + 5 }, fieldEdited: { field: "scopes", value: "x" },
+      booted: { settings, sessionState: sessionState(session()) }, tick: { now: NOW + 5 }, fieldEdited: { field: "scopes", value: "x" },
       settingsSaved: { settings }, settingsRejected: { error: { kind: "invalid_setting", field: "apiUrl", message: "bad" } },
       sectionToggled: { section: "idToken", open: true }, signInProgress: { progress: { stage: "waiting", url: "u" } },
       signInSucceeded: { session: session() }, signInFailed: { error: { kind: "timeout", message: "t" } },
       cancelFailed: { error: { message: "x" } }, browserReopenFailed: { error: { message: "x" } }, urlCopied: { ok: true },
-      sessionChanged: { session: null }, apiAnswered: { result: apiResult() }, apiFailed: { error: { message: "x" } },
+      sessionChanged: { state: sessionState(null, { notice: SESSION_ENDED }) }, skipRestoreClicked: {}, apiAnswered: { result: apiResult() }, apiFailed: { error: { message: "x" } },
       signedOut: { outcome: { revoked: true, message: null } }, signOutFailed: { error: { message: "x" } },
       unexpectedError: { error: { message: "x" } },
     };
-    for (const start of [signedOut(), signingIn(), run(signedIn(), { type: "callApiClicked" })]) {
+    const restoring = next(initialState(NOW), { type: "booted", settings, sessionState: sessionState(null, { restoring: true }) });
+    for (const start of [initialState(NOW), restoring, signedOut(), signingIn(), run(signedIn(), { type: "callApiClicked" })]) {
       const snapshot = JSON.stringify(start);
       frozen(start);
       for (const type of EVENT_TYPES) next(start, { type, ...samples[type] });
@@ -261,7 +262,7 @@ describe("sign-in", () => {
   });
 
   test("a late sign-in failure after the session already arrived is ignored", () => {
-    const s = next(signingIn(), { type: "sessionChanged", session: session() });
+    const s = next(signingIn(), { type: "sessionChanged", state: sessionState(session()) });
     assert.equal(s.screen, "signedIn");
     assert.equal(next(s, { type: "signInFailed", error: { kind: "cancelled", message: "x" } }), s);
   });
@@ -297,23 +298,23 @@ describe("sign-in", () => {
 
 describe("session-changed", () => {
   test("a session arriving while signed out restores signedIn", () => {
-    assert.equal(next(signedOut(), { type: "sessionChanged", session: session() }).screen, "signedIn");
+    assert.equal(next(signedOut(), { type: "sessionChanged", state: sessionState(session()) }).screen, "signedIn");
   });
 
   test("a refreshed session for the same user keeps the API result", () => {
     const s = run(signedIn(), { type: "callApiClicked" }, { type: "apiAnswered", result: apiResult() });
-    const refreshed = next(s, { type: "sessionChanged", session: session({ expiresAt: 1_700_007_200 }) });
+    const refreshed = next(s, { type: "sessionChanged", state: sessionState(session({ expiresAt: 1_700_007_200 })) });
     assert.equal(refreshed.session.expiresAt, 1_700_007_200);
     assert.equal(refreshed.api.status, "data");
   });
 
   test("a different user resets the API result", () => {
     const s = run(signedIn(), { type: "callApiClicked" }, { type: "apiAnswered", result: apiResult() });
-    assert.equal(next(s, { type: "sessionChanged", session: session({ subject: "user_other" }) }).api.status, "idle");
+    assert.equal(next(s, { type: "sessionChanged", state: sessionState(session({ subject: "user_other" })) }).api.status, "idle");
   });
 
   test("null while signed in ends the session with a note", () => {
-    const s = next(signedIn(), { type: "sessionChanged", session: null });
+    const s = next(signedIn(), { type: "sessionChanged", state: sessionState(null) });
     assert.equal(s.screen, "signedOut");
     assert.equal(s.session, null);
     assert.deepEqual(s.notice, { tone: "info", text: "Your session ended." });
@@ -322,14 +323,233 @@ describe("session-changed", () => {
   test("null while signing in or signed out changes nothing", () => {
     const a = signingIn();
     const b = signedOut();
-    assert.equal(next(a, { type: "sessionChanged", session: null }), a);
-    assert.equal(next(b, { type: "sessionChanged", session: null }), b);
+    assert.equal(next(a, { type: "sessionChanged", state: sessionState(null) }), a);
+    assert.equal(next(b, { type: "sessionChanged", state: sessionState(null) }), b);
   });
 
-  test("during boot it only records the session (boot decides the screen)", () => {
-    const s = next(initialState(NOW), { type: "sessionChanged", session: session() });
+  test("a refresh (same user, later expiry) updates the session in place: API result, notice and open panels stay", () => {
+    const s = run(signedIn(session({ refreshable: true })), { type: "callApiClicked" }, { type: "apiAnswered", result: apiResult() },
+      { type: "sectionToggled", section: "idToken", open: true }, { type: "saveClicked" }, { type: "settingsSaved", settings });
+    const refreshed = next(s, { type: "sessionChanged", state: sessionState(session({ refreshable: true, expiresAt: 1_700_007_200 })) });
+    assert.equal(refreshed.screen, "signedIn");
+    assert.equal(refreshed.session.expiresAt, 1_700_007_200);
+    assert.equal(refreshed.api, s.api);
+    assert.deepEqual(refreshed.notice, { tone: "info", text: "Settings saved." });
+    assert.equal(refreshed.expanded.idToken, true);
+  });
+
+  test("a refresh while the API call is loading (401 → refresh → retry) still lets the answer land", () => {
+    const s = run(signedIn(), { type: "callApiClicked" }, { type: "sessionChanged", state: sessionState(session({ expiresAt: 1_700_007_200 })) });
+    assert.equal(s.api.status, "loading");
+    assert.equal(next(s, { type: "apiAnswered", result: apiResult() }).api.status, "data");
+  });
+
+  test("a notice with a session is shown (e.g. signed in, but the keychain could not keep it)", () => {
+    const s = next(signedIn(), { type: "sessionChanged", state: sessionState(session(), { notice: KEYCHAIN_MISSING }) });
+    assert.equal(s.screen, "signedIn");
+    assert.deepEqual(s.notice, { tone: "warning", text: KEYCHAIN_MISSING });
+  });
+
+  test("a notice with no session while signing in or signed out is shown without changing the screen", () => {
+    const a = next(signingIn(), { type: "sessionChanged", state: sessionState(null, { notice: RESTORE_FAILED }) });
+    assert.equal(a.screen, "signingIn");
+    assert.equal(a.notice.text, RESTORE_FAILED);
+    const b = next(signedOut(), { type: "sessionChanged", state: sessionState(null, { notice: RESTORE_FAILED }) });
+    assert.equal(b.screen, "signedOut");
+    assert.equal(next(b, { type: "sessionChanged", state: sessionState(null, { notice: RESTORE_FAILED }) }), b, "same notice again: same state");
+  });
+
+  test("during boot it only records the session state (boot decides the screen)", () => {
+    const s = next(initialState(NOW), { type: "sessionChanged", state: sessionState(session()) });
     assert.equal(s.screen, "loading");
-    assert.equal(s.session.subject, "user_2abc");
+    assert.equal(s.early.session.subject, "user_2abc");
+  });
+});
+
+describe("restoring a stored session (launch)", () => {
+  const restoring = (notice = null) => run(initialState(NOW), { type: "booted", settings, sessionState: sessionState(null, { restoring: true, notice }) });
+
+  test("booted while the backend restores shows the restoring screen, with the form ready behind it", () => {
+    const s = restoring();
+    assert.equal(s.screen, "restoring");
+    assert.equal(s.session, null);
+    assert.equal(s.notice, null);
+    assert.equal(s.form.instance, settings.instance);
+  });
+
+  test("restoring → restored: session-changed with a session lands signedIn", () => {
+    const s = next(restoring(), { type: "sessionChanged", state: sessionState(session({ refreshable: true })) });
+    assert.equal(s.screen, "signedIn");
+    assert.equal(s.session.refreshable, true);
+    assert.equal(s.api.status, "idle");
+    assert.equal(s.notice, null);
+  });
+
+  test("restoring → signedOut with the backend's notice (warning) when the provider refused the saved sign-in", () => {
+    const s = next(restoring(), { type: "sessionChanged", state: sessionState(null, { notice: SESSION_ENDED }) });
+    assert.equal(s.screen, "signedOut");
+    assert.deepEqual(s.notice, { tone: "warning", text: SESSION_ENDED });
+  });
+
+  test("restoring → signedOut with no notice when the restore simply found nothing", () => {
+    const s = next(restoring(), { type: "sessionChanged", state: sessionState(null) });
+    assert.equal(s.screen, "signedOut");
+    assert.equal(s.notice, null);
+  });
+
+  test("a notice given at boot stays through the restore outcome unless the outcome brings its own", () => {
+    const s = next(restoring(KEYCHAIN_MISSING), { type: "sessionChanged", state: sessionState(null) });
+    assert.equal(s.screen, "signedOut");
+    assert.equal(s.notice.text, KEYCHAIN_MISSING);
+    const t = next(restoring(KEYCHAIN_MISSING), { type: "sessionChanged", state: sessionState(null, { notice: RESTORE_FAILED }) });
+    assert.equal(t.notice.text, RESTORE_FAILED);
+  });
+
+  test("a still-restoring session-changed changes nothing; one with a notice shows it", () => {
+    const s = restoring();
+    assert.equal(next(s, { type: "sessionChanged", state: sessionState(null, { restoring: true }) }), s);
+    const t = next(s, { type: "sessionChanged", state: sessionState(null, { restoring: true, notice: KEYCHAIN_MISSING }) });
+    assert.equal(t.screen, "restoring");
+    assert.equal(t.notice.text, KEYCHAIN_MISSING);
+  });
+
+  test("user intents of other screens are ignored while restoring", () => {
+    const s = restoring();
+    for (const type of ["signInClicked", "callApiClicked", "signOutClicked", "cancelClicked", "reopenClicked", "saveClicked"]) {
+      assert.equal(next(s, { type }), s, type);
+    }
+  });
+
+  test("skip-restore goes to signedOut without waiting; ignored on other screens", () => {
+    const s = next(restoring(), { type: "skipRestoreClicked" });
+    assert.equal(s.screen, "signedOut");
+    assert.equal(s.form.clientId, settings.clientId);
+    const out = signedOut();
+    assert.equal(next(out, { type: "skipRestoreClicked" }), out);
+    const inside = signedIn();
+    assert.equal(next(inside, { type: "skipRestoreClicked" }), inside);
+  });
+
+  test("after skip-restore, a late restore outcome still applies: session → signedIn, failure → its notice", () => {
+    const skipped = next(restoring(), { type: "skipRestoreClicked" });
+    assert.equal(next(skipped, { type: "sessionChanged", state: sessionState(session()) }).screen, "signedIn");
+    const failed = next(skipped, { type: "sessionChanged", state: sessionState(null, { notice: RESTORE_FAILED }) });
+    assert.equal(failed.screen, "signedOut");
+    assert.deepEqual(failed.notice, { tone: "warning", text: RESTORE_FAILED });
+    assert.equal(next(skipped, { type: "sessionChanged", state: sessionState(null, { restoring: true }) }), skipped);
+  });
+
+  test("no keychain: booted not restoring with a notice shows signedOut with it until a user action replaces it", () => {
+    let s = run(initialState(NOW), { type: "booted", settings, sessionState: sessionState(null, { notice: KEYCHAIN_MISSING }) });
+    assert.equal(s.screen, "signedOut");
+    assert.deepEqual(s.notice, { tone: "warning", text: KEYCHAIN_MISSING });
+    s = run(s, { type: "fieldEdited", field: "scopes", value: "openid" }, { type: "tick", now: NOW + 1000 },
+      { type: "sessionChanged", state: sessionState(null) });
+    assert.equal(s.notice.text, KEYCHAIN_MISSING, "typing, ticks and notice-less events keep it");
+    assert.equal(next(s, { type: "signInClicked" }).notice, null, "Sign in replaces it");
+  });
+
+  test("booted with a session and a notice shows both", () => {
+    const s = run(initialState(NOW), { type: "booted", settings, sessionState: sessionState(session(), { notice: KEYCHAIN_MISSING }) });
+    assert.equal(s.screen, "signedIn");
+    assert.equal(s.notice.text, KEYCHAIN_MISSING);
+  });
+
+  test("a boot error wins over the backend's notice", () => {
+    const s = next(initialState(NOW), { type: "booted", settings: null, sessionState: sessionState(null, { notice: KEYCHAIN_MISSING }), error: { kind: "unknown", message: "store unreadable" } });
+    assert.equal(s.notice.tone, "error");
+    assert.match(s.notice.text, /store unreadable/);
+  });
+
+  test("a restore that finished before session() answered is not lost (event seen while loading)", () => {
+    const early = next(initialState(NOW), { type: "sessionChanged", state: sessionState(session()) });
+    const s = next(early, { type: "booted", settings, sessionState: sessionState(null, { restoring: true }) });
+    assert.equal(s.screen, "signedIn");
+    assert.equal(s.early, null);
+    const ended = next(initialState(NOW), { type: "sessionChanged", state: sessionState(null, { notice: SESSION_ENDED }) });
+    const t = next(ended, { type: "booted", settings, sessionState: sessionState(null, { restoring: true }) });
+    assert.equal(t.screen, "signedOut");
+    assert.equal(t.notice.text, SESSION_ENDED);
+  });
+
+  test("an event seen while loading does not override a settled session() answer, but its notice is kept", () => {
+    const early = next(initialState(NOW), { type: "sessionChanged", state: sessionState(null, { restoring: true }) });
+    assert.equal(next(early, { type: "booted", settings, sessionState: sessionState(session()) }).screen, "signedIn");
+    const failed = next(initialState(NOW), { type: "sessionChanged", state: sessionState(session(), { notice: KEYCHAIN_MISSING }) });
+    const s = next(failed, { type: "booted", settings: null, sessionState: null, error: { kind: "unknown", message: "x" } });
+    assert.equal(s.screen, "signedIn", "session() failed: the event is all we know");
+  });
+});
+
+describe("restoring after a settings change (another instance or client)", () => {
+  test("while signed in: the restoring screen, keeping the notice; then the restored session or signedOut", () => {
+    const saved = run(signedIn(), { type: "callApiClicked" }, { type: "apiAnswered", result: apiResult() },
+      { type: "saveClicked" }, { type: "settingsSaved", settings: { ...settings, clientId: "client_other" } });
+    const s = next(saved, { type: "sessionChanged", state: sessionState(null, { restoring: true }) });
+    assert.equal(s.screen, "restoring");
+    assert.equal(s.session, null);
+    assert.equal(s.api.status, "idle");
+    assert.deepEqual(s.notice, { tone: "info", text: "Settings saved." });
+    assert.equal(next(s, { type: "sessionChanged", state: sessionState(session({ subject: "user_other" })) }).screen, "signedIn");
+    assert.equal(next(s, { type: "sessionChanged", state: sessionState(null) }).screen, "signedOut");
+  });
+
+  test("while signed out or signing in nothing moves: the form and a running sign-in stay", () => {
+    const a = signedOut();
+    const b = signingIn();
+    assert.equal(next(a, { type: "sessionChanged", state: sessionState(null, { restoring: true }) }), a);
+    assert.equal(next(b, { type: "sessionChanged", state: sessionState(null, { restoring: true }) }), b);
+  });
+});
+
+describe("SessionState payloads", () => {
+  test("toSessionState keeps the three fields and drops blank notices", () => {
+    assert.deepEqual(toSessionState(sessionState(session(), { notice: "n" })), { session: session(), restoring: false, notice: "n" });
+    assert.deepEqual(toSessionState({ session: null, restoring: true, notice: "  " }), { session: null, restoring: true, notice: null });
+  });
+
+  test("toSessionState accepts the older Session|null payload", () => {
+    assert.deepEqual(toSessionState(session()), { session: session(), restoring: false, notice: null });
+    assert.deepEqual(toSessionState(null), { session: null, restoring: false, notice: null });
+    assert.deepEqual(toSessionState(undefined), { session: null, restoring: false, notice: null });
+  });
+});
+
+describe("session ended by the provider (refresh refused)", () => {
+  const loading = () => next(signedIn(), { type: "callApiClicked" });
+  const rejected = { type: "apiFailed", error: { kind: "session_ended", message: "your session ended: the token endpoint refused the request: invalid_grant. Sign in again." } };
+  const event = { type: "sessionChanged", state: sessionState(null, { notice: SESSION_ENDED }) };
+
+  test("session-changed(null + notice) while signedIn → signedOut showing the backend's notice", () => {
+    const s = next(signedIn(), event);
+    assert.equal(s.screen, "signedOut");
+    assert.equal(s.session, null);
+    assert.deepEqual(s.notice, { tone: "warning", text: SESSION_ENDED });
+  });
+
+  test("call_api rejecting with session_ended → signedOut with the message as a sentence", () => {
+    const s = next(loading(), rejected);
+    assert.equal(s.screen, "signedOut");
+    assert.equal(s.api.status, "idle");
+    assert.deepEqual(s.notice, { tone: "warning", text: "Your session ended: the token endpoint refused the request: invalid_grant. Sign in again." });
+  });
+
+  test("rejection then event, or event then rejection: the same single signedOut state", () => {
+    const a = run(loading(), rejected, event);
+    const b = run(loading(), event, rejected);
+    assert.deepEqual(a, b);
+    assert.equal(a.screen, "signedOut");
+    assert.deepEqual(a.notice, { tone: "warning", text: SESSION_ENDED });
+    const settled = run(loading(), event);
+    assert.equal(next(settled, rejected), settled, "the late rejection is ignored");
+    assert.equal(next(settled, event), settled, "a repeated event changes nothing");
+  });
+
+  test("a session_ended rejection during our own sign-out leaves the notice to the sign-out outcome", () => {
+    const s = run(loading(), { type: "signOutClicked" }, rejected);
+    assert.equal(s.screen, "signedOut");
+    assert.equal(s.signingOut, true);
+    assert.equal(next(s, { type: "signedOut", outcome: { revoked: true, message: null } }).notice.text, "Signed out.");
   });
 });
 
@@ -397,11 +617,11 @@ describe("sign-out", () => {
 
   test("an unconfirmed revocation warns with the backend's message", () => {
     const s = run(signedIn(), { type: "signOutClicked" }, { type: "signedOut", outcome: { revoked: false, message: "revocation endpoint unreachable" } });
-    assert.deepEqual(s.notice, { tone: "warning", text: "Signed out. Revocation could not be confirmed: revocation endpoint unreachable" });
+    assert.deepEqual(s.notice, { tone: "warning", text: "Signed out on this computer. Revocation could not be confirmed: revocation endpoint unreachable" });
   });
 
   test("session-changed(null) during our own sign-out does not say 'session ended'; the outcome notice wins", () => {
-    let s = run(signedIn(), { type: "signOutClicked" }, { type: "sessionChanged", session: null });
+    let s = run(signedIn(), { type: "signOutClicked" }, { type: "sessionChanged", state: sessionState(null) });
     assert.equal(s.screen, "signedOut");
     assert.equal(s.notice, null);
     s = next(s, { type: "signedOut", outcome: { revoked: true, message: null } });

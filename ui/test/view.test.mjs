@@ -4,11 +4,11 @@ import { allElements, byId, installDocument } from "./fake-dom.mjs";
 import { initialState, next } from "../state.js";
 import { updateChrome, updateClock, view } from "../view.js";
 import { h } from "../dom.js";
-import { NOW, apiResult, session, settings, unauthorized } from "./fixtures.mjs";
+import { KEYCHAIN_MISSING, NOW, apiResult, session, sessionState, settings, unauthorized } from "./fixtures.mjs";
 
 const run = (state, ...events) => events.reduce(next, state);
-const signedOut = () => run(initialState(NOW), { type: "booted", settings, session: null });
-const signedIn = (s = session()) => run(initialState(NOW), { type: "booted", settings, session: s });
+const signedOut = () => run(initialState(NOW), { type: "booted", settings, sessionState: sessionState(null) });
+const signedIn = (s = session()) => run(initialState(NOW), { type: "booted", settings, sessionState: sessionState(s) });
 const signingIn = () => run(signedOut(), { type: "signInClicked" }, { type: "signInStarted" });
 
 let dispatched;
@@ -36,6 +36,35 @@ describe("dom.h", () => {
   });
   test("refuses any *HTML property", () => {
     assert.throws(() => h("div", { ["inner" + "HTML"]: "<b>x</b>" }));
+  });
+});
+
+describe("restoring", () => {
+  const restoring = (notice = null) => run(initialState(NOW), { type: "booted", settings, sessionState: sessionState(null, { restoring: true, notice }) });
+
+  test("shows 'Restoring your session…' with a spinner in a status live region, and a Sign in again button", () => {
+    const root = render(restoring());
+    const stage = byId(root, "restore-stage");
+    assert.equal(stage.textContent, "Restoring your session…");
+    assert.equal(stage.getAttribute("role"), "status");
+    assert.equal(stage.getAttribute("aria-live"), "polite");
+    assert.ok(stage.querySelector("span").classList.contains("spinner"));
+    assert.equal(text(root, "skip-restore"), "Sign in again");
+    assert.ok(byId(root, "screen-title").hasAttribute("data-autofocus"));
+    assert.equal(byId(root, "settings-form"), null, "no settings form while restoring");
+    assert.equal(byId(root, "sign-in"), null);
+  });
+
+  test("Sign in again dispatches skipRestoreClicked", () => {
+    byId(render(restoring()), "skip-restore").fire("click");
+    assert.deepEqual(dispatched, [{ type: "skipRestoreClicked" }]);
+  });
+
+  test("a notice shows above the restoring card with the warning tone", () => {
+    const notice = byId(render(restoring(KEYCHAIN_MISSING)), "notice");
+    assert.equal(notice.textContent, KEYCHAIN_MISSING);
+    assert.ok(notice.classList.contains("notice-warning"));
+    assert.equal(notice.getAttribute("role"), "alert");
   });
 });
 
@@ -196,6 +225,26 @@ describe("signedIn", () => {
     assert.ok(byId(root, "diagnosis").classList.contains("note-warning"));
   });
 
+  test("a refreshable session says it renews automatically next to the expiry", () => {
+    let root = render(signedIn(session({ refreshable: true })));
+    assert.equal(text(root, "renewal"), "renews automatically");
+    assert.equal(byId(root, "expires-in").parentNode, byId(root, "renewal").parentNode, "in the same Expiry cell");
+    root = render(signedIn(session({ refreshable: false })));
+    assert.equal(byId(root, "renewal"), null);
+  });
+
+  test("after a refresh the countdown shows the new expiry", () => {
+    const s = next(signedIn(session({ refreshable: true })), { type: "sessionChanged", state: sessionState(session({ refreshable: true, expiresAt: NOW / 1000 + 7200 })) });
+    assert.equal(text(render(s), "expires-in"), "expires in 2 h 0 min");
+  });
+
+  test("a backend notice on the signed-out screen renders as #notice (warning)", () => {
+    const s = run(initialState(NOW), { type: "booted", settings, sessionState: sessionState(null, { notice: KEYCHAIN_MISSING }) });
+    const notice = byId(render(s), "notice");
+    assert.equal(notice.textContent, KEYCHAIN_MISSING);
+    assert.ok(notice.classList.contains("notice-warning"));
+  });
+
   test("buttons dispatch their intents", () => {
     const root = render(signedIn());
     byId(root, "call-api").fire("click");
@@ -234,7 +283,10 @@ test("updateChrome exposes the state name on #status and shows the sandbox badge
   assert.equal(status.getAttribute("data-state"), "signedIn");
   assert.equal(status.textContent, "Signed in");
   assert.equal(badge.hidden, true);
-  updateChrome(status, badge, run(initialState(NOW), { type: "booted", settings: { ...settings, sandbox: true }, session: null }));
+  updateChrome(status, badge, run(initialState(NOW), { type: "booted", settings: { ...settings, sandbox: true }, sessionState: sessionState(null) }));
   assert.equal(status.getAttribute("data-state"), "signedOut");
   assert.equal(badge.hidden, false);
+  updateChrome(status, badge, run(initialState(NOW), { type: "booted", settings, sessionState: sessionState(null, { restoring: true }) }));
+  assert.equal(status.getAttribute("data-state"), "restoring");
+  assert.equal(status.textContent, "Restoring your session…");
 });
