@@ -1,11 +1,11 @@
 //! The commands the UI invokes (see `ui/api.js`). Each one forwards to a manager in
 //! `settings_ext` or `session_ext`; build.rs lists them so the capability must allow each.
 
-use keyhole_core::{ApiResult, SessionSummary, Settings};
+use keyhole_core::{ApiResult, SessionSummary, Settings, SignOutOutcome};
 use tauri::{AppHandle, Runtime};
 
 use crate::error::Result;
-use crate::session_ext::{SessionExt, SignOutOutcome};
+use crate::session_ext::{SessionExt, SessionState};
 use crate::settings_ext::{SettingsExt, SettingsView};
 
 /// The current settings, and whether they are the local sandbox's.
@@ -23,10 +23,10 @@ pub async fn save_settings<R: Runtime>(
     app.settings().save(&app, &settings)
 }
 
-/// The signed-in session, or `null`.
+/// The session, whether a stored one is being restored, and any notice to show once.
 #[tauri::command]
-pub fn session<R: Runtime>(app: AppHandle<R>) -> Option<SessionSummary> {
-    app.sessions().summary()
+pub fn session<R: Runtime>(app: AppHandle<R>) -> SessionState {
+    app.sessions().state()
 }
 
 /// Signs in through the system browser; emits `sign-in-progress` while it waits.
@@ -90,6 +90,7 @@ mod tests {
             sandbox,
             browser: Arc::new(|_: &Url| -> Result<(), String> { Ok(()) }),
             sign_in_timeout: Duration::from_secs(30),
+            secrets: Arc::new(keyhole_core::MemoryStore::default()),
         };
         let app = builder(mock_builder())
             .build(mock_context(noop_assets()))
@@ -213,7 +214,14 @@ mod tests {
     fn signed_out_commands_answer_plainly() {
         let dir = tempfile::tempdir().expect("temp dir");
         let t = start(&dir.path().join("settings.json"), Some(sandbox()));
-        assert_eq!(invoke(&t.window, "session", json!({})), Ok(Value::Null));
+        // The launch-time restore finds nothing stored and finishes without the network.
+        wait_until("the restore is over", || {
+            !t.app.sessions().state().restoring
+        });
+        assert_eq!(
+            invoke(&t.window, "session", json!({})),
+            Ok(json!({ "session": null, "restoring": false, "notice": null }))
+        );
         let error = invoke(&t.window, "call_api", json!({})).expect_err("no session");
         assert_eq!(error["kind"], "not_signed_in");
         assert_eq!(
@@ -281,7 +289,12 @@ mod tests {
             .expect_err("a cancelled sign-in fails");
         assert_eq!(error["kind"], "cancelled");
         assert!(!t.app.sessions().is_signing_in());
-        assert_eq!(invoke(&t.window, "session", json!({})), Ok(Value::Null));
+        assert_eq!(
+            invoke(&t.window, "session", json!({}))
+                .expect("session answers")
+                .get("session"),
+            Some(&Value::Null)
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! - `commands`: what the UI invokes, one line each.
 //! - `settings_ext`: settings in `settings.json` (tauri-plugin-store), sandbox defaults, the engine.
-//! - `session_ext`: the in-memory session and the pending sign-in.
+//! - `session_ext`: the session (refresh, keychain, revocation via keyhole-core) and the pending sign-in.
 //! - `error`: the one error type, sent to the UI as `{kind, message, field?}`.
 
 mod commands;
@@ -14,12 +14,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use keyhole_core::{Browser, SystemBrowser, DEFAULT_SIGN_IN_TIMEOUT};
+use keyhole_core::{
+    Browser, Keychain, KeychainOrMemory, SecretStore, SystemBrowser, DEFAULT_SIGN_IN_TIMEOUT,
+};
 use tauri::{AppHandle, Builder, Manager, Runtime};
 
 pub use error::{Error, Result};
 pub use session_ext::{
-    SessionExt, SessionManager, SignOutOutcome, SESSION_CHANGED, SIGN_IN_PROGRESS,
+    SessionExt, SessionManager, SessionState, SESSION_CHANGED, SIGN_IN_PROGRESS,
 };
 pub use settings_ext::{SandboxDefaults, SettingsExt, SettingsManager, SettingsView, STORE_FILE};
 
@@ -34,17 +36,26 @@ pub struct Launch {
     pub browser: Arc<dyn Browser>,
     /// How long a sign-in waits for the browser.
     pub sign_in_timeout: Duration,
+    /// Where refresh tokens are kept: the OS keychain, or memory when there is none.
+    pub secrets: Arc<dyn SecretStore>,
 }
 
 impl Launch {
-    /// `settings.json` in the app data dir, the system browser, and the sandbox if
+    /// `settings.json` in the app data dir, the system browser, the OS keychain (service
+    /// `KEYHOLE_KEYCHAIN_SERVICE`, default shared with keyhole-cli), and the sandbox if
     /// `KEYHOLE_SANDBOX` names one.
     pub fn from_env() -> Launch {
+        let service = std::env::var("KEYHOLE_KEYCHAIN_SERVICE")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| Keychain::SERVICE.to_owned());
         Launch {
             store_path: PathBuf::from(STORE_FILE),
             sandbox: SandboxDefaults::from_env(),
             browser: Arc::new(SystemBrowser),
             sign_in_timeout: DEFAULT_SIGN_IN_TIMEOUT,
+            // Opened on first use, off the startup path.
+            secrets: Arc::new(KeychainOrMemory::new(&service)),
         }
     }
 }
@@ -66,7 +77,8 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
 }
 
 /// Builds the app's state, one `manage` per type: the settings (read from the store) and the
-/// session. Reads one local file; nothing here waits on the network.
+/// session, whose stored copy is then restored in the background. Reads one local file; nothing
+/// here waits on the network or the keychain.
 pub fn init<R: Runtime>(app: &AppHandle<R>, launch: Launch) -> Result<()> {
     let stored = settings_ext::load_stored(app, &launch.store_path)?;
     app.manage(SettingsManager::new(
@@ -74,7 +86,12 @@ pub fn init<R: Runtime>(app: &AppHandle<R>, launch: Launch) -> Result<()> {
         stored,
         launch.sandbox,
     ));
-    app.manage(SessionManager::new(launch.browser, launch.sign_in_timeout));
+    app.manage(SessionManager::new(
+        launch.browser,
+        launch.sign_in_timeout,
+        launch.secrets,
+    ));
+    app.sessions().restore_in_background(app);
     Ok(())
 }
 

@@ -1,15 +1,18 @@
-//! The signed-in session (in memory only) and the sign-in in progress.
+//! The session — kept by keyhole-core's [`SessionKeeper`] (refresh, keychain, revocation) — and
+//! the sign-in in progress.
 //!
-//! Locks are `std::sync::Mutex`es held only for a copy or a swap, never across an `.await`:
-//! the sign-in and API calls work on clones taken out of them.
+//! One keeper per instance + client + scopes + port: changing only the API URL keeps the session.
+//! Its changes (sign-in, refresh, restore, end) reach the UI as [`SESSION_CHANGED`] events from a
+//! task that also renews the token shortly before it expires. `std::sync::Mutex`es here are held
+//! only for a copy or a swap, never across an `.await`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use keyhole_core::{
-    ApiResult, Browser, CancellationToken, Config, Error as CoreError, Progress, Session,
-    SessionSummary, SignInOptions,
+    ApiResult, Browser, CancellationToken, Config, Error as CoreError, Keyhole, Progress,
+    SecretStore, SessionKeeper, SessionSummary, SignInOptions, SignOutOutcome,
 };
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
@@ -20,26 +23,34 @@ use crate::settings_ext::SettingsExt;
 
 /// Emitted with a [`Progress`] payload while a sign-in runs.
 pub const SIGN_IN_PROGRESS: &str = "sign-in-progress";
-/// Emitted with a [`SessionSummary`] or `null` whenever the session starts or ends.
+/// Emitted with a [`SessionState`] whenever the session starts, is renewed, restored or ends.
 pub const SESSION_CHANGED: &str = "session-changed";
+/// After a background renewal failed for a passing reason (network), try again this much later.
+const RETRY_REFRESH: Duration = Duration::from_secs(30);
 
-/// What `sign_out` reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What the UI knows about the session.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SignOutOutcome {
-    /// True when the provider confirmed the tokens are revoked.
-    pub revoked: bool,
-    /// Why revocation could not be confirmed, when it was attempted and failed.
-    pub message: Option<String>,
+pub struct SessionState {
+    /// The signed-in session, if any.
+    pub session: Option<SessionSummary>,
+    /// True while a stored session is being resumed in the background.
+    pub restoring: bool,
+    /// Something to tell the user once (no keychain, a session that ended, a failed restore).
+    pub notice: Option<String>,
 }
 
-/// The session and the pending sign-in.
+/// The session keeper and the pending sign-in.
 pub struct SessionManager {
     browser: Arc<dyn Browser>,
     sign_in_timeout: Duration,
-    session: Mutex<Option<Session>>,
+    secrets: Arc<dyn SecretStore>,
+    keeper: Mutex<Option<Arc<SessionKeeper>>>,
     pending: Mutex<Option<Pending>>,
     next_id: AtomicU64,
+    restoring: AtomicBool,
+    notices: Mutex<Vec<String>>,
+    keychain_notice_given: AtomicBool,
 }
 
 /// The sign-in in progress: its id, how to cancel it, and its authorize URL once known.
@@ -55,20 +66,83 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl SessionManager {
-    /// A manager that opens sign-in URLs with `browser` and gives up after `sign_in_timeout`.
-    pub fn new(browser: Arc<dyn Browser>, sign_in_timeout: Duration) -> SessionManager {
+    /// A manager that opens sign-in URLs with `browser`, gives up after `sign_in_timeout`, and
+    /// keeps refresh tokens in `secrets`.
+    pub fn new(
+        browser: Arc<dyn Browser>,
+        sign_in_timeout: Duration,
+        secrets: Arc<dyn SecretStore>,
+    ) -> SessionManager {
         SessionManager {
             browser,
             sign_in_timeout,
-            session: Mutex::new(None),
+            secrets,
+            keeper: Mutex::new(None),
             pending: Mutex::new(None),
             next_id: AtomicU64::new(1),
+            restoring: AtomicBool::new(false),
+            notices: Mutex::new(Vec::new()),
+            keychain_notice_given: AtomicBool::new(false),
         }
     }
 
-    /// What the UI shows about the current session.
-    pub fn summary(&self) -> Option<SessionSummary> {
-        lock(&self.session).as_ref().map(Session::summary)
+    /// The session as the UI sees it; pending notices are handed over (shown once).
+    pub fn state(&self) -> SessionState {
+        let session = lock(&self.keeper).as_ref().and_then(|k| k.summary());
+        let notices = std::mem::take(&mut *lock(&self.notices));
+        SessionState {
+            session,
+            restoring: self.restoring.load(Ordering::SeqCst),
+            notice: (!notices.is_empty()).then(|| notices.join(" ")),
+        }
+    }
+
+    /// The keeper for the current settings, made (and watched) when the instance, client,
+    /// scopes or port changed.
+    fn keeper<R: Runtime>(&self, app: &AppHandle<R>) -> Result<Arc<SessionKeeper>> {
+        let config = app.settings().config()?;
+        let mut slot = lock(&self.keeper);
+        if let Some(keeper) = slot
+            .as_ref()
+            .filter(|k| same_session(k.keyhole().config(), &config))
+        {
+            return Ok(Arc::clone(keeper));
+        }
+        let keeper = Arc::new(SessionKeeper::new(
+            Keyhole::new(config),
+            Arc::clone(&self.secrets),
+        ));
+        *slot = Some(Arc::clone(&keeper));
+        drop(slot);
+        watch(app, &keeper);
+        Ok(keeper)
+    }
+
+    /// Resumes the stored session of the current settings in the background (at launch, and
+    /// after switching instance). The UI shows "restoring" meanwhile; nothing waits on it.
+    pub fn restore_in_background<R: Runtime>(&self, app: &AppHandle<R>) {
+        let Ok(keeper) = self.keeper(app) else {
+            return; // No valid settings yet: nothing to restore.
+        };
+        self.restoring.store(true, Ordering::SeqCst);
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            let sessions = app.sessions();
+            match keeper.restore().await {
+                Ok(Some(_)) => tracing::info!("session restored"),
+                Ok(None) => {}
+                Err(error @ CoreError::SessionEnded(_)) => sessions.tell(error.to_string()),
+                Err(error) => {
+                    tracing::info!(kind = error.kind(), %error, "could not restore the session");
+                    sessions.tell(format!(
+                        "Could not restore your session: {error}. You can sign in again."
+                    ));
+                }
+            }
+            sessions.restoring.store(false, Ordering::SeqCst);
+            sessions.check_keychain();
+            sessions.emit_state(&app);
+        });
     }
 
     /// True while a sign-in is running.
@@ -79,9 +153,9 @@ impl SessionManager {
     /// Runs an interactive sign-in with the current settings. A sign-in already running is
     /// cancelled first. Emits [`SIGN_IN_PROGRESS`] while it runs and [`SESSION_CHANGED`] on success.
     pub async fn sign_in<R: Runtime>(&self, app: &AppHandle<R>) -> Result<SessionSummary> {
-        let engine = app.settings().engine()?;
+        let keeper = self.keeper(app)?;
         let (id, cancel) = self.begin();
-        tracing::info!(issuer = %engine.config().issuer, "sign-in started");
+        tracing::info!(issuer = %keeper.keyhole().config().issuer, "sign-in started");
         let progress = {
             let app = app.clone();
             move |progress: Progress| {
@@ -95,7 +169,8 @@ impl SessionManager {
             timeout: self.sign_in_timeout,
             cancel,
         };
-        let outcome = engine
+        let outcome = keeper
+            .keyhole()
             .sign_in(self.browser.as_ref(), &options, &progress)
             .await;
         let still_current = self.end(id);
@@ -106,12 +181,13 @@ impl SessionManager {
         }
         .inspect_err(|error| tracing::info!(kind = error.kind(), %error, "sign-in ended"))?;
         let summary = session.summary();
+        // Stores the refresh token in the keychain; the watcher tells the UI.
+        keeper.adopt(session).await?;
+        self.check_keychain();
         tracing::info!(
             subject = summary.subject.as_deref().unwrap_or("?"),
             "signed in"
         );
-        *lock(&self.session) = Some(session);
-        emit_session(app, Some(&summary));
         Ok(summary)
     }
 
@@ -178,28 +254,33 @@ impl SessionManager {
         self.browser.open(&url).map_err(Error::Browser)
     }
 
-    /// Ends the session. For now it is only forgotten (it lives in memory only); revoking the
-    /// tokens at the provider and clearing a stored refresh token plug in at [`end_session`].
+    /// Ends the session: revoked at the provider, removed from the keychain and memory. The local
+    /// part happens even when the provider cannot be reached; the outcome says so.
     pub async fn sign_out<R: Runtime>(&self, app: &AppHandle<R>) -> SignOutOutcome {
-        let Some(session) = lock(&self.session).take() else {
+        let Some(keeper) = lock(&self.keeper).clone() else {
             return SignOutOutcome {
                 revoked: false,
                 message: None,
             };
         };
-        emit_session(app, None);
-        tracing::info!("signed out");
-        end_session(session).await
+        let outcome = keeper.sign_out().await;
+        tracing::info!(revoked = outcome.revoked, "signed out");
+        self.emit_state(app);
+        outcome
     }
 
-    /// Calls the current settings' API with the session's access token.
+    /// Calls the current settings' API with a fresh access token (renewed if about to expire,
+    /// and once more on a 401).
     pub async fn call_api<R: Runtime>(&self, app: &AppHandle<R>) -> Result<ApiResult> {
-        let session = lock(&self.session).clone().ok_or(CoreError::NotSignedIn)?;
-        let engine = app.settings().engine()?;
-        let result = engine
-            .call_api(&session)
-            .await
-            .inspect_err(|error| tracing::info!(kind = error.kind(), %error, "API call failed"))?;
+        let keeper = self.keeper(app)?;
+        let url = app.settings().config()?.require_api_url()?.clone();
+        let result = keeper.call(&url).await.inspect_err(|error| {
+            tracing::info!(kind = error.kind(), %error, "API call failed");
+            if matches!(error, CoreError::SessionEnded(_)) {
+                self.tell(error.to_string());
+                self.emit_state(app);
+            }
+        })?;
         tracing::info!(
             status = result.response.status,
             elapsed_ms = result.response.elapsed_ms,
@@ -209,37 +290,89 @@ impl SessionManager {
         Ok(result)
     }
 
-    /// Forgets the session when `config` names another issuer or client than the one that
-    /// issued it (its token would mean nothing to the new instance).
-    pub fn keep_only_for<R: Runtime>(&self, app: &AppHandle<R>, config: &Config) {
-        let ended = {
-            let mut session = lock(&self.session);
-            let foreign = session
-                .as_ref()
-                .is_some_and(|s| s.issuer != config.issuer || s.client_id != config.client_id);
-            foreign.then(|| session.take()).flatten()
-        };
-        if ended.is_some() {
-            tracing::info!("the instance changed: session forgotten");
-            emit_session(app, None);
+    /// Called after settings were saved: another instance, client, scopes or port means another
+    /// session — that one's, restored from the keychain if it was kept.
+    pub fn settings_changed<R: Runtime>(&self, app: &AppHandle<R>, config: &Config) {
+        let same = lock(&self.keeper)
+            .as_ref()
+            .is_some_and(|k| same_session(k.keyhole().config(), config));
+        if !same {
+            tracing::info!("the instance changed: switching session");
+            self.restore_in_background(app);
+            self.emit_state(app);
+        }
+    }
+
+    fn tell(&self, notice: String) {
+        lock(&self.notices).push(notice);
+    }
+
+    /// Says once that secrets cannot outlive the app, when no keychain was available.
+    fn check_keychain(&self) {
+        if let Some(reason) = self.secrets.unavailable() {
+            if !self.keychain_notice_given.swap(true, Ordering::SeqCst) {
+                tracing::warn!(%reason, "no system keychain: the session is kept in memory only");
+                self.tell(format!(
+                    "No system keychain is available ({reason}). You will stay signed in only until Keyhole closes."
+                ));
+            }
+        }
+    }
+
+    fn emit_state<R: Runtime>(&self, app: &AppHandle<R>) {
+        if let Err(error) = app.emit(SESSION_CHANGED, self.state()) {
+            tracing::warn!(%error, "could not emit {SESSION_CHANGED}");
         }
     }
 }
 
-/// What happens to a session's tokens when it ends. Today nothing is stored and nothing is
-/// revoked, so there is nothing to do; token revocation (RFC 7009) will go here.
-async fn end_session(session: Session) -> SignOutOutcome {
-    drop(session);
-    SignOutOutcome {
-        revoked: false,
-        message: None,
-    }
+/// Two configurations share a session when they sign in the same way; the API URL may differ.
+fn same_session(a: &Config, b: &Config) -> bool {
+    a.issuer == b.issuer
+        && a.client_id == b.client_id
+        && a.scopes == b.scopes
+        && a.redirect_port == b.redirect_port
 }
 
-fn emit_session<R: Runtime>(app: &AppHandle<R>, summary: Option<&SessionSummary>) {
-    if let Err(error) = app.emit(SESSION_CHANGED, summary) {
-        tracing::warn!(%error, "could not emit {SESSION_CHANGED}");
-    }
+/// Tells the UI about every change of `keeper`'s session, and renews the session when it is due.
+/// Ends when the keeper is dropped.
+fn watch<R: Runtime>(app: &AppHandle<R>, keeper: &Arc<SessionKeeper>) {
+    let mut changes = keeper.watch();
+    let keeper: Weak<SessionKeeper> = Arc::downgrade(keeper);
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut not_before = SystemTime::UNIX_EPOCH;
+        loop {
+            let due = changes
+                .borrow()
+                .as_ref()
+                .and_then(|s| s.refresh_at)
+                .map(|at| (UNIX_EPOCH + Duration::from_secs(at)).max(not_before));
+            let wait = due.map(|due| due.duration_since(SystemTime::now()).unwrap_or_default());
+            tokio::select! {
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        break; // The keeper is gone.
+                    }
+                    app.sessions().emit_state(&app);
+                }
+                () = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {
+                    let Some(keeper) = keeper.upgrade() else { break };
+                    match keeper.fresh_session().await {
+                        Ok(_) => tracing::info!("session renewed"),
+                        Err(error @ CoreError::SessionEnded(_)) => {
+                            app.sessions().tell(error.to_string());
+                            app.sessions().emit_state(&app);
+                        }
+                        Err(error) => {
+                            tracing::warn!(kind = error.kind(), %error, "could not renew the session; will retry");
+                            not_before = SystemTime::now() + RETRY_REFRESH;
+                        }
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// `app.sessions()` from anything that can reach the app's state.

@@ -2,13 +2,13 @@
 //! validated by keyhole-core before anything is saved, and filled from the local sandbox when
 //! Keyhole runs against it. Nothing secret is ever stored here.
 //!
-//! The engine ([`Keyhole`]) is derived from the settings, so it lives here too: it is rebuilt
-//! only when the validated configuration changes, and building it never touches the network.
+//! The session that goes with the settings lives in `session_ext`; a save that changes the
+//! instance or client tells it.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
-use keyhole_core::{Keyhole, Settings};
+use keyhole_core::{Config, Settings};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_store::StoreExt;
@@ -93,16 +93,11 @@ pub struct SettingsView {
     pub sandbox: bool,
 }
 
-/// The current settings and the engine built from them.
+/// The current settings.
 pub struct SettingsManager {
     store_path: PathBuf,
     sandbox: Option<SandboxDefaults>,
-    current: Mutex<Current>,
-}
-
-struct Current {
-    settings: Settings,
-    engine: Option<Arc<Keyhole>>,
+    current: Mutex<Settings>,
 }
 
 impl SettingsManager {
@@ -117,10 +112,7 @@ impl SettingsManager {
         SettingsManager {
             store_path,
             sandbox,
-            current: Mutex::new(Current {
-                settings,
-                engine: None,
-            }),
+            current: Mutex::new(settings),
         }
     }
 
@@ -129,14 +121,14 @@ impl SettingsManager {
         &self.store_path
     }
 
-    fn lock(&self) -> MutexGuard<'_, Current> {
+    fn lock(&self) -> MutexGuard<'_, Settings> {
         // Nothing panics while holding this lock; a poisoned one still holds consistent data.
         self.current.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The current settings.
     pub fn view(&self) -> SettingsView {
-        let settings = self.lock().settings.clone();
+        let settings = self.lock().clone();
         let sandbox = self
             .sandbox
             .as_ref()
@@ -144,23 +136,14 @@ impl SettingsManager {
         SettingsView { settings, sandbox }
     }
 
-    /// The engine for the current settings, or the first invalid setting.
-    pub fn engine(&self) -> Result<Arc<Keyhole>> {
-        let mut current = self.lock();
-        let config = current.settings.validate()?;
-        if let Some(engine) = &current.engine {
-            if engine.config() == &config {
-                return Ok(Arc::clone(engine));
-            }
-        }
-        let engine = Arc::new(Keyhole::new(config));
-        current.engine = Some(Arc::clone(&engine));
-        Ok(engine)
+    /// The current settings, validated; or the first invalid setting.
+    pub fn config(&self) -> Result<Config> {
+        Ok(self.lock().validate()?)
     }
 
     /// Validates and normalizes `input`, writes it to the store, then makes it current. Bad input
     /// or a failed write changes nothing.
-    /// A session from another instance or client is forgotten.
+    /// Another instance or client switches to that one's session (restored if one is stored).
     pub fn save<R: Runtime>(&self, app: &AppHandle<R>, input: &Settings) -> Result<SettingsView> {
         let config = input.validate()?;
         let settings = input.normalized()?;
@@ -178,9 +161,9 @@ impl SettingsManager {
             tracing::warn!(%error, path = %self.store_path.display(), "could not save the settings");
             return Err(error.into());
         }
-        self.lock().settings = settings;
+        *self.lock() = settings;
         tracing::info!(issuer = %config.issuer, "settings saved");
-        app.sessions().keep_only_for(app, &config);
+        app.sessions().settings_changed(app, &config);
         Ok(self.view())
     }
 }

@@ -139,17 +139,7 @@ impl Keyhole {
     /// Starts a session from a stored refresh token (after a restart). No nonce, no previous
     /// session: the ID token, if one comes back, is verified for issuer, audience and lifetime.
     pub async fn resume(&self, refresh_token: &oauth2::RefreshToken) -> Result<Session> {
-        let provider = self.provider().await?;
-        let tokens = tokens::refresh(
-            &self.http,
-            &provider.metadata,
-            &self.config.client_id,
-            refresh_token,
-        )
-        .await?;
-        provider
-            .session(&self.http, &self.config, tokens, None, None)
-            .await
+        self.renew(refresh_token, None).await
     }
 
     /// Renews the session with its refresh token (rotated or kept, see [`tokens::refresh`]).
@@ -159,6 +149,14 @@ impl Keyhole {
             .refresh_token
             .as_ref()
             .ok_or(Error::NotSignedIn)?;
+        self.renew(refresh_token, Some(session)).await
+    }
+
+    async fn renew(
+        &self,
+        refresh_token: &oauth2::RefreshToken,
+        previous: Option<&Session>,
+    ) -> Result<Session> {
         let provider = self.provider().await?;
         let tokens = tokens::refresh(
             &self.http,
@@ -168,7 +166,7 @@ impl Keyhole {
         )
         .await?;
         provider
-            .session(&self.http, &self.config, tokens, None, Some(session))
+            .session(&self.http, &self.config, tokens, None, previous)
             .await
     }
 

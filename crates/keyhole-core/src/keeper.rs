@@ -181,7 +181,6 @@ impl SessionKeeper {
     pub async fn sign_out(&self) -> SignOutOutcome {
         let mut slot = self.current.lock().await;
         let session = slot.take();
-        self.set(&mut slot, None);
         let stored = self.load().await.ok().flatten();
         let refresh = session
             .as_ref()
@@ -200,6 +199,8 @@ impl SessionKeeper {
         if let Err(e) = self.delete().await {
             problems.push(e.to_string());
         }
+        // Told only now, so nobody sees "signed out" (and, say, quits) before the wipe is done.
+        self.set(&mut slot, None);
         SignOutOutcome {
             revoked: problems.is_empty() && (refresh.is_some() || access.is_some()),
             message: (!problems.is_empty()).then(|| problems.join("; ")),

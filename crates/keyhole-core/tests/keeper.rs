@@ -205,8 +205,28 @@ async fn sign_out_revokes_at_the_provider_and_wipes_the_keychain() {
     let keeper = keeper(sandbox, store.clone(), &sandbox.api.lax);
     sign_in(&keeper, "user_2signout").await;
     let refresh = stored(&store, sandbox).unwrap();
+    assert_eq!(
+        keeper.summary().unwrap().subject.as_deref(),
+        Some("user_2signout")
+    );
 
+    // Whoever watches hears "signed out" only once the keychain entry is gone.
+    let mut watch = keeper.watch();
+    let (watched_store, issuer, client) = (
+        store.clone(),
+        sandbox.issuer.clone(),
+        sandbox.client_id.clone(),
+    );
+    let watcher = tokio::spawn(async move {
+        watch.wait_for(Option::is_none).await.unwrap();
+        watched_store.load(&account_for(&issuer, &client)).unwrap()
+    });
     let outcome = keeper.sign_out().await;
+    assert_eq!(
+        watcher.await.unwrap(),
+        None,
+        "told signed out before the keychain was wiped"
+    );
     assert!(outcome.revoked, "{outcome:?}");
     assert_eq!(outcome.message, None);
     assert_eq!(stored(&store, sandbox), None);

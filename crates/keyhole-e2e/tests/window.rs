@@ -45,7 +45,7 @@ async fn signing_in_shows_the_login_and_calling_the_lax_api_shows_its_data() {
     sign_in(&app, login).await;
     assert_eq!(app.text("#issuer").await, sandbox.issuer);
     assert_eq!(
-        app.invoke("session").await.expect("session answers")["subject"],
+        app.invoke("session").await.expect("session answers")["session"]["subject"],
         login
     );
     app.screenshot("signed-in").await;
@@ -119,7 +119,10 @@ async fn the_strict_api_answers_with_a_token_refuses_another_instances_token_and
     // Not even the backend calls the API without a session.
     let refused = app.invoke("call_api").await.expect_err("no session");
     assert_eq!(refused["kind"], "not_signed_in", "{refused}");
-    assert_eq!(app.invoke("session").await, Ok(serde_json::Value::Null));
+    assert_eq!(
+        app.invoke("session").await.expect("session answers")["session"],
+        serde_json::Value::Null
+    );
     app.screenshot("signed-out").await;
 
     app.quit().await;
@@ -313,6 +316,49 @@ async fn settings_survive_a_restart_of_the_app() {
         app.context().await
     );
     app.screenshot("after-restart").await;
+    app.quit().await;
+}
+
+#[tokio::test]
+async fn a_signed_in_session_survives_a_restart_of_the_app_until_sign_out() {
+    const TEST: &str = "session_restart";
+    let login = "user_2e2e_keep";
+    let profile = Profile::new(chromium(login));
+    let app = App::launch(TEST, profile.clone()).await;
+    app.wait_state("signedOut", WAIT).await;
+    sign_in(&app, login).await;
+    app.quit().await;
+
+    // A new app process: the refresh token from the OS keychain brings the session back,
+    // with no browser involved (the opener would sign in as the same login, so count opens).
+    let opened_before =
+        std::fs::read_to_string(profile.path().join("standin.log")).unwrap_or_default();
+    let app = App::launch(TEST, profile.clone()).await;
+    app.wait_state("signedIn", SIGN_IN_WAIT).await;
+    assert_eq!(app.text("#subject").await, login);
+    app.screenshot("restored").await;
+    assert_eq!(app.call_api().await, "data", "{}", app.context().await);
+    assert_eq!(app.api_json().await["userId"], login);
+    let opened_after =
+        std::fs::read_to_string(profile.path().join("standin.log")).unwrap_or_default();
+    assert_eq!(
+        opened_before, opened_after,
+        "the restore must not open the browser"
+    );
+
+    // Signing out ends it for good: the next launch is signed out.
+    app.click("#sign-out").await;
+    app.wait_state("signedOut", WAIT).await;
+    app.quit().await;
+    let app = App::launch(TEST, profile.clone()).await;
+    app.wait_state("signedOut", WAIT).await;
+    // Signed out because nothing was stored — not because a stored token was refused.
+    assert!(
+        !app.exists("#notice").await,
+        "no notice expected after a clean sign-out{}",
+        app.context().await
+    );
+    app.screenshot("after-sign-out-restart").await;
     app.quit().await;
 }
 

@@ -217,6 +217,14 @@ impl Profile {
         cmd.env("XDG_DATA_HOME", p.join("data"))
             .env("XDG_CONFIG_HOME", p.join("config"))
             .env("KEYHOLE_SANDBOX", p.join("sandbox.json"))
+            // A keychain service of this profile's own: sessions never leak between tests.
+            .env(
+                "KEYHOLE_KEYCHAIN_SERVICE",
+                format!(
+                    "dev.keyhole.e2e.{}",
+                    p.file_name().and_then(|n| n.to_str()).unwrap_or("profile")
+                ),
+            )
             .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
             .env("KEYHOLE_LOG", "warn,keyhole_app=debug,keyhole_core=info")
             .env("KEYHOLE_STANDIN_LOG", p.join("standin.log"))
@@ -341,7 +349,8 @@ impl App {
             "tauri:options".into(),
             json!({ "application": binary.to_string_lossy() }),
         );
-        let mut builder = ClientBuilder::rustls().expect("rustls client");
+        let mut builder =
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
         builder.capabilities(caps);
         let url = format!("http://127.0.0.1:{}", driver.port);
         let client = match tokio::time::timeout(SESSION_TIMEOUT, builder.connect(&url)).await {
