@@ -74,10 +74,31 @@ mod tests {
     use tauri::ipc::{CallbackFn, InvokeBody};
     use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime};
     use tauri::webview::InvokeRequest;
-    use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+    use tauri::{App, Listener, WebviewWindow, WebviewWindowBuilder};
     use url::Url;
 
+    use keyhole_core::{MemoryStore, SecretStore};
+
     use crate::{builder, init, Launch, SandboxDefaults, SessionExt};
+
+    /// Memory, as when the OS keychain could not be opened.
+    #[derive(Default)]
+    struct NoKeychain(MemoryStore);
+
+    impl SecretStore for NoKeychain {
+        fn load(&self, account: &str) -> keyhole_core::Result<Option<String>> {
+            self.0.load(account)
+        }
+        fn save(&self, account: &str, secret: &str) -> keyhole_core::Result<()> {
+            self.0.save(account, secret)
+        }
+        fn delete(&self, account: &str) -> keyhole_core::Result<()> {
+            self.0.delete(account)
+        }
+        fn unavailable(&self) -> Option<String> {
+            Some("org.freedesktop.secrets was not provided".into())
+        }
+    }
 
     struct TestApp {
         app: App<MockRuntime>,
@@ -85,21 +106,35 @@ mod tests {
     }
 
     fn start(store: &Path, sandbox: Option<SandboxDefaults>) -> TestApp {
+        start_with_secrets(store, sandbox, Arc::new(MemoryStore::default())).0
+    }
+
+    /// Starts the app; every `session-changed` payload goes to `events` (from before the
+    /// launch-time restore begins).
+    fn start_with_secrets(
+        store: &Path,
+        sandbox: Option<SandboxDefaults>,
+        secrets: Arc<dyn SecretStore>,
+    ) -> (TestApp, mpsc::Receiver<Value>) {
         let launch = Launch {
             store_path: store.to_path_buf(),
             sandbox,
             browser: Arc::new(|_: &Url| -> Result<(), String> { Ok(()) }),
             sign_in_timeout: Duration::from_secs(30),
-            secrets: Arc::new(keyhole_core::MemoryStore::default()),
+            secrets,
         };
         let app = builder(mock_builder())
             .build(mock_context(noop_assets()))
             .expect("the app builds");
+        let (tx, events) = mpsc::channel();
+        app.listen_any(crate::SESSION_CHANGED, move |event| {
+            let _ = tx.send(serde_json::from_str(event.payload()).unwrap_or(Value::Null));
+        });
         init(app.handle(), launch).expect("the state builds");
         let window = WebviewWindowBuilder::new(&app, "main", Default::default())
             .build()
             .expect("the window builds");
-        TestApp { app, window }
+        (TestApp { app, window }, events)
     }
 
     fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
@@ -215,9 +250,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let t = start(&dir.path().join("settings.json"), Some(sandbox()));
         // The launch-time restore finds nothing stored and finishes without the network.
-        wait_until("the restore is over", || {
-            !t.app.sessions().state().restoring
-        });
+        wait_until("the restore is over", || !t.app.sessions().is_restoring());
         assert_eq!(
             invoke(&t.window, "session", json!({})),
             Ok(json!({ "session": null, "restoring": false, "notice": null }))
@@ -234,6 +267,28 @@ mod tests {
             invoke(&t.window, "cancel_sign_in", json!({})),
             Ok(Value::Null)
         );
+    }
+
+    #[test]
+    fn without_a_keychain_the_ui_is_told_once_that_the_session_ends_with_the_app() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (t, events) = start_with_secrets(
+            &dir.path().join("settings.json"),
+            Some(sandbox()),
+            Arc::new(NoKeychain::default()),
+        );
+        // The launch-time restore touches the store, finds nothing, and tells the UI.
+        let event = events
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a session-changed event after the restore");
+        assert_eq!(event["restoring"], false, "{event}");
+        let notice = event["notice"].as_str().unwrap_or_default();
+        assert!(
+            notice.contains("No system keychain") && notice.contains("until Keyhole closes"),
+            "{event}"
+        );
+        let again = invoke(&t.window, "session", json!({})).expect("session answers");
+        assert_eq!(again["notice"], Value::Null, "said once, not on every call");
     }
 
     #[test]

@@ -145,6 +145,11 @@ impl SessionManager {
         });
     }
 
+    /// True while a stored session is being resumed.
+    pub fn is_restoring(&self) -> bool {
+        self.restoring.load(Ordering::SeqCst)
+    }
+
     /// True while a sign-in is running.
     pub fn is_signing_in(&self) -> bool {
         lock(&self.pending).is_some()
