@@ -51,6 +51,8 @@ pub struct SessionManager {
     restoring: AtomicBool,
     notices: Mutex<Vec<String>>,
     keychain_notice_given: AtomicBool,
+    /// Set when the page first asks for the state; events sent before then would be lost.
+    ui_ready: AtomicBool,
 }
 
 /// The sign-in in progress: its id, how to cancel it, and its authorize URL once known.
@@ -83,7 +85,16 @@ impl SessionManager {
             restoring: AtomicBool::new(false),
             notices: Mutex::new(Vec::new()),
             keychain_notice_given: AtomicBool::new(false),
+            ui_ready: AtomicBool::new(false),
         }
+    }
+
+    /// The state for the page, which asks once it listens for [`SESSION_CHANGED`]: from then on
+    /// changes are sent as events. (Before, they wait here, so a notice from a restore that beat
+    /// the page's start is not lost.)
+    pub fn state_for_ui(&self) -> SessionState {
+        self.ui_ready.store(true, Ordering::SeqCst);
+        self.state()
     }
 
     /// The session as the UI sees it; pending notices are handed over (shown once).
@@ -139,8 +150,9 @@ impl SessionManager {
                     ));
                 }
             }
-            sessions.restoring.store(false, Ordering::SeqCst);
+            // Notices first, so whoever sees `restoring: false` sees them too.
             sessions.check_keychain();
+            sessions.restoring.store(false, Ordering::SeqCst);
             sessions.emit_state(&app);
         });
     }
@@ -325,6 +337,9 @@ impl SessionManager {
     }
 
     fn emit_state<R: Runtime>(&self, app: &AppHandle<R>) {
+        if !self.ui_ready.load(Ordering::SeqCst) {
+            return; // The page will ask (state_for_ui) and get everything at once.
+        }
         if let Err(error) = app.emit(SESSION_CHANGED, self.state()) {
             tracing::warn!(%error, "could not emit {SESSION_CHANGED}");
         }
