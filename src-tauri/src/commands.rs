@@ -96,7 +96,10 @@ mod tests {
             self.0.delete(account)
         }
         fn unavailable(&self) -> Option<String> {
-            Some("org.freedesktop.secrets was not provided".into())
+            Some(
+                "the system keychain is not available (org.freedesktop.secrets was not provided)"
+                    .into(),
+            )
         }
     }
 
@@ -286,7 +289,7 @@ mod tests {
         let first = invoke(&t.window, "session", json!({})).expect("session answers");
         let notice = first["notice"].as_str().unwrap_or_default();
         assert!(
-            notice.contains("No system keychain") && notice.contains("until Keyhole closes"),
+            notice.contains("keychain is not available") && notice.contains("until Keyhole closes"),
             "{first}"
         );
         let again = invoke(&t.window, "session", json!({})).expect("session answers");

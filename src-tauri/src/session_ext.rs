@@ -329,8 +329,9 @@ impl SessionManager {
         if let Some(reason) = self.secrets.unavailable() {
             if !self.keychain_notice_given.swap(true, Ordering::SeqCst) {
                 tracing::warn!(%reason, "no system keychain: the session is kept in memory only");
+                // `reason` reads "the system keychain is not available (…)".
                 self.tell(format!(
-                    "No system keychain is available ({reason}). You will stay signed in only until Keyhole closes."
+                    "{reason}. You will stay signed in only until Keyhole closes."
                 ));
             }
         }

@@ -23,7 +23,7 @@ pub fn keeper(args: &SettingsArgs, api_url: Option<&str>) -> Result<SessionKeepe
     let store: Arc<dyn SecretStore> = match Keychain::open_service(&args.keychain_service) {
         Ok(keychain) => Arc::new(keychain),
         Err(error) => {
-            eprintln!("No system keychain ({error}); the session is kept for this run only.");
+            eprintln!("Note: {error}; the session is kept for this run only.");
             Arc::new(MemoryStore::default())
         }
     };
