@@ -301,7 +301,18 @@ const provider = new Provider(ISSUER, {
   },
 });
 
+// For the test run's leak check only: KEYHOLE_SANDBOX_TOKEN_LOG names a file that receives every
+// token and code value issued, one per line, so scripts/test can prove none of them reached any
+// output. Never set outside tests.
+const tokenLog = process.env.KEYHOLE_SANDBOX_TOKEN_LOG;
+const recordIssued = (...values) => {
+  const lines = values.filter((v) => typeof v === 'string' && v.length >= 16);
+  if (tokenLog && lines.length) fs.appendFileSync(tokenLog, `${lines.join('\n')}\n`, { mode: 0o600 });
+};
+provider.on('authorization_code.saved', (code) => recordIssued(code.jti));
+
 provider.on('grant.success', (ctx) => {
+  recordIssued(ctx.body?.access_token, ctx.body?.refresh_token, ctx.body?.id_token);
   const gt = ctx.oidc.params?.grant_type;
   if (gt === 'refresh_token') stats.refresh_grants += 1;
   else if (gt === 'authorization_code') stats.code_grants += 1;
