@@ -103,6 +103,14 @@ fn parse_instance(input: &str) -> Result<String> {
     if input.starts_with("pk_") || input.starts_with("sk_") {
         return issuer_from_publishable_key(input);
     }
+    // A bare host ("clerk.example.com", as the dashboard shows it) means its https origin.
+    let with_scheme;
+    let input = if !input.contains("://") && looks_like_host(input) {
+        with_scheme = format!("https://{input}");
+        with_scheme.as_str()
+    } else {
+        input
+    };
     let url = Url::parse(input).map_err(|e| {
         Error::setting(
             FIELD,
@@ -112,6 +120,16 @@ fn parse_instance(input: &str) -> Result<String> {
     check_issuer_url(&url, input)?;
     // A bare origin is written without the trailing slash that `Url` adds: Clerk's issuers have none.
     Ok(input.strip_suffix('/').unwrap_or(input).to_owned())
+}
+
+/// A DNS name with at least one dot, e.g. `fit-fox-42.clerk.accounts.dev`.
+fn looks_like_host(input: &str) -> bool {
+    let host = input.strip_suffix('/').unwrap_or(input);
+    host.contains('.')
+        && !host.starts_with('.')
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
 }
 
 fn check_issuer_url(url: &Url, input: &str) -> Result<()> {
@@ -364,13 +382,6 @@ mod tests {
         );
         assert_eq!(
             field_of(Settings {
-                instance: "clerk.example.com".into(),
-                ..settings()
-            }),
-            "instance"
-        );
-        assert_eq!(
-            field_of(Settings {
                 instance: "".into(),
                 ..settings()
             }),
@@ -388,6 +399,39 @@ mod tests {
             ..settings()
         };
         assert_eq!(local.validate().unwrap().issuer, "http://127.0.0.1:4000");
+    }
+
+    #[test]
+    fn a_bare_host_means_its_https_origin() {
+        for (typed, issuer) in [
+            ("clerk.example.com", "https://clerk.example.com"),
+            (
+                "fit-fox-42.clerk.accounts.dev/",
+                "https://fit-fox-42.clerk.accounts.dev",
+            ),
+        ] {
+            let s = Settings {
+                instance: typed.into(),
+                ..settings()
+            };
+            assert_eq!(s.validate().unwrap().issuer, issuer);
+        }
+        for not_a_host in [
+            "clerk",
+            "clerk example.com",
+            "clerk.example.com/path?x",
+            ".example.com",
+        ] {
+            let s = Settings {
+                instance: not_a_host.into(),
+                ..settings()
+            };
+            assert_eq!(
+                s.validate().unwrap_err().field(),
+                Some("instance"),
+                "{not_a_host}"
+            );
+        }
     }
 
     #[test]
