@@ -72,11 +72,6 @@ impl Settings {
 }
 
 impl Config {
-    /// The scopes as one space-separated string.
-    pub fn scope_string(&self) -> String {
-        self.scopes.join(" ")
-    }
-
     /// True when `openid` is requested, so an ID token and a nonce are part of the flow.
     pub fn wants_id_token(&self) -> bool {
         self.scopes.iter().any(|s| s == "openid")

@@ -15,7 +15,8 @@ use crate::verify::AccessTokenInfo;
 pub struct TokenContext<'a> {
     /// The decoded access token, or that it is opaque.
     pub access: &'a AccessTokenInfo,
-    /// When the access token expires.
+    /// When the access token expires: [`crate::Session::expires_at`], which already falls back
+    /// to the JWT's `exp`.
     pub expires_at: Option<SystemTime>,
     /// The issuer the token comes from.
     pub issuer: &'a str,
@@ -95,13 +96,7 @@ fn reads_as_signed_out(body: &Body) -> bool {
 }
 
 fn expired_since(token: &TokenContext<'_>) -> Option<String> {
-    let expires_at = token.expires_at.or_else(|| match token.access {
-        AccessTokenInfo::Jwt { claims, .. } => claims
-            .get("exp")
-            .and_then(Value::as_u64)
-            .map(|exp| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(exp)),
-        AccessTokenInfo::Opaque => None,
-    })?;
+    let expires_at = token.expires_at?;
     let ago = SystemTime::now().duration_since(expires_at).ok()?;
     let secs = ago.as_secs();
     Some(if secs < 120 {

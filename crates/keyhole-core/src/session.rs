@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::tokens::TokenSet;
-use crate::verify::{self, AccessTokenInfo};
+use crate::verify::AccessTokenInfo;
 
 /// Tokens plus their verified contents.
 #[derive(Debug, Clone)]
@@ -102,11 +102,6 @@ impl Session {
         Some(expires_at - (lifetime / 5).min(std::time::Duration::from_secs(60)))
     }
 
-    /// True once the access token's expiry has passed.
-    pub fn is_expired(&self) -> bool {
-        self.expires_at().is_some_and(|at| at <= SystemTime::now())
-    }
-
     /// What a UI shows.
     pub fn summary(&self) -> SessionSummary {
         let id_claim = |name: &str| {
@@ -154,15 +149,5 @@ impl Session {
                 .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
                 .map(|d| d.as_secs()),
         }
-    }
-
-    /// Seconds left on the access token (negative once expired), when known.
-    pub fn seconds_left(&self) -> Option<i64> {
-        let exp = self
-            .expires_at()?
-            .duration_since(UNIX_EPOCH)
-            .ok()?
-            .as_secs();
-        Some(exp as i64 - verify::now_secs() as i64)
     }
 }
