@@ -89,6 +89,7 @@ try {
       'client-id': { type: 'string', default: 'keyhole-sandbox' },
       'access-token-ttl': { type: 'string', default: '3600' },
       'id-token-ttl': { type: 'string', default: '3600' },
+      'refresh-delay-ms': { type: 'string', default: '0' },
       'state-file': { type: 'string' },
       'exit-on-stdin-close': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
@@ -117,6 +118,9 @@ const PROVIDER_PORT = intFlag('provider-port', 0, 65535);
 const API_PORT = intFlag('api-port', 0, 65535);
 const SESSION_API_PORT = intFlag('session-api-port', 0, 65535);
 const ACCESS_TOKEN_TTL = intFlag('access-token-ttl', 1, 10 * 365 * 24 * 3600);
+// For race tests: hold each refresh grant's answer this long after it was issued, so a refresh
+// is "in flight" (new tokens issued, not yet received) for a while.
+const REFRESH_DELAY_MS = intFlag('refresh-delay-ms', 0, 60_000);
 const ID_TOKEN_TTL = intFlag('id-token-ttl', 1, 10 * 365 * 24 * 3600);
 const CLIENT_ID = args['client-id'];
 if (!CLIENT_ID) die('--client-id must not be empty', 2);
@@ -202,7 +206,10 @@ const API_BASE = `http://127.0.0.1:${oauthApi.port}`;
 const SESSION_API_BASE = `http://127.0.0.1:${sessionApi.port}`;
 
 // --- the Clerk stand-in -----------------------------------------------------------------------
-const stats = { refresh_grants: 0, code_grants: 0, refresh_errors: 0, code_errors: 0 };
+const stats = { refresh_grants: 0, code_grants: 0, refresh_errors: 0, code_errors: 0, requests: 0 };
+// Grants that can still be refreshed: added by a code grant, removed when revoked (by the
+// revocation endpoint, or by the reuse of a rotated refresh token).
+const liveGrants = new Set();
 
 function accountClaims(login) {
   return {
@@ -310,12 +317,17 @@ const recordIssued = (...values) => {
   if (tokenLog && lines.length) fs.appendFileSync(tokenLog, `${lines.join('\n')}\n`, { mode: 0o600 });
 };
 provider.on('authorization_code.saved', (code) => recordIssued(code.jti));
+provider.on('grant.revoked', (_ctx, grantId) => liveGrants.delete(grantId));
 
 provider.on('grant.success', (ctx) => {
   recordIssued(ctx.body?.access_token, ctx.body?.refresh_token, ctx.body?.id_token);
   const gt = ctx.oidc.params?.grant_type;
   if (gt === 'refresh_token') stats.refresh_grants += 1;
-  else if (gt === 'authorization_code') stats.code_grants += 1;
+  else if (gt === 'authorization_code') {
+    stats.code_grants += 1;
+    const grantId = ctx.oidc.entities?.AuthorizationCode?.grantId;
+    if (grantId) liveGrants.add(grantId);
+  }
 });
 provider.on('grant.error', (ctx, err) => {
   const gt = ctx.oidc?.params?.grant_type;
@@ -353,7 +365,15 @@ provider.use(async (ctx, next) => {
   // Test observable.
   if (ctx.path === '/sandbox/stats' && ctx.method === 'GET') {
     ctx.set('cache-control', 'no-store');
-    ctx.body = { ...stats };
+    ctx.body = { ...stats, live_grants: liveGrants.size };
+    return;
+  }
+  stats.requests += 1;
+  if (REFRESH_DELAY_MS > 0 && ctx.path === '/oauth/token' && ctx.method === 'POST') {
+    await next();
+    if (ctx.oidc?.params?.grant_type === 'refresh_token') {
+      await new Promise((r) => setTimeout(r, REFRESH_DELAY_MS));
+    }
     return;
   }
   // Clerk issues a refresh token whenever offline_access is asked for. oidc-provider drops

@@ -20,7 +20,10 @@ pub async fn save_settings<R: Runtime>(
     app: AppHandle<R>,
     settings: Settings,
 ) -> Result<SettingsView> {
-    app.settings().save(&app, &settings)
+    let (view, config) = app.settings().save(&app, &settings)?;
+    // Another instance or client switches to that one's session (restored if one is stored).
+    app.sessions().settings_changed(&app, &config);
+    Ok(view)
 }
 
 /// The session, whether a stored one is being restored, and any notice to show once.

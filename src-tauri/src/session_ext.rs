@@ -1,32 +1,27 @@
-//! The session — kept by keyhole-core's [`SessionKeeper`] (refresh, keychain, revocation) — and
-//! the sign-in in progress.
-//!
-//! One keeper per instance + client + scopes + port: changing only the API URL keeps the session.
-//! Its changes (sign-in, refresh, restore, end) reach the UI as [`SESSION_CHANGED`] events from a
-//! task that also renews the token shortly before it expires. `std::sync::Mutex`es here are held
-//! only for a copy or a swap, never across an `.await`.
+//! Glue between the UI and keyhole-core's session policy. The engine decides everything
+//! (which keeper serves the settings, the newest sign-in wins, renewal, sign-out); this module
+//! holds the [`Accounts`], starts a new keeper's renewal driver and restore, and forwards the
+//! keeper's changes to the UI as [`SESSION_CHANGED`] events with notices to show once.
+//! `std::sync::Mutex`es here are held only for a copy or a swap, never across an `.await`.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
+use keyhole_core::renewal::{self, RenewalStats};
 use keyhole_core::{
-    ApiResult, Browser, CancellationToken, Config, Error as CoreError, Keyhole, Progress,
+    Accounts, ApiResult, Browser, CancellationToken, Config, Error as CoreError, Progress,
     SecretStore, SessionKeeper, SessionSummary, SignInOptions, SignOutOutcome,
 };
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
-use url::Url;
 
 use crate::error::{Error, Result};
-use crate::settings_ext::SettingsExt;
 
 /// Emitted with a [`Progress`] payload while a sign-in runs.
 pub const SIGN_IN_PROGRESS: &str = "sign-in-progress";
 /// Emitted with a [`SessionState`] whenever the session starts, is renewed, restored or ends.
 pub const SESSION_CHANGED: &str = "session-changed";
-/// After a background renewal failed for a passing reason (network), try again this much later.
-const RETRY_REFRESH: Duration = Duration::from_secs(30);
 
 /// What the UI knows about the session.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,26 +35,17 @@ pub struct SessionState {
     pub notice: Option<String>,
 }
 
-/// The session keeper and the pending sign-in.
+/// The keeper of the current settings, plus what the UI is told once.
 pub struct SessionManager {
     browser: Arc<dyn Browser>,
     sign_in_timeout: Duration,
-    secrets: Arc<dyn SecretStore>,
-    keeper: Mutex<Option<Arc<SessionKeeper>>>,
-    pending: Mutex<Option<Pending>>,
-    next_id: AtomicU64,
+    accounts: Accounts,
+    renewals: Arc<RenewalStats>,
     restoring: AtomicBool,
     notices: Mutex<Vec<String>>,
     keychain_notice_given: AtomicBool,
     /// Set when the page first asks for the state; events sent before then would be lost.
     ui_ready: AtomicBool,
-}
-
-/// The sign-in in progress: its id, how to cancel it, and its authorize URL once known.
-struct Pending {
-    id: u64,
-    cancel: CancellationToken,
-    url: Option<Url>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -69,7 +55,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl SessionManager {
     /// A manager that opens sign-in URLs with `browser`, gives up after `sign_in_timeout`, and
-    /// keeps refresh tokens in `secrets`.
+    /// keeps sessions in `secrets`.
     pub fn new(
         browser: Arc<dyn Browser>,
         sign_in_timeout: Duration,
@@ -78,15 +64,18 @@ impl SessionManager {
         SessionManager {
             browser,
             sign_in_timeout,
-            secrets,
-            keeper: Mutex::new(None),
-            pending: Mutex::new(None),
-            next_id: AtomicU64::new(1),
+            accounts: Accounts::new(secrets),
+            renewals: Arc::default(),
             restoring: AtomicBool::new(false),
             notices: Mutex::new(Vec::new()),
             keychain_notice_given: AtomicBool::new(false),
             ui_ready: AtomicBool::new(false),
         }
+    }
+
+    /// What the background renewal has done (for diagnostics and tests).
+    pub fn renewals(&self) -> &RenewalStats {
+        &self.renewals
     }
 
     /// The state for the page, which asks once it listens for [`SESSION_CHANGED`]: from then on
@@ -99,7 +88,7 @@ impl SessionManager {
 
     /// The session as the UI sees it; pending notices are handed over (shown once).
     pub fn state(&self) -> SessionState {
-        let session = lock(&self.keeper).as_ref().and_then(|k| k.summary());
+        let session = self.accounts.current().and_then(|k| k.summary());
         let notices = std::mem::take(&mut *lock(&self.notices));
         SessionState {
             session,
@@ -108,25 +97,21 @@ impl SessionManager {
         }
     }
 
-    /// The keeper for the current settings, made (and watched) when the instance, client,
-    /// scopes or port changed.
-    fn keeper<R: Runtime>(&self, app: &AppHandle<R>) -> Result<Arc<SessionKeeper>> {
-        let config = app.settings().config()?;
-        let mut slot = lock(&self.keeper);
-        if let Some(keeper) = slot
-            .as_ref()
-            .filter(|k| same_session(k.keyhole().config(), &config))
-        {
-            return Ok(Arc::clone(keeper));
+    /// The keeper for `config`; a new one gets its renewal driver and its changes forwarded.
+    fn keeper_for<R: Runtime>(&self, app: &AppHandle<R>, config: Config) -> Arc<SessionKeeper> {
+        let (keeper, new) = self.accounts.for_config(config);
+        if new {
+            tauri::async_runtime::spawn(renewal::drive(
+                Arc::downgrade(&keeper),
+                Arc::clone(&self.renewals),
+            ));
+            forward(app, &keeper);
         }
-        let keeper = Arc::new(SessionKeeper::new(
-            Keyhole::new(config),
-            Arc::clone(&self.secrets),
-        ));
-        *slot = Some(Arc::clone(&keeper));
-        drop(slot);
-        watch(app, &keeper);
-        Ok(keeper)
+        keeper
+    }
+
+    fn keeper<R: Runtime>(&self, app: &AppHandle<R>) -> Result<Arc<SessionKeeper>> {
+        Ok(self.keeper_for(app, app.state::<crate::SettingsManager>().config()?))
     }
 
     /// Resumes the stored session of the current settings in the background (at launch, and
@@ -142,7 +127,8 @@ impl SessionManager {
             match keeper.restore().await {
                 Ok(Some(_)) => tracing::info!("session restored"),
                 Ok(None) => {}
-                Err(error @ CoreError::SessionEnded(_)) => sessions.tell(error.to_string()),
+                // The keeper's watchers were told why (see `forward`).
+                Err(CoreError::SessionEnded(_)) => {}
                 Err(error) => {
                     tracing::info!(kind = error.kind(), %error, "could not restore the session");
                     sessions.tell(format!(
@@ -164,19 +150,18 @@ impl SessionManager {
 
     /// True while a sign-in is running.
     pub fn is_signing_in(&self) -> bool {
-        lock(&self.pending).is_some()
+        self.accounts.current().is_some_and(|k| k.is_signing_in())
     }
 
-    /// Runs an interactive sign-in with the current settings. A sign-in already running is
-    /// cancelled first. Emits [`SIGN_IN_PROGRESS`] while it runs and [`SESSION_CHANGED`] on success.
+    /// Runs an interactive sign-in with the current settings (a newer one replaces it). Emits
+    /// [`SIGN_IN_PROGRESS`] while it runs; the session reaches the UI through the keeper.
     pub async fn sign_in<R: Runtime>(&self, app: &AppHandle<R>) -> Result<SessionSummary> {
         let keeper = self.keeper(app)?;
-        let (id, cancel) = self.begin();
         tracing::info!(issuer = %keeper.keyhole().config().issuer, "sign-in started");
         let progress = {
             let app = app.clone();
             move |progress: Progress| {
-                app.sessions().record(id, &progress);
+                // The URL carries state and PKCE challenge: it is not logged.
                 if let Err(error) = app.emit(SIGN_IN_PROGRESS, &progress) {
                     tracing::warn!(%error, "could not emit {SIGN_IN_PROGRESS}");
                 }
@@ -184,23 +169,14 @@ impl SessionManager {
         };
         let options = SignInOptions {
             timeout: self.sign_in_timeout,
-            cancel,
+            cancel: CancellationToken::new(),
         };
-        let outcome = keeper
-            .keyhole()
+        let session = keeper
             .sign_in(self.browser.as_ref(), &options, &progress)
-            .await;
-        let still_current = self.end(id);
-        let session = match outcome {
-            // A newer sign-in replaced this one while its exchange was finishing: it loses.
-            Ok(_) if !still_current => Err(CoreError::Cancelled),
-            other => other,
-        }
-        .inspect_err(|error| tracing::info!(kind = error.kind(), %error, "sign-in ended"))?;
-        let summary = session.summary();
-        // Stores the refresh token in the keychain; the watcher tells the UI.
-        keeper.adopt(session).await?;
+            .await
+            .inspect_err(|error| tracing::info!(kind = error.kind(), %error, "sign-in ended"))?;
         self.check_keychain();
+        let summary = session.summary();
         tracing::info!(
             subject = summary.subject.as_deref().unwrap_or("?"),
             "signed in"
@@ -208,65 +184,23 @@ impl SessionManager {
         Ok(summary)
     }
 
-    /// Registers a new pending sign-in, cancelling a stale one.
-    fn begin(&self) -> (u64, CancellationToken) {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let cancel = CancellationToken::new();
-        let stale = lock(&self.pending).replace(Pending {
-            id,
-            cancel: cancel.clone(),
-            url: None,
-        });
-        if let Some(stale) = stale {
-            tracing::info!("a new sign-in replaces the pending one");
-            stale.cancel.cancel();
-        }
-        (id, cancel)
-    }
-
-    /// Forgets sign-in `id`; false when a newer sign-in had already replaced it.
-    fn end(&self, id: u64) -> bool {
-        let mut pending = lock(&self.pending);
-        if pending.as_ref().is_some_and(|p| p.id == id) {
-            *pending = None;
-            true
-        } else {
-            false
-        }
-    }
-
-    /// Keeps the authorize URL of sign-in `id` for [`Self::open_browser_again`].
-    fn record(&self, id: u64, progress: &Progress) {
-        let (stage, url) = match progress {
-            Progress::OpeningBrowser { url } => ("opening_browser", Some(url)),
-            Progress::Waiting { url } => ("waiting", Some(url)),
-            Progress::BrowserFailed { url, .. } => ("browser_failed", Some(url)),
-            Progress::Exchanging => ("exchanging", None),
-        };
-        // The URL carries state and PKCE challenge: it is not logged.
-        tracing::debug!(stage, "sign-in progress");
-        if let (Some(url), Some(pending)) = (url, lock(&self.pending).as_mut()) {
-            if pending.id == id {
-                pending.url = Url::parse(url).ok();
-            }
-        }
-    }
-
     /// Cancels the pending sign-in, if any; its `sign_in` call then fails with `cancelled`.
     pub fn cancel_sign_in(&self) {
-        if let Some(pending) = lock(&self.pending).as_ref() {
+        if let Some(keeper) = self.accounts.current() {
             tracing::info!("sign-in cancelled by the user");
-            pending.cancel.cancel();
+            keeper.cancel_sign_in();
         }
     }
 
     /// Opens the pending sign-in's authorize URL in the browser again.
     pub fn open_browser_again(&self) -> Result<()> {
-        let url = lock(&self.pending)
-            .as_ref()
-            .ok_or(Error::NoSignIn)?
-            .url
-            .clone()
+        let keeper = self
+            .accounts
+            .current()
+            .filter(|k| k.is_signing_in())
+            .ok_or(Error::NoSignIn)?;
+        let url = keeper
+            .pending_sign_in_url()
             .ok_or_else(|| Error::Browser("the sign-in URL is not ready yet".into()))?;
         self.browser.open(&url).map_err(Error::Browser)
     }
@@ -274,7 +208,7 @@ impl SessionManager {
     /// Ends the session: revoked at the provider, removed from the keychain and memory. The local
     /// part happens even when the provider cannot be reached; the outcome says so.
     pub async fn sign_out<R: Runtime>(&self, app: &AppHandle<R>) -> SignOutOutcome {
-        let Some(keeper) = lock(&self.keeper).clone() else {
+        let Some(keeper) = self.accounts.current() else {
             return SignOutOutcome {
                 revoked: false,
                 message: None,
@@ -289,15 +223,14 @@ impl SessionManager {
     /// Calls the current settings' API with a fresh access token (renewed if about to expire,
     /// and once more on a 401).
     pub async fn call_api<R: Runtime>(&self, app: &AppHandle<R>) -> Result<ApiResult> {
-        let keeper = self.keeper(app)?;
-        let url = app.settings().config()?.require_api_url()?.clone();
-        let result = keeper.call(&url).await.inspect_err(|error| {
-            tracing::info!(kind = error.kind(), %error, "API call failed");
-            if matches!(error, CoreError::SessionEnded(_)) {
-                self.tell(error.to_string());
-                self.emit_state(app);
-            }
-        })?;
+        let config = app.state::<crate::SettingsManager>().config()?;
+        // The saved API URL: changing it alone keeps the keeper (and its session).
+        let url = config.require_api_url()?.clone();
+        let keeper = self.keeper_for(app, config);
+        let result = keeper
+            .call(&url)
+            .await
+            .inspect_err(|error| tracing::info!(kind = error.kind(), %error, "API call failed"))?;
         tracing::info!(
             status = result.response.status,
             elapsed_ms = result.response.elapsed_ms,
@@ -307,13 +240,10 @@ impl SessionManager {
         Ok(result)
     }
 
-    /// Called after settings were saved: another instance, client, scopes or port means another
-    /// session — that one's, restored from the keychain if it was kept.
+    /// Called after settings were saved: another sign-in configuration means another session —
+    /// that one's, restored from the keychain if it was kept.
     pub fn settings_changed<R: Runtime>(&self, app: &AppHandle<R>, config: &Config) {
-        let same = lock(&self.keeper)
-            .as_ref()
-            .is_some_and(|k| same_session(k.keyhole().config(), config));
-        if !same {
+        if self.accounts.would_switch(config) {
             tracing::info!("the instance changed: switching session");
             self.restore_in_background(app);
             self.emit_state(app);
@@ -326,7 +256,7 @@ impl SessionManager {
 
     /// Says once that secrets cannot outlive the app, when no keychain was available.
     fn check_keychain(&self) {
-        if let Some(reason) = self.secrets.unavailable() {
+        if let Some(reason) = self.accounts.store().unavailable() {
             if !self.keychain_notice_given.swap(true, Ordering::SeqCst) {
                 tracing::warn!(%reason, "no system keychain: the session is kept in memory only");
                 // `reason` reads "the system keychain is not available (…)".
@@ -347,51 +277,19 @@ impl SessionManager {
     }
 }
 
-/// Two configurations share a session when they sign in the same way; the API URL may differ.
-fn same_session(a: &Config, b: &Config) -> bool {
-    a.issuer == b.issuer
-        && a.client_id == b.client_id
-        && a.scopes == b.scopes
-        && a.redirect_port == b.redirect_port
-}
-
-/// Tells the UI about every change of `keeper`'s session, and renews the session when it is due.
-/// Ends when the keeper is dropped.
-fn watch<R: Runtime>(app: &AppHandle<R>, keeper: &Arc<SessionKeeper>) {
+/// Tells the UI about every change of `keeper`'s session, with the reason when it ended by
+/// itself. Ends when the keeper is dropped.
+fn forward<R: Runtime>(app: &AppHandle<R>, keeper: &Arc<SessionKeeper>) {
     let mut changes = keeper.watch();
-    let keeper: Weak<SessionKeeper> = Arc::downgrade(keeper);
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let mut not_before = SystemTime::UNIX_EPOCH;
-        loop {
-            let due = changes
-                .borrow()
-                .as_ref()
-                .and_then(|s| s.refresh_at)
-                .map(|at| (UNIX_EPOCH + Duration::from_secs(at)).max(not_before));
-            let wait = due.map(|due| due.duration_since(SystemTime::now()).unwrap_or_default());
-            tokio::select! {
-                changed = changes.changed() => {
-                    if changed.is_err() {
-                        break; // The keeper is gone.
-                    }
-                    app.sessions().emit_state(&app);
-                }
-                () = tokio::time::sleep(wait.unwrap_or_default()), if wait.is_some() => {
-                    let Some(keeper) = keeper.upgrade() else { break };
-                    match keeper.fresh_session().await {
-                        Ok(_) => tracing::info!("session renewed"),
-                        Err(error @ CoreError::SessionEnded(_)) => {
-                            app.sessions().tell(error.to_string());
-                            app.sessions().emit_state(&app);
-                        }
-                        Err(error) => {
-                            tracing::warn!(kind = error.kind(), %error, "could not renew the session; will retry");
-                            not_before = SystemTime::now() + RETRY_REFRESH;
-                        }
-                    }
-                }
+        while changes.changed().await.is_ok() {
+            let ended = changes.borrow_and_update().ended.clone();
+            let sessions = app.sessions();
+            if let Some(reason) = ended {
+                sessions.tell(reason);
             }
+            sessions.emit_state(&app);
         }
     });
 }

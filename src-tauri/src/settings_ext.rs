@@ -2,8 +2,8 @@
 //! validated by keyhole-core before anything is saved, and filled from the local sandbox when
 //! Keyhole runs against it. Nothing secret is ever stored here.
 //!
-//! The session that goes with the settings lives in `session_ext`; a save that changes the
-//! instance or client tells it.
+//! The session that goes with the settings lives in `session_ext`; the `save_settings` command
+//! tells it about a save.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -14,7 +14,6 @@ use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_store::StoreExt;
 
 use crate::error::Result;
-use crate::session_ext::SessionExt;
 
 /// The store file; a relative path is resolved inside the app data dir.
 pub const STORE_FILE: &str = "settings.json";
@@ -142,9 +141,12 @@ impl SettingsManager {
     }
 
     /// Validates and normalizes `input`, writes it to the store, then makes it current. Bad input
-    /// or a failed write changes nothing.
-    /// Another instance or client switches to that one's session (restored if one is stored).
-    pub fn save<R: Runtime>(&self, app: &AppHandle<R>, input: &Settings) -> Result<SettingsView> {
+    /// or a failed write changes nothing. Returns the view and the validated configuration.
+    pub fn save<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        input: &Settings,
+    ) -> Result<(SettingsView, Config)> {
         let config = input.validate()?;
         let settings = input.normalized()?;
         let value = serde_json::to_value(&settings).map_err(tauri_plugin_store::Error::from)?;
@@ -163,8 +165,7 @@ impl SettingsManager {
         }
         *self.lock() = settings;
         tracing::info!(issuer = %config.issuer, "settings saved");
-        app.sessions().settings_changed(app, &config);
-        Ok(self.view())
+        Ok((self.view(), config))
     }
 }
 

@@ -4,6 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::cli::{SettingsArgs, SignInArgs};
 use crate::keeper::{self, fail, EXIT_HTTP_ERROR};
+use crate::output::{err, out};
 
 pub async fn sign_in(args: SignInArgs) -> u8 {
     let keeper = match keeper::keeper(&args.settings, None) {
@@ -24,31 +25,32 @@ pub async fn status(args: SettingsArgs) -> u8 {
     let session = match keeper.fresh_session().await {
         Ok(session) => session,
         Err(keyhole_core::Error::NotSignedIn) => {
-            println!("Not signed in to {}.", keeper.keyhole().config().issuer);
+            out!("Not signed in to {}.", keeper.keyhole().config().issuer);
             return EXIT_HTTP_ERROR;
         }
         Err(error) => return fail(&error),
     };
+    keeper::note_keychain(&keeper);
     let summary = session.summary();
-    println!(
+    out!(
         "Signed in to {} as {}",
         summary.issuer,
         summary.subject.as_deref().unwrap_or("?")
     );
     if let Some(email) = &summary.email {
-        println!("Email: {email}");
+        out!("Email: {email}");
     }
     if let Some(expires_at) = summary.expires_at {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        println!(
+        out!(
             "Access token expires in {} s",
             expires_at.saturating_sub(now)
         );
     }
-    println!("Scopes: {}", summary.scopes.join(" "));
+    out!("Scopes: {}", summary.scopes.join(" "));
     0
 }
 
@@ -59,9 +61,9 @@ pub async fn sign_out(args: SettingsArgs) -> u8 {
     };
     let outcome = keeper.sign_out().await;
     match outcome.message {
-        None if outcome.revoked => eprintln!("Signed out; the provider revoked the session."),
-        None => eprintln!("Signed out (there was no stored session)."),
-        Some(message) => eprintln!("Signed out on this computer, but {message}"),
+        None if outcome.revoked => err!("Signed out; the provider revoked the session."),
+        None => err!("Signed out (there was no stored session)."),
+        Some(message) => err!("Signed out on this computer, but {message}"),
     }
     0
 }

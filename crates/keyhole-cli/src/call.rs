@@ -5,6 +5,7 @@ use keyhole_core::{ApiResult, Body, Error};
 
 use crate::cli::CallArgs;
 use crate::keeper::{self, fail, EXIT_HTTP_ERROR};
+use crate::output::{err, out};
 
 pub async fn run(args: CallArgs) -> u8 {
     let keeper = match keeper::keeper(&args.sign_in.settings, Some(&args.api_url)) {
@@ -16,14 +17,14 @@ pub async fn run(args: CallArgs) -> u8 {
         return fail(&error);
     }
     match keeper.restore().await {
-        Ok(Some(_)) => eprintln!("Using the stored session."),
+        Ok(Some(_)) => err!("Using the stored session."),
         Ok(None) => {
             if let Err(code) = keeper::sign_in(&keeper, &args.sign_in).await {
                 return code;
             }
         }
         Err(error @ Error::SessionEnded(_)) => {
-            eprintln!("{error}");
+            err!("{error}");
             if let Err(code) = keeper::sign_in(&keeper, &args.sign_in).await {
                 return code;
             }
@@ -48,40 +49,43 @@ pub async fn run(args: CallArgs) -> u8 {
 
 fn print_result(result: &ApiResult, summary: Option<&keyhole_core::SessionSummary>) {
     let response = &result.response;
-    eprintln!(
+    err!(
         "GET {} → {} {} in {} ms",
-        response.url, response.status, response.reason, response.elapsed_ms
+        response.url,
+        response.status,
+        response.reason,
+        response.elapsed_ms
     );
     if let Some(target) = &response.blocked_redirect {
-        eprintln!("Not followed: redirect to {target}");
+        err!("Not followed: redirect to {target}");
     }
     if let Some(summary) = summary {
         let document = serde_json::json!({ "result": result, "session": summary });
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&document).unwrap_or_default()
         );
     } else {
         match &response.body {
             Body::Json { value } => {
-                println!(
+                out!(
                     "{}",
                     serde_json::to_string_pretty(value).unwrap_or_default()
                 )
             }
             Body::Text { text, truncated } => {
-                println!("{text}");
+                out!("{text}");
                 if *truncated {
-                    eprintln!("(body cut at {} bytes)", keyhole_core::BODY_CAP);
+                    err!("(body cut at {} bytes)", keyhole_core::BODY_CAP);
                 }
             }
             Body::Empty => {}
         }
     }
     if !response.ok {
-        eprintln!("Error: {}", response.status_line());
+        err!("Error: {}", response.status_line());
     }
     if let Some(diagnosis) = &result.diagnosis {
-        eprintln!("Diagnosis: {diagnosis}");
+        err!("Diagnosis: {diagnosis}");
     }
 }

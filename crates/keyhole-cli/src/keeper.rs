@@ -4,11 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keyhole_core::{
-    Browser, CancellationToken, CommandBrowser, Error, Keychain, Keyhole, MemoryStore, Progress,
+    Browser, CancellationToken, CommandBrowser, Error, KeychainOrMemory, Keyhole, Progress,
     SecretStore, Session, SessionKeeper, SignInOptions, SystemBrowser,
 };
 
 use crate::cli::{SettingsArgs, SignInArgs};
+use crate::output::err;
 
 pub const EXIT_HTTP_ERROR: u8 = 1;
 pub const EXIT_SETTINGS: u8 = 2;
@@ -16,21 +17,22 @@ pub const EXIT_SIGN_IN: u8 = 3;
 pub const EXIT_UNREACHABLE: u8 = 4;
 pub const EXIT_CANCELLED: u8 = 130;
 
-/// A keeper for `settings`, keeping secrets in the system keychain, or in memory for this run
-/// when there is none (said once, on stderr).
+/// A keeper for `settings`, keeping the session in the system keychain, or in memory for this
+/// run when there is none (said once, on stderr, when it is first found missing).
 pub fn keeper(args: &SettingsArgs, api_url: Option<&str>) -> Result<SessionKeeper, u8> {
     let config = args.to_settings(api_url).validate().map_err(|e| fail(&e))?;
-    let store: Arc<dyn SecretStore> = match Keychain::open_service(&args.keychain_service) {
-        Ok(keychain) => Arc::new(keychain),
-        Err(error) => {
-            eprintln!("Note: {error}; the session is kept for this run only.");
-            Arc::new(MemoryStore::default())
-        }
-    };
+    let store: Arc<dyn SecretStore> = Arc::new(KeychainOrMemory::new(&args.keychain_service));
     Ok(SessionKeeper::new(Keyhole::new(config), store))
 }
 
-/// Signs in through the browser (or `--browser-command`), with Ctrl-C cancelling.
+/// Says so when the keychain turned out to be missing (after the keeper first used it).
+pub fn note_keychain(keeper: &SessionKeeper) {
+    if let Some(reason) = keeper.store().unavailable() {
+        err!("Note: {reason}; the session is kept for this run only.");
+    }
+}
+
+/// Signs in through the browser (or `--browser-command`). Ctrl-C is handled by `main`.
 pub async fn sign_in(keeper: &SessionKeeper, args: &SignInArgs) -> Result<Session, u8> {
     let browser: Arc<dyn Browser> = match args
         .browser_command
@@ -40,23 +42,17 @@ pub async fn sign_in(keeper: &SessionKeeper, args: &SignInArgs) -> Result<Sessio
         Some(browser) => Arc::new(browser),
         None => Arc::new(SystemBrowser),
     };
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_ctrl_c.cancel();
-        }
-    });
     let options = SignInOptions {
         timeout: Duration::from_secs(args.timeout.max(1)),
-        cancel,
+        cancel: CancellationToken::new(),
     };
     let session = keeper
         .sign_in(browser.as_ref(), &options, &report)
         .await
         .map_err(|e| fail(&e))?;
+    note_keychain(keeper);
     let summary = session.summary();
-    eprintln!(
+    err!(
         "Signed in as {}{}.",
         summary.subject.as_deref().unwrap_or("an unnamed user"),
         summary
@@ -66,47 +62,46 @@ pub async fn sign_in(keeper: &SessionKeeper, args: &SignInArgs) -> Result<Sessio
             .unwrap_or_default()
     );
     if matches!(summary.access_token, keyhole_core::AccessTokenView::Opaque) {
-        eprintln!(
-            "The access token is opaque (not a JWT): it is sent as-is and cannot be decoded."
-        );
+        err!("The access token is opaque (not a JWT): it is sent as-is and cannot be decoded.");
     }
     Ok(session)
 }
 
 fn report(progress: Progress) {
     match progress {
-        Progress::OpeningBrowser { .. } => eprintln!("Opening your browser to sign in…"),
+        Progress::OpeningBrowser { .. } => err!("Opening your browser to sign in…"),
         Progress::Waiting { url } => {
-            eprintln!("Waiting for you to finish signing in in the browser (Ctrl-C to cancel).");
-            eprintln!("If no browser opened, visit: {url}");
+            err!("Waiting for you to finish signing in in the browser (Ctrl-C to cancel).");
+            err!("If no browser opened, visit: {url}");
         }
         Progress::BrowserFailed { url, message } => {
-            eprintln!("Could not open a browser: {message}");
-            eprintln!("Open this URL yourself to sign in: {url}");
+            err!("Could not open a browser: {message}");
+            err!("Open this URL yourself to sign in: {url}");
         }
-        Progress::Exchanging => eprintln!("Signing in…"),
+        Progress::Exchanging => err!("Signing in…"),
     }
 }
 
-/// Prints the error and returns its exit code.
+/// Prints the error and returns its exit code, chosen by the error's kind.
 pub fn fail(error: &Error) -> u8 {
-    match error {
-        Error::InvalidSetting { field, message } => {
-            eprintln!("error: --{}: {message}", flag_name(field));
+    match error.kind() {
+        "invalid_setting" => {
+            err!(
+                "error: --{}: {error}",
+                flag_name(error.field().unwrap_or_default())
+            );
             EXIT_SETTINGS
         }
-        Error::Cancelled => {
-            eprintln!("Sign-in cancelled.");
+        "cancelled" => {
+            err!("Sign-in cancelled.");
             EXIT_CANCELLED
         }
-        Error::Network {
-            what: "the API", ..
-        } => {
-            eprintln!("error: {error}");
+        "api_unreachable" => {
+            err!("error: {error}");
             EXIT_UNREACHABLE
         }
         _ => {
-            eprintln!("error: {error}");
+            err!("error: {error}");
             EXIT_SIGN_IN
         }
     }

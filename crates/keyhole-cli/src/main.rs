@@ -4,6 +4,8 @@ mod account;
 mod call;
 mod cli;
 mod keeper;
+#[macro_use]
+mod output;
 
 use std::process::ExitCode;
 
@@ -18,22 +20,34 @@ fn main() -> ExitCode {
         )
         .init();
     let cli = cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread: a CLI run does one thing at a time, and starts faster without a worker pool.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: could not start the async runtime: {e}");
+            output::err!("error: could not start the async runtime: {e}");
             return ExitCode::from(70);
         }
     };
     let code = runtime.block_on(async {
-        match cli.command {
-            cli::Command::Call(args) => call::run(args).await,
-            cli::Command::SignIn(args) => account::sign_in(args).await,
-            cli::Command::Status(args) => account::status(args).await,
-            cli::Command::SignOut(args) => account::sign_out(args).await,
+        let command = async {
+            match cli.command {
+                cli::Command::Call(args) => call::run(args).await,
+                cli::Command::SignIn(args) => account::sign_in(args).await,
+                cli::Command::Status(args) => account::status(args).await,
+                cli::Command::SignOut(args) => account::sign_out(args).await,
+            }
+        };
+        // Ctrl-C ends whatever is running at once — a sign-in, a renewal, the API call — with
+        // the conventional status; dropping the command closes its listener and connections.
+        tokio::select! {
+            code = command => code,
+            _ = tokio::signal::ctrl_c() => {
+                output::err!("Cancelled.");
+                keeper::EXIT_CANCELLED
+            }
         }
     });
     ExitCode::from(code)

@@ -77,6 +77,15 @@ impl Config {
         self.scopes.iter().any(|s| s == "openid")
     }
 
+    /// True when `other` signs in exactly the same way (instance, client, scopes, redirect
+    /// port), so the same keeper serves both; the API URL may differ.
+    pub fn same_sign_in(&self, other: &Config) -> bool {
+        self.issuer == other.issuer
+            && self.client_id == other.client_id
+            && self.scopes == other.scopes
+            && self.redirect_port == other.redirect_port
+    }
+
     /// The API URL, or an error naming the field when none is set.
     pub fn require_api_url(&self) -> Result<&Url> {
         self.api_url

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::flow::{PendingSignIn, Progress};
 use crate::jwks::KeySet;
 use crate::probe::{self, ApiResponse};
-use crate::session::Session;
+use crate::session::{Identity, Session};
 use crate::tokens::{self, TokenSet};
 use crate::verify::{AccessTokenInfo, Verifier};
 use oauth2::AccessToken;
@@ -63,8 +63,9 @@ pub struct ApiResult {
 /// The engine for one configuration.
 pub struct Keyhole {
     config: Config,
-    http: reqwest::Client,
-    api_http: reqwest::Client,
+    // Built on first use: a warm CLI run that only calls the API never builds the provider's.
+    http: std::sync::OnceLock<reqwest::Client>,
+    api_http: std::sync::OnceLock<reqwest::Client>,
     provider: tokio::sync::OnceCell<Arc<Provider>>,
 }
 
@@ -73,8 +74,8 @@ impl Keyhole {
     pub fn new(config: Config) -> Keyhole {
         Keyhole {
             config,
-            http: crate::http::client(PROVIDER_TIMEOUT),
-            api_http: crate::http::client(probe::DEFAULT_TIMEOUT),
+            http: std::sync::OnceLock::new(),
+            api_http: std::sync::OnceLock::new(),
             provider: tokio::sync::OnceCell::new(),
         }
     }
@@ -88,7 +89,7 @@ impl Keyhole {
     pub async fn provider(&self) -> Result<Arc<Provider>> {
         self.provider
             .get_or_try_init(|| async {
-                let metadata = discovery::discover(&self.http, &self.config.issuer).await?;
+                let metadata = discovery::discover(self.http(), &self.config.issuer).await?;
                 let keys = KeySet::new(metadata.jwks_uri.clone());
                 Ok(Arc::new(Provider { metadata, keys }))
             })
@@ -99,7 +100,7 @@ impl Keyhole {
     /// Discovers the provider, binds the loopback listener and builds the authorization URL.
     pub async fn start_sign_in(&self) -> Result<PendingSignIn> {
         let provider = self.provider().await?;
-        PendingSignIn::start(self.http.clone(), provider, self.config.clone()).await
+        PendingSignIn::start(self.http().clone(), provider, self.config.clone()).await
     }
 
     /// The whole interactive sign-in: open `browser`, wait for the redirect, exchange, verify.
@@ -133,13 +134,13 @@ impl Keyhole {
 
     /// The HTTP client used for the provider (no redirects, bounded timeouts).
     pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.http
+        self.http
+            .get_or_init(|| crate::http::client(PROVIDER_TIMEOUT))
     }
 
-    /// Starts a session from a stored refresh token (after a restart). No nonce, no previous
-    /// session: the ID token, if one comes back, is verified for issuer, audience and lifetime.
-    pub async fn resume(&self, refresh_token: &oauth2::RefreshToken) -> Result<Session> {
-        self.renew(refresh_token, None).await
+    fn api_http(&self) -> &reqwest::Client {
+        self.api_http
+            .get_or_init(|| crate::http::client(probe::DEFAULT_TIMEOUT))
     }
 
     /// Renews the session with its refresh token (rotated or kept, see [`tokens::refresh`]).
@@ -152,21 +153,23 @@ impl Keyhole {
         self.renew(refresh_token, Some(session)).await
     }
 
-    async fn renew(
+    /// Exchanges `refresh_token`; `previous` is the session it renews, when one is known (its ID
+    /// claims and identity carry over when no new ID token comes back).
+    pub(crate) async fn renew(
         &self,
         refresh_token: &oauth2::RefreshToken,
         previous: Option<&Session>,
     ) -> Result<Session> {
         let provider = self.provider().await?;
         let tokens = tokens::refresh(
-            &self.http,
+            self.http(),
             &provider.metadata,
             &self.config.client_id,
             refresh_token,
         )
         .await?;
         provider
-            .session(&self.http, &self.config, tokens, None, previous)
+            .session(self.http(), &self.config, tokens, None, previous)
             .await
     }
 
@@ -175,7 +178,7 @@ impl Keyhole {
     pub async fn inspect_access_token(&self, token: &AccessToken) -> Result<AccessTokenInfo> {
         let provider = self.provider().await?;
         Verifier {
-            http: &self.http,
+            http: self.http(),
             keys: &provider.keys,
             issuer: &provider.metadata.issuer,
             client_id: &self.config.client_id,
@@ -192,7 +195,7 @@ impl Keyhole {
 
     /// Calls `url` with the session's access token and explains a disappointing answer.
     pub async fn call(&self, url: &Url, session: &Session) -> Result<ApiResult> {
-        let response = probe::call(&self.api_http, url, &session.tokens.access_token).await?;
+        let response = probe::call(self.api_http(), url, &session.tokens.access_token).await?;
         let diagnosis = diagnose(
             &response,
             &TokenContext {
@@ -252,6 +255,10 @@ impl Provider {
             client_id: config.client_id.clone(),
             tokens,
             access,
+            identity: id_claims
+                .as_ref()
+                .and_then(Identity::from_claims)
+                .or_else(|| previous.and_then(|p| p.identity.clone())),
             id_claims,
         })
     }

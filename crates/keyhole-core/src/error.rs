@@ -15,15 +15,29 @@ pub enum Error {
         /// What is wrong and how to fix it.
         message: String,
     },
-    /// A request never got an HTTP answer (refused, timeout, DNS, TLS, body cut off).
+    /// A request to the provider never got an HTTP answer (refused, timeout, DNS, TLS, cut off).
     #[error("could not reach {what} at {url}: {message}")]
     Network {
-        /// What was being contacted ("the discovery document", "the API", …).
+        /// What was being contacted ("the discovery document", "the token endpoint", …).
         what: &'static str,
         /// The URL that was requested.
         url: String,
         /// The cause in plain words.
         message: String,
+        /// The transport's own error.
+        #[source]
+        source: Option<reqwest::Error>,
+    },
+    /// The protected API never gave an HTTP answer.
+    #[error("could not reach the API at {url}: {message}")]
+    ApiUnreachable {
+        /// The URL that was requested.
+        url: String,
+        /// The cause in plain words.
+        message: String,
+        /// The transport's own error, when there was one.
+        #[source]
+        source: Option<reqwest::Error>,
     },
     /// The provider's metadata or keys are unusable.
     #[error("{0}")]
@@ -75,8 +89,32 @@ pub enum Error {
     #[error("token verification failed: {0}")]
     Verification(String),
     /// The OS keychain could not be used.
-    #[error("{0}")]
-    Keychain(String),
+    #[error("{message}")]
+    Keychain {
+        /// What failed, in plain words.
+        message: String,
+        /// The keychain library's error.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The keychain entry holds something that is not a session Keyhole can use. It is left
+    /// alone (and replaced at the next sign-in); nothing from it is sent anywhere.
+    #[error("the saved session could not be read ({0}); sign in again to replace it")]
+    StoredSession(String),
+    /// The cross-process session lock could not be used.
+    #[error("{message}")]
+    Lock {
+        /// What failed, in plain words.
+        message: String,
+        /// The file system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another Keyhole process held the session lock for too long.
+    #[error(
+        "another Keyhole window or terminal is busy renewing this session; try again in a moment"
+    )]
+    Busy,
     /// The provider ended the session (e.g. the refresh token was revoked or expired).
     #[error("your session ended: {0}. Sign in again.")]
     SessionEnded(String),
@@ -94,6 +132,7 @@ impl Error {
         match self {
             Error::InvalidSetting { .. } => "invalid_setting",
             Error::Network { .. } => "network",
+            Error::ApiUnreachable { .. } => "api_unreachable",
             Error::Discovery(_) => "discovery",
             Error::Provider { .. } => "provider",
             Error::IssuerMismatch { .. } => "issuer_mismatch",
@@ -103,7 +142,10 @@ impl Error {
             Error::TokenRefused { .. } => "token_refused",
             Error::TokenResponse(_) => "token_response",
             Error::Verification(_) => "verification",
-            Error::Keychain(_) => "keychain",
+            Error::Keychain { .. } => "keychain",
+            Error::StoredSession(_) => "stored_session",
+            Error::Lock { .. } => "lock",
+            Error::Busy => "busy",
             Error::SessionEnded(_) => "session_ended",
             Error::NotSignedIn => "not_signed_in",
         }
@@ -126,6 +168,23 @@ impl Error {
 
     pub(crate) fn verification(message: impl Into<String>) -> Self {
         Error::Verification(message.into())
+    }
+
+    pub(crate) fn keychain(
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Error::Keychain {
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    pub(crate) fn lock(message: &str, source: std::io::Error) -> Self {
+        Error::Lock {
+            message: format!("{message}: {source}"),
+            source,
+        }
     }
 }
 

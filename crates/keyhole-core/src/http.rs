@@ -31,7 +31,7 @@ pub(crate) async fn read_capped(
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| network_error(what, &url, &e))?
+        .map_err(|e| network_error(what, &url, e))?
     {
         let room = cap - body.len();
         if chunk.len() > room {
@@ -55,7 +55,7 @@ pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|e| network_error(what, url, &e))?;
+        .map_err(|e| network_error(what, url, e))?;
     let status = response.status();
     if status.is_redirection() {
         let location = response
@@ -100,11 +100,12 @@ pub(crate) fn excerpt(body: &[u8], max: usize) -> String {
 }
 
 /// Turns a transport failure into an [`Error::Network`] with the cause in plain words.
-pub(crate) fn network_error(what: &'static str, url: &str, error: &reqwest::Error) -> Error {
+pub(crate) fn network_error(what: &'static str, url: &str, error: reqwest::Error) -> Error {
     Error::Network {
         what,
         url: url.to_owned(),
-        message: describe_transport_error(error),
+        message: describe_transport_error(&error),
+        source: Some(error),
     }
 }
 

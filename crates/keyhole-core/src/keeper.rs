@@ -1,32 +1,37 @@
-//! [`SessionKeeper`]: the session that lives on — renewed shortly before it expires and once on a
-//! 401, restored after a restart from the refresh token in the keychain, and ended with
-//! revocation at the provider.
+//! [`SessionKeeper`]: the session of one account (instance + client) that lives on — signed in
+//! (the newest sign-in wins), kept as one record in the keychain, used without any request to the
+//! provider while its access token is fresh, renewed once per lifetime across every Keyhole
+//! process, pinned to the identity it started with, and ended for good by a sign-out.
 //!
-//! Refresh tokens rotate (Clerk revokes the whole login when an old one is reused), so every
-//! refresh runs under two locks: the in-process session lock, which makes concurrent callers share
-//! one refresh, and a lock file shared with other Keyhole processes (the app and the CLI), after
-//! which the stored refresh token is read again in case another process rotated it.
+//! Refresh tokens rotate (Clerk revokes the whole login when an old one is reused), so whatever
+//! changes the stored record — a refresh, a sign-in, a sign-out — runs under the account's
+//! cross-process [`lock`](crate::lock) and reads the record again after taking it.
 
-use std::fs::File;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use oauth2::RefreshToken;
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::browser::Browser;
 use crate::engine::{ApiResult, Keyhole, SignInOptions};
 use crate::error::{Error, Result};
 use crate::flow::Progress;
+use crate::lock;
+use crate::record::{Record, Stored};
 use crate::session::{Session, SessionSummary};
 use crate::tokens::{self, TokenKind};
 use crate::vault::{account_for, SecretStore};
 
-/// How long to wait for another Keyhole process to finish its refresh.
+/// How long a refresh or sign-in waits for another Keyhole process to finish with the session.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
+/// How long a sign-out waits for it before going ahead anyway (its marker stops the other one).
+const SIGN_OUT_LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Why a session ended, for the user.
+const SIGNED_OUT_ELSEWHERE: &str = "you signed out in another Keyhole window or terminal";
 
 /// How a sign-out went. The local session is always gone afterwards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,19 +43,38 @@ pub struct SignOutOutcome {
     pub message: Option<String>,
 }
 
-/// Owns the current session of one configuration and keeps it usable.
+/// What watchers of a keeper hear on every change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionUpdate {
+    /// The session now, if any.
+    pub session: Option<SessionSummary>,
+    /// Set when the session just ended for a reason the user did not choose (renewal refused,
+    /// signed out elsewhere, another identity): what to tell them.
+    pub ended: Option<String>,
+}
+
+/// The sign-in in progress: the newest one wins, an older one is cancelled and never stored.
+struct Pending {
+    id: u64,
+    cancel: CancellationToken,
+    url: Option<Url>,
+}
+
+/// Owns the session of one account and keeps it usable.
 pub struct SessionKeeper {
     keyhole: Keyhole,
     store: Arc<dyn SecretStore>,
     account: String,
     current: tokio::sync::Mutex<Option<Session>>,
-    /// The summary of `current`, published on every change (UIs watch it; reading never waits).
-    published: tokio::sync::watch::Sender<Option<SessionSummary>>,
+    published: tokio::sync::watch::Sender<SessionUpdate>,
     refreshes: AtomicU32,
+    pending: Mutex<Option<Pending>>,
+    next_sign_in: AtomicU64,
 }
 
 impl SessionKeeper {
-    /// A keeper for `keyhole`'s configuration that keeps the refresh token in `store`.
+    /// A keeper for `keyhole`'s account that keeps the session record in `store`.
     pub fn new(keyhole: Keyhole, store: Arc<dyn SecretStore>) -> SessionKeeper {
         let account = account_for(&keyhole.config().issuer, &keyhole.config().client_id);
         SessionKeeper {
@@ -58,26 +82,21 @@ impl SessionKeeper {
             store,
             account,
             current: tokio::sync::Mutex::new(None),
-            published: tokio::sync::watch::Sender::new(None),
+            published: tokio::sync::watch::Sender::new(SessionUpdate::default()),
             refreshes: AtomicU32::new(0),
+            pending: Mutex::new(None),
+            next_sign_in: AtomicU64::new(1),
         }
     }
 
     /// What a UI shows about the current session, without waiting for a refresh in progress.
     pub fn summary(&self) -> Option<SessionSummary> {
-        self.published.borrow().clone()
+        self.published.borrow().session.clone()
     }
 
-    /// Hears every change of the session: sign-in, refresh, restore, sign-out, and its end.
-    pub fn watch(&self) -> tokio::sync::watch::Receiver<Option<SessionSummary>> {
+    /// Hears every change of the session: sign-in, renewal, restore, sign-out, and its end.
+    pub fn watch(&self) -> tokio::sync::watch::Receiver<SessionUpdate> {
         self.published.subscribe()
-    }
-
-    /// Replaces the current session and tells the watchers.
-    fn set(&self, slot: &mut Option<Session>, session: Option<Session>) {
-        self.published
-            .send_replace(session.as_ref().map(Session::summary));
-        *slot = session;
     }
 
     /// The engine.
@@ -85,42 +104,138 @@ impl SessionKeeper {
         &self.keyhole
     }
 
+    /// The store the session record is kept in.
+    pub fn store(&self) -> &Arc<dyn SecretStore> {
+        &self.store
+    }
+
     /// How many refresh grants this keeper has made.
     pub fn refresh_count(&self) -> u32 {
         self.refreshes.load(Ordering::Relaxed)
     }
 
-    /// The current session, if any (no network).
+    /// The current session in memory, if any (no network, no keychain).
     pub async fn current(&self) -> Option<Session> {
         self.current.lock().await.clone()
     }
 
-    /// Signs in through the browser and keeps the session (its refresh token goes to the store).
+    /// When the current session is due for renewal (exact), if it can be renewed.
+    pub async fn next_renewal(&self) -> Option<SystemTime> {
+        self.current
+            .lock()
+            .await
+            .as_ref()
+            .and_then(Session::refresh_due)
+    }
+
+    fn set(&self, slot: &mut Option<Session>, session: Option<Session>, ended: Option<String>) {
+        self.published.send_replace(SessionUpdate {
+            session: session.as_ref().map(Session::summary),
+            ended,
+        });
+        *slot = session;
+    }
+
+    /// Ends the in-memory session for `reason` and tells the watchers.
+    fn end(&self, slot: &mut Option<Session>, reason: &str) -> Error {
+        let error = Error::SessionEnded(reason.to_owned());
+        self.set(slot, None, Some(error.to_string()));
+        error
+    }
+
+    // --- signing in ----------------------------------------------------------------------------
+
+    /// Signs in through the browser and keeps the session. A sign-in started while another is
+    /// pending replaces it: the older one fails with [`Error::Cancelled`] and stores nothing.
     pub async fn sign_in(
         &self,
         browser: &dyn Browser,
         options: &SignInOptions,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<Session> {
-        let session = self.keyhole.sign_in(browser, options, progress).await?;
+        let id = self.next_sign_in.fetch_add(1, Ordering::Relaxed);
+        let cancel = options.cancel.child_token();
+        if let Some(stale) = self.pending().replace(Pending {
+            id,
+            cancel: cancel.clone(),
+            url: None,
+        }) {
+            tracing::info!("a new sign-in replaces the pending one");
+            stale.cancel.cancel();
+        }
+        let record_url = |p: Progress| {
+            if let Progress::OpeningBrowser { url } = &p {
+                if let Some(pending) = self.pending().as_mut().filter(|p| p.id == id) {
+                    pending.url = Url::parse(url).ok();
+                }
+            }
+            progress(p);
+        };
+        let options = SignInOptions {
+            timeout: options.timeout,
+            cancel,
+        };
+        let outcome = self.keyhole.sign_in(browser, &options, &record_url).await;
+        let still_current = {
+            let mut pending = self.pending();
+            let mine = pending.as_ref().is_some_and(|p| p.id == id);
+            if mine {
+                *pending = None;
+            }
+            mine
+        };
+        let session = match outcome {
+            Ok(_) if !still_current => return Err(Error::Cancelled),
+            other => other?,
+        };
         self.adopt(session.clone()).await?;
         Ok(session)
     }
 
-    /// Makes `session` the current one and stores its refresh token.
+    fn pending(&self) -> MutexGuard<'_, Option<Pending>> {
+        // Nothing panics while holding this lock; a poisoned one still holds consistent data.
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// True while a sign-in waits for the browser or finishes.
+    pub fn is_signing_in(&self) -> bool {
+        self.pending().is_some()
+    }
+
+    /// Cancels the pending sign-in, if any; its `sign_in` then fails with [`Error::Cancelled`].
+    pub fn cancel_sign_in(&self) {
+        if let Some(pending) = self.pending().as_ref() {
+            pending.cancel.cancel();
+        }
+    }
+
+    /// The pending sign-in's authorization URL, to open again or copy.
+    pub fn pending_sign_in_url(&self) -> Option<Url> {
+        self.pending().as_ref().and_then(|p| p.url.clone())
+    }
+
+    /// Makes a freshly verified `session` the current one and stores its record.
     pub async fn adopt(&self, session: Session) -> Result<()> {
         let mut slot = self.current.lock().await;
-        match &session.tokens.refresh_token {
-            Some(token) => self.save(token.secret()).await?,
-            // A session without a refresh token cannot be resumed: forget an older one.
-            None => self.delete().await?,
-        }
-        self.set(&mut slot, Some(session));
+        let _lock = lock::acquire(&self.account, LOCK_WAIT).await?;
+        let endpoint = self
+            .keyhole
+            .provider()
+            .await?
+            .metadata
+            .token_endpoint
+            .clone();
+        self.save(Record::of(&session, endpoint.as_str()).to_text())
+            .await?;
+        self.set(&mut slot, Some(session), None);
         Ok(())
     }
 
+    // --- using the session ---------------------------------------------------------------------
+
     /// Resumes the stored session after a restart: Ok(None) when nothing is stored; Err with
-    /// [`Error::SessionEnded`] (and the stored token removed) when the provider no longer accepts it.
+    /// [`Error::SessionEnded`] (and the record wiped) when the provider no longer accepts it.
+    /// A stored access token that is still fresh is used as is: no request at all.
     pub async fn restore(&self) -> Result<Option<Session>> {
         let mut slot = self.current.lock().await;
         if slot.is_none() {
@@ -129,14 +244,14 @@ impl SessionKeeper {
         Ok(slot.clone())
     }
 
-    /// A session whose access token is not about to expire, refreshing (once, shared) if needed.
+    /// A session whose access token is not about to expire, renewing it (once, shared) if due.
     pub async fn fresh_session(&self) -> Result<Session> {
         let mut slot = self.current.lock().await;
         if slot.is_none() && !self.resume_locked(&mut slot).await? {
             return Err(Error::NotSignedIn);
         }
-        if slot.as_ref().is_some_and(needs_refresh) {
-            self.refresh_locked(&mut slot).await?;
+        if slot.as_ref().is_some_and(is_due) {
+            self.renew_locked(&mut slot, false).await?;
         }
         slot.clone().ok_or(Error::NotSignedIn)
     }
@@ -144,8 +259,28 @@ impl SessionKeeper {
     /// Renews the session now, whatever its expiry.
     pub async fn refresh_now(&self) -> Result<Session> {
         let mut slot = self.current.lock().await;
-        self.refresh_locked(&mut slot).await?;
+        if slot.is_none() && !self.resume_locked(&mut slot).await? {
+            return Err(Error::NotSignedIn);
+        }
+        self.renew_locked(&mut slot, true).await?;
         slot.clone().ok_or(Error::NotSignedIn)
+    }
+
+    /// Renews the session if it is due, and otherwise takes up what another Keyhole process did
+    /// meanwhile (a renewal it stored, or a sign-out). The app's renewal driver calls this.
+    /// Returns true when this call made a refresh grant.
+    pub async fn renew_if_due(&self) -> Result<bool> {
+        let mut slot = self.current.lock().await;
+        let Some(session) = slot.clone() else {
+            return Ok(false);
+        };
+        let before = self.refresh_count();
+        if is_due(&session) {
+            self.renew_locked(&mut slot, false).await?;
+        } else {
+            self.sync_locked(&mut slot, &session).await?;
+        }
+        Ok(self.refresh_count() > before)
     }
 
     /// Calls the configured API; see [`SessionKeeper::call`].
@@ -154,7 +289,7 @@ impl SessionKeeper {
         self.call(&url).await
     }
 
-    /// Calls `url` with a fresh access token. On a 401 the session is refreshed once and the
+    /// Calls `url` with a fresh access token. On a 401 the session is renewed once and the
     /// call retried once — never more.
     pub async fn call(&self, url: &Url) -> Result<ApiResult> {
         let session = self.fresh_session().await?;
@@ -164,50 +299,75 @@ impl SessionKeeper {
         }
         let retry = {
             let mut slot = self.current.lock().await;
-            // Someone else may have refreshed meanwhile; then their token is the one to retry with.
+            // Someone else may have renewed meanwhile; then their token is the one to retry with.
             let same = slot.as_ref().is_some_and(|s| {
                 s.tokens.access_token.secret() == session.tokens.access_token.secret()
             });
             if same {
-                self.refresh_locked(&mut slot).await?;
+                self.renew_locked(&mut slot, true).await?;
             }
             slot.clone().ok_or(Error::NotSignedIn)?
         };
         self.keyhole.call(url, &retry).await
     }
 
-    /// Ends the session: revokes the refresh and access tokens at the provider, then removes
-    /// them from the store and from memory — the local part happens even when revocation fails.
+    // --- signing out ---------------------------------------------------------------------------
+
+    /// Ends the session for good: under the cross-process lock (so a renewal in another process
+    /// finishes first, or finds the marker and gives up), leaves a sign-out marker in place of the
+    /// record, revokes the current refresh and access tokens, and forgets them. The local part
+    /// happens even when revocation fails; the outcome says so.
     pub async fn sign_out(&self) -> SignOutOutcome {
         let mut slot = self.current.lock().await;
-        let session = slot.take();
-        let stored = self.load().await.ok().flatten();
-        let refresh = session
-            .as_ref()
-            .and_then(|s| s.tokens.refresh_token.as_ref().map(|t| t.secret().clone()))
-            .or(stored);
-        let access = session
-            .as_ref()
-            .map(|s| s.tokens.access_token.secret().clone());
-
         let mut problems = Vec::new();
-        if refresh.is_some() || access.is_some() {
-            if let Err(problem) = self.revoke(refresh.as_deref(), access.as_deref()).await {
+        let lock = match lock::acquire(&self.account, SIGN_OUT_LOCK_WAIT).await {
+            Ok(lock) => Some(lock),
+            Err(error) => {
+                // The marker written below still stops the other process from storing anything.
+                tracing::warn!(error = %Error::from(error), "signing out without the session lock");
+                None
+            }
+        };
+        let stored = self.load().await.ok().flatten();
+        if let Err(error) = self.save(Stored::signed_out_marker()).await {
+            problems.push(format!("the keychain entry could not be cleared ({error})"));
+        }
+        let session = slot.take();
+        // What is current is what the store holds now (another process may have rotated it).
+        let refresh = stored
+            .as_ref()
+            .and_then(Stored::refresh_token)
+            .or_else(|| {
+                session
+                    .as_ref()
+                    .and_then(|s| s.tokens.refresh_token.as_ref())
+            })
+            .map(|t| t.secret().clone());
+        let mut access: Vec<String> = session
+            .iter()
+            .map(|s| s.tokens.access_token.secret().clone())
+            .collect();
+        if let Some(Stored::Session(record)) = &stored {
+            if !access.contains(record.access_token.secret()) {
+                access.push(record.access_token.secret().clone());
+            }
+        }
+        drop(lock);
+        let held = refresh.is_some() || !access.is_empty();
+        if held {
+            if let Err(problem) = self.revoke(refresh.as_deref(), &access).await {
                 problems.push(problem);
             }
         }
-        if let Err(e) = self.delete().await {
-            problems.push(e.to_string());
-        }
         // Told only now, so nobody sees "signed out" (and, say, quits) before the wipe is done.
-        self.set(&mut slot, None);
+        self.set(&mut slot, None, None);
         SignOutOutcome {
-            revoked: problems.is_empty() && (refresh.is_some() || access.is_some()),
+            revoked: problems.is_empty() && held,
             message: (!problems.is_empty()).then(|| problems.join("; ")),
         }
     }
 
-    async fn revoke(&self, refresh: Option<&str>, access: Option<&str>) -> Result<(), String> {
+    async fn revoke(&self, refresh: Option<&str>, access: &[String]) -> Result<(), String> {
         let provider = self
             .keyhole
             .provider()
@@ -225,7 +385,7 @@ impl SessionKeeper {
                 .await
                 .map_err(|e| format!("revocation could not be confirmed: {e}"))?;
         }
-        if let Some(token) = access {
+        for token in access {
             match tokens::revoke(http, endpoint, client_id, token, TokenKind::Access).await {
                 Ok(()) => {}
                 // RFC 7009 §2.2.1: many providers cannot revoke self-contained JWT access tokens.
@@ -238,144 +398,181 @@ impl SessionKeeper {
         Ok(())
     }
 
-    /// Loads the stored refresh token into a new session. Returns false when nothing is stored.
+    // --- the record and renewal ----------------------------------------------------------------
+
+    /// Loads the stored session into `slot`. False when nothing (or a sign-out marker) is stored.
     async fn resume_locked(&self, slot: &mut Option<Session>) -> Result<bool> {
-        if self.load().await?.is_none() {
-            return Ok(false);
+        match self.load().await? {
+            None | Some(Stored::SignedOut) => Ok(false),
+            Some(Stored::Session(record)) if !is_due(&record.session()) => {
+                // Fresh: no discovery, no keys, no refresh — the API call is the only request.
+                self.set(slot, Some(record.session()), None);
+                Ok(true)
+            }
+            Some(_) => {
+                // Due, or the old format: renew it (under the lock, reading it again there).
+                self.renew_locked(slot, false).await?;
+                Ok(slot.is_some())
+            }
         }
-        let _lock = self.lock_across_processes().await?;
-        // Read again under the lock: another process may have just rotated it.
-        let Some(stored) = self.load().await? else {
-            return Ok(false);
-        };
-        let session = self
-            .settle(self.keyhole.resume(&RefreshToken::new(stored)).await)
-            .await?;
-        self.set(slot, Some(session));
-        Ok(true)
     }
 
-    async fn refresh_locked(&self, slot: &mut Option<Session>) -> Result<()> {
-        let mut base = slot.clone().ok_or(Error::NotSignedIn)?;
-        let _lock = self.lock_across_processes().await?;
-        // Another Keyhole process may have rotated the refresh token since this one read it.
-        if let Some(stored) = self.load().await? {
-            base.tokens.refresh_token = Some(RefreshToken::new(stored));
-        }
-        match self.settle(self.keyhole.refresh(&base).await).await {
-            Ok(session) => {
-                self.set(slot, Some(session));
+    /// Takes up what the store says when it differs from memory: a renewal or sign-in made by
+    /// another process, or a sign-out.
+    async fn sync_locked(&self, slot: &mut Option<Session>, session: &Session) -> Result<()> {
+        match self.load().await? {
+            None | Some(Stored::SignedOut) => Err(self.end(slot, SIGNED_OUT_ELSEWHERE)),
+            Some(Stored::Session(record))
+                if record.access_token.secret() != session.tokens.access_token.secret() =>
+            {
+                self.set(slot, Some(record.session()), None);
                 Ok(())
             }
-            Err(error @ Error::SessionEnded(_)) => {
-                self.set(slot, None);
-                Err(error)
-            }
-            Err(error) => Err(error),
+            Some(_) => Ok(()),
         }
     }
 
-    /// Stores what a refresh gave, or forgets the session when the provider refused it.
-    async fn settle(&self, refreshed: Result<Session>) -> Result<Session> {
-        match refreshed {
-            Ok(session) => {
-                self.refreshes.fetch_add(1, Ordering::Relaxed);
-                if let Some(token) = &session.tokens.refresh_token {
-                    self.save(token.secret()).await?;
+    /// Renews the session under the cross-process lock. Unless `force`, a record another process
+    /// renewed meanwhile is taken up instead, so each lifetime is renewed once in all processes.
+    async fn renew_locked(&self, slot: &mut Option<Session>, force: bool) -> Result<()> {
+        let _lock = lock::acquire(&self.account, LOCK_WAIT).await?;
+        let in_memory = slot.clone();
+        let (refresh_token, previous, endpoint) = match self.load().await? {
+            None | Some(Stored::SignedOut) => {
+                return match in_memory {
+                    Some(_) => Err(self.end(slot, SIGNED_OUT_ELSEWHERE)),
+                    None => Err(Error::NotSignedIn),
                 }
-                Ok(session)
             }
+            Some(Stored::Session(record)) => {
+                let stored = record.session();
+                let newer = in_memory.as_ref().is_none_or(|s| {
+                    s.tokens.access_token.secret() != stored.tokens.access_token.secret()
+                });
+                // Fresh in the store: another process renewed it (take it up), or there is
+                // nothing to do — unless a renewal is forced for the token in memory (a 401).
+                if !is_due(&stored) && (newer || !force) {
+                    self.set(slot, Some(stored), None);
+                    return Ok(());
+                }
+                let Some(token) = stored.tokens.refresh_token.clone() else {
+                    return Err(self.end(
+                        slot,
+                        "the access token expired and the provider gave no refresh token to renew it",
+                    ));
+                };
+                (token, Some(stored), Some(record.token_endpoint.clone()))
+            }
+            Some(Stored::Legacy(token)) => (token, in_memory, None),
+        };
+        let provider = self.keyhole.provider().await?;
+        if let Some(endpoint) = &endpoint {
+            if provider.metadata.token_endpoint.as_str() != endpoint {
+                // The refresh token goes back only to where it came from.
+                self.wipe().await;
+                return Err(self.end(
+                    slot,
+                    "the provider's token endpoint changed since you signed in",
+                ));
+            }
+        }
+        let renewed = match self.keyhole.renew(&refresh_token, previous.as_ref()).await {
+            Ok(session) => session,
             Err(Error::TokenRefused { error, description }) if error == "invalid_grant" => {
-                let _ = self.delete().await;
-                Err(Error::SessionEnded(format!(
-                    "the provider no longer accepts the saved sign-in (invalid_grant{}) — it was revoked, expired, or used elsewhere",
-                    description.map(|d| format!(": {d}")).unwrap_or_default()
-                )))
+                self.wipe().await;
+                return Err(self.end(
+                    slot,
+                    &format!(
+                        "the provider no longer accepts the saved sign-in (invalid_grant{}) — it was revoked, expired, or used elsewhere",
+                        description.map(|d| format!(": {d}")).unwrap_or_default()
+                    ),
+                ));
             }
-            Err(error) => Err(error),
+            Err(error @ Error::Verification(_)) if previous.is_some() => {
+                // A renewed token that fails verification (e.g. another user) ends the session.
+                self.wipe().await;
+                return Err(self.end(slot, &format!("the renewed session was refused: {error}")));
+            }
+            Err(error) => return Err(error),
+        };
+        self.refreshes.fetch_add(1, Ordering::Relaxed);
+        if let (Some(pinned), Some(now)) = (
+            previous.as_ref().and_then(|p| p.identity.as_ref()),
+            renewed.identity.as_ref(),
+        ) {
+            if let Some(why) = pinned.mismatch(now) {
+                self.discard(&renewed).await;
+                self.wipe().await;
+                return Err(self.end(slot, &why));
+            }
+        }
+        // A sign-out that could not wait for the lock leaves its marker: then what this refresh
+        // received is revoked, not stored, and not used.
+        if matches!(self.load().await?, None | Some(Stored::SignedOut)) {
+            self.discard(&renewed).await;
+            return Err(self.end(slot, SIGNED_OUT_ELSEWHERE));
+        }
+        let endpoint = provider.metadata.token_endpoint.clone();
+        self.save(Record::of(&renewed, endpoint.as_str()).to_text())
+            .await?;
+        self.set(slot, Some(renewed), None);
+        Ok(())
+    }
+
+    /// Revokes what a renewal received but may not keep.
+    async fn discard(&self, session: &Session) {
+        let refresh = session
+            .tokens
+            .refresh_token
+            .as_ref()
+            .map(|t| t.secret().as_str());
+        let access = [session.tokens.access_token.secret().clone()];
+        if let Err(problem) = self.revoke(refresh, &access).await {
+            tracing::warn!(%problem, "could not revoke tokens that arrived after the session ended");
         }
     }
 
-    async fn load(&self) -> Result<Option<String>> {
-        let (store, account) = (self.store.clone(), self.account.clone());
-        blocking(move || store.load(&account)).await
+    /// Removes the record after the provider refused it (no marker: nothing is in flight).
+    async fn wipe(&self) {
+        if let Err(error) = self.delete().await {
+            tracing::warn!(%error, "could not remove the ended session from the keychain");
+        }
     }
 
-    async fn save(&self, secret: &str) -> Result<()> {
-        let (store, account, secret) =
-            (self.store.clone(), self.account.clone(), secret.to_owned());
-        blocking(move || store.save(&account, &secret)).await
+    async fn load(&self) -> Result<Option<Stored>> {
+        let (store, account) = (self.store.clone(), self.account.clone());
+        match blocking(move || store.load(&account)).await? {
+            None => Ok(None),
+            Some(text) => Stored::parse(&text).map(Some),
+        }
+    }
+
+    async fn save(&self, text: String) -> Result<()> {
+        let (store, account) = (self.store.clone(), self.account.clone());
+        blocking(move || store.save(&account, &text)).await
     }
 
     async fn delete(&self) -> Result<()> {
         let (store, account) = (self.store.clone(), self.account.clone());
         blocking(move || store.delete(&account)).await
     }
-
-    async fn lock_across_processes(&self) -> Result<File> {
-        let path = lock_path(&self.account);
-        blocking(move || {
-            let file = File::options()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-                .map_err(|e| {
-                    Error::Keychain(format!(
-                        "could not open the refresh lock {}: {e}",
-                        path.display()
-                    ))
-                })?;
-            let started = std::time::Instant::now();
-            loop {
-                match file.try_lock() {
-                    Ok(()) => return Ok(file),
-                    Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
-                        std::thread::sleep(Duration::from_millis(25))
-                    }
-                    Err(std::fs::TryLockError::WouldBlock) => {
-                        return Err(Error::Keychain(
-                            "another Keyhole process has been refreshing this session for too long"
-                                .into(),
-                        ))
-                    }
-                    Err(std::fs::TryLockError::Error(e)) => {
-                        return Err(Error::Keychain(format!(
-                            "could not lock {}: {e}",
-                            path.display()
-                        )))
-                    }
-                }
-            }
-        })
-        .await
-    }
 }
 
-/// True when the access token is due for renewal (and a refresh token can renew it).
-fn needs_refresh(session: &Session) -> bool {
+/// True when the access token is due for renewal (and a refresh token can renew it). Compares
+/// the exact instant [`Session::refresh_due`] gives, the same one the renewal driver sleeps to.
+pub(crate) fn is_due(session: &Session) -> bool {
     session
         .refresh_due()
         .is_some_and(|due| SystemTime::now() >= due)
 }
 
-/// The lock file shared by every Keyhole process using this account.
-fn lock_path(account: &str) -> PathBuf {
-    // FNV-1a: a stable, dependency-free file name for the account.
-    let hash = account.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    let dir = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .filter(|d| d.is_dir())
-        .unwrap_or_else(std::env::temp_dir);
-    dir.join(format!("keyhole-refresh-{hash:016x}.lock"))
-}
-
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|e| Err(Error::Keychain(format!("the keychain call failed: {e}"))))
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        Err(Error::keychain(
+            "the keychain call failed",
+            std::io::Error::other(e.to_string()),
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -383,6 +580,7 @@ mod tests {
     use super::*;
     use crate::tokens::TokenSet;
     use crate::verify::AccessTokenInfo;
+    use oauth2::RefreshToken;
 
     fn session(lifetime: u64, left: u64, refreshable: bool) -> Session {
         let now = SystemTime::now();
@@ -400,24 +598,19 @@ mod tests {
             },
             access: AccessTokenInfo::Opaque,
             id_claims: None,
+            identity: None,
         }
     }
 
     #[test]
     fn refresh_comes_shortly_before_expiry_scaled_to_the_lifetime() {
         // A one-day token: refresh in its last minute.
-        assert!(!needs_refresh(&session(86_400, 120, true)));
-        assert!(needs_refresh(&session(86_400, 50, true)));
+        assert!(!is_due(&session(86_400, 120, true)));
+        assert!(is_due(&session(86_400, 50, true)));
         // A 10 s token: refresh in its last 2 s, not on every call.
-        assert!(!needs_refresh(&session(10, 5, true)));
-        assert!(needs_refresh(&session(10, 1, true)));
+        assert!(!is_due(&session(10, 5, true)));
+        assert!(is_due(&session(10, 1, true)));
         // Nothing to refresh with.
-        assert!(!needs_refresh(&session(10, 1, false)));
-    }
-
-    #[test]
-    fn each_account_gets_its_own_lock_file() {
-        assert_ne!(lock_path("a@https://x.test"), lock_path("b@https://x.test"));
-        assert_eq!(lock_path("a@https://x.test"), lock_path("a@https://x.test"));
+        assert!(!is_due(&session(10, 1, false)));
     }
 }

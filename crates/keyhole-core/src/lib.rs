@@ -40,6 +40,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod accounts;
 mod browser;
 mod config;
 pub mod diagnosis;
@@ -50,13 +51,17 @@ mod flow;
 mod http;
 mod jwks;
 mod keeper;
+mod lock;
 mod loopback;
 mod probe;
+mod record;
+pub mod renewal;
 mod session;
 mod tokens;
 mod vault;
 mod verify;
 
+pub use accounts::Accounts;
 pub use browser::{Browser, CommandBrowser, SystemBrowser};
 pub use config::{issuer_from_publishable_key, parse_api_url, Config, Settings, DEFAULT_SCOPES};
 pub use discovery::{discover, discovery_url, ProviderMetadata};
@@ -65,10 +70,10 @@ pub use error::{Error, Result};
 pub use flow::{PendingSignIn, Progress, DEFAULT_SIGN_IN_TIMEOUT};
 pub use http::{client as http_client, describe_transport_error};
 pub use jwks::KeySet;
-pub use keeper::{SessionKeeper, SignOutOutcome};
+pub use keeper::{SessionKeeper, SessionUpdate, SignOutOutcome};
 pub use loopback::CALLBACK_PATH;
 pub use probe::{ApiResponse, Body, BODY_CAP};
-pub use session::{AccessTokenView, Session, SessionSummary};
+pub use session::{AccessTokenView, Identity, Session, SessionSummary};
 pub use tokens::{IdToken, TokenSet};
 pub use vault::{account_for, Keychain, KeychainOrMemory, MemoryStore, SecretStore};
 pub use verify::{AccessTokenInfo, CLOCK_SKEW_SECS};

@@ -80,6 +80,24 @@ impl ApiResponse {
 /// the same origin (scheme, host and port); any other redirect is returned as the answer, unfollowed,
 /// so the token never travels to another origin.
 pub async fn call(http: &reqwest::Client, url: &Url, token: &AccessToken) -> Result<ApiResponse> {
+    // Transport failures of the API are their own kind: the front ends tell them apart from the
+    // provider's (the CLI's exit code 4).
+    send(http, url, token).await.map_err(|error| match error {
+        Error::Network {
+            url,
+            message,
+            source,
+            ..
+        } => Error::ApiUnreachable {
+            url,
+            message,
+            source,
+        },
+        other => other,
+    })
+}
+
+async fn send(http: &reqwest::Client, url: &Url, token: &AccessToken) -> Result<ApiResponse> {
     let started = Instant::now();
     let mut current = url.clone();
     for _ in 0..=MAX_REDIRECTS {
@@ -90,7 +108,7 @@ pub async fn call(http: &reqwest::Client, url: &Url, token: &AccessToken) -> Res
             .header(ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| http::network_error("the API", current.as_str(), &e))?;
+            .map_err(|e| http::network_error("the API", current.as_str(), e))?;
         if response.status().is_redirection() {
             if let Some(next) = location(response.headers(), &current) {
                 if next.origin() == url.origin() {
@@ -106,6 +124,7 @@ pub async fn call(http: &reqwest::Client, url: &Url, token: &AccessToken) -> Res
         what: "the API",
         url: url.to_string(),
         message: format!("it redirected more than {MAX_REDIRECTS} times"),
+        source: None,
     })
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::tokens::TokenSet;
@@ -21,6 +21,61 @@ pub struct Session {
     pub access: AccessTokenInfo,
     /// The verified ID token's claims, when there is one.
     pub id_claims: Option<Map<String, Value>>,
+    /// Who signed in, from the original ID token; every renewal must name the same.
+    pub identity: Option<Identity>,
+}
+
+/// Who the original ID token was about (OIDC Core §12.2: a refreshed ID token must carry the
+/// same `iss`, `sub` and `aud`). Kept in the stored record, so the pin survives restarts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// The issuer.
+    pub iss: String,
+    /// The user.
+    pub sub: String,
+    /// The audiences, sorted.
+    pub aud: Vec<String>,
+}
+
+impl Identity {
+    /// The identity an ID token's verified claims name; None when a claim is missing.
+    pub fn from_claims(claims: &Map<String, Value>) -> Option<Identity> {
+        let mut aud: Vec<String> = match claims.get("aud")? {
+            Value::String(aud) => vec![aud.clone()],
+            Value::Array(auds) => auds
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            _ => return None,
+        };
+        aud.sort();
+        aud.dedup();
+        Some(Identity {
+            iss: claims.get("iss")?.as_str()?.to_owned(),
+            sub: claims.get("sub")?.as_str()?.to_owned(),
+            aud,
+        })
+    }
+
+    /// Why `other` is not the same identity, in plain words; None when it is.
+    pub fn mismatch(&self, other: &Identity) -> Option<String> {
+        if self.iss != other.iss {
+            Some(format!(
+                "the provider renewed the session for another issuer ({:?}, not {:?})",
+                other.iss, self.iss
+            ))
+        } else if self.sub != other.sub {
+            Some(format!(
+                "the provider renewed the session for another user ({:?}, not {:?})",
+                other.sub, self.sub
+            ))
+        } else if self.aud != other.aud {
+            Some("the provider renewed the session for another audience".to_owned())
+        } else {
+            None
+        }
+    }
 }
 
 /// What a UI shows about a session; no token values.
@@ -144,10 +199,11 @@ impl Session {
             },
             id_token_claims: self.id_claims.clone(),
             refreshable: self.tokens.refresh_token.is_some(),
+            // Rounded up for display only; renewal itself uses the exact instant.
             refresh_at: self
                 .refresh_due()
                 .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
-                .map(|d| d.as_secs()),
+                .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0)),
         }
     }
 }

@@ -162,12 +162,13 @@ fn token_error(
             description: response.error_description().cloned(),
         },
         RequestTokenError::Request(HttpClientError::Reqwest(e)) => {
-            crate::http::network_error("the token endpoint", &url, &e)
+            crate::http::network_error("the token endpoint", &url, *e)
         }
         RequestTokenError::Request(e) => Error::Network {
             what: "the token endpoint",
             url,
             message: e.to_string(),
+            source: None,
         },
         // The body is not quoted: it may hold tokens.
         // Neither the body nor serde's message is quoted: either may hold a token.
@@ -213,7 +214,7 @@ pub(crate) async fn revoke(
         ])
         .send()
         .await
-        .map_err(|e| crate::http::network_error("the revocation endpoint", &url, &e))?;
+        .map_err(|e| crate::http::network_error("the revocation endpoint", &url, e))?;
     let status = response.status();
     if status.is_success() {
         return Ok(());

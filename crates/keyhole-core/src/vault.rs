@@ -50,49 +50,69 @@ impl Keychain {
         Ok(keychain)
     }
 
-    fn entry(&self, account: &str) -> Result<keyring::Entry> {
-        keyring::Entry::new(&self.service, account).map_err(keychain_error)
+    fn entry(&self, account: &str) -> Result<keyring::Entry, keyring::Error> {
+        keyring::Entry::new(&self.service, account)
+    }
+
+    fn load_raw(&self, account: &str) -> Result<Option<String>, keyring::Error> {
+        match self.entry(account)?.get_password() {
+            Ok(secret) => Ok(Some(secret)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn save_raw(&self, account: &str, secret: &str) -> Result<(), keyring::Error> {
+        self.entry(account)?.set_password(secret)
+    }
+
+    fn delete_raw(&self, account: &str) -> Result<(), keyring::Error> {
+        match self.entry(account)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 }
 
 impl SecretStore for Keychain {
     fn load(&self, account: &str) -> Result<Option<String>> {
-        match self.entry(account)?.get_password() {
-            Ok(secret) => Ok(Some(secret)),
-            Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(keychain_error(e)),
-        }
+        self.load_raw(account).map_err(keychain_error)
     }
 
     fn save(&self, account: &str, secret: &str) -> Result<()> {
-        self.entry(account)?
-            .set_password(secret)
-            .map_err(keychain_error)
+        self.save_raw(account, secret).map_err(keychain_error)
     }
 
     fn delete(&self, account: &str) -> Result<()> {
-        match self.entry(account)?.delete_credential() {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(keychain_error(e)),
-        }
+        self.delete_raw(account).map_err(keychain_error)
     }
 }
 
-fn keychain_error(error: keyring::Error) -> Error {
-    Error::Keychain(match error {
-        keyring::Error::NoStorageAccess(e) | keyring::Error::PlatformFailure(e) => {
-            format!("the system keychain is not available ({e})")
-        }
-        other => format!("the system keychain failed ({other})"),
-    })
+/// True when the error means there is no keychain to talk to (rather than a failed operation).
+fn is_unavailable(error: &keyring::Error) -> bool {
+    matches!(
+        error,
+        keyring::Error::NoStorageAccess(_) | keyring::Error::PlatformFailure(_)
+    )
 }
 
-/// The OS keychain, opened on first use (so startup never waits on it); when no keychain is
-/// available, this process's memory, and [`KeychainOrMemory::unavailable`] says why.
+fn keychain_error(error: keyring::Error) -> Error {
+    let message = if is_unavailable(&error) {
+        // "Secret Service: no result found" and the like mean nothing to a user: say what it is.
+        "the system keychain is not available (no Secret Service, Keychain or Credential Manager answered)"
+    } else {
+        "the system keychain refused the operation"
+    };
+    Error::keychain(message, error)
+}
+
+/// The OS keychain, tried on first use (so startup never waits on it, and a run that finds it
+/// costs no extra round trip); when no keychain is available, this process's memory, and
+/// [`KeychainOrMemory::unavailable`] says why.
 #[derive(Debug)]
 pub struct KeychainOrMemory {
-    service: String,
-    keychain: std::sync::OnceLock<std::result::Result<Keychain, String>>,
+    keychain: Keychain,
+    failed: std::sync::OnceLock<String>,
     memory: MemoryStore,
 }
 
@@ -100,36 +120,46 @@ impl KeychainOrMemory {
     /// Nothing is opened until the first secret is read or written.
     pub fn new(service: &str) -> Self {
         KeychainOrMemory {
-            service: service.to_owned(),
-            keychain: std::sync::OnceLock::new(),
+            keychain: Keychain {
+                service: service.to_owned(),
+            },
+            failed: std::sync::OnceLock::new(),
             memory: MemoryStore::default(),
         }
     }
 
-    fn store(&self) -> &dyn SecretStore {
-        match self
-            .keychain
-            .get_or_init(|| Keychain::open_service(&self.service).map_err(|e| e.to_string()))
-        {
-            Ok(keychain) => keychain,
-            Err(_) => &self.memory,
+    /// Runs `op` on the keychain; once it turns out to be missing, on memory from then on.
+    fn with<T>(
+        &self,
+        on_keychain: impl Fn(&Keychain) -> Result<T, keyring::Error>,
+        on_memory: impl Fn(&MemoryStore) -> Result<T>,
+    ) -> Result<T> {
+        if self.failed.get().is_none() {
+            match on_keychain(&self.keychain) {
+                Err(error) if is_unavailable(&error) => {
+                    tracing::info!(%error, "no system keychain; keeping the session in memory");
+                    let _ = self.failed.set(keychain_error(error).to_string());
+                }
+                other => return other.map_err(keychain_error),
+            }
         }
+        on_memory(&self.memory)
     }
 }
 
 impl SecretStore for KeychainOrMemory {
     fn load(&self, account: &str) -> Result<Option<String>> {
-        self.store().load(account)
+        self.with(|k| k.load_raw(account), |m| m.load(account))
     }
     fn save(&self, account: &str, secret: &str) -> Result<()> {
-        self.store().save(account, secret)
+        self.with(|k| k.save_raw(account, secret), |m| m.save(account, secret))
     }
     fn delete(&self, account: &str) -> Result<()> {
-        self.store().delete(account)
+        self.with(|k| k.delete_raw(account), |m| m.delete(account))
     }
-    /// Set once the keychain has been tried and failed.
+    /// Set once the keychain has been tried and found missing.
     fn unavailable(&self) -> Option<String> {
-        self.keychain.get()?.as_ref().err().cloned()
+        self.failed.get().cloned()
     }
 }
 

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::{config_for, quiet, StandIn};
 use keyhole_core::{
-    account_for, Body, CancellationToken, Keychain, Keyhole, RefreshToken, SecretStore,
-    SessionKeeper, SignInOptions,
+    account_for, Body, CancellationToken, Keychain, Keyhole, SecretStore, SessionKeeper,
+    SignInOptions,
 };
 use keyhole_sandbox::{Sandbox, SandboxOptions};
 
@@ -43,6 +43,20 @@ fn stored(store: &Keychain, sandbox: &Sandbox) -> Option<String> {
         .unwrap()
 }
 
+/// The refresh token in the stored session record, if any.
+fn stored_refresh(store: &Keychain, sandbox: &Sandbox) -> Option<String> {
+    let entry = stored(store, sandbox)?;
+    let record: serde_json::Value = serde_json::from_str(&entry).expect("the entry is JSON");
+    record["refresh_token"].as_str().map(str::to_owned)
+}
+
+/// Asserts that the provider refuses `refresh_token` as invalid_grant.
+fn assert_dead(sandbox: &Sandbox, refresh_token: &str) {
+    let (status, body) = sandbox.try_refresh(refresh_token).unwrap();
+    assert_eq!(status, 400, "the provider still accepts the token");
+    assert!(body.contains("invalid_grant"), "{body}");
+}
+
 fn user_of(result: &keyhole_core::ApiResult) -> String {
     match &result.response.body {
         Body::Json { value } => value["userId"].as_str().unwrap_or("<none>").to_owned(),
@@ -61,7 +75,7 @@ async fn a_restarted_keeper_resumes_from_the_keychain_without_a_browser() {
     let first = keeper(sandbox, store.clone(), &sandbox.api.lax);
     sign_in(&first, "user_2restore").await;
     assert!(
-        stored(&store, sandbox).is_some(),
+        stored_refresh(&store, sandbox).is_some(),
         "the refresh token is in the keychain"
     );
     drop(first);
@@ -155,22 +169,17 @@ async fn a_refresh_rotates_the_stored_token_and_a_reused_one_ends_the_session() 
     let store = keychain("rotation");
     let keeper = keeper(sandbox, store.clone(), &sandbox.api.lax);
     sign_in(&keeper, "user_2rotation").await;
-    let old = stored(&store, sandbox).unwrap();
+    let old = stored_refresh(&store, sandbox).unwrap();
 
     keeper.refresh_now().await.unwrap();
-    let new = stored(&store, sandbox).unwrap();
+    let new = stored_refresh(&store, sandbox).unwrap();
     assert_ne!(
         old, new,
         "the rotated refresh token replaced the stored one"
     );
 
     // The old one no longer works at the provider (and, as with Clerk, its reuse revokes the grant).
-    let error = keeper
-        .keyhole()
-        .resume(&RefreshToken::new(old))
-        .await
-        .unwrap_err();
-    assert!(error.to_string().contains("invalid_grant"), "{error}");
+    assert_dead(sandbox, &old);
 
     // So the session is over: a clear reason, signed out, keychain entry gone.
     let error = keeper.refresh_now().await.unwrap_err();
@@ -204,7 +213,7 @@ async fn sign_out_revokes_at_the_provider_and_wipes_the_keychain() {
     let store = keychain("signout");
     let keeper = keeper(sandbox, store.clone(), &sandbox.api.lax);
     sign_in(&keeper, "user_2signout").await;
-    let refresh = stored(&store, sandbox).unwrap();
+    let refresh = stored_refresh(&store, sandbox).unwrap();
     assert_eq!(
         keeper.summary().unwrap().subject.as_deref(),
         Some("user_2signout")
@@ -218,28 +227,24 @@ async fn sign_out_revokes_at_the_provider_and_wipes_the_keychain() {
         sandbox.client_id.clone(),
     );
     let watcher = tokio::spawn(async move {
-        watch.wait_for(Option::is_none).await.unwrap();
+        watch.wait_for(|u| u.session.is_none()).await.unwrap();
         watched_store.load(&account_for(&issuer, &client)).unwrap()
     });
     let outcome = keeper.sign_out().await;
-    assert_eq!(
-        watcher.await.unwrap(),
-        None,
+    let entry = watcher.await.unwrap().unwrap_or_default();
+    assert!(
+        !entry.contains(&refresh) && !entry.contains("refresh_token"),
         "told signed out before the keychain was wiped"
     );
     assert!(outcome.revoked, "{outcome:?}");
     assert_eq!(outcome.message, None);
-    assert_eq!(stored(&store, sandbox), None);
-    assert!(keeper.current().await.is_none());
-    let error = keeper
-        .keyhole()
-        .resume(&RefreshToken::new(refresh))
-        .await
-        .unwrap_err();
+    assert_eq!(stored_refresh(&store, sandbox), None);
     assert!(
-        error.to_string().contains("invalid_grant"),
-        "the provider still accepts the token: {error}"
+        stored(&store, sandbox).is_some_and(|e| e.contains("signed_out_at")),
+        "a sign-out marker stays"
     );
+    assert!(keeper.current().await.is_none());
+    assert_dead(sandbox, &refresh);
 }
 
 #[tokio::test]
@@ -258,7 +263,11 @@ async fn sign_out_with_the_provider_down_still_wipes_everything_and_says_so() {
         message.contains("could not be confirmed") && message.contains("refused"),
         "{message}"
     );
-    assert_eq!(store.load(&account_for(&issuer, &client)).unwrap(), None);
+    let entry = store.load(&account_for(&issuer, &client)).unwrap();
+    assert!(
+        entry.is_some_and(|e| !e.contains("refresh_token")),
+        "no token left in the keychain"
+    );
     assert!(keeper.current().await.is_none());
 }
 

@@ -101,7 +101,11 @@ async fn an_api_that_is_down_is_a_transport_error_in_plain_words() {
     ))
     .await
     .unwrap_err();
-    assert_eq!(error.kind(), "network");
+    assert_eq!(error.kind(), "api_unreachable");
+    assert!(
+        std::error::Error::source(&error).is_some(),
+        "the transport error is kept as the cause"
+    );
     assert!(
         error.to_string().contains("connection was refused"),
         "{error}"

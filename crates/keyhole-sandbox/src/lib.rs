@@ -70,6 +70,8 @@ pub struct SandboxOptions {
     pub session_api_port: Option<u16>,
     /// Overrides [`STARTUP_TIMEOUT`].
     pub startup_timeout: Option<Duration>,
+    /// Holds every refresh grant's answer this long after the tokens were issued (race tests).
+    pub refresh_delay_ms: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -167,6 +169,10 @@ impl Sandbox {
             options.id_token_ttl.map(|v| v.to_string()),
         );
         flag("--client-id", options.client_id.clone());
+        flag(
+            "--refresh-delay-ms",
+            options.refresh_delay_ms.map(|v| v.to_string()),
+        );
         flag(
             "--provider-port",
             options.provider_port.map(|v| v.to_string()),
@@ -326,6 +332,45 @@ pub fn shared() -> &'static Sandbox {
 /// A plain-HTTP `GET` (HTTP/1.0, no redirects, no TLS) of an `http://127.0.0.1:...` URL.
 /// Returns the status code and the body. Meant for small checks in tests.
 pub fn http_get(url: &str) -> Result<(u16, String), String> {
+    http_request("GET", url, None)
+}
+
+/// Percent-encodes a form value (everything but RFC 3986 unreserved characters).
+fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl Sandbox {
+    /// Tries `refresh_token` at the provider's token endpoint, as the registered public client.
+    /// Returns the status and body; 200 means the provider still honours it (and has rotated it).
+    pub fn try_refresh(&self, refresh_token: &str) -> Result<(u16, String), String> {
+        let form = format!(
+            "grant_type=refresh_token&client_id={}&refresh_token={}",
+            form_encode(&self.client_id),
+            form_encode(refresh_token)
+        );
+        http_request(
+            "POST",
+            &format!("{}/oauth/token", self.issuer),
+            Some(("application/x-www-form-urlencoded", &form)),
+        )
+    }
+}
+
+/// A plain HTTP/1.0 request to an `http://127.0.0.1:...` URL, with an optional body.
+pub fn http_request(
+    method: &str,
+    url: &str,
+    body: Option<(&str, &str)>,
+) -> Result<(u16, String), String> {
     let rest = url
         .strip_prefix("http://")
         .ok_or_else(|| format!("http_get: only http:// URLs: {url}"))?;
@@ -348,9 +393,13 @@ pub fn http_get(url: &str) -> Result<(u16, String), String> {
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| format!("http_get {url}: {e}"))?;
+    let body_head = body
+        .map(|(kind, text)| format!("Content-Type: {kind}\r\nContent-Length: {}\r\n", text.len()))
+        .unwrap_or_default();
     write!(
         stream,
-        "GET {path} HTTP/1.0\r\nHost: {authority}\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.0\r\nHost: {authority}\r\nAccept: */*\r\n{body_head}Connection: close\r\n\r\n{}",
+        body.map_or("", |(_, text)| text)
     )
     .map_err(|e| format!("http_get {url}: {e}"))?;
     let mut raw = Vec::new();
