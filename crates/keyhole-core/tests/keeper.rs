@@ -296,3 +296,102 @@ async fn a_401_refreshes_once_and_the_call_is_retried_with_the_new_token() {
     assert_eq!(keeper.refresh_count(), 1, "exactly one refresh for the 401");
     keeper.sign_out().await;
 }
+
+/// Rewrites the stored record with `edit` (as another run, or time passing, would leave it).
+fn edit_record(store: &Keychain, sandbox: &Sandbox, edit: impl FnOnce(&mut serde_json::Value)) {
+    let account = account_for(&sandbox.issuer, &sandbox.client_id);
+    let mut record: serde_json::Value =
+        serde_json::from_str(&store.load(&account).unwrap().expect("a stored record")).unwrap();
+    edit(&mut record);
+    store.save(&account, &record.to_string()).unwrap();
+}
+
+#[tokio::test]
+async fn a_restart_with_a_fresh_stored_token_makes_no_request_to_the_provider() {
+    let sandbox = Sandbox::start().unwrap();
+    let store = keychain("warm");
+    let first = keeper(&sandbox, store.clone(), &sandbox.api.lax);
+    sign_in(&first, "user_2warm").await;
+    let refresh = stored_refresh(&store, &sandbox);
+    drop(first);
+
+    let requests = || sandbox.stats().unwrap()["requests"].as_u64().unwrap();
+    let before = requests();
+    let second = keeper(&sandbox, store.clone(), &sandbox.api.lax);
+    let result = second.call_api().await.unwrap();
+    assert_eq!(user_of(&result), "user_2warm");
+    assert_eq!(
+        requests(),
+        before,
+        "no discovery, keys or refresh before the API call"
+    );
+    assert_eq!(stored_refresh(&store, &sandbox), refresh, "nothing rotated");
+    assert_eq!(second.refresh_count(), 0);
+    second.sign_out().await;
+}
+
+#[tokio::test]
+async fn a_renewal_after_a_restart_that_names_another_user_ends_the_session() {
+    let sandbox = Sandbox::start().unwrap();
+    let store = keychain("identity");
+    let first = keeper(&sandbox, store.clone(), &sandbox.api.lax);
+    sign_in(&first, "user_2pinned").await;
+    drop(first);
+    // The record says the session began as someone else, and its access token is due: the
+    // provider's renewed ID token (for user_2pinned) must not be taken as that person.
+    edit_record(&store, &sandbox, |record| {
+        record["identity"]["sub"] = "user_2original".into();
+        record["expires_at"] = record["received_at"].clone();
+    });
+
+    let second = keeper(&sandbox, store.clone(), &sandbox.api.lax);
+    let error = second.call_api().await.unwrap_err();
+    assert_eq!(error.kind(), "session_ended", "{error}");
+    assert!(
+        error.to_string().contains("another user") && error.to_string().contains("user_2original"),
+        "{error}"
+    );
+    assert!(second.current().await.is_none());
+    assert_eq!(stored(&store, &sandbox), None, "the record is wiped");
+    assert_eq!(
+        sandbox.stats().unwrap()["live_grants"],
+        0,
+        "what the refused renewal received was revoked"
+    );
+}
+
+#[tokio::test]
+async fn an_old_format_entry_is_renewed_and_upgraded_and_garbage_is_refused_without_a_request() {
+    let sandbox = Sandbox::start().unwrap();
+    let store = keychain("upgrade");
+    let account = account_for(&sandbox.issuer, &sandbox.client_id);
+    let first = keeper(&sandbox, store.clone(), &sandbox.api.lax);
+    sign_in(&first, "user_2upgrade").await;
+    let refresh = stored_refresh(&store, &sandbox).unwrap();
+    drop(first);
+    // Keyhole 0.1 kept the bare refresh token.
+    store.save(&account, &refresh).unwrap();
+    let second = keeper(&sandbox, store.clone(), &sandbox.api.lax);
+    let session = second.restore().await.unwrap().expect("restored");
+    assert_eq!(session.subject(), Some("user_2upgrade"));
+    let upgraded = stored(&store, &sandbox).unwrap();
+    assert!(upgraded.starts_with("{\"v\":2"), "upgraded to the record");
+    second.sign_out().await;
+
+    let requests = || sandbox.stats().unwrap()["requests"].as_u64().unwrap();
+    store.save(&account, "{\"v\":2,\"garbage\":true}").unwrap();
+    let before = requests();
+    let third = keeper(&sandbox, store.clone(), &sandbox.api.lax);
+    let error = third.restore().await.unwrap_err();
+    assert_eq!(error.kind(), "stored_session", "{error}");
+    assert!(error.to_string().contains("sign in again"), "{error}");
+    assert_eq!(
+        requests(),
+        before,
+        "nothing from the entry was sent anywhere"
+    );
+    // The next sign-in replaces it.
+    sign_in(&third, "user_2upgrade").await;
+    assert!(stored_refresh(&store, &sandbox).is_some());
+    third.sign_out().await;
+}

@@ -1,0 +1,82 @@
+//! The renewal driver the app runs, against the real sandbox and a real Secret Service: with a
+//! 4-second access token it renews once per lifetime — a handful of times in 20 s, not thousands
+//! of wake-ups — and the provider sees exactly those renewals.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{config_for, quiet, StandIn};
+use keyhole_core::renewal::{self, RenewalStats};
+use keyhole_core::{CancellationToken, Keychain, Keyhole, SessionKeeper, SignInOptions};
+use keyhole_sandbox::{Sandbox, SandboxOptions};
+
+#[tokio::test]
+async fn the_driver_renews_a_4_second_token_once_per_lifetime_for_20_seconds() {
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        access_token_ttl: Some(4),
+        ..Default::default()
+    })
+    .unwrap();
+    let service = format!("dev.keyhole.test.renewal.{}", std::process::id());
+    let store = Arc::new(Keychain::open_service(&service).expect("a Secret Service"));
+    let keeper = Arc::new(SessionKeeper::new(
+        Keyhole::new(config_for(&sandbox, &sandbox.api.lax)),
+        store,
+    ));
+    let options = SignInOptions {
+        timeout: Duration::from_secs(60),
+        cancel: CancellationToken::new(),
+    };
+    keeper
+        .sign_in(&StandIn::http_login("user_2renewal"), &options, &quiet)
+        .await
+        .expect("sign-in");
+    let grants = || sandbox.stats().unwrap()["refresh_grants"].as_u64().unwrap();
+    let before = grants();
+    let mut changes = keeper.watch();
+    changes.borrow_and_update();
+
+    let stats = Arc::new(RenewalStats::default());
+    let driver = tokio::spawn(renewal::drive(Arc::downgrade(&keeper), stats.clone()));
+    let mut published = 0;
+    let _ = tokio::time::timeout(Duration::from_secs(20), async {
+        while changes.changed().await.is_ok() {
+            published += 1;
+            assert!(
+                changes.borrow_and_update().session.is_some(),
+                "the session stayed signed in"
+            );
+        }
+    })
+    .await;
+
+    let renewals = stats.renewals();
+    eprintln!(
+        "20 s with a 4 s token: {renewals} renewals, {} wake-ups, {published} changes published",
+        stats.wakeups()
+    );
+    // Renewed a fifth of the lifetime before expiry: every 3.2 s, so 6 in 20 s (4 leaves room
+    // for a slow machine).
+    assert!((4..=6).contains(&renewals), "{renewals} renewals");
+    assert_eq!(
+        grants() - before,
+        u64::from(renewals),
+        "the provider saw the same"
+    );
+    assert_eq!(stats.failures(), 0);
+    assert!(
+        stats.wakeups() <= renewals + 6,
+        "{} wake-ups for {renewals} renewals: the driver spins",
+        stats.wakeups()
+    );
+    assert_eq!(published, renewals, "one change per renewal");
+
+    keeper.sign_out().await;
+    drop(keeper);
+    tokio::time::timeout(Duration::from_secs(5), driver)
+        .await
+        .expect("the driver ends with its keeper")
+        .unwrap();
+}
