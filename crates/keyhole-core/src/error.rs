@@ -73,6 +73,9 @@ pub enum Error {
         port: u16,
         /// The cause.
         message: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
     },
     /// The token endpoint refused a grant (RFC 6749 §5.2), e.g. `invalid_grant`.
     #[error("the token endpoint refused the request: {}", describe_oauth_error(error, description.as_deref()))]

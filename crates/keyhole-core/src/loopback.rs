@@ -57,12 +57,14 @@ impl Listener {
                     ),
                     _ => e.to_string(),
                 },
+                source: e,
             })?;
         let port = listener
             .local_addr()
             .map_err(|e| Error::Loopback {
                 port,
                 message: e.to_string(),
+                source: e,
             })?
             .port();
         Ok(Listener { listener, port })

@@ -80,3 +80,45 @@ async fn the_driver_renews_a_4_second_token_once_per_lifetime_for_20_seconds() {
         .expect("the driver ends with its keeper")
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_failing_renewal_is_retried_with_backoff_not_in_a_loop() {
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        access_token_ttl: Some(2),
+        ..Default::default()
+    })
+    .unwrap();
+    let service = format!("dev.keyhole.test.backoff.{}", std::process::id());
+    let store = Arc::new(Keychain::open_service(&service).expect("a Secret Service"));
+    let keeper = Arc::new(SessionKeeper::new(
+        Keyhole::new(config_for(&sandbox, &sandbox.api.lax)),
+        store,
+    ));
+    let options = SignInOptions {
+        timeout: Duration::from_secs(60),
+        cancel: CancellationToken::new(),
+    };
+    keeper
+        .sign_in(&StandIn::http_login("user_2backoff"), &options, &quiet)
+        .await
+        .expect("sign-in");
+    drop(sandbox); // the provider goes away: every renewal fails
+
+    let stats = Arc::new(RenewalStats::default());
+    let driver = tokio::spawn(renewal::drive(Arc::downgrade(&keeper), stats.clone()));
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    // Due at 1.6 s, then retried after 2 s and 4 s: 3 attempts in 8 s (a 4th at most, if slow).
+    let failures = stats.failures();
+    assert!((2..=4).contains(&failures), "{failures} failed renewals");
+    assert_eq!(
+        stats.wakeups(),
+        failures,
+        "every wake-up was a renewal attempt"
+    );
+    assert_eq!(stats.renewals(), 0);
+    assert!(
+        keeper.current().await.is_some(),
+        "an unreachable provider does not end the session"
+    );
+    driver.abort();
+}
