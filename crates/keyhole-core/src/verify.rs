@@ -108,13 +108,15 @@ impl Verifier<'_> {
         match claims.get("azp") {
             None => {}
             Some(Value::String(azp)) if azp == self.client_id => {}
-            other => return Err(Error::refused(
-                Rule::Audience,
-                format!(
+            other => {
+                return Err(Error::refused(
+                    Rule::Audience,
+                    format!(
                     "The ID token was issued to {} (azp), not to this app, so Keyhole refused it.",
                     show(other)
                 ),
-            )),
+                ))
+            }
         }
         let Some(iat) = claims.get("iat").and_then(Value::as_f64) else {
             return Err(Error::verification(format!("{WHAT} has no iat claim")));
