@@ -60,7 +60,7 @@ mod verify;
 pub use browser::{Browser, CommandBrowser, SystemBrowser};
 pub use config::{issuer_from_publishable_key, parse_api_url, Config, Settings, DEFAULT_SCOPES};
 pub use discovery::{discover, discovery_url, ProviderMetadata};
-pub use engine::{ApiResult, Keyhole, Provider, SignInOptions};
+pub use engine::{ApiResult, ApiWarning, Keyhole, Provider, SignInOptions};
 pub use error::{Error, Result, Rule};
 pub use flow::{PendingSignIn, Progress, DEFAULT_SIGN_IN_TIMEOUT};
 pub use http::{client as http_client, describe_transport_error};
