@@ -49,8 +49,8 @@ impl KeySet {
         }
     }
 
-    /// A key set already holding the keys of `document` (unit tests check tokens without HTTP).
-    #[cfg(test)]
+    /// A key set already holding the keys of `document` (tests and fuzz targets check tokens
+    /// without HTTP).
     pub(crate) fn preloaded(jwks_uri: Url, document: &serde_json::Value) -> Self {
         let keys = parse_key_set(document).unwrap_or_default();
         KeySet {

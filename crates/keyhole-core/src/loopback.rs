@@ -118,6 +118,19 @@ impl Listener {
     }
 }
 
+/// Judges one raw request as the listener on `port` would, for the fuzz targets and property
+/// tests: None when the head is incomplete or unreadable; else the status sent and, when the
+/// request ends the flow, its outcome.
+pub(crate) fn judge_raw(
+    raw: &[u8],
+    port: u16,
+    expected: &Expected<'_>,
+) -> Option<(u16, Option<Rule>, Option<Result<AuthorizationCode>>)> {
+    let head = Head::parse(raw).ok()??;
+    let (reply, outcome) = judge(&head, &format!("127.0.0.1:{port}"), expected);
+    Some((reply.status, reply.rule, outcome))
+}
+
 /// What the flow needs of a request head.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Head {
