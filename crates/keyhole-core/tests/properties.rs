@@ -202,8 +202,10 @@ proptest! {
             Some(p) => format!("{scheme}://{host}:{p}"),
             None => format!("{scheme}://{host}"),
         };
-        let parsed = url::Url::parse(&origin).unwrap();
-        prop_assume!(parsed.origin() != url::Url::parse(ISSUER).unwrap().origin());
+        // Hosts the URL standard reads as (bad) IPv4 addresses are not URLs at all: refused elsewhere.
+        let parsed = url::Url::parse(&origin);
+        prop_assume!(parsed.is_ok());
+        prop_assume!(parsed.unwrap().origin() != url::Url::parse(ISSUER).unwrap().origin());
         let mut doc = honest_discovery();
         doc[BACK_CHANNEL[which]] = format!("{origin}/x").into();
         let err = fuzzing::discovery(doc.to_string().as_bytes(), ISSUER).unwrap_err();
