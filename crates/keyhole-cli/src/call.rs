@@ -56,6 +56,9 @@ fn print_result(result: &ApiResult, summary: Option<&keyhole_core::SessionSummar
         response.reason,
         response.elapsed_ms
     );
+    for warning in &result.warnings {
+        err!("Warning: {}", warning.message);
+    }
     if let Some(target) = &response.blocked_redirect {
         err!("Not followed: redirect to {target}");
     }

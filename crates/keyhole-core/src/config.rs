@@ -41,6 +41,12 @@ pub struct Config {
     pub redirect_port: u16,
     /// The protected API, when one is set.
     pub api_url: Option<Url>,
+    /// Origins other than the issuer's that the provider's token, JWKS, revocation and userinfo
+    /// endpoints may be on. Empty by default: Clerk serves them all from the issuer's origin.
+    pub trusted_endpoint_origins: Vec<url::Origin>,
+    /// Plain-http API origins, off loopback, that may receive the bearer token in cleartext
+    /// (RFC 6750 §5.3). Empty by default.
+    pub cleartext_api_origins: Vec<url::Origin>,
 }
 
 impl Settings {
@@ -55,6 +61,8 @@ impl Settings {
                 "" => None,
                 url => Some(parse_api_url(url)?),
             },
+            trusted_endpoint_origins: Vec::new(),
+            cleartext_api_origins: Vec::new(),
         })
     }
 
@@ -72,6 +80,21 @@ impl Settings {
 }
 
 impl Config {
+    /// Also accept the provider's token, JWKS, revocation and userinfo endpoints on `url`'s
+    /// origin. Only for a provider that really serves them elsewhere: the code, PKCE verifier and
+    /// tokens are sent there.
+    pub fn trust_endpoint_origin(mut self, url: &Url) -> Config {
+        self.trusted_endpoint_origins.push(url.origin());
+        self
+    }
+
+    /// Allow sending the bearer token over plain http to `url`'s origin although it is not
+    /// loopback. Anyone on the network path can then read and reuse the token.
+    pub fn allow_cleartext_api(mut self, url: &Url) -> Config {
+        self.cleartext_api_origins.push(url.origin());
+        self
+    }
+
     /// True when `openid` is requested, so an ID token and a nonce are part of the flow.
     pub fn wants_id_token(&self) -> bool {
         self.scopes.iter().any(|s| s == "openid")

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::config::is_loopback_host;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Rule};
 use crate::http;
 
 /// The provider endpoints and capabilities Keyhole uses, read from discovery and checked.
@@ -24,6 +24,9 @@ pub struct ProviderMetadata {
     pub revocation_endpoint: Option<Url>,
     /// RFC 9207: the provider always sends `iss` in the authorization response.
     pub authorization_response_iss_parameter_supported: bool,
+    /// The algorithms the provider signs ID tokens with; `["RS256"]` when it does not say
+    /// (RS256 is OIDC's default). An ID token signed otherwise is refused.
+    pub id_token_signing_alg_values_supported: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -40,6 +43,8 @@ struct Document {
     response_types_supported: Option<Vec<String>>,
     #[serde(default)]
     authorization_response_iss_parameter_supported: bool,
+    #[serde(default)]
+    id_token_signing_alg_values_supported: Option<Vec<String>>,
 }
 
 /// The discovery URL for an issuer (OIDC Discovery §4: a trailing slash is removed before appending).
@@ -50,14 +55,40 @@ pub fn discovery_url(issuer: &str) -> String {
     )
 }
 
-/// Fetches and checks the provider's metadata for `issuer`.
+/// Fetches and checks the provider's metadata for `issuer`. Every back-channel endpoint must be
+/// on the issuer's origin (see [`crate::Config::trust_endpoint_origin`] for the opt-in).
 pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<ProviderMetadata> {
-    let url = discovery_url(issuer);
-    let document: Document = http::get_json(http, &url, "the discovery document").await?;
-    check(document, issuer, &url)
+    discover_trusting(http, issuer, &[]).await
 }
 
-fn check(doc: Document, issuer: &str, url: &str) -> Result<ProviderMetadata> {
+/// [`discover`], also accepting back-channel endpoints on the `trusted` origins.
+pub(crate) async fn discover_trusting(
+    http: &reqwest::Client,
+    issuer: &str,
+    trusted: &[url::Origin],
+) -> Result<ProviderMetadata> {
+    let url = discovery_url(issuer);
+    let document: Document = http::get_json(http, &url, "the discovery document").await?;
+    check(document, issuer, &url, trusted)
+}
+
+/// Parses and checks a discovery document (for the fuzz targets and property tests).
+#[doc(hidden)]
+pub fn check_document(body: &[u8], issuer: &str) -> Result<ProviderMetadata> {
+    let document: Document = serde_json::from_slice(body).map_err(|e| {
+        Error::Discovery(format!(
+            "the discovery document is not valid JSON of the expected shape: {e}"
+        ))
+    })?;
+    check(document, issuer, &discovery_url(issuer), &[])
+}
+
+fn check(
+    doc: Document,
+    issuer: &str,
+    url: &str,
+    trusted: &[url::Origin],
+) -> Result<ProviderMetadata> {
     // OIDC Discovery §4.3: the issuer must be identical to the one used to build the URL.
     // Accept what the user typed or the same without its trailing slash, since that prefix was used.
     if doc.issuer != issuer && doc.issuer != issuer.trim_end_matches('/') {
@@ -66,11 +97,20 @@ fn check(doc: Document, issuer: &str, url: &str) -> Result<ProviderMetadata> {
             doc.issuer
         )));
     }
-    if let Some(methods) = &doc.code_challenge_methods_supported {
-        if !methods.iter().any(|m| m == "S256") {
-            return Err(Error::Discovery(format!(
-                "the provider does not support PKCE with S256 (it lists {methods:?}); Keyhole needs it"
-            )));
+    // RFC 8414 §2: without code_challenge_methods_supported the server does not support PKCE.
+    match &doc.code_challenge_methods_supported {
+        Some(methods) if methods.iter().any(|m| m == "S256") => {}
+        Some(methods) => {
+            return Err(Error::refused(
+                Rule::PkceUnsupported,
+                format!("The provider does not offer PKCE with S256 (its metadata lists {methods:?}), which Keyhole needs to keep the sign-in code safe; enable PKCE for this application."),
+            ))
+        }
+        None => {
+            return Err(Error::refused(
+                Rule::PkceUnsupported,
+                "The provider's metadata does not list code_challenge_methods_supported, which means it does not support PKCE (RFC 8414), and Keyhole needs PKCE with S256; enable PKCE for this application.",
+            ))
         }
     }
     if let Some(types) = &doc.response_types_supported {
@@ -81,6 +121,14 @@ fn check(doc: Document, issuer: &str, url: &str) -> Result<ProviderMetadata> {
             ));
         }
     }
+    let issuer_origin = Url::parse(&doc.issuer)
+        .map_err(|e| {
+            Error::Discovery(format!(
+                "the provider's issuer {:?} is not a URL ({e})",
+                doc.issuer
+            ))
+        })?
+        .origin();
     let endpoint = |name: &str, value: &str| -> Result<Url> {
         let parsed = Url::parse(value).map_err(|e| {
             Error::Discovery(format!(
@@ -96,15 +144,35 @@ fn check(doc: Document, issuer: &str, url: &str) -> Result<ProviderMetadata> {
         }
         Ok(parsed)
     };
+    // The code, the verifier and tokens go to these: they must stay with the issuer (Clerk serves
+    // them all from its Frontend API origin) unless the user trusts the other origin explicitly.
+    let back_channel = |name: &str, value: &str| -> Result<Url> {
+        let parsed = endpoint(name, value)?;
+        let origin = parsed.origin();
+        if origin != issuer_origin && !trusted.contains(&origin) {
+            return Err(Error::refused(
+                Rule::EndpointOrigin,
+                format!(
+                    "The provider's {name} is on {}, not on the issuer's origin {}, so Keyhole will not send your sign-in there; if you trust that origin, allow it explicitly in the settings.",
+                    origin.ascii_serialization(),
+                    issuer_origin.ascii_serialization()
+                ),
+            ));
+        }
+        Ok(parsed)
+    };
     let optional = |name: &str, value: &Option<String>| {
-        value.as_deref().map(|v| endpoint(name, v)).transpose()
+        value.as_deref().map(|v| back_channel(name, v)).transpose()
     };
     Ok(ProviderMetadata {
         authorization_endpoint: endpoint("authorization_endpoint", &doc.authorization_endpoint)?,
-        token_endpoint: endpoint("token_endpoint", &doc.token_endpoint)?,
-        jwks_uri: endpoint("jwks_uri", &doc.jwks_uri)?,
+        token_endpoint: back_channel("token_endpoint", &doc.token_endpoint)?,
+        jwks_uri: back_channel("jwks_uri", &doc.jwks_uri)?,
         userinfo_endpoint: optional("userinfo_endpoint", &doc.userinfo_endpoint)?,
         revocation_endpoint: optional("revocation_endpoint", &doc.revocation_endpoint)?,
+        id_token_signing_alg_values_supported: doc
+            .id_token_signing_alg_values_supported
+            .unwrap_or_else(|| vec!["RS256".to_owned()]),
         authorization_response_iss_parameter_supported: doc
             .authorization_response_iss_parameter_supported,
         issuer: doc.issuer,
@@ -117,6 +185,10 @@ mod tests {
 
     fn doc(json: serde_json::Value) -> Document {
         serde_json::from_value(json).unwrap()
+    }
+
+    fn check(d: Document, issuer: &str, url: &str) -> Result<ProviderMetadata> {
+        super::check(d, issuer, url, &[])
     }
 
     fn clerk_like() -> serde_json::Value {
@@ -173,6 +245,61 @@ mod tests {
         d["code_challenge_methods_supported"] = serde_json::json!(["plain"]);
         let err = check(doc(d), "https://clerk.example.com", URL).unwrap_err();
         assert!(err.to_string().contains("S256"), "{err}");
+    }
+
+    #[test]
+    fn metadata_without_code_challenge_methods_means_no_pkce_and_is_refused() {
+        let mut d = clerk_like();
+        d.as_object_mut()
+            .unwrap()
+            .remove("code_challenge_methods_supported");
+        let err = check(doc(d), "https://clerk.example.com", URL).unwrap_err();
+        assert_eq!(err.rule(), Some(Rule::PkceUnsupported), "{err}");
+        let mut d = clerk_like();
+        d["code_challenge_methods_supported"] = serde_json::json!(["plain"]);
+        let err = check(doc(d), "https://clerk.example.com", URL).unwrap_err();
+        assert_eq!(err.rule(), Some(Rule::PkceUnsupported), "{err}");
+    }
+
+    #[test]
+    fn back_channel_endpoints_on_another_origin_are_refused_naming_the_endpoint() {
+        for name in [
+            "token_endpoint",
+            "jwks_uri",
+            "revocation_endpoint",
+            "userinfo_endpoint",
+        ] {
+            for elsewhere in [
+                "https://evil.test/x",
+                "https://clerk.example.com:8443/x",
+                "https://sub.clerk.example.com/x",
+            ] {
+                let mut d = clerk_like();
+                d[name] = elsewhere.into();
+                let err = check(doc(d), "https://clerk.example.com", URL).unwrap_err();
+                assert_eq!(err.rule(), Some(Rule::EndpointOrigin), "{name}: {err}");
+                assert!(err.to_string().contains(name), "{err}");
+            }
+        }
+        // The authorization endpoint is visited by the browser, not sent secrets: it may differ.
+        let mut d = clerk_like();
+        d["authorization_endpoint"] = "https://accounts.example.com/oauth/authorize".into();
+        check(doc(d), "https://clerk.example.com", URL).unwrap();
+    }
+
+    #[test]
+    fn an_explicitly_trusted_origin_is_accepted_for_back_channel_endpoints() {
+        let mut d = clerk_like();
+        d["token_endpoint"] = "https://tokens.example.com/oauth/token".into();
+        let trusted = [Url::parse("https://tokens.example.com").unwrap().origin()];
+        let m = super::check(doc(d), "https://clerk.example.com", URL, &trusted).unwrap();
+        assert_eq!(m.token_endpoint.host_str(), Some("tokens.example.com"));
+    }
+
+    #[test]
+    fn id_token_algorithms_default_to_rs256() {
+        let m = check(doc(clerk_like()), "https://clerk.example.com", URL).unwrap();
+        assert_eq!(m.id_token_signing_alg_values_supported, ["RS256"]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::browser::Browser;
 use crate::config::Config;
 use crate::diagnosis::{diagnose, TokenContext};
 use crate::discovery::{self, ProviderMetadata};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Rule};
 use crate::flow::{PendingSignIn, Progress};
 use crate::jwks::KeySet;
 use crate::probe::{self, ApiResponse};
@@ -58,6 +58,19 @@ pub struct ApiResult {
     pub response: ApiResponse,
     /// Why it most likely went wrong, in plain words.
     pub diagnosis: Option<String>,
+    /// What the user should know about where the bearer token went (see [`Keyhole::destination`]).
+    pub warnings: Vec<ApiWarning>,
+}
+
+/// Something the user should know before (or after) the bearer token goes to an API: the call
+/// is allowed, but may not be what they mean.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiWarning {
+    /// A stable name: `audience` or `cleartext`.
+    pub kind: &'static str,
+    /// One plain sentence for the user.
+    pub message: String,
 }
 
 /// The engine for one configuration.
@@ -89,7 +102,12 @@ impl Keyhole {
     pub async fn provider(&self) -> Result<Arc<Provider>> {
         self.provider
             .get_or_try_init(|| async {
-                let metadata = discovery::discover(self.http(), &self.config.issuer).await?;
+                let metadata = discovery::discover_trusting(
+                    self.http(),
+                    &self.config.issuer,
+                    &self.config.trusted_endpoint_origins,
+                )
+                .await?;
                 let keys = KeySet::new(metadata.jwks_uri.clone());
                 Ok(Arc::new(Provider { metadata, keys }))
             })
@@ -182,6 +200,7 @@ impl Keyhole {
             keys: &provider.keys,
             issuer: &provider.metadata.issuer,
             client_id: &self.config.client_id,
+            id_token_algs: &provider.metadata.id_token_signing_alg_values_supported,
         }
         .access_token(token.secret())
         .await
@@ -193,8 +212,21 @@ impl Keyhole {
         self.call(&url, session).await
     }
 
+    /// Checks where the bearer token would go, before it goes: Err with [`Rule::Cleartext`] when
+    /// `url` is plain http off loopback and not allowed by
+    /// [`Config::allow_cleartext_api`](crate::Config::allow_cleartext_api) (RFC 6750 §5.3);
+    /// otherwise the warnings the user should see (an allowed cleartext origin, or an API the
+    /// access token's audience does not name).
+    pub fn destination(&self, url: &Url, session: &Session) -> Result<Vec<ApiWarning>> {
+        destination_warnings(url, session, &self.config.cleartext_api_origins)
+    }
+
     /// Calls `url` with the session's access token and explains a disappointing answer.
     pub async fn call(&self, url: &Url, session: &Session) -> Result<ApiResult> {
+        let warnings = self.destination(url, session)?;
+        for warning in &warnings {
+            tracing::warn!(kind = warning.kind, "{}", warning.message);
+        }
         let response = probe::call(self.api_http(), url, &session.tokens.access_token).await?;
         let diagnosis = diagnose(
             &response,
@@ -207,6 +239,7 @@ impl Keyhole {
         Ok(ApiResult {
             response,
             diagnosis,
+            warnings,
         })
     }
 }
@@ -218,7 +251,7 @@ impl Provider {
         &self,
         http: &reqwest::Client,
         config: &Config,
-        tokens: TokenSet,
+        mut tokens: TokenSet,
         nonce: Option<&str>,
         previous: Option<&Session>,
     ) -> Result<Session> {
@@ -227,10 +260,31 @@ impl Provider {
             keys: &self.keys,
             issuer: &self.metadata.issuer,
             client_id: &config.client_id,
+            id_token_algs: &self.metadata.id_token_signing_alg_values_supported,
         };
+        if let Some(previous) = previous {
+            check_refreshed_scope(previous_scopes(previous, config), &tokens)?;
+            // RFC 6749 §5.1: no scope in the answer means the same scope as before.
+            if tokens.scopes.is_none() {
+                tokens.scopes = previous.tokens.scopes.clone();
+            }
+        }
+        let access_token = tokens.access_token.secret();
+        if tokens
+            .id_token
+            .as_ref()
+            .is_some_and(|id| id.secret() == access_token)
+        {
+            return Err(Error::refused(
+                Rule::TokenConfusion,
+                "The provider sent its ID token as the access token, so Keyhole refused both; an ID token is for the app, never for APIs.",
+            ));
+        }
         let id_claims = match &tokens.id_token {
             Some(id_token) => {
-                let claims = verifier.id_token(id_token.secret(), nonce).await?;
+                let claims = verifier
+                    .id_token(id_token.secret(), nonce, Some(access_token))
+                    .await?;
                 // OIDC Core §12.2: a refreshed ID token is about the same user.
                 if let Some(previous_sub) = previous.and_then(Session::subject) {
                     if claims.get("sub").and_then(|s| s.as_str()) != Some(previous_sub) {
@@ -242,14 +296,17 @@ impl Provider {
                 Some(claims)
             }
             None if previous.is_some() => previous.and_then(|p| p.id_claims.clone()),
-            None if nonce.is_some() && granted(&tokens, "openid") => {
-                return Err(Error::verification(
-                    "the provider sent no ID token although the openid scope was granted",
+            // OIDC Core §3.1.3.3: the answer to an openid request carries an ID token, whatever
+            // scope it claims was granted.
+            None if nonce.is_some() => {
+                return Err(Error::refused(
+                    Rule::IdTokenMissing,
+                    "The provider answered the sign-in without an ID token although Keyhole asked for openid, so Keyhole cannot tell who signed in and refused it.",
                 ))
             }
             None => None,
         };
-        let access = verifier.access_token(tokens.access_token.secret()).await?;
+        let access = verifier.access_token(access_token).await?;
         Ok(Session {
             issuer: self.metadata.issuer.clone(),
             client_id: config.client_id.clone(),
@@ -264,10 +321,276 @@ impl Provider {
     }
 }
 
-/// True when `scope` was granted; a response without `scope` granted what was asked (RFC 6749 §5.1).
-fn granted(tokens: &TokenSet, scope: &str) -> bool {
-    tokens
-        .scopes
-        .as_ref()
-        .is_none_or(|scopes| scopes.iter().any(|s| s == scope))
+/// What the renewed session was granted: its scopes, or, when the provider never said, what was
+/// asked for (RFC 6749 §5.1).
+fn previous_scopes<'a>(previous: &'a Session, config: &'a Config) -> &'a [String] {
+    previous.tokens.scopes.as_deref().unwrap_or(&config.scopes)
+}
+
+/// RFC 6749 §6: a refresh may narrow the scope, never widen it beyond what was granted before.
+pub(crate) fn check_refreshed_scope(granted_before: &[String], tokens: &TokenSet) -> Result<()> {
+    let Some(now) = &tokens.scopes else {
+        return Ok(());
+    };
+    let added: Vec<&str> = now
+        .iter()
+        .filter(|s| !granted_before.contains(s))
+        .map(String::as_str)
+        .collect();
+    if added.is_empty() {
+        return Ok(());
+    }
+    Err(Error::refused(
+        Rule::ScopeWidened,
+        format!(
+            "The provider's refresh granted more than the session had (it added {}), which a refresh may never do, so Keyhole refused it; sign in again.",
+            added.join(" ")
+        ),
+    ))
+}
+
+/// RFC 6750 §5.3 and the token's audience, for a bearer token about to go to `url`.
+fn destination_warnings(
+    url: &Url,
+    session: &Session,
+    cleartext_allowed: &[url::Origin],
+) -> Result<Vec<ApiWarning>> {
+    let mut warnings = Vec::new();
+    let origin = url.origin();
+    let loopback = url.host_str().is_some_and(crate::config::is_loopback_host);
+    if url.scheme() == "http" && !loopback {
+        if !cleartext_allowed.contains(&origin) {
+            return Err(Error::refused(
+                Rule::Cleartext,
+                format!(
+                    "The API URL uses plain http on {}, so your access token would cross the network unencrypted where anyone on the path can copy it; use https, or allow cleartext for that origin explicitly.",
+                    origin.ascii_serialization()
+                ),
+            ));
+        }
+        warnings.push(ApiWarning {
+            kind: "cleartext",
+            message: format!(
+                "Your access token goes to {} unencrypted (plain http), as you allowed; anyone on the network path can copy it.",
+                origin.ascii_serialization()
+            ),
+        });
+    }
+    if let AccessTokenInfo::Jwt { claims, .. } = &session.access {
+        let audiences: Vec<&str> = match claims.get("aud") {
+            Some(serde_json::Value::String(a)) => vec![a.as_str()],
+            Some(serde_json::Value::Array(a)) => {
+                a.iter().filter_map(serde_json::Value::as_str).collect()
+            }
+            _ => Vec::new(),
+        };
+        // Only URL audiences name an origin; a URN (or none, as with Clerk by default) cannot be
+        // compared with the API URL, so it says nothing either way.
+        let named: Vec<Url> = audiences
+            .iter()
+            .filter_map(|a| Url::parse(a).ok())
+            .filter(|a| matches!(a.scheme(), "http" | "https"))
+            .collect();
+        if !named.is_empty() && !named.iter().any(|a| a.origin() == origin) {
+            warnings.push(ApiWarning {
+                kind: "audience",
+                message: format!(
+                    "Your access token is meant for {} (its audience), not for {}; Keyhole sends it as asked, but an API it is not meant for can reuse it.",
+                    audiences.join(", "),
+                    origin.ascii_serialization()
+                ),
+            });
+        }
+    }
+    Ok(warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokens::IdToken;
+    use crate::Settings;
+    use oauth2::RefreshToken;
+    use serde_json::json;
+    use std::time::SystemTime;
+
+    fn config() -> Config {
+        Settings {
+            instance: "http://127.0.0.1:9".into(),
+            client_id: "keyhole-client".into(),
+            ..Settings::default()
+        }
+        .validate()
+        .unwrap()
+    }
+
+    fn provider() -> Provider {
+        // An unreachable issuer: these tests never touch the network.
+        let metadata = crate::discovery::check_document(
+            json!({
+                "issuer": "http://127.0.0.1:9",
+                "authorization_endpoint": "http://127.0.0.1:9/oauth/authorize",
+                "token_endpoint": "http://127.0.0.1:9/oauth/token",
+                "jwks_uri": "http://127.0.0.1:9/jwks",
+                "code_challenge_methods_supported": ["S256"],
+            })
+            .to_string()
+            .as_bytes(),
+            "http://127.0.0.1:9",
+        )
+        .unwrap();
+        let keys = KeySet::preloaded(metadata.jwks_uri.clone(), &json!({"keys": []}));
+        Provider { metadata, keys }
+    }
+
+    fn tokens(access: &str, scopes: Option<&[&str]>) -> TokenSet {
+        TokenSet {
+            access_token: AccessToken::new(access.into()),
+            refresh_token: Some(RefreshToken::new("rt".into())),
+            id_token: None,
+            expires_at: None,
+            received_at: SystemTime::now(),
+            scopes: scopes.map(|s| s.iter().map(|s| s.to_string()).collect()),
+        }
+    }
+
+    fn session(access: AccessTokenInfo, scopes: Option<&[&str]>) -> Session {
+        Session {
+            issuer: "http://127.0.0.1:9".into(),
+            client_id: "keyhole-client".into(),
+            tokens: tokens("oat_x", scopes),
+            access,
+            id_claims: Some(serde_json::Map::new()),
+            identity: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_openid_answer_without_an_id_token_is_refused_whatever_scope_it_claims() {
+        let http = crate::http::client(Duration::from_secs(2));
+        for scopes in [None, Some(&["profile", "email"][..]), Some(&["openid"][..])] {
+            let err = provider()
+                .session(
+                    &http,
+                    &config(),
+                    tokens("oat_x", scopes),
+                    Some("nonce"),
+                    None,
+                )
+                .await
+                .unwrap_err();
+            assert_eq!(err.rule(), Some(Rule::IdTokenMissing), "{scopes:?}: {err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_id_token_sent_as_the_access_token_is_refused() {
+        let http = crate::http::client(Duration::from_secs(2));
+        let mut set = tokens("e30.e30.c2ln", None);
+        set.id_token = Some(IdToken::new("e30.e30.c2ln".into()));
+        let err = provider()
+            .session(&http, &config(), set, Some("nonce"), None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.rule(), Some(Rule::TokenConfusion), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_refresh_that_widens_the_scope_is_refused() {
+        let http = crate::http::client(Duration::from_secs(2));
+        let before = session(AccessTokenInfo::Opaque, Some(&["openid", "email"]));
+        let widened = tokens("oat_y", Some(&["openid", "email", "private_metadata"]));
+        let err = provider()
+            .session(&http, &config(), widened, None, Some(&before))
+            .await
+            .unwrap_err();
+        assert_eq!(err.rule(), Some(Rule::ScopeWidened), "{err}");
+        assert!(err.to_string().contains("private_metadata"), "{err}");
+        // Narrower, equal or unsaid scope is fine; unsaid keeps the previous scope.
+        for scopes in [Some(&["email"][..]), Some(&["email", "openid"][..]), None] {
+            let renewed = provider()
+                .session(
+                    &http,
+                    &config(),
+                    tokens("oat_y", scopes),
+                    None,
+                    Some(&before),
+                )
+                .await
+                .unwrap();
+            assert!(renewed.tokens.scopes.is_some(), "{scopes:?}");
+        }
+        // With no scope ever said, the bound is what was asked for.
+        let before = session(AccessTokenInfo::Opaque, None);
+        let err = provider()
+            .session(
+                &http,
+                &config(),
+                tokens("oat_y", Some(&["openid", "admin"])),
+                None,
+                Some(&before),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.rule(), Some(Rule::ScopeWidened), "{err}");
+    }
+
+    #[test]
+    fn a_bearer_token_never_goes_in_cleartext_off_loopback_unless_allowed() {
+        let s = session(AccessTokenInfo::Opaque, None);
+        let url = Url::parse("http://api.example.com/protected").unwrap();
+        let err = destination_warnings(&url, &s, &[]).unwrap_err();
+        assert_eq!(err.rule(), Some(Rule::Cleartext), "{err}");
+        assert!(err.to_string().contains("http://api.example.com"), "{err}");
+        // Allowed for that origin: sent, with a warning. Another origin stays refused.
+        let warnings = destination_warnings(&url, &s, &[url.origin()]).unwrap();
+        assert_eq!(warnings[0].kind, "cleartext");
+        let other = Url::parse("http://api.example.com:8080/").unwrap();
+        assert!(destination_warnings(&other, &s, &[url.origin()]).is_err());
+        // Loopback and https need nothing.
+        for ok in [
+            "http://127.0.0.1:5010/x",
+            "http://localhost:5000/x",
+            "http://[::1]:5000/x",
+            "https://api.example.com/x",
+        ] {
+            let warnings = destination_warnings(&Url::parse(ok).unwrap(), &s, &[]).unwrap();
+            assert!(warnings.is_empty(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn an_api_the_tokens_audience_does_not_name_gets_a_warning() {
+        let jwt = |aud: serde_json::Value| {
+            let mut claims = serde_json::Map::new();
+            if !aud.is_null() {
+                claims.insert("aud".into(), aud);
+            }
+            session(
+                AccessTokenInfo::Jwt {
+                    header: serde_json::Map::new(),
+                    claims,
+                },
+                None,
+            )
+        };
+        let api = Url::parse("https://api.example.com/protected").unwrap();
+        let named = jwt(json!("https://api.example.com"));
+        assert!(destination_warnings(&api, &named, &[]).unwrap().is_empty());
+        let listed = jwt(json!(["https://other.test", "https://api.example.com/"]));
+        assert!(destination_warnings(&api, &listed, &[]).unwrap().is_empty());
+        let elsewhere = jwt(json!(["https://other.test/api"]));
+        let warnings = destination_warnings(&api, &elsewhere, &[]).unwrap();
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].kind, "audience");
+        assert!(warnings[0].message.contains("https://other.test/api"));
+        // No aud (Clerk's default), a URN, or an opaque token: nothing to compare, no warning.
+        for s in [
+            jwt(serde_json::Value::Null),
+            jwt(json!("urn:keyhole:sandbox-api")),
+            session(AccessTokenInfo::Opaque, None),
+        ] {
+            assert!(destination_warnings(&api, &s, &[]).unwrap().is_empty());
+        }
+    }
 }

@@ -124,6 +124,95 @@ pub enum Error {
     /// An operation needs a session and there is none.
     #[error("not signed in")]
     NotSignedIn,
+    /// Something that crossed the boundary broke a rule of the standards, so Keyhole refused it;
+    /// `rule` says which (see SECURITY.md). The message is one plain sentence.
+    #[error("{message}")]
+    Refused {
+        /// The rule that was broken.
+        rule: Rule,
+        /// What happened and what to do.
+        message: String,
+    },
+    /// The revocation endpoint (RFC 7009) refused a token or answered something unreadable.
+    #[error("the revocation endpoint refused the request: {}", describe_revocation(*status, error.as_deref(), description.as_deref()))]
+    RevocationRefused {
+        /// The HTTP status.
+        status: u16,
+        /// The RFC 6749 §5.2 `error` code, when the body had one (e.g. `unsupported_token_type`).
+        error: Option<String>,
+        /// `error_description`, if any.
+        description: Option<String>,
+    },
+}
+
+/// The rules of the standards Keyhole enforces on what the provider, the browser and the network
+/// send it. Each has a stable name ([`Rule::as_str`]) and is listed in SECURITY.md with its test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rule {
+    /// A back-channel endpoint (token, JWKS, revocation, userinfo) is on another origin than the
+    /// issuer (RFC 8414 §2, RFC 9700 §4.4: the code and verifier must not go elsewhere).
+    EndpointOrigin,
+    /// The metadata does not list PKCE `S256` in `code_challenge_methods_supported` (RFC 8414 §2).
+    PkceUnsupported,
+    /// `token_type` is not `Bearer` (RFC 6749 §5.1, §7.1; RFC 6750).
+    TokenType,
+    /// The token response is malformed: an empty or ill-formed token, a `null` member, a wrong
+    /// JSON type (RFC 6749 §5.1, Appendix A; RFC 6750 §2.1).
+    TokenResponse,
+    /// A refresh granted more scope than the session had (RFC 6749 §6).
+    ScopeWidened,
+    /// An `openid` request was answered without an ID token (OIDC Core §3.1.3.3).
+    IdTokenMissing,
+    /// A token of another kind was offered as the access token, or the other way round
+    /// (RFC 8725 §3.11, RFC 9068 §2.1 and §4).
+    TokenConfusion,
+    /// The ID token names audiences the client does not trust (OIDC Core §3.1.3.7 step 3).
+    Audience,
+    /// The ID token was issued too long ago (OIDC Core §3.1.3.7 step 10).
+    Stale,
+    /// A response or token is larger than Keyhole reads.
+    TooLarge,
+    /// The key that would verify the token is not for verifying (RFC 7517 §4.2, §4.3).
+    KeyUse,
+    /// The token is signed with an algorithm the provider did not announce (OIDC Discovery §3,
+    /// OIDC Core §3.1.3.7 step 7).
+    SigningAlgorithm,
+    /// The ID token's `at_hash` does not match the access token (OIDC Core §3.1.3.8, §3.2.2.9).
+    AtHash,
+    /// A loopback callback arrived with a `Host` other than the redirect URI's (RFC 8252 §8.3).
+    LoopbackHost,
+    /// The bearer token would cross the network in cleartext (RFC 6750 §5.3).
+    Cleartext,
+}
+
+impl Rule {
+    /// A short, stable name, e.g. `endpoint_origin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::EndpointOrigin => "endpoint_origin",
+            Rule::PkceUnsupported => "pkce_unsupported",
+            Rule::TokenType => "token_type",
+            Rule::TokenResponse => "token_response",
+            Rule::ScopeWidened => "scope_widened",
+            Rule::IdTokenMissing => "id_token_missing",
+            Rule::TokenConfusion => "token_confusion",
+            Rule::Audience => "audience",
+            Rule::Stale => "stale",
+            Rule::TooLarge => "too_large",
+            Rule::KeyUse => "key_use",
+            Rule::SigningAlgorithm => "signing_algorithm",
+            Rule::AtHash => "at_hash",
+            Rule::LoopbackHost => "loopback_host",
+            Rule::Cleartext => "cleartext",
+        }
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The engine's result type.
@@ -151,6 +240,23 @@ impl Error {
             Error::Busy => "busy",
             Error::SessionEnded(_) => "session_ended",
             Error::NotSignedIn => "not_signed_in",
+            Error::Refused { .. } => "refused",
+            Error::RevocationRefused { .. } => "revocation_refused",
+        }
+    }
+
+    /// The rule that was broken, for [`Error::Refused`].
+    pub fn rule(&self) -> Option<Rule> {
+        match self {
+            Error::Refused { rule, .. } => Some(*rule),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn refused(rule: Rule, message: impl Into<String>) -> Self {
+        Error::Refused {
+            rule,
+            message: message.into(),
         }
     }
 
@@ -195,6 +301,13 @@ fn describe_oauth_error(error: &str, description: Option<&str>) -> String {
     match description {
         Some(d) if !d.is_empty() => format!("{error} ({d})"),
         _ => error.to_owned(),
+    }
+}
+
+fn describe_revocation(status: u16, error: Option<&str>, description: Option<&str>) -> String {
+    match error {
+        Some(error) => describe_oauth_error(error, description),
+        None => format!("it answered HTTP {status}"),
     }
 }
 

@@ -3,11 +3,11 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::jwk::{Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Rule};
 use crate::http;
 
 /// How long a `kid` that was still missing after a refetch is remembered as missing.
@@ -19,6 +19,9 @@ pub(crate) struct Key {
     pub kid: Option<String>,
     pub alg: Option<Algorithm>,
     pub key: DecodingKey,
+    /// False when `use` or `key_ops` say the key is not for verifying signatures (RFC 7517 §4.2,
+    /// §4.3). Kept, not dropped, so a token naming it is refused for that reason.
+    pub verifies: bool,
 }
 
 #[derive(Default)]
@@ -46,8 +49,8 @@ impl KeySet {
         }
     }
 
-    /// A key set already holding the keys of `document` (unit tests check tokens without HTTP).
-    #[cfg(test)]
+    /// A key set already holding the keys of `document` (tests and fuzz targets check tokens
+    /// without HTTP).
     pub(crate) fn preloaded(jwks_uri: Url, document: &serde_json::Value) -> Self {
         let keys = parse_key_set(document).unwrap_or_default();
         KeySet {
@@ -79,7 +82,7 @@ impl KeySet {
         }
         let found = matching(&cache.keys, kid, alg);
         if !found.is_empty() {
-            return Ok(found);
+            return only_verifying(found);
         }
         let Some(kid) = kid else {
             return Err(Error::verification(format!(
@@ -94,7 +97,7 @@ impl KeySet {
             self.fetch(http, &mut cache).await?;
             let found = matching(&cache.keys, Some(kid), alg);
             if !found.is_empty() {
-                return Ok(found);
+                return only_verifying(found);
             }
             cache.missing.push((kid.to_owned(), Instant::now()));
         }
@@ -115,8 +118,20 @@ impl KeySet {
     }
 }
 
-/// Parses a JWKS key by key, keeping the RSA signature keys and skipping what Keyhole cannot use
-/// (one unknown key type must not make the whole set unusable).
+/// The keys that may verify signatures; refused by rule when the token's key may not.
+fn only_verifying(found: Vec<Key>) -> Result<Vec<Key>> {
+    let usable: Vec<Key> = found.into_iter().filter(|k| k.verifies).collect();
+    if usable.is_empty() {
+        return Err(Error::refused(
+            Rule::KeyUse,
+            "The provider's key for this token is not meant for verifying signatures (its use or key_ops say otherwise), so Keyhole refused the token.",
+        ));
+    }
+    Ok(usable)
+}
+
+/// Parses a JWKS key by key, keeping the RSA keys and skipping what Keyhole cannot use (one
+/// unknown key type must not make the whole set unusable).
 pub(crate) fn parse_key_set(document: &serde_json::Value) -> Result<Vec<Key>> {
     let entries = document
         .get("keys")
@@ -126,13 +141,16 @@ pub(crate) fn parse_key_set(document: &serde_json::Value) -> Result<Vec<Key>> {
     let keys = entries
         .iter()
         .filter_map(|entry| serde_json::from_value::<Jwk>(entry.clone()).ok())
-        .filter(|jwk| {
-            !matches!(
+        .filter_map(|jwk| {
+            let use_ok = !matches!(
                 jwk.common.public_key_use,
                 Some(PublicKeyUse::Encryption | PublicKeyUse::Other(_))
-            )
-        })
-        .filter_map(|jwk| {
+            );
+            let ops_ok = jwk
+                .common
+                .key_operations
+                .as_ref()
+                .is_none_or(|ops| ops.contains(&KeyOperations::Verify));
             let alg = match jwk.common.key_algorithm {
                 None => None,
                 Some(KeyAlgorithm::RS256) => Some(Algorithm::RS256),
@@ -151,6 +169,7 @@ pub(crate) fn parse_key_set(document: &serde_json::Value) -> Result<Vec<Key>> {
                 kid: jwk.common.key_id,
                 alg,
                 key,
+                verifies: use_ok && ops_ok,
             })
         })
         .filter(|k| seen.insert(k.kid.clone()) || k.kid.is_none())
@@ -181,9 +200,41 @@ mod tests {
             {"kty": "EC", "crv": "P-256", "kid": "ec", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},
             rsa,
         ]});
-        let keys = parse_key_set(&doc).unwrap();
+        let keys: Vec<Key> = parse_key_set(&doc)
+            .unwrap()
+            .into_iter()
+            .filter(|k| k.verifies)
+            .collect();
         assert_eq!(keys.len(), 1);
         assert_eq!(keys[0].kid.as_deref(), Some("key-a"));
+    }
+
+    #[test]
+    fn a_key_whose_key_ops_lack_verify_is_refused_by_rule() {
+        let rsa: serde_json::Value =
+            serde_json::from_str(include_str!("testdata/rsa_a.jwk.json")).unwrap();
+        for ops in [
+            serde_json::json!(["sign"]),
+            serde_json::json!(["encrypt", "wrapKey"]),
+            serde_json::json!([]),
+        ] {
+            let mut key = rsa.clone();
+            key["key_ops"] = ops.clone();
+            let keys = parse_key_set(&serde_json::json!({ "keys": [key] })).unwrap();
+            let err = only_verifying(matching(&keys, Some("key-a"), Algorithm::RS256))
+                .err()
+                .unwrap();
+            assert_eq!(err.rule(), Some(Rule::KeyUse), "{ops}: {err}");
+        }
+        let mut key = rsa;
+        key["key_ops"] = serde_json::json!(["verify"]);
+        let keys = parse_key_set(&serde_json::json!({ "keys": [key] })).unwrap();
+        assert_eq!(
+            only_verifying(matching(&keys, Some("key-a"), Algorithm::RS256))
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]

@@ -390,8 +390,9 @@ impl SessionKeeper {
                 Ok(()) => {}
                 // RFC 7009 §2.2.1: many providers cannot revoke self-contained JWT access tokens.
                 // With the grant revoked above, that token only lives out its short lifetime.
-                Err(Error::TokenRefused { error, .. })
-                    if error == "unsupported_token_type" && refresh.is_some() => {}
+                Err(Error::RevocationRefused {
+                    error: Some(error), ..
+                }) if error == "unsupported_token_type" && refresh.is_some() => {}
                 Err(e) => return Err(format!("revocation could not be confirmed: {e}")),
             }
         }

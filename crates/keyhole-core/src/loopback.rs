@@ -14,7 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Rule};
 
 /// The path the provider redirects to.
 pub const CALLBACK_PATH: &str = "/callback";
@@ -88,7 +88,10 @@ impl Listener {
         timeout: Duration,
         cancel: &CancellationToken,
     ) -> Result<AuthorizationCode> {
-        let (sender, mut requests) = tokio::sync::mpsc::channel::<(String, String, TcpStream)>(8);
+        let (sender, mut requests) = tokio::sync::mpsc::channel::<(Head, TcpStream)>(8);
+        // RFC 8252 §8.3: only requests addressed to the redirect URI's own authority count, so a
+        // web page that rebinds a DNS name to 127.0.0.1 cannot play the callback.
+        let authority = format!("127.0.0.1:{}", self.port);
         // Dropped on return: aborts every connection still being read.
         let mut connections = JoinSet::new();
         let deadline = tokio::time::sleep(timeout);
@@ -103,8 +106,8 @@ impl Listener {
                         connections.spawn(read_request(stream, sender.clone()));
                     }
                 }
-                Some((method, target, mut stream)) = requests.recv() => {
-                    let (reply, outcome) = judge(&method, &target, expected);
+                Some((head, mut stream)) = requests.recv() => {
+                    let (reply, outcome) = judge(&head, &authority, expected);
                     write_reply(&mut stream, &reply).await;
                     if let Some(outcome) = outcome {
                         return outcome;
@@ -117,11 +120,57 @@ impl Listener {
     }
 }
 
+/// Judges one raw request as the listener on `port` would, for the fuzz targets and property
+/// tests: None when the head is incomplete or unreadable; else the status sent and, when the
+/// request ends the flow, its outcome.
+pub(crate) fn judge_raw(
+    raw: &[u8],
+    port: u16,
+    expected: &Expected<'_>,
+) -> Option<(u16, Option<Rule>, Option<Result<AuthorizationCode>>)> {
+    let head = Head::parse(raw).ok()??;
+    let (reply, outcome) = judge(&head, &format!("127.0.0.1:{port}"), expected);
+    Some((reply.status, reply.rule, outcome))
+}
+
+/// What the flow needs of a request head.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Head {
+    method: String,
+    target: String,
+    /// The `Host` header; None when absent or repeated.
+    host: Option<String>,
+}
+
+impl Head {
+    /// Parses a complete request head; `Ok(None)` when more bytes are needed.
+    pub(crate) fn parse(buffer: &[u8]) -> std::result::Result<Option<Head>, ()> {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut request = httparse::Request::new(&mut headers);
+        match request.parse(buffer) {
+            Ok(httparse::Status::Complete(_)) => {
+                let mut hosts = request
+                    .headers
+                    .iter()
+                    .filter(|h| h.name.eq_ignore_ascii_case("host"));
+                let host = match (hosts.next(), hosts.next()) {
+                    (Some(h), None) => std::str::from_utf8(h.value).ok().map(str::to_owned),
+                    _ => None,
+                };
+                Ok(Some(Head {
+                    method: request.method.unwrap_or_default().to_owned(),
+                    target: request.path.unwrap_or_default().to_owned(),
+                    host,
+                }))
+            }
+            Ok(httparse::Status::Partial) => Ok(None),
+            Err(_) => Err(()),
+        }
+    }
+}
+
 /// Reads one request head; well-formed ones go to the flow, others are answered here.
-async fn read_request(
-    mut stream: TcpStream,
-    flow: tokio::sync::mpsc::Sender<(String, String, TcpStream)>,
-) {
+async fn read_request(mut stream: TcpStream, flow: tokio::sync::mpsc::Sender<(Head, TcpStream)>) {
     let mut buffer = Vec::with_capacity(1024);
     let head = tokio::time::timeout(READ_TIMEOUT, async {
         let mut chunk = [0u8; 2048];
@@ -131,24 +180,17 @@ async fn read_request(
                 return None;
             }
             buffer.extend_from_slice(&chunk[..n]);
-            let mut headers = [httparse::EMPTY_HEADER; 64];
-            let mut request = httparse::Request::new(&mut headers);
-            match request.parse(&buffer) {
-                Ok(httparse::Status::Complete(_)) => {
-                    return Some(Ok((
-                        request.method.unwrap_or_default().to_owned(),
-                        request.path.unwrap_or_default().to_owned(),
-                    )))
-                }
-                Ok(httparse::Status::Partial) if buffer.len() <= MAX_HEAD => continue,
+            match Head::parse(&buffer) {
+                Ok(Some(head)) => return Some(Ok(head)),
+                Ok(None) if buffer.len() <= MAX_HEAD => continue,
                 _ => return Some(Err(())),
             }
         }
     })
     .await;
     match head {
-        Ok(Some(Ok((method, target)))) => {
-            let _ = flow.send((method, target, stream)).await;
+        Ok(Some(Ok(head))) => {
+            let _ = flow.send((head, stream)).await;
         }
         Ok(Some(Err(()))) => {
             write_reply(
@@ -166,6 +208,8 @@ struct Reply {
     status: u16,
     reason: &'static str,
     html: String,
+    /// The rule a refused request broke, when one did (for tests).
+    rule: Option<Rule>,
 }
 
 impl Reply {
@@ -175,6 +219,7 @@ impl Reply {
             400 => "Bad Request",
             404 => "Not Found",
             405 => "Method Not Allowed",
+            421 => "Misdirected Request",
             _ => "Error",
         };
         let html = format!(
@@ -189,16 +234,30 @@ impl Reply {
             status,
             reason,
             html,
+            rule: None,
         }
     }
 }
 
 /// Decides what a request means for the flow: the reply to send, and the outcome when it ends it.
+/// `authority` is the redirect URI's `host:port`, the only `Host` accepted.
 fn judge(
-    method: &str,
-    target: &str,
+    head: &Head,
+    authority: &str,
     expected: &Expected<'_>,
 ) -> (Reply, Option<Result<AuthorizationCode>>) {
+    if head.host.as_deref() != Some(authority) {
+        // Not addressed to Keyhole's redirect URI (DNS rebinding, or a confused client): it is
+        // answered and ignored, whatever it carries, and the sign-in keeps waiting.
+        let mut reply = Reply::page(
+            421,
+            "Not addressed to Keyhole",
+            "This request was not sent to the address Keyhole listens on (its Host header differs), so Keyhole ignored it. Keyhole is still waiting for your sign-in.",
+        );
+        reply.rule = Some(Rule::LoopbackHost);
+        return (reply, None);
+    }
+    let (method, target) = (head.method.as_str(), head.target.as_str());
     let not_found = || {
         Reply::page(
             404,
@@ -367,15 +426,59 @@ mod tests {
 
     const ISSUER: &str = "https://clerk.example.com";
 
+    const AUTHORITY: &str = "127.0.0.1:8765";
+
+    fn head(target: &str, host: Option<&str>) -> Head {
+        Head {
+            method: "GET".into(),
+            target: target.into(),
+            host: host.map(str::to_owned),
+        }
+    }
+
     fn judge_with(target: &str, require_iss: bool) -> (u16, Option<Result<AuthorizationCode>>) {
+        let (reply, outcome) = judge_head(&head(target, Some(AUTHORITY)), require_iss);
+        (reply.status, outcome)
+    }
+
+    fn judge_head(head: &Head, require_iss: bool) -> (Reply, Option<Result<AuthorizationCode>>) {
         let state = CsrfToken::new("s".repeat(43));
         let expected = Expected {
             state: &state,
             issuer: ISSUER,
             require_iss,
         };
-        let (reply, outcome) = judge("GET", target, &expected);
-        (reply.status, outcome)
+        judge(head, AUTHORITY, &expected)
+    }
+
+    #[test]
+    fn a_callback_addressed_to_any_other_host_is_ignored_and_the_flow_keeps_waiting() {
+        let target = format!("/callback?code=abc&state={}", good_state());
+        for host in [
+            None,
+            Some("evil.test"),
+            Some("evil.test:8765"),
+            Some("localhost:8765"),
+            Some("127.0.0.1"),
+            Some("127.0.0.1:8766"),
+            Some("[::1]:8765"),
+            Some("127.0.0.1:8765.evil.test"),
+            Some(""),
+        ] {
+            let (reply, outcome) = judge_head(&head(&target, host), false);
+            assert_eq!(reply.status, 421, "{host:?}");
+            assert_eq!(reply.rule, Some(Rule::LoopbackHost), "{host:?}");
+            assert!(outcome.is_none(), "{host:?}");
+        }
+        // A repeated Host header counts as none.
+        let raw = format!("GET {target} HTTP/1.1\r\nHost: {AUTHORITY}\r\nHost: evil.test\r\n\r\n");
+        let parsed = Head::parse(raw.as_bytes()).unwrap().unwrap();
+        assert_eq!(parsed.host, None);
+        let (reply, _) = judge_head(&parsed, false);
+        assert_eq!(reply.rule, Some(Rule::LoopbackHost));
+        let (reply, outcome) = judge_head(&head(&target, Some(AUTHORITY)), false);
+        assert_eq!(reply.status, 200);
+        assert!(outcome.unwrap().is_ok());
     }
 
     fn good_state() -> String {
@@ -486,19 +589,29 @@ mod tests {
         let client = tokio::spawn(async move {
             // A speculative socket that never sends anything must not block the others.
             let _idle = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-            let favicon = raw_get(port, "GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n").await;
+            let host = format!("Host: 127.0.0.1:{port}");
+            let favicon = raw_get(
+                port,
+                &format!("GET /favicon.ico HTTP/1.1\r\n{host}\r\n\r\n"),
+            )
+            .await;
+            let rebound = raw_get(
+                port,
+                &format!("GET /callback?code=evil&state={secret} HTTP/1.1\r\nHost: evil.test:{port}\r\n\r\n"),
+            )
+            .await;
             let garbage = raw_get(port, "\x16\x03\x01garbage\r\n\r\n").await;
             let forged = raw_get(
                 port,
-                "GET /callback?code=evil&state=forged HTTP/1.1\r\n\r\n",
+                &format!("GET /callback?code=evil&state=forged HTTP/1.1\r\n{host}\r\n\r\n"),
             )
             .await;
             let real = raw_get(
                 port,
-                &format!("GET /callback?code=good&state={secret} HTTP/1.1\r\n\r\n"),
+                &format!("GET /callback?code=good&state={secret} HTTP/1.1\r\n{host}\r\n\r\n"),
             )
             .await;
-            (favicon, garbage, forged, real)
+            (favicon, rebound, garbage, forged, real)
         });
         let expected = Expected {
             state: &state,
@@ -510,8 +623,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(code.secret(), "good");
-        let (favicon, garbage, forged, real) = client.await.unwrap();
+        let (favicon, rebound, garbage, forged, real) = client.await.unwrap();
         assert!(favicon.starts_with("HTTP/1.1 404"), "{favicon}");
+        assert!(rebound.starts_with("HTTP/1.1 421"), "{rebound}");
         assert!(garbage.starts_with("HTTP/1.1 400"), "{garbage}");
         assert!(forged.starts_with("HTTP/1.1 400"), "{forged}");
         assert!(

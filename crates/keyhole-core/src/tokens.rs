@@ -10,13 +10,19 @@ use oauth2::basic::{
 };
 use oauth2::{
     AccessToken, AuthUrl, AuthorizationCode, ClientId, EndpointNotSet, EndpointSet,
-    ExtraTokenFields, HttpClientError, PkceCodeVerifier, RedirectUrl, RefreshToken,
-    RequestTokenError, StandardRevocableToken, StandardTokenResponse, TokenResponse as _, TokenUrl,
+    ExtraTokenFields, PkceCodeVerifier, RedirectUrl, RefreshToken, StandardRevocableToken,
+    StandardTokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::discovery::ProviderMetadata;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Rule};
+
+/// Largest token response Keyhole reads; Clerk's are a few KiB.
+pub const TOKEN_RESPONSE_CAP: usize = 128 * 1024;
+/// Largest single token (access, refresh or ID) Keyhole accepts.
+pub const MAX_TOKEN_LEN: usize = 32 * 1024;
 
 /// An OIDC ID token (a JWT). Its `Debug` is redacted so it never reaches a log.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,12 +54,14 @@ pub struct OidcFields {
 }
 impl ExtraTokenFields for OidcFields {}
 
-type TokenResponse = StandardTokenResponse<OidcFields, BasicTokenType>;
+/// Only to name the oauth2 client type (which builds the authorization URL); token responses are
+/// parsed by [`parse_token_response`].
+type OAuthTokenResponse = StandardTokenResponse<OidcFields, BasicTokenType>;
 
 /// The oauth2 client Keyhole uses: a public client with authorization and token endpoints set.
 pub(crate) type OAuthClient = oauth2::Client<
     BasicErrorResponse,
-    TokenResponse,
+    OAuthTokenResponse,
     BasicTokenIntrospectionResponse,
     StandardRevocableToken,
     BasicRevocationErrorResponse,
@@ -107,12 +115,14 @@ pub(crate) async fn exchange_code(
     code: AuthorizationCode,
     verifier: PkceCodeVerifier,
 ) -> Result<TokenSet> {
-    let response = oauth_client(metadata, client_id, Some(redirect_uri))?
-        .exchange_code(code)
-        .set_pkce_verifier(verifier)
-        .request_async(http)
-        .await
-        .map_err(|e| token_error(e, metadata))?;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.secret().as_str()),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", verifier.secret().as_str()),
+        ("client_id", client_id),
+    ];
+    let response = request_tokens(http, metadata, &form).await?;
     Ok(token_set(response, None))
 }
 
@@ -124,60 +134,207 @@ pub async fn refresh(
     client_id: &str,
     refresh_token: &RefreshToken,
 ) -> Result<TokenSet> {
-    let response = oauth_client(metadata, client_id, None)?
-        .exchange_refresh_token(refresh_token)
-        .request_async(http)
-        .await
-        .map_err(|e| token_error(e, metadata))?;
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.secret().as_str()),
+        ("client_id", client_id),
+    ];
+    let response = request_tokens(http, metadata, &form).await?;
     Ok(token_set(response, Some(refresh_token)))
+}
+
+/// POSTs a grant to the token endpoint as a public client and reads the answer, bounded in size.
+/// Written by hand rather than through the oauth2 crate, which reads bodies of any size and is
+/// lenient where RFC 6749 is not (`null` members, any `token_type`, empty tokens).
+async fn request_tokens(
+    http: &reqwest::Client,
+    metadata: &ProviderMetadata,
+    form: &[(&str, &str)],
+) -> Result<TokenResponse> {
+    const WHAT: &str = "the token endpoint";
+    let url = metadata.token_endpoint.as_str();
+    let response = http
+        .post(metadata.token_endpoint.clone())
+        .header(reqwest::header::ACCEPT, "application/json")
+        .form(form)
+        .send()
+        .await
+        .map_err(|e| crate::http::network_error(WHAT, url, e))?;
+    let status = response.status();
+    if status.is_redirection() {
+        return Err(Error::TokenResponse(format!(
+            "it redirects (HTTP {status}), and Keyhole never follows redirects on the token path"
+        )));
+    }
+    let (body, truncated) = crate::http::read_capped(response, TOKEN_RESPONSE_CAP, WHAT).await?;
+    if truncated {
+        return Err(Error::refused(
+            Rule::TooLarge,
+            format!(
+                "The token endpoint's answer is larger than {} KiB, far more than any token response, so Keyhole refused it; check the instance URL.",
+                TOKEN_RESPONSE_CAP / 1024
+            ),
+        ));
+    }
+    if !status.is_success() {
+        // RFC 6749 §5.2; the body is not quoted otherwise, since it may hold a token.
+        return Err(match serde_json::from_slice::<BasicErrorResponse>(&body) {
+            Ok(response) => Error::TokenRefused {
+                error: response.error().to_string(),
+                description: response.error_description().cloned(),
+            },
+            Err(_) => Error::TokenResponse(format!("it answered HTTP {status}")),
+        });
+    }
+    parse_token_response(&body)
+}
+
+/// A successful token response (RFC 6749 §5.1), checked member by member.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct TokenResponse {
+    access_token: AccessToken,
+    refresh_token: Option<RefreshToken>,
+    id_token: Option<IdToken>,
+    expires_in: Option<u64>,
+    scopes: Option<Vec<String>>,
+}
+
+/// Parses a token response. Nothing of the body is quoted in an error: it may hold tokens.
+#[doc(hidden)]
+pub fn parse_token_response(body: &[u8]) -> Result<TokenResponse> {
+    let malformed = |why: &str| {
+        Error::refused(
+            Rule::TokenResponse,
+            format!("The token endpoint's answer is not a valid token response ({why}), so Keyhole refused it; the provider is misconfigured or not the one you meant."),
+        )
+    };
+    let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(body) else {
+        return Err(malformed("it is not a JSON object"));
+    };
+    // RFC 6749 §5.1 omits members that have no value; a null where a value belongs is malformed,
+    // not absent.
+    let string = |name: &str| -> Result<Option<&str>> {
+        match members.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(Value::Null) => Err(malformed(&format!("{name} is null"))),
+            Some(_) => Err(malformed(&format!("{name} is not a string"))),
+        }
+    };
+    let token = |name: &str| -> Result<Option<String>> {
+        let Some(value) = string(name)? else {
+            return Ok(None);
+        };
+        if value.is_empty() {
+            return Err(malformed(&format!("{name} is empty")));
+        }
+        if value.len() > MAX_TOKEN_LEN {
+            return Err(Error::refused(
+                Rule::TooLarge,
+                format!(
+                    "The provider's {name} is longer than {} KiB, far more than any real token, so Keyhole refused it.",
+                    MAX_TOKEN_LEN / 1024
+                ),
+            ));
+        }
+        Ok(Some(value.to_owned()))
+    };
+
+    let token_type = string("token_type")?.unwrap_or_default();
+    // RFC 6749 §7.1: the type decides how the token is used; Keyhole only knows how to send a
+    // Bearer token, and sending a DPoP or MAC token as Bearer would be wrong (and unsafe).
+    if !token_type.eq_ignore_ascii_case("bearer") {
+        return Err(Error::refused(
+            Rule::TokenType,
+            if token_type.is_empty() {
+                "The token endpoint did not say the token is a Bearer token (token_type), so Keyhole will not send it as one.".to_owned()
+            } else {
+                format!("The token endpoint issued a {token_type:?} token, not a Bearer token, and Keyhole only knows how to send Bearer tokens; turn off {token_type} tokens for this application.")
+            },
+        ));
+    }
+    let access_token =
+        token("access_token")?.ok_or_else(|| malformed("access_token is missing"))?;
+    // RFC 6750 §2.1: the token goes into `Authorization: Bearer <b64token>`.
+    if !is_b64token(&access_token) {
+        return Err(malformed(
+            "access_token has characters a Bearer token cannot carry",
+        ));
+    }
+    let refresh_token = token("refresh_token")?;
+    // RFC 6749 Appendix A.17: a refresh token is visible ASCII.
+    if refresh_token
+        .as_deref()
+        .is_some_and(|t| !t.bytes().all(|b| (0x20..=0x7e).contains(&b)))
+    {
+        return Err(malformed(
+            "refresh_token has characters outside visible ASCII",
+        ));
+    }
+    let id_token = token("id_token")?;
+    let expires_in = match members.get("expires_in") {
+        None => None,
+        Some(Value::Number(n)) => Some(
+            n.as_u64()
+                .ok_or_else(|| malformed("expires_in is not a whole number of seconds"))?,
+        ),
+        // Some providers send it as a string; harmless when it is a number.
+        Some(Value::String(s)) => Some(
+            s.parse::<u64>()
+                .map_err(|_| malformed("expires_in is not a whole number of seconds"))?,
+        ),
+        Some(Value::Null) => return Err(malformed("expires_in is null")),
+        Some(_) => return Err(malformed("expires_in is not a number")),
+    };
+    let scopes = match string("scope")? {
+        None => None,
+        Some(scope) => {
+            let scopes: Vec<String> = scope
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+            let valid = scopes.iter().all(|s| {
+                s.bytes()
+                    .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+            });
+            if !valid {
+                return Err(malformed("scope has characters a scope cannot carry"));
+            }
+            Some(scopes)
+        }
+    };
+    Ok(TokenResponse {
+        access_token: AccessToken::new(access_token),
+        refresh_token: refresh_token.map(RefreshToken::new),
+        id_token: id_token.map(IdToken::new),
+        expires_in,
+        scopes,
+    })
+}
+
+/// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
 fn token_set(response: TokenResponse, previous_refresh: Option<&RefreshToken>) -> TokenSet {
     let received_at = SystemTime::now();
     TokenSet {
         received_at,
-        access_token: response.access_token().clone(),
-        refresh_token: response
-            .refresh_token()
-            .cloned()
-            .or_else(|| previous_refresh.cloned()),
-        id_token: response.extra_fields().id_token.clone(),
+        access_token: response.access_token,
+        refresh_token: response.refresh_token.or_else(|| previous_refresh.cloned()),
+        id_token: response.id_token,
         expires_at: response
-            .expires_in()
-            .map(|d| received_at + d.min(Duration::from_secs(10 * 365 * 24 * 3600))),
-        scopes: response
-            .scopes()
-            .map(|s| s.iter().map(|s| s.to_string()).collect()),
-    }
-}
-
-fn token_error(
-    error: RequestTokenError<HttpClientError<reqwest::Error>, BasicErrorResponse>,
-    metadata: &ProviderMetadata,
-) -> Error {
-    let url = metadata.token_endpoint.to_string();
-    match error {
-        RequestTokenError::ServerResponse(response) => Error::TokenRefused {
-            error: response.error().to_string(),
-            description: response.error_description().cloned(),
-        },
-        RequestTokenError::Request(HttpClientError::Reqwest(e)) => {
-            crate::http::network_error("the token endpoint", &url, *e)
-        }
-        RequestTokenError::Request(e) => Error::Network {
-            what: "the token endpoint",
-            url,
-            message: e.to_string(),
-            source: None,
-        },
-        // The body is not quoted: it may hold tokens.
-        // Neither the body nor serde's message is quoted: either may hold a token.
-        RequestTokenError::Parse(e, _body) => Error::TokenResponse(format!(
-            "it is not a valid token response ({:?} error at `{}`)",
-            e.inner().classify(),
-            e.path()
-        )),
-        RequestTokenError::Other(message) => Error::TokenResponse(message),
+            .expires_in
+            .map(|secs| received_at + Duration::from_secs(secs.min(10 * 365 * 24 * 3600))),
+        scopes: response.scopes,
     }
 }
 
@@ -221,18 +378,154 @@ pub(crate) async fn revoke(
     }
     let (body, _) =
         crate::http::read_capped(response, 16 * 1024, "the revocation endpoint").await?;
-    match serde_json::from_slice::<serde_json::Value>(&body) {
-        Ok(value) if value.get("error").is_some_and(|e| e.is_string()) => {
-            Err(Error::TokenRefused {
-                error: value["error"].as_str().unwrap_or_default().to_owned(),
-                description: value
-                    .get("error_description")
-                    .and_then(|d| d.as_str())
-                    .map(str::to_owned),
-            })
+    Err(revocation_error(status.as_u16(), &body))
+}
+
+/// The revocation endpoint's refusal (RFC 7009 §2.2.1), worded as the revocation endpoint's.
+fn revocation_error(status: u16, body: &[u8]) -> Error {
+    let value = serde_json::from_slice::<Value>(body).unwrap_or_default();
+    Error::RevocationRefused {
+        status,
+        error: value
+            .get("error")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        description: value
+            .get("error_description")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(value: Value) -> Result<TokenResponse> {
+        parse_token_response(value.to_string().as_bytes())
+    }
+
+    fn clerk_like() -> Value {
+        json!({
+            "access_token": "oat_2xKq8fA1b2c3",
+            "token_type": "bearer",
+            "expires_in": 86400,
+            "refresh_token": "rt_abc",
+            "id_token": "e30.e30.sig",
+            "scope": "openid profile email offline_access"
+        })
+    }
+
+    #[test]
+    fn an_honest_clerk_response_parses() {
+        let r = parse(clerk_like()).unwrap();
+        assert_eq!(r.access_token.secret(), "oat_2xKq8fA1b2c3");
+        assert_eq!(r.refresh_token.unwrap().secret(), "rt_abc");
+        assert_eq!(r.expires_in, Some(86400));
+        assert_eq!(r.scopes.unwrap().len(), 4);
+        // Only access_token and token_type are required (RFC 6749 §5.1); "Bearer" in any case.
+        let r = parse(json!({"access_token": "a.b.c", "token_type": "Bearer"})).unwrap();
+        assert!(r.refresh_token.is_none() && r.scopes.is_none() && r.id_token.is_none());
+    }
+
+    #[test]
+    fn a_token_type_other_than_bearer_is_refused() {
+        for token_type in [
+            json!("DPoP"),
+            json!("mac"),
+            json!(""),
+            json!("Bearer "),
+            json!(1),
+        ] {
+            let mut r = clerk_like();
+            r["token_type"] = token_type.clone();
+            let err = parse(r).unwrap_err();
+            let expected = if token_type.is_string() {
+                Rule::TokenType
+            } else {
+                Rule::TokenResponse
+            };
+            assert_eq!(err.rule(), Some(expected), "{token_type}: {err}");
         }
-        _ => Err(Error::TokenResponse(format!(
-            "the revocation endpoint answered HTTP {status}"
-        ))),
+        let mut r = clerk_like();
+        r.as_object_mut().unwrap().remove("token_type");
+        assert_eq!(parse(r).unwrap_err().rule(), Some(Rule::TokenType));
+    }
+
+    #[test]
+    fn an_empty_or_ill_formed_access_token_is_refused() {
+        for token in [
+            json!(""),
+            json!("a b"),
+            json!("a\r\nX-Evil: 1"),
+            json!("==="),
+            Value::Null,
+            json!(5),
+        ] {
+            let mut r = clerk_like();
+            r["access_token"] = token.clone();
+            assert_eq!(
+                parse(r).unwrap_err().rule(),
+                Some(Rule::TokenResponse),
+                "{token}"
+            );
+        }
+        let mut r = clerk_like();
+        r.as_object_mut().unwrap().remove("access_token");
+        assert_eq!(parse(r).unwrap_err().rule(), Some(Rule::TokenResponse));
+    }
+
+    #[test]
+    fn null_members_are_malformed_not_absent() {
+        for member in [
+            "refresh_token",
+            "scope",
+            "id_token",
+            "expires_in",
+            "token_type",
+        ] {
+            let mut r = clerk_like();
+            r[member] = Value::Null;
+            let err = parse(r).unwrap_err();
+            assert_eq!(err.rule(), Some(Rule::TokenResponse), "{member}: {err}");
+            assert!(err.to_string().contains(member), "{err}");
+        }
+    }
+
+    #[test]
+    fn oversized_tokens_are_refused_and_no_message_quotes_the_body() {
+        let mut r = clerk_like();
+        r["id_token"] = json!("x".repeat(MAX_TOKEN_LEN + 1));
+        assert_eq!(parse(r).unwrap_err().rule(), Some(Rule::TooLarge));
+        let mut r = clerk_like();
+        r["token_type"] = json!("DPoP");
+        let err = parse(r).unwrap_err().to_string();
+        assert!(
+            !err.contains("oat_2xKq8fA1b2c3") && !err.contains("rt_abc"),
+            "{err}"
+        );
+        for body in [&b"not json"[..], b"[]", b"\"x\"", b""] {
+            assert_eq!(
+                parse_token_response(body).unwrap_err().rule(),
+                Some(Rule::TokenResponse)
+            );
+        }
+    }
+
+    #[test]
+    fn revocation_errors_name_the_revocation_endpoint() {
+        let err = revocation_error(400, br#"{"error":"unsupported_token_type"}"#);
+        assert_eq!(err.kind(), "revocation_refused");
+        assert_eq!(
+            err.to_string(),
+            "the revocation endpoint refused the request: unsupported_token_type"
+        );
+        let err = revocation_error(503, b"<html>down</html>");
+        assert_eq!(
+            err.to_string(),
+            "the revocation endpoint refused the request: it answered HTTP 503"
+        );
+        assert!(!err.to_string().contains("token endpoint"));
     }
 }

@@ -12,11 +12,15 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Rule};
 use crate::jwks::KeySet;
+use crate::tokens::MAX_TOKEN_LEN;
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
 pub const CLOCK_SKEW_SECS: u64 = 60;
+/// Oldest ID token accepted, by its `iat`, in seconds (plus the skew). ID tokens are checked
+/// right after the token endpoint issued them, so an older one is a replay or a broken clock.
+pub const MAX_ID_TOKEN_AGE_SECS: u64 = 10 * 60;
 
 /// What Keyhole could learn from an access token.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,38 +42,95 @@ pub(crate) struct Verifier<'a> {
     pub keys: &'a KeySet,
     pub issuer: &'a str,
     pub client_id: &'a str,
+    /// The provider's `id_token_signing_alg_values_supported`.
+    pub id_token_algs: &'a [String],
 }
 
 impl Verifier<'_> {
-    /// Verifies an ID token; `nonce` is the one sent with the authorization request (None on refresh).
-    pub async fn id_token(&self, raw: &str, nonce: Option<&str>) -> Result<Map<String, Value>> {
+    /// Verifies an ID token; `nonce` is the one sent with the authorization request (None on
+    /// refresh); `access_token` is the one issued with it, for `at_hash`.
+    pub async fn id_token(
+        &self,
+        raw: &str,
+        nonce: Option<&str>,
+        access_token: Option<&str>,
+    ) -> Result<Map<String, Value>> {
         const WHAT: &str = "the ID token";
-        let (_, claims) = self.jwt(raw, WHAT).await?;
-        let aud_ok = match claims.get("aud") {
-            Some(Value::String(aud)) => aud == self.client_id,
-            Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(self.client_id)),
-            _ => false,
-        };
-        if !aud_ok {
-            return Err(Error::verification(format!(
-                "{WHAT} is meant for {}, not for this app's client ID {:?}",
-                show(claims.get("aud")),
-                self.client_id
-            )));
-        }
-        let several_audiences = matches!(claims.get("aud"), Some(Value::Array(a)) if a.len() > 1);
-        match claims.get("azp") {
-            Some(Value::String(azp)) if azp == self.client_id => {}
-            None if !several_audiences => {}
-            other => {
-                return Err(Error::verification(format!(
-                    "{WHAT} was issued to {} (azp), not to this app",
-                    show(other)
-                )))
+        // RFC 8725 §3.11: an explicitly typed access token is not an ID token.
+        if let Ok(header) = peek_header(raw) {
+            if is_access_token_type(header.get("typ")) {
+                return Err(Error::refused(
+                    Rule::TokenConfusion,
+                    "The provider sent an access token (typ at+jwt) where the ID token belongs, so Keyhole refused it.",
+                ));
             }
         }
-        if !claims.get("iat").is_some_and(Value::is_number) {
+        let (header, claims) = self.jwt(raw, WHAT).await?;
+        let alg = header
+            .get("alg")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        // OIDC Core §3.1.3.7 step 7: the algorithm the provider announced, and no other.
+        if !self.id_token_algs.iter().any(|a| a == alg) {
+            return Err(Error::refused(
+                Rule::SigningAlgorithm,
+                format!(
+                    "The ID token is signed with {alg}, which the provider does not announce for ID tokens (it lists {:?}), so Keyhole refused it.",
+                    self.id_token_algs
+                ),
+            ));
+        }
+        // OIDC Core §3.1.3.7 step 3: this client must be an audience, and no untrusted other.
+        let audiences: Vec<&str> = match claims.get("aud") {
+            Some(Value::String(aud)) => vec![aud.as_str()],
+            Some(Value::Array(auds)) => auds.iter().map(|a| a.as_str().unwrap_or("")).collect(),
+            _ => Vec::new(),
+        };
+        if !audiences.contains(&self.client_id) {
+            return Err(Error::refused(
+                Rule::Audience,
+                format!(
+                    "The ID token is meant for {}, not for this app's client ID {:?}; check the client ID.",
+                    show(claims.get("aud")),
+                    self.client_id
+                ),
+            ));
+        }
+        if audiences.iter().any(|a| *a != self.client_id) {
+            return Err(Error::refused(
+                Rule::Audience,
+                format!(
+                    "The ID token is also meant for other audiences ({}) that this app does not trust, so Keyhole refused it.",
+                    show(claims.get("aud"))
+                ),
+            ));
+        }
+        match claims.get("azp") {
+            None => {}
+            Some(Value::String(azp)) if azp == self.client_id => {}
+            other => {
+                return Err(Error::refused(
+                    Rule::Audience,
+                    format!(
+                    "The ID token was issued to {} (azp), not to this app, so Keyhole refused it.",
+                    show(other)
+                ),
+                ))
+            }
+        }
+        let Some(iat) = claims.get("iat").and_then(Value::as_f64) else {
             return Err(Error::verification(format!("{WHAT} has no iat claim")));
+        };
+        let age = now_secs() as f64 - iat;
+        if age > (MAX_ID_TOKEN_AGE_SECS + CLOCK_SKEW_SECS) as f64 {
+            return Err(Error::refused(
+                Rule::Stale,
+                format!(
+                    "The ID token was issued {} minutes ago (iat), and Keyhole accepts only ID tokens issued in the last {} minutes; check this computer's clock, or sign in again.",
+                    (age / 60.0).round(),
+                    MAX_ID_TOKEN_AGE_SECS / 60
+                ),
+            ));
         }
         if claims
             .get("sub")
@@ -85,23 +146,35 @@ impl Verifier<'_> {
                 )));
             }
         }
+        if let (Some(at_hash), Some(access_token)) = (claims.get("at_hash"), access_token) {
+            let expected = token_hash(alg, access_token);
+            if at_hash.as_str() != expected.as_deref() {
+                return Err(Error::refused(
+                    Rule::AtHash,
+                    "The ID token's at_hash does not match the access token it came with (a substituted token?), so Keyhole refused both.",
+                ));
+            }
+        }
         Ok(claims)
     }
 
     /// Verifies an access token if it is a JWT; an opaque one is reported as such.
     pub async fn access_token(&self, raw: &str) -> Result<AccessTokenInfo> {
         const WHAT: &str = "the access token";
+        check_length(raw, WHAT)?;
         let Ok(header) = peek_header(raw) else {
             return Ok(AccessTokenInfo::Opaque);
         };
-        // RFC 9068 §2.1 asks for at+jwt; Clerk uses it, and plain JWT is common elsewhere.
-        if let Some(typ) = header.get("typ") {
-            let typ = typ.as_str().unwrap_or_default().to_ascii_lowercase();
-            if !matches!(typ.as_str(), "at+jwt" | "application/at+jwt" | "jwt") {
-                return Err(Error::verification(format!(
-                    "{WHAT} has type {typ:?}; an access token is at+jwt or JWT"
-                )));
-            }
+        // RFC 9068 §2.1 and §4, RFC 8725 §3.11: a JWT access token is typed at+jwt (Clerk's are);
+        // anything else, an untyped JWT or an ID token above all, is another kind of token.
+        if !is_access_token_type(header.get("typ")) {
+            return Err(Error::refused(
+                Rule::TokenConfusion,
+                format!(
+                    "The access token is a JWT of type {}, not an access token (at+jwt), so Keyhole will not use it; the provider may be handing out another kind of token.",
+                    show(header.get("typ"))
+                ),
+            ));
         }
         let (header, claims) = self.jwt(raw, WHAT).await?;
         Ok(AccessTokenInfo::Jwt { header, claims })
@@ -109,6 +182,7 @@ impl Verifier<'_> {
 
     /// Signature, algorithm, `iss`, `exp`, `nbf`, `iat`.
     async fn jwt(&self, raw: &str, what: &str) -> Result<(Map<String, Value>, Map<String, Value>)> {
+        check_length(raw, what)?;
         let header = peek_header(raw)
             .map_err(|()| Error::verification(format!("{what} is not a well-formed JWT")))?;
         let alg_name = header.get("alg").and_then(Value::as_str).unwrap_or("");
@@ -173,6 +247,48 @@ impl Verifier<'_> {
         }
         Ok((header, claims))
     }
+}
+
+/// True for the media types of RFC 9068 §2.1, compared case-insensitively (RFC 7515 §4.1.9).
+fn is_access_token_type(typ: Option<&Value>) -> bool {
+    typ.and_then(Value::as_str).is_some_and(|t| {
+        t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+    })
+}
+
+fn check_length(raw: &str, what: &str) -> Result<()> {
+    if raw.len() > MAX_TOKEN_LEN {
+        return Err(Error::refused(
+            Rule::TooLarge,
+            format!(
+                "{} is longer than {} KiB, far more than any real token, so Keyhole refused it.",
+                capitalize(what),
+                MAX_TOKEN_LEN / 1024
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// OIDC Core §3.1.3.8: the left half of the token's hash with the JWS algorithm's hash function,
+/// base64url-encoded. None for algorithms Keyhole does not verify.
+pub(crate) fn token_hash(alg: &str, token: &str) -> Option<String> {
+    use sha2::Digest as _;
+    let digest = match alg {
+        "RS256" => sha2::Sha256::digest(token.as_bytes()).to_vec(),
+        "RS384" => sha2::Sha384::digest(token.as_bytes()).to_vec(),
+        "RS512" => sha2::Sha512::digest(token.as_bytes()).to_vec(),
+        _ => return None,
+    };
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]))
 }
 
 /// Decodes a JWT's JOSE header without trusting it. Err when `raw` is not three base64url parts
@@ -285,15 +401,31 @@ mod tests {
     }
 
     async fn check_id(token: &str, nonce: Option<&str>) -> Result<Map<String, Value>> {
+        check_id_with(token, nonce, None, &["RS256".to_owned()]).await
+    }
+
+    async fn check_id_with(
+        token: &str,
+        nonce: Option<&str>,
+        access_token: Option<&str>,
+        algs: &[String],
+    ) -> Result<Map<String, Value>> {
         let http = crate::http::client(std::time::Duration::from_secs(2));
-        let keys = keys();
+        // Key A without its "alg", so a token may use any RS algorithm with it.
+        let mut jwk: Value = serde_json::from_str(include_str!("testdata/rsa_a.jwk.json")).unwrap();
+        jwk.as_object_mut().unwrap().remove("alg");
+        let keys = KeySet::preloaded(
+            url::Url::parse("http://127.0.0.1:9/jwks").unwrap(),
+            &json!({"keys": [jwk]}),
+        );
         let verifier = Verifier {
             http: &http,
             keys: &keys,
             issuer: ISSUER,
             client_id: CLIENT,
+            id_token_algs: algs,
         };
-        verifier.id_token(token, nonce).await
+        verifier.id_token(token, nonce, access_token).await
     }
 
     async fn check_access(token: &str) -> Result<AccessTokenInfo> {
@@ -304,8 +436,26 @@ mod tests {
             keys: &keys,
             issuer: ISSUER,
             client_id: CLIENT,
+            id_token_algs: &[],
         };
         verifier.access_token(token).await
+    }
+
+    fn sign_with(claims: &Value, pem: &str, alg: Algorithm, typ: Option<&str>) -> String {
+        let mut header = Header::new(alg);
+        header.kid = Some("key-a".into());
+        header.typ = typ.map(str::to_owned);
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn access_claims() -> Value {
+        let now = now_secs();
+        json!({"iss": ISSUER, "sub": "user_2test", "client_id": CLIENT, "exp": now + 600, "iat": now, "scope": "openid email"})
     }
 
     fn b64(v: &Value) -> String {
@@ -453,17 +603,28 @@ mod tests {
                 .await
                 .is_err()
         );
-        // Several audiences need azp = this client (OIDC Core §3.1.3.7).
-        let several = with(id_claims(), "aud", json!([CLIENT, "other-app"]));
-        assert!(
-            check_id(&sign(&several, KEY_A, "key-a", "JWT"), Some("n-123"))
+        // OIDC Core §3.1.3.7 step 3: another audience the client does not trust is refused,
+        // even with azp naming this client.
+        for aud in [
+            json!([CLIENT, "other-app"]),
+            json!(["other-app", CLIENT]),
+            json!([CLIENT, CLIENT, ""]),
+        ] {
+            let several = with(with(id_claims(), "aud", aud.clone()), "azp", json!(CLIENT));
+            let err = check_id(&sign(&several, KEY_A, "key-a", "JWT"), Some("n-123"))
                 .await
-                .unwrap_err()
-                .to_string()
-                .contains("azp")
-        );
-        let with_azp = with(several, "azp", json!(CLIENT));
-        check_id(&sign(&with_azp, KEY_A, "key-a", "JWT"), Some("n-123"))
+                .unwrap_err();
+            assert_eq!(err.rule(), Some(Rule::Audience), "{aud}: {err}");
+        }
+        // An azp naming another party is refused.
+        let azp = with(id_claims(), "azp", json!("other-app"));
+        let err = check_id(&sign(&azp, KEY_A, "key-a", "JWT"), Some("n-123"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.rule(), Some(Rule::Audience), "{err}");
+        // Only this client, as a string or a one-element array, passes.
+        let array = with(id_claims(), "aud", json!([CLIENT]));
+        check_id(&sign(&array, KEY_A, "key-a", "JWT"), Some("n-123"))
             .await
             .unwrap();
     }
@@ -513,7 +674,11 @@ mod tests {
         let err = check_access(&sign(&claims, KEY_A, "key-a", "dpop+jwt"))
             .await
             .unwrap_err();
-        assert!(err.to_string().contains("type"), "{err}");
+        assert_eq!(err.rule(), Some(Rule::TokenConfusion), "{err}");
+        // RFC 7515 §4.1.9: media types compare case-insensitively.
+        check_access(&sign(&claims, KEY_A, "key-a", "application/AT+JWT"))
+            .await
+            .unwrap();
         let expired = with(claims, "exp", json!(now - 3600));
         assert!(check_access(&sign(&expired, KEY_A, "key-a", "at+jwt"))
             .await
@@ -544,5 +709,131 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("critical"));
+    }
+
+    #[tokio::test]
+    async fn a_jwt_access_token_not_typed_at_jwt_is_refused_as_token_confusion() {
+        for typ in [
+            Some("JWT"),
+            None,
+            Some("jwt"),
+            Some(""),
+            Some("id_token+jwt"),
+        ] {
+            let token = sign_with(&access_claims(), KEY_A, Algorithm::RS256, typ);
+            let err = check_access(&token).await.unwrap_err();
+            assert_eq!(err.rule(), Some(Rule::TokenConfusion), "{typ:?}: {err}");
+        }
+        // The ID token itself, offered as the access token.
+        let id = sign(&id_claims(), KEY_A, "key-a", "JWT");
+        let err = check_access(&id).await.unwrap_err();
+        assert_eq!(err.rule(), Some(Rule::TokenConfusion), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_access_token_offered_as_the_id_token_is_refused() {
+        let token = sign(&id_claims(), KEY_A, "key-a", "at+jwt");
+        let err = check_id(&token, Some("n-123")).await.unwrap_err();
+        assert_eq!(err.rule(), Some(Rule::TokenConfusion), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_id_token_issued_too_long_ago_is_refused_as_stale() {
+        let now = now_secs();
+        let old = with(
+            id_claims(),
+            "iat",
+            json!(now - MAX_ID_TOKEN_AGE_SECS - CLOCK_SKEW_SECS - 5),
+        );
+        let err = check_id(&sign(&old, KEY_A, "key-a", "JWT"), Some("n-123"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.rule(), Some(Rule::Stale), "{err}");
+        // Within the limit it passes.
+        let recent = with(id_claims(), "iat", json!(now - MAX_ID_TOKEN_AGE_SECS + 5));
+        check_id(&sign(&recent, KEY_A, "key-a", "JWT"), Some("n-123"))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn tokens_beyond_the_size_cap_are_refused_before_parsing() {
+        let huge = with(id_claims(), "pad", json!("x".repeat(MAX_TOKEN_LEN)));
+        let token = sign(&huge, KEY_A, "key-a", "JWT");
+        let err = check_id(&token, Some("n-123")).await.unwrap_err();
+        assert_eq!(err.rule(), Some(Rule::TooLarge), "{err}");
+        let err = check_access(&"a".repeat(MAX_TOKEN_LEN + 1))
+            .await
+            .unwrap_err();
+        assert_eq!(err.rule(), Some(Rule::TooLarge), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_id_token_algorithm_the_provider_did_not_announce_is_refused() {
+        let token = sign_with(&id_claims(), KEY_A, Algorithm::RS384, Some("JWT"));
+        let err = check_id_with(&token, Some("n-123"), None, &["RS256".to_owned()])
+            .await
+            .unwrap_err();
+        assert_eq!(err.rule(), Some(Rule::SigningAlgorithm), "{err}");
+        check_id_with(&token, Some("n-123"), None, &["RS384".to_owned()])
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_wrong_at_hash_is_refused_and_a_right_one_passes() {
+        let access = "oat_2xKq8fA1b2c3";
+        let right = token_hash("RS256", access).unwrap();
+        let algs = ["RS256".to_owned()];
+        let good = with(id_claims(), "at_hash", json!(right));
+        check_id_with(
+            &sign(&good, KEY_A, "key-a", "JWT"),
+            Some("n-123"),
+            Some(access),
+            &algs,
+        )
+        .await
+        .unwrap();
+        for wrong in [
+            json!("AAAAAAAAAAAAAAAAAAAAAA"),
+            json!(""),
+            json!(42),
+            Value::Null,
+        ] {
+            let bad = with(id_claims(), "at_hash", wrong.clone());
+            let err = check_id_with(
+                &sign(&bad, KEY_A, "key-a", "JWT"),
+                Some("n-123"),
+                Some(access),
+                &algs,
+            )
+            .await
+            .unwrap_err();
+            assert_eq!(err.rule(), Some(Rule::AtHash), "{wrong}: {err}");
+        }
+        // The hash of another access token does not pass either.
+        let other = with(
+            id_claims(),
+            "at_hash",
+            json!(token_hash("RS256", "oat_other").unwrap()),
+        );
+        let err = check_id_with(
+            &sign(&other, KEY_A, "key-a", "JWT"),
+            Some("n-123"),
+            Some(access),
+            &algs,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.rule(), Some(Rule::AtHash), "{err}");
+    }
+
+    #[test]
+    fn at_hash_matches_the_oidc_core_example() {
+        // OIDC Core, Appendix A.3: at_hash of this access token with RS256.
+        assert_eq!(
+            token_hash("RS256", "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y").as_deref(),
+            Some("77QmUPtjPfzWtF2AnpK9RQ")
+        );
     }
 }

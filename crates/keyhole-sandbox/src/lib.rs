@@ -15,6 +15,8 @@
 //! Environment: `KEYHOLE_NODE` (node binary, default `node`), `KEYHOLE_SANDBOX_QUIET=1` (do not
 //! forward the sandbox's stderr).
 
+pub mod adversary;
+
 use serde::Deserialize;
 use std::collections::VecDeque;
 use std::ffi::OsString;

@@ -1,0 +1,8 @@
+//! JWKS documents: never a panic.
+#![no_main]
+use keyhole_core::fuzzing;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = fuzzing::jwks(data);
+});
