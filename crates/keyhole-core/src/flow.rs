@@ -10,9 +10,9 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::config::Config;
-use crate::engine::Provider;
 use crate::error::{Error, Result};
 use crate::loopback::{Expected, Listener};
+use crate::provider::Provider;
 use crate::session::Session;
 use crate::tokens;
 
