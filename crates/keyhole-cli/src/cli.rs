@@ -72,6 +72,14 @@ pub struct SettingsArgs {
     /// Keychain service name the session is stored under (the app uses the default too).
     #[arg(long, env = "KEYHOLE_KEYCHAIN_SERVICE", default_value = keyhole_core::Keychain::SERVICE)]
     pub keychain_service: String,
+    /// Accept provider endpoints (token, keys, revocation, userinfo) on this other origin than
+    /// the issuer's. Refused by default: your code and tokens would go there.
+    #[arg(long, env = "KEYHOLE_TRUST_ENDPOINT_ORIGIN", value_name = "URL")]
+    pub trust_endpoint_origin: Vec<String>,
+    /// Send the access token to this plain-http API origin even though it is not on this machine
+    /// (anyone on the network could read it). Refused by default.
+    #[arg(long, env = "KEYHOLE_ALLOW_CLEARTEXT_API", value_name = "URL")]
+    pub allow_cleartext_api: Vec<String>,
 }
 
 impl SettingsArgs {

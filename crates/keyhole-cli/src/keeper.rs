@@ -20,7 +20,22 @@ pub const EXIT_CANCELLED: u8 = 130;
 /// A keeper for `settings`, keeping the session in the system keychain, or in memory for this
 /// run when there is none (said once, on stderr, when it is first found missing).
 pub fn keeper(args: &SettingsArgs, api_url: Option<&str>) -> Result<SessionKeeper, u8> {
-    let config = args.to_settings(api_url).validate().map_err(|e| fail(&e))?;
+    let mut config = args.to_settings(api_url).validate().map_err(|e| fail(&e))?;
+    for (flag, urls) in [
+        ("trust-endpoint-origin", &args.trust_endpoint_origin),
+        ("allow-cleartext-api", &args.allow_cleartext_api),
+    ] {
+        for url in urls {
+            let Ok(parsed) = url::Url::parse(url.trim()) else {
+                err!("error: --{flag}: {url:?} is not a URL; give an origin such as https://auth.example.com");
+                return Err(EXIT_SETTINGS);
+            };
+            config = match flag {
+                "trust-endpoint-origin" => config.trust_endpoint_origin(&parsed),
+                _ => config.allow_cleartext_api(&parsed),
+            };
+        }
+    }
     let store: Arc<dyn SecretStore> = Arc::new(KeychainOrMemory::new(&args.keychain_service));
     Ok(SessionKeeper::new(Keyhole::new(config), store))
 }
