@@ -297,6 +297,15 @@ impl Error {
     }
 }
 
+/// The sentence with its first letter in upper case, for messages built from lower-case parts.
+pub(crate) fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 fn describe_oauth_error(error: &str, description: Option<&str>) -> String {
     match description {
         Some(d) if !d.is_empty() => format!("{error} ({d})"),

@@ -14,7 +14,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{Error, Result, Rule};
+use crate::error::{capitalize, Error, Result, Rule};
 
 /// The path the provider redirects to.
 pub const CALLBACK_PATH: &str = "/callback";
@@ -406,14 +406,6 @@ fn escape_html(text: &str) -> String {
         }
     }
     out
-}
-
-fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

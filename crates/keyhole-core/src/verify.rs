@@ -12,7 +12,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result, Rule};
+use crate::error::{capitalize, Error, Result, Rule};
 use crate::jwks::KeySet;
 use crate::tokens::MAX_TOKEN_LEN;
 
@@ -268,14 +268,6 @@ fn check_length(raw: &str, what: &str) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 /// OIDC Core §3.1.3.8: the left half of the token's hash with the JWS algorithm's hash function,

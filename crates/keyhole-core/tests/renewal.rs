@@ -12,14 +12,15 @@ use keyhole_core::renewal::{self, RenewalStats};
 use keyhole_core::{CancellationToken, Keychain, Keyhole, SessionKeeper, SignInOptions};
 use keyhole_sandbox::{Sandbox, SandboxOptions};
 
-#[tokio::test]
-async fn the_driver_renews_a_4_second_token_once_per_lifetime_for_20_seconds() {
+/// A sandbox whose access tokens live `ttl` seconds, and a keeper signed in to it as `login`,
+/// keeping its record in a real keychain under a service of its own.
+async fn signed_in(ttl: u32, login: &'static str) -> (Sandbox, Arc<SessionKeeper>) {
     let sandbox = Sandbox::start_with(SandboxOptions {
-        access_token_ttl: Some(4),
+        access_token_ttl: Some(ttl),
         ..Default::default()
     })
     .unwrap();
-    let service = format!("dev.keyhole.test.renewal.{}", std::process::id());
+    let service = format!("dev.keyhole.test.renewal.{login}.{}", std::process::id());
     let store = Arc::new(Keychain::open_service(&service).expect("a Secret Service"));
     let keeper = Arc::new(SessionKeeper::new(
         Keyhole::new(config_for(&sandbox, &sandbox.api.lax)),
@@ -30,9 +31,15 @@ async fn the_driver_renews_a_4_second_token_once_per_lifetime_for_20_seconds() {
         cancel: CancellationToken::new(),
     };
     keeper
-        .sign_in(&StandIn::http_login("user_2renewal"), &options, &quiet)
+        .sign_in(&StandIn::http_login(login), &options, &quiet)
         .await
         .expect("sign-in");
+    (sandbox, keeper)
+}
+
+#[tokio::test]
+async fn the_driver_renews_a_4_second_token_once_per_lifetime_for_20_seconds() {
+    let (sandbox, keeper) = signed_in(4, "user_2renewal").await;
     let grants = || sandbox.stats().unwrap()["refresh_grants"].as_u64().unwrap();
     let before = grants();
     let mut changes = keeper.watch();
@@ -83,25 +90,7 @@ async fn the_driver_renews_a_4_second_token_once_per_lifetime_for_20_seconds() {
 
 #[tokio::test]
 async fn a_failing_renewal_is_retried_with_backoff_not_in_a_loop() {
-    let sandbox = Sandbox::start_with(SandboxOptions {
-        access_token_ttl: Some(2),
-        ..Default::default()
-    })
-    .unwrap();
-    let service = format!("dev.keyhole.test.backoff.{}", std::process::id());
-    let store = Arc::new(Keychain::open_service(&service).expect("a Secret Service"));
-    let keeper = Arc::new(SessionKeeper::new(
-        Keyhole::new(config_for(&sandbox, &sandbox.api.lax)),
-        store,
-    ));
-    let options = SignInOptions {
-        timeout: Duration::from_secs(60),
-        cancel: CancellationToken::new(),
-    };
-    keeper
-        .sign_in(&StandIn::http_login("user_2backoff"), &options, &quiet)
-        .await
-        .expect("sign-in");
+    let (sandbox, keeper) = signed_in(2, "user_2backoff").await;
     drop(sandbox); // the provider goes away: every renewal fails
 
     let stats = Arc::new(RenewalStats::default());
