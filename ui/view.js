@@ -265,6 +265,17 @@ function apiCard(state, dispatch) {
   );
 }
 
+// Where the token went that the user should know about (the engine's destination warnings).
+function destinationWarnings(result) {
+  const warnings = Array.isArray(result?.warnings) ? result.warnings : [];
+  if (warnings.length === 0) return null;
+  return h(
+    "p",
+    { id: "api-warnings", class: ["note", "note-warning"], role: "note" },
+    warnings.map((w) => `Warning: ${w.message}`).join(" "),
+  );
+}
+
 function apiResult(api) {
   const box = (...children) => h("div", { id: "api-result", class: "api-result", "data-result": api.status }, ...children);
   switch (api.status) {
@@ -274,6 +285,7 @@ function apiResult(api) {
       return box(
         h("p", { id: "api-error", class: "error-text" }, `Error: ${api.message}`),
         api.result ? h("p", { class: "meta" }, fmt.resultMeta(api.result)) : null,
+        destinationWarnings(api.result),
         api.diagnosis ? h("p", { id: "diagnosis", class: "note" }, api.diagnosis) : null,
       );
     case "data": {
@@ -281,6 +293,7 @@ function apiResult(api) {
       return box(
         h("h3", null, "Data from API"),
         h("p", { id: "api-meta", class: "meta" }, fmt.resultMeta(result)),
+        destinationWarnings(result),
         api.diagnosis
           ? h("p", { id: "diagnosis", class: ["note", "note-warning"], role: "note" }, `Warning: ${api.diagnosis}`)
           : null,

@@ -218,6 +218,15 @@ describe("signedIn", () => {
     assert.equal(byId(root, "diagnosis"), null);
   });
 
+  test("the engine's destination warnings are shown with the answer, and nothing when there are none", () => {
+    const warnings = [{ kind: "audience", message: "The access token's audience does not name http://api.example.test." }];
+    const root = render(run(signedIn(), { type: "callApiClicked" }, { type: "apiAnswered", result: apiResult({ warnings }) }));
+    assert.equal(text(root, "api-warnings"), "Warning: The access token's audience does not name http://api.example.test.");
+    assert.ok(byId(root, "api-warnings").classList.contains("note-warning"));
+    const plain = render(run(signedIn(), { type: "callApiClicked" }, { type: "apiAnswered", result: apiResult() }));
+    assert.equal(byId(plain, "api-warnings"), null);
+  });
+
   test("2xx with a diagnosis shows both the data and a visible warning", () => {
     const root = render(run(signedIn(), { type: "callApiClicked" }, { type: "apiAnswered", result: apiResult({ diagnosis: "auth object is signed out" }) }));
     assert.ok(byId(root, "api-data"));
