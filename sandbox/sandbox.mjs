@@ -471,6 +471,22 @@ function buildOauthApi() {
 
   // The tutorial's backend, adapted to accept the desktop app's OAuth access tokens.
   app.use(clerkMiddleware(clerkOptions));
+  // Echo: what the API received (Authorization masked) and who Clerk's middleware says you are,
+  // for every method. For tests, and for users trying the request editor.
+  app.all('/echo', express.text({ type: () => true, limit: '1mb' }), (req, res) => {
+    const headers = { ...req.headers };
+    if (headers.authorization) headers.authorization = headers.authorization.replace(/^(\S+\s+)?.*$/, (_m, scheme) => `${scheme ?? ''}…masked`);
+    const auth = getAuth(req, { acceptsToken: 'oauth_token' });
+    res.json({
+      method: req.method,
+      path: req.path,
+      query: req.query,
+      headers,
+      body: typeof req.body === 'string' ? req.body : '',
+      userId: auth.userId ?? null,
+      isAuthenticated: auth.isAuthenticated ?? false,
+    });
+  });
   app.get('/protected-endpoint', (req, res) => {
     res.json(getAuth(req, { acceptsToken: 'oauth_token' }));
   });
@@ -549,6 +565,7 @@ const ready = {
     plain: `${API_BASE}/plain`,
     redirect_elsewhere: `${API_BASE}/redirect-elsewhere`,
     slow: `${API_BASE}/slow`,
+    echo: `${API_BASE}/echo`,
     big: `${API_BASE}/big`,
     session_only: `${SESSION_API_BASE}/protected-endpoint`,
   },

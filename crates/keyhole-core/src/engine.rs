@@ -16,6 +16,7 @@ use crate::flow::{PendingSignIn, Progress};
 use crate::jwks::KeySet;
 use crate::probe::{self, ApiResponse};
 use crate::provider::Provider;
+use crate::request::{ApiRequest, Prepared};
 use crate::session::Session;
 use crate::tokens;
 use crate::verify::{AccessTokenInfo, Verifier};
@@ -151,7 +152,7 @@ impl Keyhole {
 
     fn api_http(&self) -> &reqwest::Client {
         self.api_http
-            .get_or_init(|| crate::http::client(probe::DEFAULT_TIMEOUT))
+            .get_or_init(|| crate::http::client(probe::CLIENT_TIMEOUT))
     }
 
     /// Renews the session with its refresh token (rotated or kept, see [`tokens::refresh`]).
@@ -216,19 +217,44 @@ impl Keyhole {
 
     /// Calls `url` with the session's access token and explains a disappointing answer.
     pub async fn call(&self, url: &Url, session: &Session) -> Result<ApiResult> {
-        let warnings = self.destination(url, session)?;
+        let request = ApiRequest::get(url).prepare()?;
+        self.send(&request, Some(session), &CancellationToken::new())
+            .await
+    }
+
+    /// Sends `request`, with the session's access token when the request says so (then a
+    /// session is needed), until `cancel` or its timeout, and explains a disappointing answer.
+    pub async fn send(
+        &self,
+        request: &Prepared,
+        session: Option<&Session>,
+        cancel: &CancellationToken,
+    ) -> Result<ApiResult> {
+        let session = match (request.sends_token(), session) {
+            (true, Some(session)) => Some(session),
+            (true, None) => return Err(Error::NotSignedIn),
+            (false, _) => None,
+        };
+        let warnings = match session {
+            Some(session) => self.destination(request.url(), session)?,
+            None => Vec::new(),
+        };
         for warning in &warnings {
             tracing::warn!(kind = warning.kind, "{}", warning.message);
         }
-        let response = probe::call(self.api_http(), url, &session.tokens.access_token).await?;
-        let diagnosis = diagnose(
-            &response,
-            &TokenContext {
-                access: &session.access,
-                expires_at: session.expires_at(),
-                issuer: &session.issuer,
-            },
-        );
+        let token = session.map(|s| &s.tokens.access_token);
+        let response = probe::send(self.api_http(), request, token, cancel).await?;
+        // Without a token, a signed-out answer is what was asked for: nothing to explain.
+        let diagnosis = session.and_then(|session| {
+            diagnose(
+                &response,
+                &TokenContext {
+                    access: &session.access,
+                    expires_at: session.expires_at(),
+                    issuer: &session.issuer,
+                },
+            )
+        });
         Ok(ApiResult {
             response,
             diagnosis,

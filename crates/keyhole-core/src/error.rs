@@ -66,6 +66,17 @@ pub enum Error {
     /// The caller cancelled the sign-in.
     #[error("the sign-in was cancelled")]
     Cancelled,
+    /// The caller cancelled an API call.
+    #[error("the call was cancelled")]
+    CallCancelled,
+    /// The API did not answer within the call's timeout.
+    #[error("the API at {url} did not answer within {seconds} s (the call's timeout); try again or allow it more time")]
+    ApiTimeout {
+        /// The URL that was requested.
+        url: String,
+        /// The timeout, in seconds.
+        seconds: u64,
+    },
     /// The loopback listener could not be set up.
     #[error("could not listen for the sign-in redirect on 127.0.0.1:{port}: {message}")]
     Loopback {
@@ -229,7 +240,8 @@ impl Error {
             Error::Provider { .. } => "provider",
             Error::IssuerMismatch { .. } => "issuer_mismatch",
             Error::Timeout(_) => "timeout",
-            Error::Cancelled => "cancelled",
+            Error::Cancelled | Error::CallCancelled => "cancelled",
+            Error::ApiTimeout { .. } => "api_timeout",
             Error::Loopback { .. } => "loopback",
             Error::TokenRefused { .. } => "token_refused",
             Error::TokenResponse(_) => "token_response",

@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::flow::Progress;
 use crate::lock;
 use crate::record::{Record, Stored};
+use crate::request::ApiRequest;
 use crate::session::{Session, SessionSummary};
 use crate::tokens::{self, TokenKind};
 use crate::vault::{account_for, SecretStore};
@@ -292,8 +293,24 @@ impl SessionKeeper {
     /// Calls `url` with a fresh access token. On a 401 the session is renewed once and the
     /// call retried once — never more.
     pub async fn call(&self, url: &Url) -> Result<ApiResult> {
+        self.send(&ApiRequest::get(url), &CancellationToken::new())
+            .await
+    }
+
+    /// Sends `request` until `cancel` or its timeout. With the token: a fresh one, and on a 401
+    /// the session is renewed once and the request sent once more — never more. Without the
+    /// token no session is needed.
+    pub async fn send(
+        &self,
+        request: &ApiRequest,
+        cancel: &CancellationToken,
+    ) -> Result<ApiResult> {
+        let request = request.prepare()?;
+        if !request.sends_token() {
+            return self.keyhole.send(&request, None, cancel).await;
+        }
         let session = self.fresh_session().await?;
-        let first = self.keyhole.call(url, &session).await?;
+        let first = self.keyhole.send(&request, Some(&session), cancel).await?;
         if first.response.status != 401 || session.tokens.refresh_token.is_none() {
             return Ok(first);
         }
@@ -308,7 +325,7 @@ impl SessionKeeper {
             }
             slot.clone().ok_or(Error::NotSignedIn)?
         };
-        self.keyhole.call(url, &retry).await
+        self.keyhole.send(&request, Some(&retry), cancel).await
     }
 
     // --- signing out ---------------------------------------------------------------------------

@@ -57,6 +57,7 @@ mod probe;
 mod provider;
 mod record;
 pub mod renewal;
+mod request;
 mod session;
 mod tokens;
 mod vault;
@@ -75,6 +76,10 @@ pub use keeper::{SessionKeeper, SessionUpdate, SignOutOutcome};
 pub use loopback::CALLBACK_PATH;
 pub use probe::{ApiResponse, Body, BODY_CAP};
 pub use provider::Provider;
+pub use request::{
+    quote as shell_quote, ApiRequest, CurlToken, Method, Pair, Prepared, RequestBody,
+    DEFAULT_API_TIMEOUT, MAX_API_TIMEOUT,
+};
 pub use session::{AccessTokenView, Identity, Session, SessionSummary};
 pub use tokens::{IdToken, TokenSet};
 pub use vault::{account_for, Keychain, KeychainOrMemory, MemoryStore, SecretStore};

@@ -3,12 +3,14 @@
 use std::time::{Duration, Instant};
 
 use oauth2::AccessToken;
-use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
+use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, LOCATION};
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::error::{Error, Result};
 use crate::http;
+use crate::request::{Method, Prepared};
 
 /// Largest body kept for display; the rest is dropped and the body marked truncated.
 pub const BODY_CAP: usize = 1024 * 1024;
@@ -19,6 +21,8 @@ const MAX_REDIRECTS: usize = 5;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiResponse {
+    /// The method sent.
+    pub method: String,
     /// The HTTP status code.
     pub status: u16,
     /// True for 2xx.
@@ -29,6 +33,10 @@ pub struct ApiResponse {
     pub url: String,
     /// Time from sending the request to the end of the body.
     pub elapsed_ms: u64,
+    /// Time from sending the request to the response's status and headers (first byte).
+    pub ttfb_ms: u64,
+    /// Bytes of body received (at most [`BODY_CAP`]).
+    pub size: u64,
     /// The `Content-Type` header.
     pub content_type: Option<String>,
     /// Response headers, in order, as (name, value).
@@ -76,13 +84,27 @@ impl ApiResponse {
     }
 }
 
-/// Sends `GET url` with the bearer token and reads the answer. Redirects are followed only within
-/// the same origin (scheme, host and port); any other redirect is returned as the answer, unfollowed,
-/// so the token never travels to another origin.
-pub async fn call(http: &reqwest::Client, url: &Url, token: &AccessToken) -> Result<ApiResponse> {
+/// Sends `request` (with `Authorization: Bearer <token>` when a token is given) and reads the
+/// answer, within the request's timeout and until `cancel`. Redirects are followed only within
+/// the same origin (scheme, host and port); any other redirect is returned as the answer,
+/// unfollowed, so the token never travels to another origin.
+pub async fn send(
+    http: &reqwest::Client,
+    request: &Prepared,
+    token: Option<&AccessToken>,
+    cancel: &CancellationToken,
+) -> Result<ApiResponse> {
+    let exchange = tokio::time::timeout(request.timeout(), exchange(http, request, token));
+    let outcome = tokio::select! {
+        () = cancel.cancelled() => Err(Error::CallCancelled),
+        outcome = exchange => outcome.unwrap_or_else(|_| Err(Error::ApiTimeout {
+            url: request.url().to_string(),
+            seconds: request.timeout().as_secs(),
+        })),
+    };
     // Transport failures of the API are their own kind: the front ends tell them apart from the
     // provider's (the CLI's exit code 4).
-    send(http, url, token).await.map_err(|error| match error {
+    outcome.map_err(|error| match error {
         Error::Network {
             url,
             message,
@@ -97,32 +119,56 @@ pub async fn call(http: &reqwest::Client, url: &Url, token: &AccessToken) -> Res
     })
 }
 
-async fn send(http: &reqwest::Client, url: &Url, token: &AccessToken) -> Result<ApiResponse> {
+async fn exchange(
+    http: &reqwest::Client,
+    request: &Prepared,
+    token: Option<&AccessToken>,
+) -> Result<ApiResponse> {
     let started = Instant::now();
-    let mut current = url.clone();
+    let origin = request.url().origin();
+    let mut current = request.url().clone();
+    let mut method = request.method();
+    let mut with_body = true;
     for _ in 0..=MAX_REDIRECTS {
-        let response = http
-            .get(current.clone())
-            .header(AUTHORIZATION, format!("Bearer {}", token.secret()))
-            // An API call, not a navigation: Clerk's dev instances answer navigations with a handshake redirect.
-            .header(ACCEPT, "application/json")
+        let mut builder = request.builder(http, method, &current, with_body);
+        if let Some(token) = token {
+            builder = builder.header(AUTHORIZATION, format!("Bearer {}", token.secret()));
+        }
+        let response = builder
             .send()
             .await
             .map_err(|e| http::network_error("the API", current.as_str(), e))?;
-        if response.status().is_redirection() {
+        let ttfb = started.elapsed();
+        let status = response.status();
+        if status.is_redirection() {
             if let Some(next) = location(response.headers(), &current) {
-                if next.origin() == url.origin() {
+                if next.origin() == origin {
+                    // As browsers do: 303 (and 301/302 after a POST) turn into a GET without body.
+                    if status == reqwest::StatusCode::SEE_OTHER
+                        || (matches!(status.as_u16(), 301 | 302) && method == Method::Post)
+                    {
+                        method = Method::Get;
+                        with_body = false;
+                    }
                     current = next;
                     continue;
                 }
-                return read(response, current, started, Some(next.to_string())).await;
+                return read(
+                    response,
+                    method,
+                    current,
+                    started,
+                    ttfb,
+                    Some(next.to_string()),
+                )
+                .await;
             }
         }
-        return read(response, current, started, None).await;
+        return read(response, method, current, started, ttfb, None).await;
     }
     Err(Error::Network {
         what: "the API",
-        url: url.to_string(),
+        url: request.url().to_string(),
         message: format!("it redirected more than {MAX_REDIRECTS} times"),
         source: None,
     })
@@ -135,8 +181,10 @@ fn location(headers: &HeaderMap, base: &Url) -> Option<Url> {
 
 async fn read(
     response: reqwest::Response,
+    method: Method,
     url: Url,
     started: Instant,
+    ttfb: Duration,
     blocked_redirect: Option<String>,
 ) -> Result<ApiResponse> {
     let status = response.status();
@@ -156,6 +204,9 @@ async fn read(
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let (bytes, truncated) = http::read_capped(response, BODY_CAP, "the API").await?;
     Ok(ApiResponse {
+        method: method.as_str().to_owned(),
+        ttfb_ms: u64::try_from(ttfb.as_millis()).unwrap_or(u64::MAX),
+        size: bytes.len() as u64,
         status: status.as_u16(),
         ok: status.is_success(),
         reason: status.canonical_reason().unwrap_or("").to_owned(),
@@ -188,8 +239,8 @@ fn parse_body(bytes: &[u8], truncated: bool, content_type: Option<&str>) -> Body
     }
 }
 
-/// The engine's default timeout for an API call.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The API client's own limit; each call has its own, shorter timeout (see [`Prepared`]).
+pub const CLIENT_TIMEOUT: Duration = crate::request::MAX_API_TIMEOUT;
 
 #[cfg(test)]
 mod tests {
@@ -242,6 +293,9 @@ mod tests {
             reason: "Unauthorized".into(),
             url: "http://x.test/".into(),
             elapsed_ms: 1,
+            method: "GET".into(),
+            ttfb_ms: 1,
+            size: 0,
             content_type: Some("text/html".into()),
             headers: vec![],
             body: Body::Text {

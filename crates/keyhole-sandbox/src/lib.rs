@@ -52,6 +52,9 @@ pub struct ApiUrls {
     pub slow: String,
     /// `GET /big`: a ~2.2 MB JSON array.
     pub big: String,
+    /// `/echo`, any method, behind Clerk's middleware: the method, path, query, headers
+    /// (Authorization masked), body and `userId` the API received.
+    pub echo: String,
     /// `GET /protected-endpoint` on the session-only API (plain `getAuth(req)`): an OAuth token
     /// reads as signed out (`userId: null`).
     pub session_only: String,

@@ -1,0 +1,499 @@
+//! [`ApiRequest`]: the request a user shapes (method, query, headers, body, whether the token
+//! goes along, a timeout), checked once here for both front ends, and its copy as a `curl`
+//! command that runs as pasted.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::config::parse_api_url;
+use crate::error::{Error, Result};
+
+/// The default time an API call may take.
+pub const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest timeout a user may set.
+pub const MAX_API_TIMEOUT: Duration = Duration::from_secs(600);
+/// The largest request body Keyhole sends.
+pub const MAX_REQUEST_BODY: usize = 1024 * 1024;
+
+/// The HTTP methods Keyhole sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "UPPERCASE")]
+#[allow(missing_docs)]
+pub enum Method {
+    #[default]
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Head,
+    Options,
+}
+
+impl Method {
+    /// The method as sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+            Method::Options => "OPTIONS",
+        }
+    }
+
+    /// Parses a method name (any case). Err names the methods Keyhole knows.
+    pub fn parse(text: &str) -> Result<Method> {
+        Ok(match text.trim().to_ascii_uppercase().as_str() {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            "HEAD" => Method::Head,
+            "OPTIONS" => Method::Options,
+            _ => {
+                return Err(Error::setting(
+                    "method",
+                    format!("{:?} is not a method Keyhole sends; use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.", text.trim()),
+                ))
+            }
+        })
+    }
+
+    fn reqwest(self) -> reqwest::Method {
+        match self {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+            Method::Head => reqwest::Method::HEAD,
+            Method::Options => reqwest::Method::OPTIONS,
+        }
+    }
+}
+
+/// A query parameter, header or form field; a disabled one is kept but not sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pair {
+    /// The name.
+    pub name: String,
+    /// The value.
+    #[serde(default)]
+    pub value: String,
+    /// Sent only when true.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Pair {
+    /// An enabled pair.
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Pair {
+        Pair {
+            name: name.into(),
+            value: value.into(),
+            enabled: true,
+        }
+    }
+}
+
+/// The request body; its kind sets the `Content-Type` unless a header says otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum RequestBody {
+    /// No body.
+    #[default]
+    None,
+    /// JSON text, checked before sending (`application/json`).
+    Json {
+        /// The JSON.
+        text: String,
+    },
+    /// Plain text (`text/plain; charset=utf-8`).
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// Form fields (`application/x-www-form-urlencoded`).
+    Form {
+        /// The fields.
+        fields: Vec<Pair>,
+    },
+}
+
+/// A request to the protected API, as the user shaped it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiRequest {
+    /// The method.
+    #[serde(default)]
+    pub method: Method,
+    /// The URL (query parameters below are appended to its own).
+    pub url: String,
+    /// Query parameters.
+    #[serde(default)]
+    pub query: Vec<Pair>,
+    /// Headers. `Authorization` is Keyhole's own while the token is sent.
+    #[serde(default)]
+    pub headers: Vec<Pair>,
+    /// The body.
+    #[serde(default)]
+    pub body: RequestBody,
+    /// Sends `Authorization: Bearer <access token>`; false sends the request as a signed-out
+    /// caller would.
+    #[serde(default = "yes")]
+    pub send_token: bool,
+    /// How long the call may take, in seconds (default 30, at most 600).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+}
+
+/// A checked request, ready to send.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) send_token: bool,
+    pub(crate) timeout: Duration,
+}
+
+impl Prepared {
+    /// The URL the request goes to, query included.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+    /// The method.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+    /// Whether the access token goes along.
+    pub fn sends_token(&self) -> bool {
+        self.send_token
+    }
+    /// The timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub(crate) fn builder(
+        &self,
+        http: &reqwest::Client,
+        method: Method,
+        url: &Url,
+        with_body: bool,
+    ) -> reqwest::RequestBuilder {
+        let mut builder = http
+            .request(method.reqwest(), url.clone())
+            .headers(self.headers.clone());
+        if let (true, Some(body)) = (with_body, &self.body) {
+            builder = builder.body(body.clone());
+        }
+        builder
+    }
+}
+
+impl ApiRequest {
+    /// `GET url` with the token, as the tutorial's component does.
+    pub fn get(url: &Url) -> ApiRequest {
+        ApiRequest {
+            method: Method::Get,
+            url: url.to_string(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: RequestBody::None,
+            send_token: true,
+            timeout_secs: None,
+        }
+    }
+
+    /// Checks every part and builds what is sent. Err names the part (`apiUrl`, `query`,
+    /// `headers`, `body`, `timeout`) with one plain sentence.
+    pub fn prepare(&self) -> Result<Prepared> {
+        let mut url = parse_api_url(&self.url)?;
+        {
+            let enabled: Vec<&Pair> = self.query.iter().filter(|p| p.enabled).collect();
+            if enabled.iter().any(|p| p.name.trim().is_empty()) {
+                return Err(Error::setting(
+                    "query",
+                    "A query parameter has no name; give it one or remove it.",
+                ));
+            }
+            if !enabled.is_empty() {
+                let mut pairs = url.query_pairs_mut();
+                for p in enabled {
+                    pairs.append_pair(p.name.trim(), &p.value);
+                }
+            }
+        }
+        let mut headers = HeaderMap::new();
+        // An API call, not a navigation: Clerk's dev instances answer navigations with a redirect.
+        headers.insert(
+            reqwest::header::ACCEPT,
+            HeaderValue::from_static("application/json, */*;q=0.5"),
+        );
+        for pair in self.headers.iter().filter(|p| p.enabled) {
+            let name = HeaderName::from_bytes(pair.name.trim().as_bytes()).map_err(|_| {
+                Error::setting(
+                    "headers",
+                    format!(
+                        "{:?} is not a valid header name; use letters, digits and - only.",
+                        pair.name.trim()
+                    ),
+                )
+            })?;
+            if name == AUTHORIZATION && self.send_token {
+                return Err(Error::setting(
+                    "headers",
+                    "Keyhole adds the Authorization header with your token; remove yours, or turn off sending the token to send your own.",
+                ));
+            }
+            let value = HeaderValue::from_str(pair.value.trim()).map_err(|_| {
+                Error::setting(
+                    "headers",
+                    format!(
+                        "The value of header {name} has a line break or a character headers cannot carry; remove it."
+                    ),
+                )
+            })?;
+            if name == reqwest::header::ACCEPT {
+                headers.remove(reqwest::header::ACCEPT);
+            }
+            headers.append(name, value);
+        }
+        let (content_type, body) = match &self.body {
+            RequestBody::None => (None, None),
+            RequestBody::Json { text } => {
+                if let Err(e) = serde_json::from_str::<serde_json::Value>(text) {
+                    return Err(Error::setting(
+                        "body",
+                        format!(
+                            "The JSON body is not valid at line {}, column {}; fix it or send it as text.",
+                            e.line(),
+                            e.column()
+                        ),
+                    ));
+                }
+                (Some("application/json"), Some(text.clone().into_bytes()))
+            }
+            RequestBody::Text { text } => (
+                Some("text/plain; charset=utf-8"),
+                Some(text.clone().into_bytes()),
+            ),
+            RequestBody::Form { fields } => {
+                let mut form = url::form_urlencoded::Serializer::new(String::new());
+                for f in fields.iter().filter(|f| f.enabled) {
+                    form.append_pair(f.name.trim(), &f.value);
+                }
+                (
+                    Some("application/x-www-form-urlencoded"),
+                    Some(form.finish().into_bytes()),
+                )
+            }
+        };
+        if body.as_ref().is_some_and(|b| b.len() > MAX_REQUEST_BODY) {
+            return Err(Error::setting(
+                "body",
+                format!(
+                    "The body is larger than {} KiB; send a smaller one.",
+                    MAX_REQUEST_BODY / 1024
+                ),
+            ));
+        }
+        if let Some(content_type) = content_type {
+            if !headers.contains_key(CONTENT_TYPE) {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            }
+        }
+        let timeout = match self.timeout_secs {
+            None => DEFAULT_API_TIMEOUT,
+            Some(secs) if (1..=MAX_API_TIMEOUT.as_secs()).contains(&secs) => {
+                Duration::from_secs(secs)
+            }
+            Some(_) => {
+                return Err(Error::setting(
+                    "timeout",
+                    format!(
+                        "The timeout must be between 1 and {} seconds.",
+                        MAX_API_TIMEOUT.as_secs()
+                    ),
+                ))
+            }
+        };
+        Ok(Prepared {
+            method: self.method,
+            url,
+            headers,
+            body,
+            send_token: self.send_token,
+            timeout,
+        })
+    }
+
+    /// The same request as a `curl` command that runs as pasted. The token is `token`: a shell
+    /// command that prints it (the default: `keyhole-cli token …`), or the literal value only
+    /// when the user explicitly asked for it.
+    pub fn to_curl(&self, token: &CurlToken) -> Result<String> {
+        let prepared = self.prepare()?;
+        let mut words = vec!["curl".to_owned(), "-sS".to_owned()];
+        if prepared.method == Method::Head {
+            words.push("-I".to_owned());
+        } else if prepared.method != Method::Get || prepared.body.is_some() {
+            words.push("-X".to_owned());
+            words.push(prepared.method.as_str().to_owned());
+        }
+        for (name, value) in &prepared.headers {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            words.push("-H".to_owned());
+            words.push(quote(&format!("{name}: {value}")));
+        }
+        if prepared.send_token {
+            words.push("-H".to_owned());
+            words.push(match token {
+                // Double quotes so the shell runs the command substitution.
+                CurlToken::Command(command) => format!("\"Authorization: Bearer $({command})\""),
+                CurlToken::Literal(value) => quote(&format!("Authorization: Bearer {value}")),
+            });
+        }
+        if let Some(body) = &prepared.body {
+            words.push("--data-binary".to_owned());
+            words.push(quote(&String::from_utf8_lossy(body)));
+        }
+        words.push(quote(prepared.url.as_str()));
+        Ok(words.join(" "))
+    }
+}
+
+/// Where a copied `curl` command gets the token.
+#[derive(Debug, Clone)]
+pub enum CurlToken {
+    /// A shell command that prints the token (e.g. `keyhole-cli token --profile work`).
+    Command(String),
+    /// The token itself (the user asked for it, and was warned).
+    Literal(String),
+}
+
+/// Single-quotes `text` for a POSIX shell.
+pub fn quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b))
+    {
+        return text.to_owned();
+    }
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(url: &str) -> ApiRequest {
+        ApiRequest {
+            url: url.into(),
+            ..ApiRequest::get(&Url::parse("http://127.0.0.1:1/").expect("url"))
+        }
+    }
+
+    #[test]
+    fn query_headers_and_a_json_body_are_prepared() {
+        let mut r = request("http://127.0.0.1:5000/echo?a=1");
+        r.method = Method::Post;
+        r.query = vec![
+            Pair::new("b", "two words"),
+            Pair {
+                enabled: false,
+                ..Pair::new("c", "3")
+            },
+        ];
+        r.headers = vec![Pair::new("X-Trace", "abc")];
+        r.body = RequestBody::Json {
+            text: r#"{"x":1}"#.into(),
+        };
+        let p = r.prepare().expect("valid");
+        assert_eq!(p.url.as_str(), "http://127.0.0.1:5000/echo?a=1&b=two+words");
+        assert_eq!(p.headers["x-trace"], "abc");
+        assert_eq!(p.headers[CONTENT_TYPE], "application/json");
+        assert_eq!(p.body.as_deref(), Some(&br#"{"x":1}"#[..]));
+    }
+
+    #[test]
+    fn each_bad_part_is_named_with_a_plain_sentence() {
+        let field = |r: &ApiRequest| r.prepare().expect_err("refused").field();
+        let mut r = request("http://127.0.0.1:5000/");
+        r.body = RequestBody::Json {
+            text: "{\"x\":".into(),
+        };
+        assert_eq!(field(&r), Some("body"));
+        assert!(r.prepare().unwrap_err().to_string().contains("line 1"));
+        let mut r = request("http://127.0.0.1:5000/");
+        r.headers = vec![Pair::new("Bad Name", "x")];
+        assert_eq!(field(&r), Some("headers"));
+        let mut r = request("http://127.0.0.1:5000/");
+        r.headers = vec![Pair::new("X", "a\nb")];
+        assert_eq!(field(&r), Some("headers"));
+        let mut r = request("http://127.0.0.1:5000/");
+        r.headers = vec![Pair::new("authorization", "Bearer mine")];
+        assert_eq!(field(&r), Some("headers"));
+        r.send_token = false;
+        assert!(
+            r.prepare().is_ok(),
+            "one's own Authorization without the token"
+        );
+        let mut r = request("http://127.0.0.1:5000/");
+        r.timeout_secs = Some(0);
+        assert_eq!(field(&r), Some("timeout"));
+        let mut r = request("http://127.0.0.1:5000/");
+        r.query = vec![Pair::new(" ", "x")];
+        assert_eq!(field(&r), Some("query"));
+        assert_eq!(field(&request("notaurl")), Some("apiUrl"));
+        assert_eq!(Method::parse("brew").unwrap_err().field(), Some("method"));
+    }
+
+    #[test]
+    fn curl_takes_the_token_from_a_command_unless_asked_for_the_value() {
+        let mut r = request("http://127.0.0.1:5000/echo");
+        r.method = Method::Post;
+        r.headers = vec![Pair::new("X-Note", "it's")];
+        r.body = RequestBody::Json {
+            text: r#"{"a":"b c"}"#.into(),
+        };
+        let curl = r
+            .to_curl(&CurlToken::Command(
+                "keyhole-cli token --profile work".into(),
+            ))
+            .expect("curl");
+        assert!(curl.starts_with("curl -sS -X POST "), "{curl}");
+        assert!(curl.contains(r"-H 'x-note: it'\''s'"), "{curl}");
+        assert!(
+            curl.contains("-H \"Authorization: Bearer $(keyhole-cli token --profile work)\""),
+            "{curl}"
+        );
+        assert!(curl.contains(r#"--data-binary '{"a":"b c"}'"#), "{curl}");
+        assert!(curl.ends_with(" http://127.0.0.1:5000/echo"), "{curl}");
+        let literal = r
+            .to_curl(&CurlToken::Literal("tok.en".into()))
+            .expect("curl");
+        assert!(
+            literal.contains("-H 'Authorization: Bearer tok.en'"),
+            "{literal}"
+        );
+        r.send_token = false;
+        let without = r
+            .to_curl(&CurlToken::Literal("tok.en".into()))
+            .expect("curl");
+        assert!(!without.contains("Authorization"), "{without}");
+    }
+}
