@@ -47,6 +47,8 @@ pub struct Config {
     /// Plain-http API origins, off loopback, that may receive the bearer token in cleartext
     /// (RFC 6750 §5.3). Empty by default.
     pub cleartext_api_origins: Vec<url::Origin>,
+    /// The profile these settings come from; each profile keeps a session of its own.
+    pub profile: Option<String>,
 }
 
 impl Settings {
@@ -63,6 +65,7 @@ impl Settings {
             },
             trusted_endpoint_origins: Vec::new(),
             cleartext_api_origins: Vec::new(),
+            profile: None,
         })
     }
 
@@ -95,6 +98,22 @@ impl Config {
         self
     }
 
+    /// The settings of profile `name`, whose session is kept apart from every other's.
+    pub fn in_profile(mut self, name: &str) -> Config {
+        self.profile = Some(name.to_owned());
+        self
+    }
+
+    /// The keychain account of this configuration's session: one per instance and client, and
+    /// per profile.
+    pub fn account(&self) -> String {
+        let base = crate::vault::account_for(&self.issuer, &self.client_id);
+        match &self.profile {
+            Some(profile) => format!("{base}#{profile}"),
+            None => base,
+        }
+    }
+
     /// True when `openid` is requested, so an ID token and a nonce are part of the flow.
     pub fn wants_id_token(&self) -> bool {
         self.scopes.iter().any(|s| s == "openid")
@@ -105,6 +124,7 @@ impl Config {
     pub fn same_sign_in(&self, other: &Config) -> bool {
         self.issuer == other.issuer
             && self.client_id == other.client_id
+            && self.profile == other.profile
             && self.scopes == other.scopes
             && self.redirect_port == other.redirect_port
     }

@@ -24,7 +24,7 @@ use crate::record::{Record, Stored};
 use crate::request::ApiRequest;
 use crate::session::{Session, SessionSummary};
 use crate::tokens::{self, TokenKind};
-use crate::vault::{account_for, SecretStore};
+use crate::vault::SecretStore;
 
 /// How long a refresh or sign-in waits for another Keyhole process to finish with the session.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
@@ -77,7 +77,7 @@ pub struct SessionKeeper {
 impl SessionKeeper {
     /// A keeper for `keyhole`'s account that keeps the session record in `store`.
     pub fn new(keyhole: Keyhole, store: Arc<dyn SecretStore>) -> SessionKeeper {
-        let account = account_for(&keyhole.config().issuer, &keyhole.config().client_id);
+        let account = keyhole.config().account();
         SessionKeeper {
             keyhole,
             store,

@@ -54,6 +54,7 @@ mod keeper;
 mod lock;
 mod loopback;
 mod probe;
+mod profiles;
 mod provider;
 mod record;
 pub mod renewal;
@@ -75,6 +76,7 @@ pub use jwks::KeySet;
 pub use keeper::{SessionKeeper, SessionUpdate, SignOutOutcome};
 pub use loopback::CALLBACK_PATH;
 pub use probe::{ApiResponse, Body, BODY_CAP};
+pub use profiles::{Profile, Profiles};
 pub use provider::Provider;
 pub use request::{
     quote as shell_quote, ApiRequest, CurlToken, Method, Pair, Prepared, RequestBody,
