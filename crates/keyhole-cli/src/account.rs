@@ -1,9 +1,11 @@
-//! `sign-in`, `status` and `sign-out`.
+//! `sign-in`, `status`, `sign-out`, `token` and `profile`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::cli::{SettingsArgs, SignInArgs};
-use crate::keeper::{self, fail, EXIT_HTTP_ERROR};
+use keyhole_core::{Profile, Profiles};
+
+use crate::cli::{ProfileCommand, SettingsArgs, SignInArgs};
+use crate::keeper::{self, fail, EXIT_HTTP_ERROR, EXIT_SIGN_IN};
 use crate::output::{err, out};
 
 pub async fn sign_in(args: SignInArgs) -> u8 {
@@ -66,4 +68,71 @@ pub async fn sign_out(args: SettingsArgs) -> u8 {
         Some(message) => err!("Signed out on this computer, but {message}"),
     }
     0
+}
+
+/// `token`: the current access token on stdout, renewed first when due; nothing else there.
+pub async fn token(args: SettingsArgs) -> u8 {
+    let keeper = match keeper::keeper(&args, None) {
+        Ok(keeper) => keeper,
+        Err(code) => return code,
+    };
+    match keeper.fresh_session().await {
+        Ok(session) => {
+            // Printed because the user asked for exactly this value (like `gh auth token`).
+            out!("{}", session.tokens.access_token.secret());
+            0
+        }
+        Err(keyhole_core::Error::NotSignedIn) => {
+            err!(
+                "Not signed in to {}; run keyhole-cli sign-in first.",
+                keeper.keyhole().config().issuer
+            );
+            EXIT_SIGN_IN
+        }
+        Err(error) => fail(&error),
+    }
+}
+
+/// `profile save` and `profile list`.
+pub fn profile(command: ProfileCommand) -> u8 {
+    let profiles = match Profiles::open_default() {
+        Ok(profiles) => profiles,
+        Err(error) => return fail(&error),
+    };
+    match command {
+        ProfileCommand::Save {
+            name,
+            settings,
+            api_url,
+        } => {
+            // The profile being replaced gives the defaults, as with --profile.
+            let base = profiles.get(&name).ok();
+            let profile = Profile {
+                name: name.clone(),
+                settings: settings.to_settings(base.as_ref(), api_url.as_deref()),
+                requests: Vec::new(),
+            };
+            match profiles.save(profile) {
+                Ok(()) => {
+                    err!("Saved profile {name} in {}.", profiles.path().display());
+                    0
+                }
+                Err(error) => fail(&error),
+            }
+        }
+        ProfileCommand::List => match profiles.list() {
+            Ok(list) => {
+                for p in list {
+                    out!(
+                        "{}\t{}\t{}",
+                        p.name,
+                        p.settings.instance,
+                        p.settings.api_url
+                    );
+                }
+                0
+            }
+            Err(error) => fail(&error),
+        },
+    }
 }

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 ///
 /// Exit codes: 0 success (the API answered 2xx), 1 the API answered another status (or `status`
 /// found no session), 2 bad settings, 3 the sign-in failed or the session ended, 4 the API could
-/// not be reached, 130 cancelled (Ctrl-C).
+/// not be reached or did not answer in time, 130 cancelled (Ctrl-C), 141 output pipe closed.
 #[derive(Debug, Parser)]
 #[command(name = "keyhole-cli", version)]
 pub struct Cli {
@@ -28,18 +28,69 @@ pub enum Command {
     Status(SettingsArgs),
     /// Revoke the session at the provider and remove it from the keychain.
     SignOut(SettingsArgs),
+    /// Print the current access token (renewed first when due) and nothing else, for scripts:
+    /// curl -H "Authorization: Bearer $(keyhole-cli token --profile work)" …
+    Token(SettingsArgs),
+    /// Save or list profiles: named settings shared with the Keyhole app.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Save the given settings (flags or environment) as profile NAME, replacing one of that name.
+    Save {
+        /// The profile's name (letters, digits, -, _ or .).
+        name: String,
+        #[command(flatten)]
+        settings: Box<SettingsArgs>,
+        /// The API URL the profile calls by default.
+        #[arg(long, env = "KEYHOLE_API_URL", value_name = "URL")]
+        api_url: Option<String>,
+    },
+    /// List the profiles, one a line: name, instance, API URL.
+    List,
 }
 
 #[derive(Debug, Args)]
 pub struct CallArgs {
     #[command(flatten)]
     pub sign_in: SignInArgs,
-    /// The protected API to call.
+    /// The protected API to call (default: the profile's).
     #[arg(long, env = "KEYHOLE_API_URL", value_name = "URL")]
-    pub api_url: String,
-    /// Print the whole result (status, headers, body, diagnosis, session) as JSON on stdout.
+    pub api_url: Option<String>,
+    /// The method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.
+    #[arg(
+        short = 'X',
+        long = "request",
+        value_name = "METHOD",
+        default_value = "GET"
+    )]
+    pub method: String,
+    /// A header to send, as 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// The body, or @FILE to read it from a file. Sent as JSON when it parses as JSON, else as
+    /// text; a Content-Type header of your own wins.
+    #[arg(short = 'd', long = "data", value_name = "DATA|@FILE")]
+    pub data: Option<String>,
+    /// Send the request without the token, as a signed-out caller would (no sign-in needed).
+    #[arg(long)]
+    pub no_token: bool,
+    /// Print the status line and the response headers before the body.
+    #[arg(short = 'i', long = "include")]
+    pub include: bool,
+    /// Print the whole answer as JSON on stdout: status, headers, body, timings, size,
+    /// diagnosis, warnings and the session.
     #[arg(long)]
     pub json: bool,
+    /// Print the equivalent curl command and send nothing. The token comes from
+    /// `$(keyhole-cli token …)`, never the value itself.
+    #[arg(long)]
+    pub curl: bool,
+    /// Seconds the API may take before the call is given up as timed out (1–600).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub max_time: u64,
 }
 
 #[derive(Debug, Args)]
@@ -54,21 +105,25 @@ pub struct SignInArgs {
     pub timeout: u64,
 }
 
-/// The configuration fields every command needs, each also readable from the environment.
+/// The configuration fields every command needs, each also readable from the environment, and
+/// each defaulting to the profile's when `--profile` names one.
 #[derive(Debug, Args)]
 pub struct SettingsArgs {
+    /// Use the settings of this saved profile (flags given here override them).
+    #[arg(long, env = "KEYHOLE_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
     /// Clerk instance: Frontend API URL (https://clerk.example.com) or publishable key (pk_…).
     #[arg(long, env = "KEYHOLE_INSTANCE", value_name = "URL_OR_KEY")]
-    pub instance: String,
+    pub instance: Option<String>,
     /// Client ID of the Clerk OAuth application (a public client with PKCE).
     #[arg(long, env = "KEYHOLE_CLIENT_ID")]
-    pub client_id: String,
-    /// Space-separated scopes.
-    #[arg(long, env = "KEYHOLE_SCOPES", default_value = keyhole_core::DEFAULT_SCOPES)]
-    pub scopes: String,
+    pub client_id: Option<String>,
+    /// Space-separated scopes [default: openid profile email offline_access].
+    #[arg(long, env = "KEYHOLE_SCOPES")]
+    pub scopes: Option<String>,
     /// Loopback port for the redirect to http://127.0.0.1:<port>/callback; 0 = any free port.
-    #[arg(long, env = "KEYHOLE_REDIRECT_PORT", default_value_t = 0)]
-    pub redirect_port: u16,
+    #[arg(long, env = "KEYHOLE_REDIRECT_PORT")]
+    pub redirect_port: Option<u16>,
     /// Keychain service name the session is stored under (the app uses the default too).
     #[arg(long, env = "KEYHOLE_KEYCHAIN_SERVICE", default_value = keyhole_core::Keychain::SERVICE)]
     pub keychain_service: String,
@@ -83,13 +138,24 @@ pub struct SettingsArgs {
 }
 
 impl SettingsArgs {
-    pub fn to_settings(&self, api_url: Option<&str>) -> keyhole_core::Settings {
+    /// The settings: the profile's (when one is named) with the flags given here on top.
+    pub fn to_settings(
+        &self,
+        profile: Option<&keyhole_core::Profile>,
+        api_url: Option<&str>,
+    ) -> keyhole_core::Settings {
+        let base = profile
+            .map(|p| p.settings.clone())
+            .unwrap_or_else(|| keyhole_core::Settings {
+                scopes: keyhole_core::DEFAULT_SCOPES.to_owned(),
+                ..keyhole_core::Settings::default()
+            });
         keyhole_core::Settings {
-            instance: self.instance.clone(),
-            client_id: self.client_id.clone(),
-            scopes: self.scopes.clone(),
-            redirect_port: self.redirect_port,
-            api_url: api_url.unwrap_or_default().to_owned(),
+            instance: self.instance.clone().unwrap_or(base.instance),
+            client_id: self.client_id.clone().unwrap_or(base.client_id),
+            scopes: self.scopes.clone().unwrap_or(base.scopes),
+            redirect_port: self.redirect_port.unwrap_or(base.redirect_port),
+            api_url: api_url.map(str::to_owned).unwrap_or(base.api_url),
         }
     }
 }

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keyhole_core::{
-    Browser, CancellationToken, CommandBrowser, Error, KeychainOrMemory, Keyhole, Progress,
-    SecretStore, Session, SessionKeeper, SignInOptions, SystemBrowser,
+    shell_quote, Browser, CancellationToken, CommandBrowser, Error, KeychainOrMemory, Keyhole,
+    Profiles, Progress, SecretStore, Session, SessionKeeper, SignInOptions, SystemBrowser,
 };
 
 use crate::cli::{SettingsArgs, SignInArgs};
@@ -20,7 +20,21 @@ pub const EXIT_CANCELLED: u8 = 130;
 /// A keeper for `settings`, keeping the session in the system keychain, or in memory for this
 /// run when there is none (said once, on stderr, when it is first found missing).
 pub fn keeper(args: &SettingsArgs, api_url: Option<&str>) -> Result<SessionKeeper, u8> {
-    let mut config = args.to_settings(api_url).validate().map_err(|e| fail(&e))?;
+    let profile = match &args.profile {
+        Some(name) => Some(
+            Profiles::open_default()
+                .and_then(|profiles| profiles.get(name))
+                .map_err(|e| fail(&e))?,
+        ),
+        None => None,
+    };
+    let mut config = args
+        .to_settings(profile.as_ref(), api_url)
+        .validate()
+        .map_err(|e| fail(&e))?;
+    if let Some(profile) = &profile {
+        config = config.in_profile(&profile.name);
+    }
     for (flag, urls) in [
         ("trust-endpoint-origin", &args.trust_endpoint_origin),
         ("allow-cleartext-api", &args.allow_cleartext_api),
@@ -111,7 +125,7 @@ pub fn fail(error: &Error) -> u8 {
             err!("Sign-in cancelled.");
             EXIT_CANCELLED
         }
-        "api_unreachable" => {
+        "api_unreachable" | "api_timeout" => {
             err!("error: {error}");
             EXIT_UNREACHABLE
         }
@@ -128,6 +142,35 @@ fn flag_name(field: &str) -> &'static str {
         "clientId" => "client-id",
         "scopes" => "scopes",
         "redirectPort" => "redirect-port",
+        "profile" => "profile",
+        "method" => "request",
+        "headers" => "header",
+        "body" => "data",
+        "timeout" => "max-time",
+        "query" | "apiUrl" => "api-url",
         _ => "api-url",
     }
+}
+
+/// The `keyhole-cli token …` command that prints this session's token, for a copied curl
+/// command: the same profile, instance and client, and the keychain service when not the default.
+pub fn token_command(keeper: &SessionKeeper, args: &SettingsArgs) -> String {
+    let config = keeper.keyhole().config();
+    let mut words = vec!["keyhole-cli".to_owned(), "token".to_owned()];
+    match &config.profile {
+        Some(profile) => words.extend(["--profile".to_owned(), shell_quote(profile)]),
+        None => words.extend([
+            "--instance".to_owned(),
+            shell_quote(&config.issuer),
+            "--client-id".to_owned(),
+            shell_quote(&config.client_id),
+        ]),
+    }
+    if args.keychain_service != keyhole_core::Keychain::SERVICE {
+        words.extend([
+            "--keychain-service".to_owned(),
+            shell_quote(&args.keychain_service),
+        ]);
+    }
+    words.join(" ")
 }

@@ -38,6 +38,8 @@ fn main() -> ExitCode {
                 cli::Command::SignIn(args) => account::sign_in(args).await,
                 cli::Command::Status(args) => account::status(args).await,
                 cli::Command::SignOut(args) => account::sign_out(args).await,
+                cli::Command::Token(args) => account::token(args).await,
+                cli::Command::Profile(command) => account::profile(command),
             }
         };
         // Ctrl-C ends whatever is running at once — a sign-in, a renewal, the API call — with

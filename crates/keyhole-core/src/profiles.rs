@@ -168,7 +168,9 @@ impl Profiles {
         })
         .unwrap_or_default();
         // Written beside and renamed over, so a reader never sees half a file.
-        let temp = self.path.with_extension(format!("json.{}.tmp", std::process::id()));
+        let temp = self
+            .path
+            .with_extension(format!("json.{}.tmp", std::process::id()));
         std::fs::write(&temp, text).map_err(failed)?;
         std::fs::rename(&temp, &self.path).map_err(failed)
     }
@@ -184,7 +186,9 @@ pub fn check_name(name: &str) -> Result<()> {
     {
         return Err(Error::setting(
             "profile",
-            format!("{name:?} is not a profile name; use up to {MAX_NAME} letters, digits, -, _ or ."),
+            format!(
+                "{name:?} is not a profile name; use up to {MAX_NAME} letters, digits, -, _ or ."
+            ),
         ));
     }
     Ok(())
@@ -245,7 +249,9 @@ mod tests {
             .save(Profile {
                 name: "local".into(),
                 settings: settings("http://127.0.0.1:4010"),
-                requests: vec![ApiRequest::get(&"http://127.0.0.1:5000/echo".parse().unwrap())],
+                requests: vec![ApiRequest::get(
+                    &"http://127.0.0.1:5000/echo".parse().unwrap(),
+                )],
             })
             .unwrap();
         profiles
@@ -266,12 +272,20 @@ mod tests {
         let local = profiles.get("local").unwrap();
         assert_eq!(local.settings.instance, "http://127.0.0.1:4011");
         assert_eq!(local.requests.len(), 1);
-        let names: Vec<String> = profiles.list().unwrap().into_iter().map(|p| p.name).collect();
+        let names: Vec<String> = profiles
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
         assert_eq!(names, ["local", "staging"]);
         profiles.remove("local").unwrap();
         let error = profiles.get("local").unwrap_err();
         assert_eq!(error.field(), Some("profile"));
-        assert!(error.to_string().contains("the profiles are staging"), "{error}");
+        assert!(
+            error.to_string().contains("the profiles are staging"),
+            "{error}"
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -1,0 +1,382 @@
+//! `keyhole-cli call` as an API explorer, run as a process against the real sandbox's echo
+//! endpoint (Express + @clerk/express): every request flag, the answer's forms (-i, --json),
+//! copy as curl (run in a shell, same answer), `token`, and profiles with their own sessions.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use keyhole_sandbox::Sandbox;
+
+struct Cli {
+    service: String,
+    config_dir: PathBuf,
+}
+
+impl Cli {
+    fn new(test: &str) -> Cli {
+        let config_dir =
+            std::env::temp_dir().join(format!("keyhole-explorer-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&config_dir);
+        Cli {
+            service: format!("dev.keyhole.test.cli.{test}.{}", std::process::id()),
+            config_dir,
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyhole-cli"));
+        cmd.args(args)
+            .env("KEYHOLE_KEYCHAIN_SERVICE", &self.service)
+            .env("KEYHOLE_CONFIG_DIR", &self.config_dir)
+            .env_remove("KEYHOLE_INSTANCE")
+            .env_remove("KEYHOLE_CLIENT_ID")
+            .env_remove("KEYHOLE_API_URL")
+            .env_remove("KEYHOLE_PROFILE")
+            .env_remove("KEYHOLE_BROWSER")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("keyhole-cli runs")
+    }
+}
+
+impl Drop for Cli {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.config_dir);
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn login(name: &str) -> String {
+    let script = keyhole_sandbox::sandbox_dir().join("login-http.mjs");
+    format!("node {} --login {name}", script.display())
+}
+
+fn settings(sandbox: &Sandbox) -> [&str; 4] {
+    [
+        "--instance",
+        sandbox.issuer.as_str(),
+        "--client-id",
+        sandbox.client_id.as_str(),
+    ]
+}
+
+/// Runs `call` with the settings and `args`, signing in as `user` when needed.
+fn call(cli: &Cli, sandbox: &Sandbox, user: &str, args: &[&str]) -> Output {
+    let browser = login(user);
+    let mut all = vec!["call", "--browser-command", browser.as_str()];
+    all.extend(settings(sandbox));
+    all.extend(args);
+    cli.run(&all)
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+#[test]
+fn method_headers_and_a_json_body_reach_the_api_with_the_token() {
+    let sandbox = keyhole_sandbox::shared();
+    let cli = Cli::new("post");
+    let out = call(
+        &cli,
+        sandbox,
+        "user_2post",
+        &[
+            "--api-url",
+            &format!("{}?page=2", sandbox.api.echo),
+            "-X",
+            "post",
+            "-H",
+            "X-Trace: keyhole-cli",
+            "-d",
+            r#"{"hello": "world"}"#,
+        ],
+    );
+    let seen = json(&out);
+    assert_eq!(seen["method"], "POST");
+    assert_eq!(seen["query"]["page"], "2");
+    assert_eq!(seen["headers"]["x-trace"], "keyhole-cli");
+    assert_eq!(seen["headers"]["content-type"], "application/json");
+    assert_eq!(seen["body"], r#"{"hello": "world"}"#);
+    assert_eq!(seen["userId"], "user_2post");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("POST http://"), "{stderr}");
+    assert!(stderr.contains("first byte"), "{stderr}");
+}
+
+#[test]
+fn data_from_a_file_that_is_not_json_is_sent_as_text() {
+    let sandbox = keyhole_sandbox::shared();
+    let cli = Cli::new("file");
+    std::fs::create_dir_all(&cli.config_dir).unwrap();
+    let file = cli.config_dir.join("body.txt");
+    std::fs::write(&file, "plain words").unwrap();
+    let data = format!("@{}", file.display());
+    let out = call(
+        &cli,
+        sandbox,
+        "user_2file",
+        &["--api-url", &sandbox.api.echo, "-X", "PUT", "-d", &data],
+    );
+    let seen = json(&out);
+    assert_eq!(seen["method"], "PUT");
+    assert_eq!(seen["body"], "plain words");
+    assert_eq!(seen["headers"]["content-type"], "text/plain; charset=utf-8");
+}
+
+#[test]
+fn no_token_sends_as_a_signed_out_caller_without_signing_in() {
+    let sandbox = keyhole_sandbox::shared();
+    let cli = Cli::new("notoken");
+    let mut args = vec![
+        "call",
+        "--no-token",
+        "--api-url",
+        &sandbox.api.echo,
+        // Any attempt to sign in would fail on this browser.
+        "--browser-command",
+        "/nonexistent/browser",
+        "--timeout",
+        "2",
+    ];
+    args.extend(settings(sandbox));
+    let seen = json(&cli.run(&args));
+    assert_eq!(seen["userId"], serde_json::Value::Null);
+    assert!(seen["headers"].get("authorization").is_none(), "{seen}");
+}
+
+#[test]
+fn include_prints_the_status_line_and_headers_and_json_prints_everything() {
+    let sandbox = keyhole_sandbox::shared();
+    let cli = Cli::new("forms");
+    let out = call(
+        &cli,
+        sandbox,
+        "user_2forms",
+        &["--api-url", &sandbox.api.echo, "-i"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let (head, body) = stdout
+        .split_once("\n\n")
+        .expect("a blank line after the headers");
+    let mut lines = head.lines();
+    assert_eq!(lines.next(), Some("HTTP/1.1 200 OK"));
+    assert!(
+        lines.any(|l| l.starts_with("content-type: application/json")),
+        "{head}"
+    );
+    let _: serde_json::Value = serde_json::from_str(body).expect("the body follows");
+
+    let out = call(
+        &cli,
+        sandbox,
+        "user_2forms",
+        &["--api-url", &sandbox.api.echo, "--json"],
+    );
+    let doc = json(&out);
+    assert_eq!(doc["status"], 200);
+    assert_eq!(doc["method"], "GET");
+    assert!(doc["headers"].as_array().is_some_and(|h| !h.is_empty()));
+    assert_eq!(doc["body"]["kind"], "json");
+    assert!(doc["elapsedMs"].as_u64().is_some() && doc["ttfbMs"].as_u64().is_some());
+    assert!(doc["size"].as_u64().is_some_and(|s| s > 0));
+    assert_eq!(doc["session"]["subject"], "user_2forms");
+}
+
+#[test]
+fn curl_sends_nothing_and_its_command_gets_the_same_answer_in_a_shell() {
+    let sandbox = keyhole_sandbox::shared();
+    let cli = Cli::new("curl");
+    let url = sandbox.api.echo.as_str();
+    // Before any sign-in: --curl needs no session and opens no browser.
+    let mut args = vec![
+        "call",
+        "--curl",
+        "--api-url",
+        url,
+        "-X",
+        "POST",
+        "-H",
+        "X-Trace: copied",
+        "-d",
+        r#"{"n":1}"#,
+        "--browser-command",
+        "/nonexistent/browser",
+        "--timeout",
+        "2",
+    ];
+    args.extend(settings(sandbox));
+    let out = cli.run(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let curl = text(&out.stdout).trim().to_owned();
+    assert!(curl.starts_with("curl "), "{curl}");
+    assert!(curl.contains("$(keyhole-cli token --instance"), "{curl}");
+
+    // Signed in, the pasted command runs as is and the API sees the same request and user.
+    let direct = json(&call(
+        &cli,
+        sandbox,
+        "user_2curl",
+        &[
+            "--api-url",
+            url,
+            "-X",
+            "POST",
+            "-H",
+            "X-Trace: copied",
+            "-d",
+            r#"{"n":1}"#,
+        ],
+    ));
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_keyhole-cli"))
+        .parent()
+        .expect("bin dir")
+        .to_owned();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let shell = Command::new("sh")
+        .args(["-c", &curl])
+        .env("PATH", path)
+        .env("KEYHOLE_KEYCHAIN_SERVICE", &cli.service)
+        .output()
+        .expect("sh runs");
+    assert!(
+        shell.status.success(),
+        "curl failed: {}",
+        text(&shell.stderr)
+    );
+    let pasted: serde_json::Value = serde_json::from_slice(&shell.stdout).expect("JSON");
+    for key in ["method", "query", "body", "userId"] {
+        assert_eq!(pasted[key], direct[key], "{key}");
+    }
+    assert_eq!(pasted["headers"]["x-trace"], "copied");
+    assert_eq!(pasted["userId"], "user_2curl");
+}
+
+#[test]
+fn token_prints_only_the_token() {
+    let sandbox = keyhole_sandbox::shared();
+    let cli = Cli::new("token");
+    let mut args = vec!["token"];
+    args.extend(settings(sandbox));
+    let out = cli.run(&args);
+    assert_eq!(out.status.code(), Some(3), "not signed in yet");
+    assert!(out.stdout.is_empty());
+
+    json(&call(
+        &cli,
+        sandbox,
+        "user_2token",
+        &["--api-url", &sandbox.api.echo],
+    ));
+    let out = cli.run(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    // Not printed: the test output is checked for token values.
+    assert_eq!(lines.len(), 1, "one line");
+    assert!(
+        lines[0].len() > 20 && !lines[0].contains(' '),
+        "looks like a token"
+    );
+}
+
+#[test]
+fn profiles_are_saved_listed_used_by_name_and_keep_their_own_sessions() {
+    let sandbox = keyhole_sandbox::shared();
+    let cli = Cli::new("profiles");
+    let mut save = vec!["profile", "save", "local", "--api-url", &sandbox.api.echo];
+    save.extend(settings(sandbox));
+    let out = cli.run(&save);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let list = text(&cli.run(&["profile", "list"]).stdout);
+    assert_eq!(
+        list.trim(),
+        format!("local\t{}\t{}", sandbox.issuer, sandbox.api.echo)
+    );
+
+    let browser = login("user_2profile");
+    let out = cli.run(&["call", "--profile", "local", "--browser-command", &browser]);
+    assert_eq!(json(&out)["userId"], "user_2profile");
+    // The environment names the profile too.
+    let out = cli
+        .command(&["status"])
+        .env("KEYHOLE_PROFILE", "local")
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stdout).contains("as user_2profile"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Same instance and client without the profile: another session, not signed in.
+    let mut status = vec!["status"];
+    status.extend(settings(sandbox));
+    let out = cli.run(&status);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("Not signed in"));
+
+    let out = cli.run(&["status", "--profile", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("--profile") && stderr.contains("the profiles are local"),
+        "{stderr}"
+    );
+    cli.run(&["sign-out", "--profile", "local"]);
+}
+
+#[test]
+fn bad_request_flags_are_settings_errors_before_any_sign_in() {
+    let sandbox = keyhole_sandbox::shared();
+    let cli = Cli::new("badflags");
+    for (flags, names) in [
+        (vec!["-H", "no colon here"], "--header"),
+        (vec!["-X", "BREW"], "--request"),
+        (vec!["-H", "Bad Name: x"], "--header"),
+        (vec!["--max-time", "0"], "--max-time"),
+        (vec!["-d", "@/nonexistent/file"], "--data"),
+    ] {
+        let mut args = vec![
+            "call",
+            "--api-url",
+            &sandbox.api.echo,
+            "--browser-command",
+            "/nonexistent/browser",
+        ];
+        args.extend(settings(sandbox));
+        args.extend(flags.iter());
+        let out = cli.run(&args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {stderr}");
+        assert!(stderr.contains(names), "{flags:?}: {stderr}");
+        assert!(!stderr.contains("Opening your browser"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_call_slower_than_max_time_is_a_timeout_with_exit_code_4() {
+    let sandbox = keyhole_sandbox::shared();
+    let cli = Cli::new("maxtime");
+    let slow = format!("{}?ms=5000", sandbox.api.slow);
+    let out = call(
+        &cli,
+        sandbox,
+        "user_2slow",
+        &["--api-url", &slow, "--max-time", "1"],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("did not answer within 1 s"), "{stderr}");
+}
