@@ -68,7 +68,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 curl_call() { curl -sS --fail -K "$work/curl.conf" -H 'Accept: application/json' "$api"; }
 cli_call() { "$cli" call "${args[@]}" --api-url "$api" --browser-command false; }
 
-curl_call >/dev/null && cli_call >/dev/null || die "a warm-up call failed"
+curl_call >/dev/null 2>&1 && cli_call >/dev/null 2>&1 || die "a warm-up call failed"
 before=$(curl -s "$stats" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).requests))')
 : >"$work/curl" ; : >"$work/cli"
 for i in $(seq "$pairs"); do
