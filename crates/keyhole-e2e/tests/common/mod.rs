@@ -353,7 +353,19 @@ impl App {
             ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
         builder.capabilities(caps);
         let url = format!("http://127.0.0.1:{}", driver.port);
-        let client = match tokio::time::timeout(SESSION_TIMEOUT, builder.connect(&url)).await {
+        // tauri-driver starts WebKitWebDriver on demand and forwards at once; on a loaded machine
+        // the first forward can find it not yet listening. That (and only that) is retried.
+        let mut attempt = 0;
+        let connected = loop {
+            attempt += 1;
+            match tokio::time::timeout(SESSION_TIMEOUT, builder.connect(&url)).await {
+                Ok(Err(error)) if attempt < 3 && error.to_string().contains("did not respond") => {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                other => break other,
+            }
+        };
+        let client = match connected {
             Ok(Ok(client)) => client,
             Ok(Err(error)) => panic!(
                 "[{test}] WebDriver session failed: {error}; driver log:\n{}",
