@@ -90,6 +90,7 @@ impl SettingsArgs {
             scopes: self.scopes.clone(),
             redirect_port: self.redirect_port,
             api_url: api_url.unwrap_or_default().to_owned(),
+            resource: String::new(),
         }
     }
 }
