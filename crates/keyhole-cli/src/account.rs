@@ -7,18 +7,18 @@ use crate::keeper::{self, fail, EXIT_HTTP_ERROR};
 use crate::output::{err, out};
 
 pub async fn sign_in(args: SignInArgs) -> u8 {
-    let keeper = match keeper::keeper(&args.settings, None) {
+    let mut keeper = match keeper::keeper(&args.settings, None).await {
         Ok(keeper) => keeper,
         Err(code) => return code,
     };
-    match keeper::sign_in(&keeper, &args).await {
+    match keeper::sign_in(&mut keeper, &args).await {
         Ok(_) => 0,
         Err(code) => code,
     }
 }
 
 pub async fn status(args: SettingsArgs) -> u8 {
-    let keeper = match keeper::keeper(&args, None) {
+    let keeper = match keeper::keeper(&args, None).await {
         Ok(keeper) => keeper,
         Err(code) => return code,
     };
@@ -55,7 +55,7 @@ pub async fn status(args: SettingsArgs) -> u8 {
 }
 
 pub async fn sign_out(args: SettingsArgs) -> u8 {
-    let keeper = match keeper::keeper(&args, None) {
+    let keeper = match keeper::keeper(&args, None).await {
         Ok(keeper) => keeper,
         Err(code) => return code,
     };

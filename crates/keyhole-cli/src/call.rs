@@ -8,7 +8,7 @@ use crate::keeper::{self, fail, EXIT_HTTP_ERROR};
 use crate::output::{err, out};
 
 pub async fn run(args: CallArgs) -> u8 {
-    let keeper = match keeper::keeper(&args.sign_in.settings, Some(&args.api_url)) {
+    let mut keeper = match keeper::keeper(&args.sign_in.settings, Some(&args.api_url)).await {
         Ok(keeper) => keeper,
         Err(code) => return code,
     };
@@ -19,13 +19,13 @@ pub async fn run(args: CallArgs) -> u8 {
     match keeper.restore().await {
         Ok(Some(_)) => err!("Using the stored session."),
         Ok(None) => {
-            if let Err(code) = keeper::sign_in(&keeper, &args.sign_in).await {
+            if let Err(code) = keeper::sign_in(&mut keeper, &args.sign_in).await {
                 return code;
             }
         }
         Err(error @ Error::SessionEnded(_)) => {
             err!("{error}");
-            if let Err(code) = keeper::sign_in(&keeper, &args.sign_in).await {
+            if let Err(code) = keeper::sign_in(&mut keeper, &args.sign_in).await {
                 return code;
             }
         }

@@ -49,20 +49,26 @@ pub struct SignInArgs {
     /// Run this command with the sign-in URL as its last argument instead of the system browser.
     #[arg(long, env = "KEYHOLE_BROWSER", value_name = "COMMAND")]
     pub browser_command: Option<String>,
-    /// Seconds to wait for the browser to come back.
+    /// Seconds to wait for the browser to come back (or for the code to be entered).
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub timeout: u64,
+    /// Sign in with a code entered on another device (RFC 8628), for machines with no browser.
+    /// Offered by itself when no display and no browser command is found.
+    #[arg(long, env = "KEYHOLE_DEVICE")]
+    pub device: bool,
 }
 
 /// The configuration fields every command needs, each also readable from the environment.
 #[derive(Debug, Args)]
 pub struct SettingsArgs {
     /// Clerk instance: Frontend API URL (https://clerk.example.com) or publishable key (pk_…).
+    /// `call` may leave it out: the API's protected-resource metadata (RFC 9728) names it.
     #[arg(long, env = "KEYHOLE_INSTANCE", value_name = "URL_OR_KEY")]
-    pub instance: String,
-    /// Client ID of the Clerk OAuth application (a public client with PKCE).
+    pub instance: Option<String>,
+    /// Client ID of the Clerk OAuth application (a public client with PKCE). Optional when the
+    /// instance allows dynamic client registration (RFC 7591): Keyhole registers itself once.
     #[arg(long, env = "KEYHOLE_CLIENT_ID")]
-    pub client_id: String,
+    pub client_id: Option<String>,
     /// Space-separated scopes.
     #[arg(long, env = "KEYHOLE_SCOPES", default_value = keyhole_core::DEFAULT_SCOPES)]
     pub scopes: String,
@@ -85,8 +91,8 @@ pub struct SettingsArgs {
 impl SettingsArgs {
     pub fn to_settings(&self, api_url: Option<&str>) -> keyhole_core::Settings {
         keyhole_core::Settings {
-            instance: self.instance.clone(),
-            client_id: self.client_id.clone(),
+            instance: self.instance.clone().unwrap_or_default(),
+            client_id: self.client_id.clone().unwrap_or_default(),
             scopes: self.scopes.clone(),
             redirect_port: self.redirect_port,
             api_url: api_url.unwrap_or_default().to_owned(),
