@@ -444,7 +444,7 @@ async fn from_the_api_url_alone_keyhole_finds_the_provider_registers_and_signs_i
         .await
         .expect("well-known");
     assert_eq!(lax.resource.as_str(), sb.api.lax);
-    assert_eq!(lax.authorization_servers, [sb.issuer.clone()]);
+    assert_eq!(lax.authorization_servers, std::slice::from_ref(&sb.issuer));
 }
 
 #[tokio::test]
