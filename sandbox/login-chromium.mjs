@@ -4,6 +4,10 @@
 // browser has loaded the app's loopback callback page.
 //
 //   node login-chromium.mjs <authorize-url> [--login NAME] [--password PW] [--deny]
+//   node login-chromium.mjs <verification-uri-complete> --device [--login NAME] [--deny]
+//
+// With --device (RFC 8628): confirm the user code, sign in, consent; exit 0 on the provider's
+// success page (or, with --deny, once the request was aborted).
 //
 // Exit 0 when the callback page loaded, non-zero otherwise. The browser may only reach
 // 127.0.0.1: every other request is aborted. Never prints codes or tokens.
@@ -29,6 +33,7 @@ try {
       login: { type: 'string', default: 'user_2test' },
       password: { type: 'string', default: 'any-password' },
       deny: { type: 'boolean', default: false },
+      device: { type: 'boolean', default: false },
     },
   });
 } catch (err) {
@@ -136,17 +141,31 @@ try {
   });
 
   await page.goto(start.toString(), { waitUntil: 'load' });
-  let acted = { login: false, consent: false };
-  for (let step = 0; step < 6; step += 1) {
+  let acted = { login: false, consent: false, device: false };
+  let deviceDone = false;
+  for (let step = 0; step < 8; step += 1) {
     if (isCallback(page.url())) break;
     if (callbackFailure) break;
+    const deviceWaits = opts.device
+      ? [
+          page.waitForSelector('form[id="op.deviceConfirmForm"]', { state: 'attached' }).then(() => 'device-confirm'),
+          page.waitForFunction(() => document.title === 'Sign-in Success').then(() => 'device-done'),
+          page.waitForSelector('text=was interrupted', { state: 'attached' }).then(() => 'device-aborted'),
+        ]
+      : [];
     const which = await Promise.race([
+      ...deviceWaits,
       page.waitForSelector('input[name=login]', { state: 'visible' }).then(() => 'login'),
       page.waitForSelector('input[name=prompt][value=consent]', { state: 'attached' }).then(() => 'consent'),
       page.waitForURL(isCallback, { waitUntil: 'load' }).then(() => 'callback'),
       page.waitForSelector('text=oops! something went wrong', { state: 'attached' }).then(() => 'error'),
     ].map((p) => p.catch(() => 'timeout')));
     if (which === 'callback') break;
+    if (which === 'device-done' || which === 'device-aborted') {
+      say(which === 'device-done' ? 'the provider says the device sign-in succeeded' : 'the device sign-in was aborted');
+      deviceDone = true;
+      break;
+    }
     if (which === 'error') {
       const detail = ((await page.innerText('body').catch(() => '')) ?? '').replace(/\s+/g, ' ').trim();
       throw new Error(`the provider showed an error page: ${detail}`);
@@ -154,7 +173,18 @@ try {
     if (which === 'timeout') throw new Error(`nothing to do at ${page.url()}`);
     const before = page.url();
     const navigated = page.waitForURL((u) => u.toString() !== before, { waitUntil: 'load' }).catch(() => {});
-    if (opts.deny) {
+    if (which === 'device-confirm') {
+      if (acted.device) throw new Error('the device confirmation came back');
+      acted.device = true;
+      if (opts.deny) {
+        say('aborting at the device confirmation page');
+        opts.deny = false;
+        await page.click('button[name=abort]');
+      } else {
+        say('confirming the device code');
+        await page.click('button[autofocus]');
+      }
+    } else if (opts.deny) {
       say(`cancelling at the ${which} page`);
       await page.click('a:has-text("Cancel")');
     } else if (which === 'login') {
@@ -173,6 +203,10 @@ try {
     await navigated;
   }
 
+  if (deviceDone) {
+    exitCode = 0;
+    throw Object.assign(new Error('done'), { done: true });
+  }
   if (callbackFailure) throw new Error(`the browser could not load the app's loopback callback: ${callbackFailure}`);
   if (!isCallback(page.url())) {
     await page.waitForURL(isCallback, { waitUntil: 'load' });
@@ -183,8 +217,12 @@ try {
   say(`callback page ${redact(page.url())} loaded in ${Math.round(performance.now() - t0)} ms: ${text.slice(0, 300)}`);
   exitCode = 0;
 } catch (err) {
-  say(`FAILED: ${err.message.split('\n')[0]}`);
-  exitCode = 1;
+  if (err.done) {
+    exitCode = 0;
+  } else {
+    say(`FAILED: ${err.message.split('\n')[0]}`);
+    exitCode = 1;
+  }
 } finally {
   clearTimeout(overall);
   await cleanup();

@@ -4,8 +4,11 @@
 // redirect to the app's loopback callback.
 //
 //   node login-http.mjs <authorize-url> [--login NAME] [--password PW] [--deny]
+//   node login-http.mjs <verification-uri-complete> --device [--login NAME] [--deny]
 //
 // Exit 0 when the callback was delivered (whatever it answered), non-zero otherwise.
+// With --device (RFC 8628, on another "device"): confirm the user code, sign in, consent, and exit
+// 0 on the provider's success page (or, with --deny, once the request was aborted).
 // Only talks to 127.0.0.1. Never prints codes or tokens.
 
 import { parseArgs } from 'node:util';
@@ -27,6 +30,7 @@ try {
       login: { type: 'string', default: 'user_2test' },
       password: { type: 'string', default: 'any-password' },
       deny: { type: 'boolean', default: false },
+      device: { type: 'boolean', default: false },
     },
   });
 } catch (err) {
@@ -123,6 +127,55 @@ async function deliverCallback(url) {
   process.exit(0);
 }
 
+// --- RFC 8628 device verification pages (oidc-provider's own) -------------------------------
+function hiddenInputs(formHtml) {
+  const inputs = {};
+  for (const m of formHtml.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/?>/g)) {
+    inputs[m[1]] = decodeEntities(m[2]);
+  }
+  return inputs;
+}
+
+let deviceDenied = false;
+// Handles one device page; returns the next URL, or null when the page is not a device page.
+async function deviceStep(url, html) {
+  if (/<title>Sign-in Success<\/title>/.test(html)) {
+    say('the provider says the device sign-in succeeded');
+    clearTimeout(timer);
+    process.exit(0);
+  }
+  if (/was interrupted/.test(html) && deviceDenied) {
+    say('the device sign-in was aborted');
+    clearTimeout(timer);
+    process.exit(0);
+  }
+  let form = /<form[^>]*id="op.deviceConfirmForm"[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/.exec(html);
+  let confirmPage = true;
+  if (!form && /<title>Submitting Callback<\/title>/.test(html)) {
+    // The auto-submitting form that carries user_code from verification_uri_complete.
+    form = /<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/.exec(html);
+    confirmPage = false;
+  }
+  if (!form) return null;
+  const inputs = hiddenInputs(form[2]);
+  if (confirmPage && opts.deny) {
+    delete inputs.confirm;
+    inputs.abort = 'yes';
+    deviceDenied = true;
+    opts.deny = false;
+    say('aborting at the device confirmation page');
+  } else if (confirmPage) {
+    say('confirming the device code');
+  }
+  const target = new URL(decodeEntities(form[1]), url);
+  const res = await request(target, { method: 'POST', form: inputs });
+  if (res.status >= 300 && res.status < 400) return new URL(res.headers.get('location'), target);
+  const body = await res.text();
+  const again = await deviceStep(target, body);
+  if (again) return again;
+  fail(`unexpected device page after POST ${target.pathname} (${res.status}): ${pageErrorText(body)}`);
+}
+
 const t0 = performance.now();
 let url = start;
 let sentLogin = false;
@@ -146,6 +199,13 @@ for (let step = 0; step < MAX_STEPS; step += 1) {
   const html = await res.text();
   if (res.status !== 200) {
     fail(`the provider answered ${res.status} at ${url.pathname}: ${pageErrorText(html)}`);
+  }
+  if (opts.device) {
+    const next = await deviceStep(url, html);
+    if (next) {
+      url = next;
+      continue;
+    }
   }
   const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
   const prompt = /<input[^>]*name="prompt"[^>]*value="([^"]+)"/.exec(html)?.[1];

@@ -2,9 +2,11 @@
 // Keyhole's offline test sandbox: one process, everything on 127.0.0.1.
 //
 //   provider      oidc-provider configured like Clerk's Frontend API (paths, PKCE S256,
-//                 public native client, JWT access tokens with typ at+jwt, rotating refresh tokens)
+//                 public native client, JWT access tokens with typ at+jwt, rotating refresh tokens,
+//                 RFC 8628 device authorization, RFC 7591 open registration for loopback clients)
 //   oauth API     Express + @clerk/express, getAuth(req, { acceptsToken: 'oauth_token' })
-//                 plus test helpers (/plain, /redirect-elsewhere, /slow, /big)
+//                 plus test helpers (/plain, /redirect-elsewhere, /slow, /big), RFC 9728
+//                 protected-resource metadata and `WWW-Authenticate: Bearer resource_metadata=…`
 //   session API   Express + @clerk/express, plain getAuth(req) (session tokens only)
 //
 // stdout carries exactly one line: the ready JSON. Everything else goes to stderr.
@@ -75,6 +77,7 @@ const USAGE = `usage: node sandbox.mjs [options]
   --client-id ID           the public client's id (default keyhole-sandbox)
   --access-token-ttl SECS  access token lifetime (default 3600)
   --id-token-ttl SECS      ID token lifetime (default 3600)
+  --device-interval SECS   RFC 8628 polling interval announced and enforced (default 5)
   --state-file PATH        also write the ready JSON to PATH (atomically)
   --exit-on-stdin-close    exit when stdin reaches EOF
   --verbose                also show oidc-provider's development notices`;
@@ -90,6 +93,7 @@ try {
       'access-token-ttl': { type: 'string', default: '3600' },
       'id-token-ttl': { type: 'string', default: '3600' },
       'refresh-delay-ms': { type: 'string', default: '0' },
+      'device-interval': { type: 'string', default: '5' },
       'state-file': { type: 'string' },
       'exit-on-stdin-close': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
@@ -122,9 +126,11 @@ const ACCESS_TOKEN_TTL = intFlag('access-token-ttl', 1, 10 * 365 * 24 * 3600);
 // is "in flight" (new tokens issued, not yet received) for a while.
 const REFRESH_DELAY_MS = intFlag('refresh-delay-ms', 0, 60_000);
 const ID_TOKEN_TTL = intFlag('id-token-ttl', 1, 10 * 365 * 24 * 3600);
+const DEVICE_INTERVAL = intFlag('device-interval', 1, 60);
 const CLIENT_ID = args['client-id'];
 if (!CLIENT_ID) die('--client-id must not be empty', 2);
 const RESOURCE = 'urn:keyhole:sandbox-api';
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const SCOPES = ['openid', 'profile', 'email', 'offline_access'];
 
 if (!args.verbose) {
@@ -206,7 +212,56 @@ const API_BASE = `http://127.0.0.1:${oauthApi.port}`;
 const SESSION_API_BASE = `http://127.0.0.1:${sessionApi.port}`;
 
 // --- the Clerk stand-in -----------------------------------------------------------------------
-const stats = { refresh_grants: 0, code_grants: 0, refresh_errors: 0, code_errors: 0, requests: 0 };
+const stats = {
+  refresh_grants: 0,
+  code_grants: 0,
+  refresh_errors: 0,
+  code_errors: 0,
+  requests: 0,
+  device_grants: 0,
+  device_polls: 0,
+  registrations: 0,
+  slow_downs: 0,
+};
+const devicePolls = new Map();
+
+// The oauth API as an RFC 8707 resource: its origin, or its origin plus a path it serves.
+function isApiResource(indicator) {
+  try {
+    const u = new URL(indicator);
+    return u.origin === API_BASE && !u.search && !u.hash;
+  } catch {
+    return false;
+  }
+}
+
+// RFC 7591 open registration, but only for native apps with loopback redirects (RFC 8252 §7.3).
+function loopbackRedirectsOnly(uris) {
+  if (!Array.isArray(uris) || uris.length === 0) return 'redirect_uris must list at least one loopback URI';
+  for (const uri of uris) {
+    let u;
+    try {
+      u = new URL(uri);
+    } catch {
+      return `redirect_uris: ${JSON.stringify(String(uri))} is not a URL`;
+    }
+    if (u.protocol !== 'http:' || !['127.0.0.1', '[::1]'].includes(u.hostname)) {
+      return 'only loopback redirect URIs (http://127.0.0.1/… or http://[::1]/…) may be registered here';
+    }
+  }
+  return null;
+}
+
+async function readRaw(req, limit = 56 * 1024) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > limit) throw new Error('request entity too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 // Grants that can still be refreshed: added by a code grant, removed when revoked (by the
 // revocation endpoint, or by the reuse of a rotated refresh token).
 const liveGrants = new Set();
@@ -231,7 +286,7 @@ const provider = new Provider(ISSUER, {
       application_type: 'native',
       token_endpoint_auth_method: 'none',
       redirect_uris: ['http://127.0.0.1/callback'],
-      grant_types: ['authorization_code', 'refresh_token'],
+      grant_types: ['authorization_code', 'refresh_token', DEVICE_GRANT],
       response_types: ['code'],
     },
   ],
@@ -245,6 +300,9 @@ const provider = new Provider(ISSUER, {
     userinfo: '/oauth/userinfo',
     jwks: '/.well-known/jwks.json',
     revocation: '/oauth/token/revoke',
+    registration: '/oauth/register',
+    device_authorization: '/oauth/device_authorization',
+    code_verification: '/oauth/device',
   },
   scopes: SCOPES,
   claims: {
@@ -263,15 +321,23 @@ const provider = new Provider(ISSUER, {
     rpInitiatedLogout: { enabled: false },
     pushedAuthorizationRequests: { enabled: false },
     dPoP: { enabled: false },
+    // RFC 8628. The verification pages are oidc-provider's own (login-*.mjs --device completes them).
+    deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****' },
+    // RFC 7591, open like Clerk's dashboard toggle; only loopback redirect URIs are accepted
+    // (checked in the middleware below). RFC 7592 lets a client (or a test) read or delete itself.
+    registration: { enabled: true, initialAccessToken: false },
+    registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
     resourceIndicators: {
       enabled: true,
       defaultResource: () => RESOURCE,
       useGrantedResource: () => true,
       getResourceServerInfo(_ctx, indicator) {
-        if (indicator !== RESOURCE) throw new oidcErrors.InvalidTarget();
+        // The default resource, or the oauth API itself as its protected-resource metadata
+        // names it (RFC 8707 / RFC 9728): its origin, or origin + path.
+        if (indicator !== RESOURCE && !isApiResource(indicator)) throw new oidcErrors.InvalidTarget();
         return {
           scope: SCOPES.join(' '),
-          audience: RESOURCE,
+          audience: indicator,
           accessTokenTTL: ACCESS_TOKEN_TTL,
           accessTokenFormat: 'jwt',
           jwt: { sign: { alg: 'RS256' } },
@@ -281,6 +347,13 @@ const provider = new Provider(ISSUER, {
   },
   issueRefreshToken: async (_ctx, client, code) =>
     client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+  // Registered clients: public native clients unless they say otherwise.
+  clientDefaults: {
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'none',
+    application_type: 'native',
+  },
   extraTokenClaims: async (_ctx, token) => {
     if (token.kind !== 'AccessToken') return undefined;
     const sid = crypto.createHash('sha256').update(String(token.grantId ?? token.sessionUid ?? '')).digest('hex').slice(0, 24);
@@ -317,13 +390,22 @@ const recordIssued = (...values) => {
   if (tokenLog && lines.length) fs.appendFileSync(tokenLog, `${lines.join('\n')}\n`, { mode: 0o600 });
 };
 provider.on('authorization_code.saved', (code) => recordIssued(code.jti));
+provider.on('device_code.saved', (code) => recordIssued(code.jti));
+provider.on('registration_create.success', (ctx) => {
+  stats.registrations += 1;
+  recordIssued(ctx.body?.registration_access_token);
+});
 provider.on('grant.revoked', (_ctx, grantId) => liveGrants.delete(grantId));
 
 provider.on('grant.success', (ctx) => {
   recordIssued(ctx.body?.access_token, ctx.body?.refresh_token, ctx.body?.id_token);
   const gt = ctx.oidc.params?.grant_type;
   if (gt === 'refresh_token') stats.refresh_grants += 1;
-  else if (gt === 'authorization_code') {
+  else if (gt === DEVICE_GRANT) {
+    stats.device_grants += 1;
+    const grantId = ctx.oidc.entities?.DeviceCode?.grantId;
+    if (grantId) liveGrants.add(grantId);
+  } else if (gt === 'authorization_code') {
     stats.code_grants += 1;
     const grantId = ctx.oidc.entities?.AuthorizationCode?.grantId;
     if (grantId) liveGrants.add(grantId);
@@ -331,6 +413,8 @@ provider.on('grant.success', (ctx) => {
 });
 provider.on('grant.error', (ctx, err) => {
   const gt = ctx.oidc?.params?.grant_type;
+  // A device-code poll before the user finished is the normal course of RFC 8628, not a failure.
+  if (gt === DEVICE_GRANT && err.error === 'authorization_pending') return;
   if (gt === 'refresh_token') stats.refresh_errors += 1;
   else if (gt === 'authorization_code') stats.code_errors += 1;
   log(`token endpoint: ${gt ?? '?'} grant failed: ${err.error ?? err.name}${err.error_description ? ` (${err.error_description})` : ''}`);
@@ -388,6 +472,60 @@ provider.use(async (ctx, next) => {
       q.set('prompt', [...prompts, 'consent'].join(' '));
       ctx.querystring = q.toString();
     }
+  }
+  if (ctx.path === '/oauth/token' && ctx.method === 'POST' && ctx.is('application/x-www-form-urlencoded')) {
+    // Count device-code polls (answered authorization_pending, slow_down or tokens).
+    const raw = await readRaw(ctx.req);
+    ctx.req.body = raw;
+    const form = new URLSearchParams(raw);
+    if (form.get('grant_type') === DEVICE_GRANT) {
+      stats.device_polls += 1;
+      // RFC 8628 §3.5: a client polling faster than its interval is told to slow down, and its
+      // interval grows by 5 s. (oidc-provider itself never answers slow_down.)
+      const key = form.get('device_code') ?? '';
+      const now = Date.now();
+      const seen = devicePolls.get(key) ?? { last: 0, interval: DEVICE_INTERVAL };
+      if (seen.last && now - seen.last < seen.interval * 1000 - 250) {
+        seen.interval += 5;
+        seen.last = now;
+        devicePolls.set(key, seen);
+        stats.slow_downs += 1;
+        ctx.status = 400;
+        ctx.set('cache-control', 'no-store');
+        ctx.body = { error: 'slow_down', error_description: 'polling too fast' };
+        return;
+      }
+      seen.last = now;
+      devicePolls.set(key, seen);
+    }
+  }
+  if (ctx.path === '/oauth/register' && ctx.method === 'POST') {
+    const raw = await readRaw(ctx.req);
+    let metadata;
+    try {
+      metadata = JSON.parse(raw);
+    } catch {
+      metadata = null;
+    }
+    const problem = metadata && typeof metadata === 'object' ? loopbackRedirectsOnly(metadata.redirect_uris) : 'the body is not a JSON object';
+    if (problem) {
+      ctx.status = 400;
+      ctx.set('cache-control', 'no-store');
+      ctx.body = { error: 'invalid_redirect_uri', error_description: problem };
+      return;
+    }
+    ctx.req.body = raw;
+  }
+  if (ctx.path === '/oauth/device_authorization' && ctx.method === 'POST' && ctx.is('application/x-www-form-urlencoded')) {
+    // As at /oauth/authorize: a refresh token whenever offline_access is asked for.
+    const form = new URLSearchParams(await readRaw(ctx.req));
+    const scopes = (form.get('scope') ?? '').split(' ');
+    if (scopes.includes('offline_access') && !form.has('prompt')) form.set('prompt', 'consent');
+    ctx.req.body = form.toString();
+    await next();
+    // RFC 8628 §3.2: announce the polling interval (oidc-provider leaves it out, meaning 5 s).
+    if (ctx.status === 200 && ctx.body && typeof ctx.body === 'object') ctx.body = { ...ctx.body, interval: DEVICE_INTERVAL };
+    return;
   }
   // Clerk also serves RFC 8414 metadata.
   if (ctx.path === '/.well-known/oauth-authorization-server') {
@@ -469,6 +607,27 @@ function buildOauthApi() {
     res.type('application/json').send(big());
   });
 
+  // RFC 9728 protected-resource metadata, as Clerk's MCP tooling serves it: at the root for the
+  // whole origin, and with a resource's path appended (§3.1) for that resource.
+  const resourceMetadata = (resource) => ({
+    resource,
+    authorization_servers: [ISSUER],
+    bearer_methods_supported: ['header'],
+    scopes_supported: SCOPES,
+    resource_name: 'Keyhole sandbox API',
+  });
+  app.get('/.well-known/oauth-protected-resource', (_req, res) => {
+    res.set('cache-control', 'no-store').json(resourceMetadata(API_BASE));
+  });
+  app.get(/^\/\.well-known\/oauth-protected-resource(\/.+)$/, (req, res) => {
+    const path = req.params[0];
+    if (!['/protected-endpoint', '/protected-auth-required'].includes(path)) {
+      res.status(404).json({ error: 'not_found' });
+      return;
+    }
+    res.set('cache-control', 'no-store').json(resourceMetadata(`${API_BASE}${path}`));
+  });
+
   // The tutorial's backend, adapted to accept the desktop app's OAuth access tokens.
   app.use(clerkMiddleware(clerkOptions));
   // Echo: what the API received (Authorization masked) and who Clerk's middleware says you are,
@@ -498,10 +657,12 @@ function buildOauthApi() {
     }
     res.json(auth);
   });
-  // The tutorial's error handler.
+  // The tutorial's error handler, plus RFC 9728 §5.1: where to learn how to get a token.
   // eslint-disable-next-line no-unused-vars
-  app.use((err, _req, res, _next) => {
+  app.use((err, req, res, _next) => {
     log(`oauth API: ${err.message}`);
+    const metadata = `${API_BASE}/.well-known/oauth-protected-resource${req.path}`;
+    res.set('www-authenticate', `Bearer resource_metadata="${metadata}"`);
     res.status(401).send('Unauthenticated!');
   });
   return app;
@@ -569,6 +730,8 @@ const ready = {
     big: `${API_BASE}/big`,
     session_only: `${SESSION_API_BASE}/protected-endpoint`,
   },
+  registration_endpoint: `${ISSUER}/oauth/register`,
+  device_authorization_endpoint: `${ISSUER}/oauth/device_authorization`,
   stats: `${ISSUER}/sandbox/stats`,
   access_token_ttl: ACCESS_TOKEN_TTL,
   pid: process.pid,

@@ -5,6 +5,7 @@ const COMMANDS: &[&str] = &[
     "save_settings",
     "session",
     "sign_in",
+    "sign_in_device",
     "cancel_sign_in",
     "open_browser_again",
     "sign_out",

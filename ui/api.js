@@ -31,6 +31,7 @@ export async function loadSettings() { return invoke("load_settings"); }
 export async function saveSettings(settings) { return invoke("save_settings", { settings }); }
 export async function session() { return invoke("session"); }
 export async function signIn() { return invoke("sign_in"); }
+export async function signInDevice() { return invoke("sign_in_device"); }
 export async function cancelSignIn() { return invoke("cancel_sign_in"); }
 export async function openBrowserAgain() { return invoke("open_browser_again"); }
 export async function signOut() { return invoke("sign_out"); }

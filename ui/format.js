@@ -113,6 +113,7 @@ const STAGES = {
   waiting: "Waiting for you to finish in the browser…",
   browser_failed: "Still waiting: open the sign-in URL below in a browser yourself.",
   exchanging: "Exchanging the authorization code for tokens…",
+  device_code: "Waiting for you to enter the code on another device…",
 };
 
 export function stageText(stage) {

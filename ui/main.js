@@ -95,6 +95,22 @@ const effects = {
     dispatch({ type: "signInStarted" });
     await settle(api.signIn(), (session) => ({ type: "signInSucceeded", session }), (error) => ({ type: "signInFailed", error }));
   },
+  async deviceSignInClicked() {
+    if (!(await saveForm({ quiet: true }))) return;
+    if (state.screen !== "signedOut") return;
+    dispatch({ type: "signInStarted" });
+    await settle(api.signInDevice(), (session) => ({ type: "signInSucceeded", session }), (error) => ({ type: "signInFailed", error }));
+  },
+  async copyCodeClicked() {
+    let ok = false;
+    try {
+      await navigator.clipboard.writeText(state.signIn?.device?.userCode ?? "");
+      ok = true;
+    } catch {
+      // Clipboard access can be denied in a webview: the code is large enough to type.
+    }
+    dispatch({ type: "codeCopied", ok });
+  },
   async cancelClicked() {
     // Success needs no event: the pending sign_in rejects with kind "cancelled".
     await settle(api.cancelSignIn(), () => ({ type: "noop" }), (error) => ({ type: "cancelFailed", error }));

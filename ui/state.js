@@ -186,19 +186,28 @@ const handlers = {
     if (s.screen !== "signedOut" || s.saving) return s;
     return { ...s, saving: true, fieldErrors: {}, notice: null };
   },
+  deviceSignInClicked(s) {
+    if (s.screen !== "signedOut" || s.saving) return s;
+    return { ...s, saving: true, fieldErrors: {}, notice: null };
+  },
   signInStarted(s) {
     return {
       ...s, screen: "signingIn", saving: false, notice: null,
-      signIn: { stage: null, url: null, message: null, cancelling: false, reopening: false, copy: null },
+      signIn: { stage: null, url: null, message: null, cancelling: false, reopening: false, copy: null, device: null, codeCopy: null },
     };
   },
   signInProgress(s, { progress }) {
     if (s.screen !== "signingIn" || !progress) return s;
     return patchSignIn(s, {
       stage: progress.stage ?? s.signIn.stage,
-      url: progress.url ?? s.signIn.url, // the URL stays known once sent
+      url: progress.url ?? deviceUrl(progress) ?? s.signIn.url, // the URL stays known once sent
       message: progress.stage === "browser_failed" ? (progress.message ?? null) : s.signIn.message,
+      device: progress.stage === "device_code" ? deviceView(progress) : (s.signIn.device ?? null),
     });
+  },
+  codeCopied(s, { ok }) {
+    if (s.screen !== "signingIn" || !s.signIn.device) return s;
+    return patchSignIn(s, { codeCopy: ok ? "done" : "failed" });
   },
   signInSucceeded(s, { session }) {
     return session ? { ...signedIn(s, session), notice: null } : s;
@@ -315,3 +324,21 @@ export function next(state, event) {
 }
 
 export const EVENT_TYPES = Object.freeze(Object.keys(handlers));
+
+/** RFC 8628: the URL to open for a device code (with the code in it, when offered). */
+function deviceUrl(progress) {
+  if (progress.stage !== "device_code") return null;
+  return progress.verification_uri_complete ?? progress.verification_uri ?? null;
+}
+
+/** What the window shows of a device code; a QR matrix is kept only when well formed. */
+function deviceView(p) {
+  const qr = p.qr;
+  const size = Number.isInteger(qr?.size) ? qr.size : 0;
+  const ok = size > 0 && size <= 177 && Array.isArray(qr.modules) && qr.modules.length === size * size;
+  return {
+    userCode: typeof p.user_code === "string" ? p.user_code : "",
+    verificationUri: typeof p.verification_uri === "string" ? p.verification_uri : "",
+    qr: ok ? { size, modules: qr.modules.map(Boolean) } : null,
+  };
+}

@@ -73,10 +73,15 @@ function signedOutScreen(state, dispatch) {
     "aria-disabled": state.saving ? "true" : null,
     onClick: () => dispatch({ type: "signInClicked" }),
   }, "Sign in with Clerk");
+  const withCode = h("button", {
+    id: "sign-in-device", type: "button",
+    "aria-disabled": state.saving ? "true" : null,
+    onClick: () => dispatch({ type: "deviceSignInClicked" }),
+  }, "Sign in with a code");
   return h("section", { class: "card narrow", "aria-labelledby": "screen-title" },
     screenTitle("Sign in"),
     h("p", { class: "lead" }, DESCRIPTION),
-    settingsForm(state, dispatch, signIn),
+    settingsForm(state, dispatch, [signIn, withCode]),
   );
 }
 
@@ -119,7 +124,8 @@ function fieldRow(f, state, dispatch) {
 function signingInScreen(state, dispatch) {
   const s = state.signIn;
   return h("section", { class: "card narrow", "aria-labelledby": "screen-title", "aria-busy": "true" },
-    screenTitle("Finish signing in in your browser…"),
+    screenTitle(s.device ? "Enter this code on another device" : "Finish signing in in your browser…"),
+    s.device ? deviceBox(s, dispatch) : null,
     h("p", { id: "sign-in-stage", class: "stage" },
       h("span", { class: "spinner", "aria-hidden": "true" }),
       s.cancelling ? "Cancelling…" : fmt.stageText(s.stage)),
@@ -132,7 +138,7 @@ function signingInScreen(state, dispatch) {
         id: "open-browser-again", type: "button", class: "primary",
         "aria-disabled": s.reopening || s.cancelling ? "true" : null,
         onClick: () => dispatch({ type: "reopenClicked" }),
-      }, "Open the browser again"),
+      }, s.device ? "Open the browser" : "Open the browser again"),
       h("button", {
         id: "cancel-sign-in", type: "button",
         "aria-disabled": s.cancelling ? "true" : null,
@@ -140,6 +146,53 @@ function signingInScreen(state, dispatch) {
       }, "Cancel"),
     ),
   );
+}
+
+// RFC 8628: the user code, large, with a copy button and a QR code of the URL.
+function deviceBox(s, dispatch) {
+  const d = s.device;
+  return h("div", { class: "device" },
+    h("p", { class: "hint" }, "Go to ", h("span", { id: "device-verification-uri" }, d.verificationUri), " and enter:"),
+    h("div", { class: "inline" },
+      h("output", { id: "device-user-code", class: "user-code", "aria-live": "polite" }, d.userCode),
+      h("button", { id: "copy-user-code", type: "button", onClick: () => dispatch({ type: "copyCodeClicked" }) }, "Copy code"),
+    ),
+    s.codeCopy ? h("p", { id: "code-copy-feedback", class: "hint", role: "status" }, s.codeCopy === "done" ? "Copied." : "Could not copy: type the code instead.") : null,
+    d.qr ? qrView(d.qr) : null,
+  );
+}
+
+/** Draws a QR matrix as SVG rectangles, built node by node (no markup from strings). */
+function qrView(qr) {
+  const NS = "http://www.w3.org/2000/svg";
+  const quiet = 4;
+  const side = qr.size + 2 * quiet;
+  const svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("id", "device-qr");
+  svg.setAttribute("viewBox", `0 0 ${side} ${side}`);
+  svg.setAttribute("width", "176");
+  svg.setAttribute("height", "176");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", "QR code of the sign-in URL");
+  svg.setAttribute("shape-rendering", "crispEdges");
+  const background = document.createElementNS(NS, "rect");
+  background.setAttribute("width", String(side));
+  background.setAttribute("height", String(side));
+  background.setAttribute("fill", "#fff");
+  svg.append(background);
+  for (let y = 0; y < qr.size; y += 1) {
+    for (let x = 0; x < qr.size; x += 1) {
+      if (!qr.modules[y * qr.size + x]) continue;
+      const cell = document.createElementNS(NS, "rect");
+      cell.setAttribute("x", String(x + quiet));
+      cell.setAttribute("y", String(y + quiet));
+      cell.setAttribute("width", "1");
+      cell.setAttribute("height", "1");
+      cell.setAttribute("fill", "#000");
+      svg.append(cell);
+    }
+  }
+  return svg;
 }
 
 const COPY_FEEDBACK = {

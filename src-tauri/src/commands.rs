@@ -38,6 +38,13 @@ pub async fn sign_in<R: Runtime>(app: AppHandle<R>) -> Result<SessionSummary> {
     app.sessions().sign_in(&app).await
 }
 
+/// Signs in with a code entered on another device (RFC 8628); emits `sign-in-progress` with the
+/// code (stage `device_code`) while it polls.
+#[tauri::command]
+pub async fn sign_in_device<R: Runtime>(app: AppHandle<R>) -> Result<SessionSummary> {
+    app.sessions().sign_in_device(&app).await
+}
+
 /// Cancels the pending sign-in (its `sign_in` fails with kind `cancelled`).
 #[tauri::command]
 pub fn cancel_sign_in<R: Runtime>(app: AppHandle<R>) {

@@ -69,6 +69,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::save_settings,
             commands::session,
             commands::sign_in,
+            commands::sign_in_device,
             commands::cancel_sign_in,
             commands::open_browser_again,
             commands::sign_out,

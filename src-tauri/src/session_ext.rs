@@ -156,6 +156,20 @@ impl SessionManager {
     /// Runs an interactive sign-in with the current settings (a newer one replaces it). Emits
     /// [`SIGN_IN_PROGRESS`] while it runs; the session reaches the UI through the keeper.
     pub async fn sign_in<R: Runtime>(&self, app: &AppHandle<R>) -> Result<SessionSummary> {
+        self.run_sign_in(app, false).await
+    }
+
+    /// Runs a device sign-in (RFC 8628) with the current settings, exactly like
+    /// [`SessionManager::sign_in`]; the progress carries the user code and its QR code.
+    pub async fn sign_in_device<R: Runtime>(&self, app: &AppHandle<R>) -> Result<SessionSummary> {
+        self.run_sign_in(app, true).await
+    }
+
+    async fn run_sign_in<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        device: bool,
+    ) -> Result<SessionSummary> {
         let keeper = self.keeper(app)?;
         tracing::info!(issuer = %keeper.keyhole().config().issuer, "sign-in started");
         let progress = {
@@ -171,9 +185,14 @@ impl SessionManager {
             timeout: self.sign_in_timeout,
             cancel: CancellationToken::new(),
         };
-        let session = keeper
-            .sign_in(self.browser.as_ref(), &options, &progress)
-            .await
+        let outcome = if device {
+            keeper.sign_in_device(&options, &progress).await
+        } else {
+            keeper
+                .sign_in(self.browser.as_ref(), &options, &progress)
+                .await
+        };
+        let session = outcome
             .inspect_err(|error| tracing::info!(kind = error.kind(), %error, "sign-in ended"))?;
         self.check_keychain();
         let summary = session.summary();

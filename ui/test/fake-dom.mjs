@@ -85,6 +85,7 @@ class FakeElement {
 export function createDocument() {
   const doc = {
     createElement: (tag) => new FakeElement(doc, tag),
+    createElementNS: (_ns, tag) => new FakeElement(doc, tag),
     createTextNode: (data) => new FakeText(data),
     getElementById: (id) => doc.documentElement.querySelector(`#${id}`),
   };

@@ -189,7 +189,7 @@ describe("sign-in", () => {
     const s = signingIn();
     assert.equal(s.screen, "signingIn");
     assert.equal(s.saving, false);
-    assert.deepEqual(s.signIn, { stage: null, url: null, message: null, cancelling: false, reopening: false, copy: null });
+    assert.deepEqual(s.signIn, { stage: null, url: null, message: null, cancelling: false, reopening: false, copy: null, device: null, codeCopy: null });
   });
 
   test("progress stages advance, and the URL stays once known", () => {
@@ -649,4 +649,49 @@ test("unexpectedError surfaces as an error notice and clears saving", () => {
   const s = next(run(signedOut(), { type: "saveClicked" }), { type: "unexpectedError", error: new Error("bug") });
   assert.equal(s.saving, false);
   assert.match(s.notice.text, /bug/);
+});
+
+describe("device sign-in (RFC 8628)", () => {
+  const progress = {
+    stage: "device_code",
+    verification_uri: "http://127.0.0.1:4010/oauth/device",
+    verification_uri_complete: "http://127.0.0.1:4010/oauth/device?user_code=BCDF-GHJK",
+    user_code: "BCDF-GHJK",
+    expires_in: 600,
+    qr: { size: 2, modules: [true, false, false, true] },
+  };
+
+  test("the code, its URL and QR matrix reach the signing-in state", () => {
+    const s = run(signingIn(), { type: "signInProgress", progress });
+    assert.equal(s.signIn.stage, "device_code");
+    assert.equal(s.signIn.url, progress.verification_uri_complete);
+    assert.deepEqual(s.signIn.device, {
+      userCode: "BCDF-GHJK",
+      verificationUri: progress.verification_uri,
+      qr: { size: 2, modules: [true, false, false, true] },
+    });
+    // Later stages keep the code on screen.
+    const later = run(s, { type: "signInProgress", progress: { stage: "exchanging" } });
+    assert.equal(later.signIn.device.userCode, "BCDF-GHJK");
+  });
+
+  test("a malformed QR matrix is dropped, the code kept", () => {
+    const s = run(signingIn(), { type: "signInProgress", progress: { ...progress, qr: { size: 3, modules: [true] } } });
+    assert.equal(s.signIn.device.qr, null);
+    assert.equal(s.signIn.device.userCode, "BCDF-GHJK");
+  });
+
+  test("copying the code reports back", () => {
+    const s = run(signingIn(), { type: "signInProgress", progress }, { type: "codeCopied", ok: true });
+    assert.equal(s.signIn.codeCopy, "done");
+  });
+
+  test("a declined or expired code ends on the signed-out screen with the engine's sentence", () => {
+    const s = run(signingIn(), { type: "signInProgress", progress }, {
+      type: "signInFailed",
+      error: { kind: "denied", message: "The sign-in was declined on the device where the code was entered, so nothing was stored; start again if that was a mistake." },
+    });
+    assert.equal(s.screen, "signedOut");
+    assert.match(s.notice.text, /declined/);
+  });
 });

@@ -299,3 +299,28 @@ test("updateChrome exposes the state name on #status and shows the sandbox badge
   assert.equal(status.getAttribute("data-state"), "restoring");
   assert.equal(status.textContent, "Restoring your session…");
 });
+
+describe("device sign-in view", () => {
+  test("shows the code large, a copy button and the QR code drawn as SVG rectangles", async () => {
+    const { view } = await import("../view.js");
+    const { initialState, next } = await import("../state.js");
+    const fx = await import("./fixtures.mjs");
+    const events = [];
+    let s = initialState(fx.NOW);
+    for (const e of [
+      { type: "booted", settings: fx.settings, sessionState: fx.sessionState(null) },
+      { type: "signInClicked" },
+      { type: "settingsSaved", settings: fx.settings, quiet: true },
+      { type: "signInStarted" },
+      { type: "signInProgress", progress: { stage: "device_code", verification_uri: "http://127.0.0.1:1/d", verification_uri_complete: "http://127.0.0.1:1/d?user_code=BCDF-GHJK", user_code: "BCDF-GHJK", expires_in: 600, qr: { size: 2, modules: [true, false, false, true] } } },
+    ]) s = next(s, e);
+    const root = view(s, (e) => events.push(e));
+    document.body.replaceChildren(root);
+    assert.equal(document.getElementById("device-user-code").textContent, "BCDF-GHJK");
+    const qr = document.getElementById("device-qr");
+    assert.ok(qr);
+    assert.equal(qr.children.length, 1 + 2); // background + two dark modules
+    document.getElementById("copy-user-code").fire("click");
+    assert.deepEqual(events, [{ type: "copyCodeClicked" }]);
+  });
+});

@@ -9,18 +9,18 @@ use crate::keeper::{self, fail, EXIT_HTTP_ERROR, EXIT_SIGN_IN};
 use crate::output::{err, out};
 
 pub async fn sign_in(args: SignInArgs) -> u8 {
-    let keeper = match keeper::keeper(&args.settings, None) {
+    let mut keeper = match keeper::keeper(&args.settings, None).await {
         Ok(keeper) => keeper,
         Err(code) => return code,
     };
-    match keeper::sign_in(&keeper, &args).await {
+    match keeper::sign_in(&mut keeper, &args).await {
         Ok(_) => 0,
         Err(code) => code,
     }
 }
 
 pub async fn status(args: SettingsArgs) -> u8 {
-    let keeper = match keeper::keeper(&args, None) {
+    let keeper = match keeper::keeper(&args, None).await {
         Ok(keeper) => keeper,
         Err(code) => return code,
     };
@@ -57,7 +57,7 @@ pub async fn status(args: SettingsArgs) -> u8 {
 }
 
 pub async fn sign_out(args: SettingsArgs) -> u8 {
-    let keeper = match keeper::keeper(&args, None) {
+    let keeper = match keeper::keeper(&args, None).await {
         Ok(keeper) => keeper,
         Err(code) => return code,
     };
@@ -72,7 +72,7 @@ pub async fn sign_out(args: SettingsArgs) -> u8 {
 
 /// `token`: the current access token on stdout, renewed first when due; nothing else there.
 pub async fn token(args: SettingsArgs) -> u8 {
-    let keeper = match keeper::keeper(&args, None) {
+    let keeper = match keeper::keeper(&args, None).await {
         Ok(keeper) => keeper,
         Err(code) => return code,
     };

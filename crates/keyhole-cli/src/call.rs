@@ -13,7 +13,7 @@ use crate::output::{err, out};
 const MAX_DATA_FILE: u64 = 1024 * 1024;
 
 pub async fn run(args: CallArgs) -> u8 {
-    let keeper = match keeper::keeper(&args.sign_in.settings, args.api_url.as_deref()) {
+    let mut keeper = match keeper::keeper(&args.sign_in.settings, args.api_url.as_deref()).await {
         Ok(keeper) => keeper,
         Err(code) => return code,
     };
@@ -39,13 +39,13 @@ pub async fn run(args: CallArgs) -> u8 {
         match keeper.restore().await {
             Ok(Some(_)) => err!("Using the stored session."),
             Ok(None) => {
-                if let Err(code) = keeper::sign_in(&keeper, &args.sign_in).await {
+                if let Err(code) = keeper::sign_in(&mut keeper, &args.sign_in).await {
                     return code;
                 }
             }
             Err(error @ Error::SessionEnded(_)) => {
                 err!("{error}");
-                if let Err(code) = keeper::sign_in(&keeper, &args.sign_in).await {
+                if let Err(code) = keeper::sign_in(&mut keeper, &args.sign_in).await {
                     return code;
                 }
             }

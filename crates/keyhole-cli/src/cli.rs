@@ -100,9 +100,13 @@ pub struct SignInArgs {
     /// Run this command with the sign-in URL as its last argument instead of the system browser.
     #[arg(long, env = "KEYHOLE_BROWSER", value_name = "COMMAND")]
     pub browser_command: Option<String>,
-    /// Seconds to wait for the browser to come back.
+    /// Seconds to wait for the browser to come back (or for the code to be entered).
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub timeout: u64,
+    /// Sign in with a code entered on another device (RFC 8628), for machines with no browser.
+    /// Offered by itself when no display and no browser command is found.
+    #[arg(long, env = "KEYHOLE_DEVICE")]
+    pub device: bool,
 }
 
 /// The configuration fields every command needs, each also readable from the environment, and
@@ -113,9 +117,11 @@ pub struct SettingsArgs {
     #[arg(long, env = "KEYHOLE_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
     /// Clerk instance: Frontend API URL (https://clerk.example.com) or publishable key (pk_…).
+    /// `call` may leave it out: the API's protected-resource metadata (RFC 9728) names it.
     #[arg(long, env = "KEYHOLE_INSTANCE", value_name = "URL_OR_KEY")]
     pub instance: Option<String>,
-    /// Client ID of the Clerk OAuth application (a public client with PKCE).
+    /// Client ID of the Clerk OAuth application (a public client with PKCE). Optional when the
+    /// instance allows dynamic client registration (RFC 7591): Keyhole registers itself once.
     #[arg(long, env = "KEYHOLE_CLIENT_ID")]
     pub client_id: Option<String>,
     /// Space-separated scopes [default: openid profile email offline_access].
@@ -156,6 +162,7 @@ impl SettingsArgs {
             scopes: self.scopes.clone().unwrap_or(base.scopes),
             redirect_port: self.redirect_port.unwrap_or(base.redirect_port),
             api_url: api_url.map(str::to_owned).unwrap_or(base.api_url),
+            resource: base.resource,
         }
     }
 }

@@ -18,8 +18,10 @@ pub const EXIT_UNREACHABLE: u8 = 4;
 pub const EXIT_CANCELLED: u8 = 130;
 
 /// A keeper for `settings`, keeping the session in the system keychain, or in memory for this
-/// run when there is none (said once, on stderr, when it is first found missing).
-pub fn keeper(args: &SettingsArgs, api_url: Option<&str>) -> Result<SessionKeeper, u8> {
+/// run when there is none (said once, on stderr, when it is first found missing). With no client
+/// ID, the instance's dynamic registration gives one; with no instance either, `api_url`'s
+/// protected-resource metadata names it (RFC 9728) — the engine decides, this only says so.
+pub async fn keeper(args: &SettingsArgs, api_url: Option<&str>) -> Result<SessionKeeper, u8> {
     let profile = match &args.profile {
         Some(name) => Some(
             Profiles::open_default()
@@ -28,12 +30,49 @@ pub fn keeper(args: &SettingsArgs, api_url: Option<&str>) -> Result<SessionKeepe
         ),
         None => None,
     };
-    let mut config = args
-        .to_settings(profile.as_ref(), api_url)
-        .validate()
-        .map_err(|e| fail(&e))?;
-    if let Some(profile) = &profile {
-        config = config.in_profile(&profile.name);
+    let store: Arc<dyn SecretStore> = Arc::new(KeychainOrMemory::new(&args.keychain_service));
+    let http = keyhole_core::http_client(Duration::from_secs(20));
+    let mut settings = args.to_settings(profile.as_ref(), api_url);
+    if settings.instance.trim().is_empty() {
+        let Some(api_url) = api_url.filter(|u| !u.trim().is_empty()) else {
+            err!("error: --instance: give the Clerk instance (its Frontend API URL or publishable key).");
+            return Err(EXIT_SETTINGS);
+        };
+        err!("No instance given: asking the API at {api_url} where to sign in…");
+        let setup = keyhole_core::resource::set_up_from_api(&http, &store, api_url, &settings)
+            .await
+            .map_err(|e| fail(&e))?;
+        err!(
+            "The API names {} as its authorization server; signing in for the resource {}.",
+            setup.settings.instance,
+            setup.settings.resource
+        );
+        if let Some(note) = &setup.note {
+            err!("{note}");
+        }
+        settings = setup.settings;
+    } else if settings.client_id.trim().is_empty() {
+        let (completed, how) =
+            keyhole_core::registration::complete_settings(&http, &store, &settings)
+                .await
+                .map_err(|e| fail(&e))?;
+        if let Some(note) = how.note(settings.instance.trim()) {
+            err!("{note}");
+        }
+        settings = completed;
+    }
+    build(args, &settings, store, profile.as_ref().map(|p| p.name.as_str()))
+}
+
+fn build(
+    args: &SettingsArgs,
+    settings: &keyhole_core::Settings,
+    store: Arc<dyn SecretStore>,
+    profile: Option<&str>,
+) -> Result<SessionKeeper, u8> {
+    let mut config = settings.validate().map_err(|e| fail(&e))?;
+    if let Some(profile) = profile {
+        config = config.in_profile(profile);
     }
     for (flag, urls) in [
         ("trust-endpoint-origin", &args.trust_endpoint_origin),
@@ -50,8 +89,43 @@ pub fn keeper(args: &SettingsArgs, api_url: Option<&str>) -> Result<SessionKeepe
             };
         }
     }
-    let store: Arc<dyn SecretStore> = Arc::new(KeychainOrMemory::new(&args.keychain_service));
     Ok(SessionKeeper::new(Keyhole::new(config), store))
+}
+
+/// After the provider said `invalid_client` for a client Keyhole registered: registers again
+/// (once) and gives a keeper for the new client.
+async fn replace_client(keeper: &SessionKeeper, args: &SettingsArgs) -> Result<SessionKeeper, u8> {
+    let config = keeper.keyhole().config().clone();
+    let http = keyhole_core::http_client(Duration::from_secs(20));
+    let client_id = keyhole_core::registration::replace(&http, keeper.store(), &config)
+        .await
+        .map_err(|e| fail(&e))?;
+    err!(
+        "The provider at {} no longer knew Keyhole's registered client, so Keyhole registered again.",
+        config.issuer
+    );
+    let settings = keyhole_core::Settings {
+        instance: config.issuer.clone(),
+        client_id,
+        scopes: config.scopes.join(" "),
+        redirect_port: config.redirect_port,
+        api_url: config.api_url.map(String::from).unwrap_or_default(),
+        resource: config.resource.map(String::from).unwrap_or_default(),
+    };
+    build(
+        args,
+        &settings,
+        keeper.store().clone(),
+        config.profile.as_deref(),
+    )
+}
+
+/// True when this machine has no display to open a browser on (Linux/BSD without X11 or
+/// Wayland, e.g. over SSH); macOS and Windows always have one.
+fn no_display() -> bool {
+    cfg!(all(unix, not(target_os = "macos")))
+        && std::env::var_os("DISPLAY").is_none_or(|v| v.is_empty())
+        && std::env::var_os("WAYLAND_DISPLAY").is_none_or(|v| v.is_empty())
 }
 
 /// Says so when the keychain turned out to be missing (after the keeper first used it).
@@ -61,24 +135,79 @@ pub fn note_keychain(keeper: &SessionKeeper) {
     }
 }
 
-/// Signs in through the browser (or `--browser-command`). Ctrl-C is handled by `main`.
-pub async fn sign_in(keeper: &SessionKeeper, args: &SignInArgs) -> Result<Session, u8> {
-    let browser: Arc<dyn Browser> = match args
-        .browser_command
-        .as_deref()
-        .and_then(CommandBrowser::parse)
-    {
-        Some(browser) => Arc::new(browser),
-        None => Arc::new(SystemBrowser),
-    };
+/// Signs in through the browser (or `--browser-command`), or with a code entered on another
+/// device (`--device`, or by itself when there is no display and no browser command). When the
+/// provider no longer knows a client Keyhole registered, registers again once and retries; the
+/// keeper then serves the new client. Ctrl-C is handled by `main`.
+pub async fn sign_in(keeper: &mut SessionKeeper, args: &SignInArgs) -> Result<Session, u8> {
+    match sign_in_once(keeper, args).await {
+        Err(Failure::InvalidClient(error)) => {
+            if keeper.keyhole().config().client_id
+                != args.settings.client_id.clone().unwrap_or_default()
+            {
+                *keeper = replace_client(keeper, &args.settings).await?;
+                return sign_in_once(keeper, args).await.map_err(|f| f.report());
+            }
+            Err(fail(&error))
+        }
+        other => other.map_err(|f| f.report()),
+    }
+}
+
+enum Failure {
+    InvalidClient(Error),
+    Code(u8),
+}
+
+impl Failure {
+    fn report(self) -> u8 {
+        match self {
+            Failure::InvalidClient(error) => fail(&error),
+            Failure::Code(code) => code,
+        }
+    }
+}
+
+async fn sign_in_once(keeper: &SessionKeeper, args: &SignInArgs) -> Result<Session, Failure> {
     let options = SignInOptions {
         timeout: Duration::from_secs(args.timeout.max(1)),
         cancel: CancellationToken::new(),
     };
-    let session = keeper
-        .sign_in(browser.as_ref(), &options, &report)
-        .await
-        .map_err(|e| fail(&e))?;
+    let mut device = args.device;
+    if !device && args.browser_command.is_none() && no_display() {
+        match keeper.keyhole().offers_device_flow().await {
+            Ok(true) => {
+                err!("No display or browser here, so Keyhole signs in with a code you enter on another device.");
+                device = true;
+            }
+            Ok(false) => {
+                err!("No display or browser here, and the provider offers no sign-in with a code: open the URL below in a browser that can reach this machine's 127.0.0.1, or pass --browser-command.");
+            }
+            Err(error) => return Err(Failure::Code(fail(&error))),
+        }
+    }
+    let outcome = if device {
+        keeper.sign_in_device(&options, &report).await
+    } else {
+        let browser: Arc<dyn Browser> = match args
+            .browser_command
+            .as_deref()
+            .and_then(CommandBrowser::parse)
+        {
+            Some(browser) => Arc::new(browser),
+            None => Arc::new(SystemBrowser),
+        };
+        keeper.sign_in(browser.as_ref(), &options, &report).await
+    };
+    let session = match outcome {
+        Ok(session) => session,
+        Err(error) if error.is_invalid_client() => return Err(Failure::InvalidClient(error)),
+        Err(error) => return Err(Failure::Code(fail(&error))),
+    };
+    Ok(signed_in(keeper, session))
+}
+
+fn signed_in(keeper: &SessionKeeper, session: Session) -> Session {
     note_keychain(keeper);
     let summary = session.summary();
     err!(
@@ -93,7 +222,7 @@ pub async fn sign_in(keeper: &SessionKeeper, args: &SignInArgs) -> Result<Sessio
     if matches!(summary.access_token, keyhole_core::AccessTokenView::Opaque) {
         err!("The access token is opaque (not a JWT): it is sent as-is and cannot be decoded.");
     }
-    Ok(session)
+    session
 }
 
 fn report(progress: Progress) {
@@ -106,6 +235,20 @@ fn report(progress: Progress) {
         Progress::BrowserFailed { url, message } => {
             err!("Could not open a browser: {message}");
             err!("Open this URL yourself to sign in: {url}");
+        }
+        Progress::DeviceCode(code) => {
+            err!("To sign in, visit {}", code.verification_uri);
+            err!("and enter the code: {}", code.user_code);
+            if let Some(complete) = &code.verification_uri_complete {
+                err!("Or open: {complete}");
+            }
+            if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                err!("{}", code.qr.to_terminal());
+            }
+            err!(
+                "Waiting for you to finish on the other device (the code expires in {} min; Ctrl-C to cancel).",
+                code.expires_in.div_ceil(60)
+            );
         }
         Progress::Exchanging => err!("Signing in…"),
     }

@@ -26,6 +26,9 @@ pub struct Settings {
     pub redirect_port: u16,
     /// The protected API to call.
     pub api_url: String,
+    /// The RFC 8707 resource to ask a token for (what the API's RFC 9728 metadata names);
+    /// empty for none.
+    pub resource: String,
 }
 
 /// Validated configuration.
@@ -41,6 +44,8 @@ pub struct Config {
     pub redirect_port: u16,
     /// The protected API, when one is set.
     pub api_url: Option<Url>,
+    /// The RFC 8707 resource indicator sent with the sign-in, when one is set.
+    pub resource: Option<Url>,
     /// Origins other than the issuer's that the provider's token, JWKS, revocation and userinfo
     /// endpoints may be on. Empty by default: Clerk serves them all from the issuer's origin.
     pub trusted_endpoint_origins: Vec<url::Origin>,
@@ -63,6 +68,10 @@ impl Settings {
                 "" => None,
                 url => Some(parse_api_url(url)?),
             },
+            resource: match self.resource.trim() {
+                "" => None,
+                resource => Some(parse_resource(resource)?),
+            },
             trusted_endpoint_origins: Vec::new(),
             cleartext_api_origins: Vec::new(),
             profile: None,
@@ -78,6 +87,7 @@ impl Settings {
             scopes: config.scopes.join(" "),
             redirect_port: config.redirect_port,
             api_url: self.api_url.trim().to_owned(),
+            resource: config.resource.map(String::from).unwrap_or_default(),
         })
     }
 }
@@ -127,6 +137,7 @@ impl Config {
             && self.profile == other.profile
             && self.scopes == other.scopes
             && self.redirect_port == other.redirect_port
+            && self.resource == other.resource
     }
 
     /// The API URL, or an error naming the field when none is set.
@@ -332,6 +343,23 @@ pub fn parse_api_url(input: &str) -> Result<Url> {
     Ok(url)
 }
 
+/// RFC 8707 §2: a resource is an absolute URI without a fragment.
+fn parse_resource(input: &str) -> Result<Url> {
+    let url = Url::parse(input).map_err(|e| {
+        Error::setting(
+            "resource",
+            format!("“{input}” is not an absolute URI ({e})."),
+        )
+    })?;
+    if url.fragment().is_some() {
+        return Err(Error::setting(
+            "resource",
+            "A resource indicator must not have a fragment (RFC 8707).",
+        ));
+    }
+    Ok(url)
+}
+
 pub(crate) fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
@@ -351,6 +379,7 @@ mod tests {
             scopes: String::new(),
             redirect_port: 0,
             api_url: "http://localhost:5000/protected-endpoint".into(),
+            resource: String::new(),
         }
     }
 

@@ -24,6 +24,10 @@ pub struct ProviderMetadata {
     pub revocation_endpoint: Option<Url>,
     /// RFC 9207: the provider always sends `iss` in the authorization response.
     pub authorization_response_iss_parameter_supported: bool,
+    /// RFC 8628 device authorization, when offered (then the device flow can be used).
+    pub device_authorization_endpoint: Option<Url>,
+    /// RFC 7591 dynamic client registration, when offered (then no client ID is needed).
+    pub registration_endpoint: Option<Url>,
     /// The algorithms the provider signs ID tokens with; `["RS256"]` when it does not say
     /// (RS256 is OIDC's default). An ID token signed otherwise is refused.
     pub id_token_signing_alg_values_supported: Vec<String>,
@@ -37,6 +41,10 @@ struct Document {
     jwks_uri: String,
     userinfo_endpoint: Option<String>,
     revocation_endpoint: Option<String>,
+    #[serde(default)]
+    device_authorization_endpoint: Option<String>,
+    #[serde(default)]
+    registration_endpoint: Option<String>,
     #[serde(default)]
     code_challenge_methods_supported: Option<Vec<String>>,
     #[serde(default)]
@@ -170,6 +178,12 @@ fn check(
         jwks_uri: back_channel("jwks_uri", &doc.jwks_uri)?,
         userinfo_endpoint: optional("userinfo_endpoint", &doc.userinfo_endpoint)?,
         revocation_endpoint: optional("revocation_endpoint", &doc.revocation_endpoint)?,
+        // The device code and the client's metadata go to these: same rule as the token endpoint.
+        device_authorization_endpoint: optional(
+            "device_authorization_endpoint",
+            &doc.device_authorization_endpoint,
+        )?,
+        registration_endpoint: optional("registration_endpoint", &doc.registration_endpoint)?,
         id_token_signing_alg_values_supported: doc
             .id_token_signing_alg_values_supported
             .unwrap_or_else(|| vec!["RS256".to_owned()]),
@@ -268,6 +282,8 @@ mod tests {
             "jwks_uri",
             "revocation_endpoint",
             "userinfo_endpoint",
+            "device_authorization_endpoint",
+            "registration_endpoint",
         ] {
             for elsewhere in [
                 "https://evil.test/x",

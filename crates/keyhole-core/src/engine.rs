@@ -144,6 +144,51 @@ impl Keyhole {
             .await
     }
 
+    /// The whole device sign-in (RFC 8628), for a machine with no browser: `progress` hears
+    /// [`Progress::DeviceCode`] with what to show, then [`Progress::Exchanging`] once the user
+    /// finished on the other device. The tokens are verified exactly as after the loopback flow.
+    /// Fails with [`Error::DeviceDenied`], [`Error::DeviceCodeExpired`], a timeout or
+    /// [`Error::Cancelled`], and stores nothing (the keeper stores).
+    pub async fn sign_in_device(
+        &self,
+        options: &SignInOptions,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<Session> {
+        let provider = tokio::select! {
+            () = options.cancel.cancelled() => return Err(Error::Cancelled),
+            provider = self.provider() => provider?,
+        };
+        let pending = tokio::select! {
+            () = options.cancel.cancelled() => return Err(Error::Cancelled),
+            pending = crate::device::start(self.http(), &provider.metadata, &self.config) => pending?,
+        };
+        progress(Progress::DeviceCode(pending.shown().clone()));
+        let tokens = pending
+            .poll(
+                self.http(),
+                &provider.metadata,
+                &self.config.client_id,
+                options.timeout,
+                &options.cancel,
+            )
+            .await?;
+        progress(Progress::Exchanging);
+        tokio::select! {
+            () = options.cancel.cancelled() => Err(Error::Cancelled),
+            session = provider.device_session(self.http(), &self.config, tokens) => session,
+        }
+    }
+
+    /// True when the provider offers the device flow (discovers it if needed).
+    pub async fn offers_device_flow(&self) -> Result<bool> {
+        Ok(self
+            .provider()
+            .await?
+            .metadata
+            .device_authorization_endpoint
+            .is_some())
+    }
+
     /// The HTTP client used for the provider (no redirects, bounded timeouts).
     pub(crate) fn http(&self) -> &reqwest::Client {
         self.http

@@ -144,6 +144,28 @@ pub enum Error {
         /// What happened and what to do.
         message: String,
     },
+    /// The provider refused to start a device sign-in (RFC 8628 §3.2), e.g. `invalid_client`.
+    #[error("the provider refused to start a sign-in with a code: {}", describe_oauth_error(error, description.as_deref()))]
+    DeviceAuthorizationRefused {
+        /// The `error` code.
+        error: String,
+        /// `error_description`, if any.
+        description: Option<String>,
+    },
+    /// The user declined a device sign-in on the other device (RFC 8628 `access_denied`).
+    #[error("The sign-in was declined on the device where the code was entered, so nothing was stored; start again if that was a mistake.")]
+    DeviceDenied,
+    /// The device code expired before the user finished (RFC 8628 `expired_token`).
+    #[error("The sign-in code expired before the sign-in was finished, so nothing was stored; start again to get a new code.")]
+    DeviceCodeExpired,
+    /// The provider refused to register Keyhole as a client (RFC 7591 §3.2.2).
+    #[error("the provider refused to register Keyhole as a client: {}", describe_oauth_error(error, description.as_deref()))]
+    RegistrationRefused {
+        /// The `error` code, e.g. `invalid_redirect_uri`.
+        error: String,
+        /// `error_description`, if any.
+        description: Option<String>,
+    },
     /// The revocation endpoint (RFC 7009) refused a token or answered something unreadable.
     #[error("the revocation endpoint refused the request: {}", describe_revocation(*status, error.as_deref(), description.as_deref()))]
     RevocationRefused {
@@ -195,6 +217,18 @@ pub enum Rule {
     LoopbackHost,
     /// The bearer token would cross the network in cleartext (RFC 6750 §5.3).
     Cleartext,
+    /// The device authorization answer is malformed: no device or user code, a verification URI
+    /// that is not https, an absurd lifetime (RFC 8628 §3.2).
+    DeviceResponse,
+    /// The registration answer has no `client_id`, or makes Keyhole a confidential client
+    /// (RFC 7591 §3.2.1).
+    RegistrationResponse,
+    /// Protected-resource metadata names another resource than the one it was fetched for
+    /// (RFC 9728 §3.3).
+    ResourceMismatch,
+    /// Protected-resource metadata names an authorization server weaker than the API: plain http
+    /// for an https API (RFC 9728 §7.1, RFC 8414 §2), or one that is not a URL.
+    AuthorizationServer,
 }
 
 impl Rule {
@@ -216,6 +250,10 @@ impl Rule {
             Rule::AtHash => "at_hash",
             Rule::LoopbackHost => "loopback_host",
             Rule::Cleartext => "cleartext",
+            Rule::DeviceResponse => "device_response",
+            Rule::RegistrationResponse => "registration_response",
+            Rule::ResourceMismatch => "resource_mismatch",
+            Rule::AuthorizationServer => "authorization_server",
         }
     }
 }
@@ -254,6 +292,21 @@ impl Error {
             Error::NotSignedIn => "not_signed_in",
             Error::Refused { .. } => "refused",
             Error::RevocationRefused { .. } => "revocation_refused",
+            Error::DeviceAuthorizationRefused { .. } => "device_authorization_refused",
+            Error::DeviceDenied => "denied",
+            Error::DeviceCodeExpired => "expired",
+            Error::RegistrationRefused { .. } => "registration_refused",
+        }
+    }
+
+    /// True when the provider no longer knows the client (`invalid_client`): a registered client
+    /// was deleted, or the client ID is wrong.
+    pub fn is_invalid_client(&self) -> bool {
+        match self {
+            Error::TokenRefused { error, .. }
+            | Error::DeviceAuthorizationRefused { error, .. }
+            | Error::Provider { error, .. } => error == "invalid_client",
+            _ => false,
         }
     }
 

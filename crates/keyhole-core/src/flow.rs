@@ -40,6 +40,9 @@ pub enum Progress {
         /// Why the browser did not open.
         message: String,
     },
+    /// A device sign-in (RFC 8628) started: show the user code and where to enter it. Polling
+    /// until the user finishes on the other device.
+    DeviceCode(crate::device::DeviceCode),
     /// The code arrived; exchanging and verifying it.
     Exchanging,
 }
@@ -91,6 +94,10 @@ impl PendingSignIn {
         if let Some(nonce) = &nonce {
             request = request.add_extra_param("nonce", nonce.clone());
         }
+        // RFC 8707: the API the token is for, when its metadata named one (RFC 9728).
+        if let Some(resource) = &config.resource {
+            request = request.add_extra_param("resource", resource.to_string());
+        }
         let (authorize_url, _) = request.url();
         Ok(PendingSignIn {
             http,
@@ -141,6 +148,7 @@ impl PendingSignIn {
                 &self.redirect_uri,
                 code,
                 self.verifier,
+                self.config.resource.as_ref(),
             )
             .await?;
             self.provider

@@ -154,6 +154,35 @@ impl SessionKeeper {
         options: &SignInOptions,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<Session> {
+        let (id, options) = self.begin_sign_in(options);
+        let record_url = |p: Progress| {
+            self.note_progress(id, &p);
+            progress(p);
+        };
+        let outcome = self.keyhole.sign_in(browser, &options, &record_url).await;
+        self.finish_sign_in(id, outcome).await
+    }
+
+    /// Signs in with the device flow (RFC 8628) and keeps the session, exactly as
+    /// [`SessionKeeper::sign_in`] does: the newest sign-in wins, whichever flow it uses, and the
+    /// session is verified and stored the same way. [`SessionKeeper::pending_sign_in_url`] gives
+    /// the verification URL (with the code, when offered) to open in a browser on request.
+    pub async fn sign_in_device(
+        &self,
+        options: &SignInOptions,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<Session> {
+        let (id, options) = self.begin_sign_in(options);
+        let record_url = |p: Progress| {
+            self.note_progress(id, &p);
+            progress(p);
+        };
+        let outcome = self.keyhole.sign_in_device(&options, &record_url).await;
+        self.finish_sign_in(id, outcome).await
+    }
+
+    /// Registers a new pending sign-in, cancelling the one it replaces.
+    fn begin_sign_in(&self, options: &SignInOptions) -> (u64, SignInOptions) {
         let id = self.next_sign_in.fetch_add(1, Ordering::Relaxed);
         let cancel = options.cancel.child_token();
         if let Some(stale) = self.pending().replace(Pending {
@@ -164,19 +193,29 @@ impl SessionKeeper {
             tracing::info!("a new sign-in replaces the pending one");
             stale.cancel.cancel();
         }
-        let record_url = |p: Progress| {
-            if let Progress::OpeningBrowser { url } = &p {
-                if let Some(pending) = self.pending().as_mut().filter(|p| p.id == id) {
-                    pending.url = Url::parse(url).ok();
-                }
-            }
-            progress(p);
+        (
+            id,
+            SignInOptions {
+                timeout: options.timeout,
+                cancel,
+            },
+        )
+    }
+
+    /// Remembers the URL a pending sign-in shows, to open again or copy.
+    fn note_progress(&self, id: u64, progress: &Progress) {
+        let url = match progress {
+            Progress::OpeningBrowser { url } => url.as_str(),
+            Progress::DeviceCode(code) => code.url(),
+            _ => return,
         };
-        let options = SignInOptions {
-            timeout: options.timeout,
-            cancel,
-        };
-        let outcome = self.keyhole.sign_in(browser, &options, &record_url).await;
+        if let Some(pending) = self.pending().as_mut().filter(|p| p.id == id) {
+            pending.url = Url::parse(url).ok();
+        }
+    }
+
+    /// Stores the outcome of sign-in `id`, unless a newer one replaced it.
+    async fn finish_sign_in(&self, id: u64, outcome: Result<Session>) -> Result<Session> {
         let still_current = {
             let mut pending = self.pending();
             let mine = pending.as_ref().is_some_and(|p| p.id == id);

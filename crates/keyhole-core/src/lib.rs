@@ -10,6 +10,9 @@
 //! - [`Session`]: verified tokens; [`ApiResult`]: the API's answer plus a [`diagnosis`] in plain words.
 //! - [`SessionKeeper`]: the session that lives on — refresh before expiry and once on a 401,
 //!   restore from the OS [`Keychain`] after a restart, sign-out with revocation.
+//! - No set-up: [`Keyhole::sign_in_device`] / [`SessionKeeper::sign_in_device`] (RFC 8628, for
+//!   machines without a browser), [`registration`] (RFC 7591, when no client ID is given) and
+//!   [`resource`] (RFC 9728: start from the API URL alone, ask for it as an RFC 8707 resource).
 //! - [`Error`]: one error type; [`Error::kind`] gives a stable name for UIs.
 //!
 //! # Security
@@ -43,6 +46,7 @@
 mod accounts;
 mod browser;
 mod config;
+mod device;
 pub mod diagnosis;
 mod discovery;
 mod engine;
@@ -57,8 +61,10 @@ mod probe;
 mod profiles;
 mod provider;
 mod record;
+pub mod registration;
 pub mod renewal;
 mod request;
+pub mod resource;
 mod session;
 mod tokens;
 mod vault;
@@ -67,6 +73,7 @@ mod verify;
 pub use accounts::Accounts;
 pub use browser::{Browser, CommandBrowser, SystemBrowser};
 pub use config::{issuer_from_publishable_key, parse_api_url, Config, Settings, DEFAULT_SCOPES};
+pub use device::{DeviceCode, QrCode};
 pub use discovery::{discover, discovery_url, ProviderMetadata};
 pub use engine::{ApiResult, ApiWarning, Keyhole, SignInOptions};
 pub use error::{Error, Result, Rule};

@@ -95,6 +95,25 @@ impl Provider {
     }
 }
 
+impl Provider {
+    /// Verifies what a device sign-in (RFC 8628) received, exactly as after the loopback flow.
+    /// There is no nonce in this grant; an `openid` request must still bring an ID token.
+    pub(crate) async fn device_session(
+        &self,
+        http: &reqwest::Client,
+        config: &Config,
+        tokens: TokenSet,
+    ) -> Result<Session> {
+        if config.wants_id_token() && tokens.id_token.is_none() {
+            return Err(Error::refused(
+                Rule::IdTokenMissing,
+                "The provider answered the sign-in without an ID token although Keyhole asked for openid, so Keyhole cannot tell who signed in and refused it.",
+            ));
+        }
+        self.session(http, config, tokens, None, None).await
+    }
+}
+
 /// What the renewed session was granted: its scopes, or, when the provider never said, what was
 /// asked for (RFC 6749 §5.1).
 fn previous_scopes<'a>(previous: &'a Session, config: &'a Config) -> &'a [String] {

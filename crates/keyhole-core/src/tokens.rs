@@ -106,7 +106,8 @@ pub(crate) fn oauth_client(
     })
 }
 
-/// Exchanges an authorization code. `redirect_uri` must be byte-for-byte the one sent to authorize.
+/// Exchanges an authorization code. `redirect_uri` must be byte-for-byte the one sent to authorize;
+/// `resource` (RFC 8707) the one asked for there, if any.
 pub(crate) async fn exchange_code(
     http: &reqwest::Client,
     metadata: &ProviderMetadata,
@@ -114,12 +115,36 @@ pub(crate) async fn exchange_code(
     redirect_uri: &str,
     code: AuthorizationCode,
     verifier: PkceCodeVerifier,
+    resource: Option<&url::Url>,
 ) -> Result<TokenSet> {
-    let form = [
+    let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code.secret().as_str()),
         ("redirect_uri", redirect_uri),
         ("code_verifier", verifier.secret().as_str()),
+        ("client_id", client_id),
+    ];
+    if let Some(resource) = resource {
+        form.push(("resource", resource.as_str()));
+    }
+    let response = request_tokens(http, metadata, &form).await?;
+    Ok(token_set(response, None))
+}
+
+/// The grant type of RFC 8628 §3.4.
+pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// One poll of the token endpoint with a device code (RFC 8628 §3.4). `authorization_pending`,
+/// `slow_down`, `access_denied` and `expired_token` come back as [`Error::TokenRefused`].
+pub(crate) async fn device_grant(
+    http: &reqwest::Client,
+    metadata: &ProviderMetadata,
+    client_id: &str,
+    device_code: &str,
+) -> Result<TokenSet> {
+    let form = [
+        ("grant_type", DEVICE_CODE_GRANT),
+        ("device_code", device_code),
         ("client_id", client_id),
     ];
     let response = request_tokens(http, metadata, &form).await?;

@@ -213,6 +213,7 @@ struct Script {
     revocation: Option<Answer>,
     token: Option<TokenScript>,
     api: Option<Answer>,
+    routes: HashMap<(String, String), Answer>,
 }
 
 /// What one authorization request asked, kept by code.
@@ -350,6 +351,15 @@ impl Adversary {
     /// Scripts the token endpoint: `answer` sees each grant (PKCE is still checked first).
     pub fn set_token(&self, answer: impl Fn(&Grant) -> Answer + Send + Sync + 'static) {
         self.script().token = Some(Arc::new(answer));
+    }
+
+    /// Answers `method path` (no query) with `answer`, before any built-in route: for endpoints
+    /// the honest adversary does not have (registration, device authorization, resource
+    /// metadata).
+    pub fn set_route(&self, method: &str, path: &str, answer: Answer) {
+        self.script()
+            .routes
+            .insert((method.to_owned(), path.to_owned()), answer);
     }
 
     /// Every request so far.
@@ -519,6 +529,13 @@ async fn connection(mut stream: tokio::net::TcpStream, shared: Arc<Shared>) {
 
 fn route(shared: &Shared, request: &Request, form: &[(String, String)]) -> Option<Answer> {
     let scripted = |pick: fn(&Script) -> Option<Answer>| pick(&lock(&shared.script));
+    let routed = lock(&shared.script)
+        .routes
+        .get(&(request.method.clone(), request.path.clone()))
+        .cloned();
+    if let Some(answer) = routed {
+        return Some(answer);
+    }
     Some(match (request.method.as_str(), request.path.as_str()) {
         ("GET", "/.well-known/openid-configuration") => scripted(|s| s.discovery.clone())
             .unwrap_or_else(|| Answer::Json(honest_discovery(&shared.issuer))),
@@ -603,6 +620,14 @@ fn token(shared: &Shared, form: &[(String, String)]) -> Answer {
             // OIDC Core §12.2: no nonce on refresh.
             pending.nonce = None;
             pending
+        }
+        // RFC 8628: answered by the script only.
+        "urn:ietf:params:oauth:grant-type:device_code" if lock(&shared.script).token.is_some() => {
+            Pending {
+                challenge: String::new(),
+                nonce: None,
+                scope: None,
+            }
         }
         _ => return Answer::Status(400, json!({"error": "unsupported_grant_type"})),
     };

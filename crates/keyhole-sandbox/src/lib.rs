@@ -77,6 +77,8 @@ pub struct SandboxOptions {
     pub startup_timeout: Option<Duration>,
     /// Holds every refresh grant's answer this long after the tokens were issued (race tests).
     pub refresh_delay_ms: Option<u32>,
+    /// The RFC 8628 polling interval the provider announces and enforces (default 5 s).
+    pub device_interval: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -87,6 +89,8 @@ struct Ready {
     stats: String,
     access_token_ttl: u32,
     pid: u32,
+    registration_endpoint: String,
+    device_authorization_endpoint: String,
 }
 
 /// A running sandbox. Dropping it stops the node process.
@@ -102,6 +106,10 @@ pub struct Sandbox {
     pub access_token_ttl: u32,
     /// The node process's id.
     pub pid: u32,
+    /// RFC 7591 dynamic client registration (open; loopback redirect URIs only).
+    pub registration_endpoint: String,
+    /// RFC 8628 device authorization.
+    pub device_authorization_endpoint: String,
     stats_url: String,
     child: Child,
     stdin: Option<ChildStdin>,
@@ -177,6 +185,10 @@ impl Sandbox {
         flag(
             "--refresh-delay-ms",
             options.refresh_delay_ms.map(|v| v.to_string()),
+        );
+        flag(
+            "--device-interval",
+            options.device_interval.map(|v| v.to_string()),
         );
         flag(
             "--provider-port",
@@ -279,6 +291,8 @@ impl Sandbox {
             api: ready.api,
             access_token_ttl: ready.access_token_ttl,
             pid: ready.pid,
+            registration_endpoint: ready.registration_endpoint,
+            device_authorization_endpoint: ready.device_authorization_endpoint,
             stats_url: ready.stats,
             child,
             stdin,
@@ -515,6 +529,26 @@ pub fn http_login(authorize_url: &str, login: &str) -> Result<String, String> {
 /// Cancels at the sign-in page; the callback receives `error=access_denied`.
 pub fn http_deny(authorize_url: &str) -> Result<String, String> {
     run_standin(Standin::Http, authorize_url, &["--deny"])
+}
+
+/// Completes an RFC 8628 device sign-in as `login` over plain HTTP, the way a user on another
+/// device does: open `verification_uri_complete`, confirm the code, sign in, consent.
+pub fn device_login(verification_uri_complete: &str, login: &str) -> Result<String, String> {
+    run_standin(
+        Standin::Http,
+        verification_uri_complete,
+        &["--device", "--login", login],
+    )
+}
+
+/// Aborts an RFC 8628 device sign-in at the confirmation page (the device then hears
+/// `access_denied`).
+pub fn device_deny(verification_uri_complete: &str) -> Result<String, String> {
+    run_standin(
+        Standin::Http,
+        verification_uri_complete,
+        &["--device", "--deny"],
+    )
 }
 
 /// Signs in as `login` through headless Chromium (`/usr/bin/chromium`).

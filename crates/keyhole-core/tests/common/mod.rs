@@ -18,6 +18,7 @@ pub fn config_for(sandbox: &Sandbox, api_url: &str) -> Config {
         scopes: String::new(),
         redirect_port: 0,
         api_url: api_url.to_owned(),
+        resource: String::new(),
     }
     .validate()
     .expect("sandbox settings are valid")
