@@ -61,7 +61,12 @@ pub async fn keeper(args: &SettingsArgs, api_url: Option<&str>) -> Result<Sessio
         }
         settings = completed;
     }
-    build(args, &settings, store, profile.as_ref().map(|p| p.name.as_str()))
+    build(
+        args,
+        &settings,
+        store,
+        profile.as_ref().map(|p| p.name.as_str()),
+    )
 }
 
 fn build(
