@@ -222,3 +222,39 @@ fn an_opt_in_flag_that_is_not_a_url_is_a_bad_setting_and_nothing_runs() {
     );
     assert!(text(&out.stdout).is_empty(), "nothing ran");
 }
+
+#[test]
+fn two_processes_finding_the_token_due_renew_it_once_between_them() {
+    let sandbox = Sandbox::start_with(SandboxOptions {
+        refresh_delay_ms: Some(200),
+        ..Default::default()
+    })
+    .unwrap();
+    let cli = Cli::new("once", &sandbox);
+    cli.sign_in("user_2once");
+    for round in 0..5 {
+        cli.make_due();
+        let before = stat(&sandbox, "refresh_grants");
+        let calls: Vec<Child> = (0..2)
+            .map(|_| {
+                cli.spawn(&[
+                    "call",
+                    "--api-url",
+                    &sandbox.api.lax,
+                    "--browser-command",
+                    "false",
+                ])
+            })
+            .collect();
+        for call in calls {
+            let out = call.wait_with_output().expect("call ends");
+            assert!(out.status.success(), "round {round}: {}", text(&out.stderr));
+        }
+        assert_eq!(
+            stat(&sandbox, "refresh_grants") - before,
+            1,
+            "round {round}: the second process took up the first one's renewal"
+        );
+    }
+    cli.run(&["sign-out"]);
+}
