@@ -29,6 +29,8 @@ async function boot({ loaded = settings, current = sessionState(null), handlers 
     load_settings: async () => loaded,
     session: async () => current,
     save_settings: async ({ settings: s }) => s,
+    history: async () => [],
+    profiles: async () => ({ names: [], current: null }),
     ...handlers,
   };
   globalThis.window = {
@@ -77,7 +79,8 @@ describe("boot", () => {
   test("subscribes to both events before reading settings and session, then shows signedOut", async () => {
     const ui = await boot();
     assert.deepEqual(ui.calls.slice(0, 2).map(([c]) => c), ["listen:sign-in-progress", "listen:session-changed"]);
-    assert.deepEqual(ui.commands().sort(), ["load_settings", "session"]);
+    assert.deepEqual(ui.commands().slice(0, 2).sort(), ["load_settings", "session"]);
+    assert.deepEqual(ui.commands().slice(2).sort(), ["history", "profiles"]);
     assert.equal(ui.state(), "signedOut");
     assert.equal(ui.$("instance").value, settings.instance);
     assert.equal(ui.timers.length, 1, "one countdown timer");
@@ -179,19 +182,22 @@ describe("sign-in", () => {
     const ui = await boot({ handlers: { sign_in: async () => { throw { kind: "provider", message: "access_denied" }; } } });
     await ui.click("sign-in");
     assert.equal(ui.state(), "signedOut");
-    assert.equal(ui.$("notice").textContent, "Sign-in failed: access_denied");
+    assert.equal(ui.$("notice").textContent, "You did not allow access in the browser. Sign in again and choose Allow to continue.");
   });
 });
 
 describe("signed in", () => {
   test("Call API shows Loading..., then the data; a second click while loading sends nothing", async () => {
     const pending = deferred();
-    const ui = await boot({ current: sessionState(session()), handlers: { call_api: () => pending.promise } });
+    const ui = await boot({ current: sessionState(session()), handlers: { send_request: () => pending.promise } });
     await ui.click("call-api");
     await ui.click("call-api");
-    assert.equal(ui.commands().filter((c) => c === "call_api").length, 1);
+    assert.equal(ui.commands().filter((c) => c === "send_request").length, 1);
+    assert.deepEqual(ui.calls.find(([c]) => c === "send_request")[1].request, {
+      method: "GET", url: settings.apiUrl, query: [], headers: [], body: { kind: "none" }, sendToken: true, timeoutSecs: 30,
+    });
     assert.equal(ui.$("api-result").getAttribute("data-result"), "loading");
-    assert.equal(ui.$("api-result").textContent, "Loading...");
+    assert.match(ui.$("api-result").textContent, /^Loading\.\.\. 0 s/);
     pending.resolve(apiResult());
     await flush();
     assert.equal(ui.$("api-result").getAttribute("data-result"), "data");
@@ -199,7 +205,7 @@ describe("signed in", () => {
   });
 
   test("a 401 shows Error: … and the diagnosis", async () => {
-    const ui = await boot({ current: sessionState(session()), handlers: { call_api: async () => unauthorized() } });
+    const ui = await boot({ current: sessionState(session()), handlers: { send_request: async () => unauthorized() } });
     await ui.click("call-api");
     assert.equal(ui.$("api-error").textContent, "Error: 401 Unauthorized — Unauthenticated!");
     assert.ok(ui.$("diagnosis"));
@@ -331,7 +337,7 @@ describe("restoring a stored session at launch", () => {
 
 describe("refresh and the provider ending the session", () => {
   test("a refresh while signed in updates the expiry in place and keeps the API result on screen", async () => {
-    const ui = await boot({ current: sessionState(session({ refreshable: true })), handlers: { call_api: async () => apiResult() } });
+    const ui = await boot({ current: sessionState(session({ refreshable: true })), handlers: { send_request: async () => apiResult() } });
     await ui.click("call-api");
     assert.equal(ui.$("api-result").getAttribute("data-result"), "data");
     assert.equal(ui.$("expires-in").textContent, "expires in 1 h 0 min");
@@ -353,9 +359,9 @@ describe("refresh and the provider ending the session", () => {
 
   const rejection = { kind: "session_ended", message: "your session ended: the token endpoint refused the request: invalid_grant. Sign in again." };
 
-  test("call_api rejects session_ended, then session-changed arrives: one signedOut with the backend's notice", async () => {
+  test("send_request rejects session_ended, then session-changed arrives: one signedOut with the backend's notice", async () => {
     const call = deferred();
-    const ui = await boot({ current: sessionState(session()), handlers: { call_api: () => call.promise } });
+    const ui = await boot({ current: sessionState(session()), handlers: { send_request: () => call.promise } });
     await ui.click("call-api");
     call.reject(rejection);
     await flush();
@@ -369,7 +375,7 @@ describe("refresh and the provider ending the session", () => {
 
   test("the backend's real wording (the error text, in both the rejection and the notice) shows once, capitalized, with no re-render", async () => {
     const call = deferred();
-    const ui = await boot({ current: sessionState(session()), handlers: { call_api: () => call.promise } });
+    const ui = await boot({ current: sessionState(session()), handlers: { send_request: () => call.promise } });
     await ui.click("call-api");
     call.reject(rejection);
     await flush();
@@ -379,9 +385,9 @@ describe("refresh and the provider ending the session", () => {
     assert.equal(ui.$("notice").textContent, "Your session ended: the token endpoint refused the request: invalid_grant. Sign in again.");
   });
 
-  test("session-changed arrives first, then call_api rejects session_ended: the rejection changes nothing", async () => {
+  test("session-changed arrives first, then send_request rejects session_ended: the rejection changes nothing", async () => {
     const call = deferred();
-    const ui = await boot({ current: sessionState(session()), handlers: { call_api: () => call.promise } });
+    const ui = await boot({ current: sessionState(session()), handlers: { send_request: () => call.promise } });
     await ui.click("call-api");
     await ui.emit("session-changed", sessionState(null, { notice: SESSION_ENDED }));
     const screen = ui.app.children[0];
