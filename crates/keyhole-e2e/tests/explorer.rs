@@ -261,9 +261,11 @@ async fn the_history_reopens_a_request_after_a_restart_and_no_store_file_holds_a
     app.wait_state("signedIn", SIGN_IN_WAIT).await;
     let list = app.text("#history-list").await;
     assert!(list.contains("POST"), "{list}");
+    let echo_url = format!("{}?from=e2e", sandbox.api.echo);
     assert!(
-        list.contains(&format!("{}?from=e2e", sandbox.api.echo)),
-        "{list}"
+        app.exists(&format!("#history-list button[title=\"{echo_url}\"]"))
+            .await,
+        "{echo_url} is in the history: {list}"
     );
     assert!(list.contains("200"), "{list}");
     app.screenshot("history").await;
