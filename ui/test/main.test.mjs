@@ -33,8 +33,9 @@ async function boot({ loaded = settings, current = sessionState(null), handlers 
     profiles: async () => ({ names: [], current: null }),
     ...handlers,
   };
+  const windowListeners = {};
   globalThis.window = {
-    addEventListener() {},
+    addEventListener(type, fn) { windowListeners[type] = fn; },
     __TAURI__: {
       core: {
         invoke: async (cmd, args) => {
@@ -71,6 +72,12 @@ async function boot({ loaded = settings, current = sessionState(null), handlers 
     type: (id, value) => { const el = doc.getElementById(id); el.focus(); el.value = value; el.fire("input"); },
     state: () => doc.getElementById("status").getAttribute("data-state"),
     commands: () => calls.map(([c]) => c).filter((c) => !c.startsWith("listen:")),
+    key: async (init) => {
+      const event = { ctrlKey: false, metaKey: false, defaultPrevented: false, preventDefault() { this.defaultPrevented = true; }, ...init };
+      windowListeners.keydown(event);
+      await flush();
+      return event;
+    },
     app,
   };
 }
@@ -396,5 +403,53 @@ describe("refresh and the provider ending the session", () => {
     assert.equal(ui.state(), "signedOut");
     assert.equal(ui.$("notice").textContent, SESSION_ENDED);
     assert.equal(ui.app.children[0], screen, "no re-render");
+  });
+});
+
+describe("the request explorer's commands and keys", () => {
+  test("Esc cancels the request in flight through cancel_request; the answer says cancelled", async () => {
+    const pending = deferred();
+    const ui = await boot({
+      current: sessionState(session()),
+      handlers: { send_request: () => pending.promise, cancel_request: async () => { pending.reject({ kind: "cancelled", message: "the call was cancelled" }); } },
+    });
+    await ui.click("call-api");
+    assert.equal(ui.$("api-result").getAttribute("data-result"), "loading");
+    const esc = await ui.key({ key: "Escape" });
+    assert.ok(esc.defaultPrevented);
+    assert.ok(ui.commands().includes("cancel_request"));
+    assert.equal(ui.$("api-result").getAttribute("data-error-kind"), "cancelled");
+    assert.ok(ui.commands().filter((c) => c === "history").length >= 2, "the history is read again after a send");
+  });
+
+  test("Ctrl+L focuses the URL; Ctrl+Enter sends", async () => {
+    const ui = await boot({ current: sessionState(session()), handlers: { send_request: async () => apiResult() } });
+    const l = await ui.key({ key: "l", ctrlKey: true });
+    assert.ok(l.defaultPrevented);
+    assert.equal(ui.doc.activeElement.id, "request-url");
+    await ui.key({ key: "Enter", metaKey: true });
+    assert.ok(ui.commands().includes("send_request"));
+  });
+
+  test("Copy as curl sends the draft and the literal choice to copy_curl and shows the command", async () => {
+    const ui = await boot({ current: sessionState(session()), handlers: { copy_curl: async ({ literalToken }) => ({ command: literalToken ? "curl <access token>" : "curl $(keyhole-cli token)", literalToken }) } });
+    await ui.click("copy-curl");
+    const [, args] = ui.calls.find(([c]) => c === "copy_curl");
+    assert.equal(args.literalToken, false);
+    assert.equal(args.request.url, settings.apiUrl);
+    assert.equal(ui.$("curl-command").textContent, "curl $(keyhole-cli token)");
+  });
+
+  test("switching profile calls switch_profile and re-reads the profiles", async () => {
+    const ui = await boot({
+      handlers: {
+        profiles: async () => ({ names: ["a"], current: null }),
+        switch_profile: async ({ name }) => ({ ...settings, apiUrl: "http://a/", profile: name }),
+      },
+    });
+    ui.$("profile-select").fire("change", { target: { value: "a" } });
+    await flush();
+    assert.deepEqual(ui.calls.find(([c]) => c === "switch_profile")[1], { name: "a" });
+    assert.equal(ui.$("api-url").value, "http://a/");
   });
 });
