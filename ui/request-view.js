@@ -241,7 +241,10 @@ function apiResult(state, dispatch) {
       return box(
         h("p", { class: "stage" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Loading... ",
           h("span", { id: "api-elapsed", class: "muted" }, fmt.waited(api.startedAt, state.now))),
-        h("p", { class: "hint" }, "Esc or Cancel stops waiting."));
+        h("div", { class: "actions" },
+          h("button", { id: "cancel-request-answer", type: "button", onClick: () => dispatch({ type: "cancelRequestClicked" }) },
+            api.cancelling ? "Cancelling…" : "Cancel"),
+          h("span", { class: "hint" }, "or press Esc")));
     case "error":
       return box(
         h("p", { id: "api-error", class: "error-text" }, `Error: ${api.message}`),

@@ -109,7 +109,7 @@ async fn a_post_with_a_header_and_a_json_body_reaches_the_echo_endpoint_and_the_
     let headers = app.text("#api-headers-list").await;
     assert!(headers.contains("content-type"), "{headers}");
     assert!(headers.contains("application/json"), "{headers}");
-    app.screenshot("answer").await;
+    app.screenshot_at("answer", "#api-result").await;
 
     // Without the token: the same request as a signed-out caller.
     app.click("#send-token").await;
@@ -124,7 +124,8 @@ async fn a_post_with_a_header_and_a_json_body_reaches_the_echo_endpoint_and_the_
     app.click("#call-api").await;
     let message = app.wait_text("#request-error-body", "line 1", WAIT).await;
     assert!(message.contains("not valid"), "{message}");
-    app.screenshot("json-error").await;
+    app.screenshot_at("json-error", "#request-body-section")
+        .await;
     app.quit().await;
 
     // The same states in dark.
@@ -138,7 +139,7 @@ async fn a_post_with_a_header_and_a_json_body_reaches_the_echo_endpoint_and_the_
     assert_eq!(send(&app).await, "data", "{}", app.context().await);
     open_section(&app, "api-headers").await;
     if dark_supported(&dark) {
-        app.screenshot("answer-dark").await;
+        app.screenshot_at("answer-dark", "#api-result").await;
     } else {
         eprintln!(
             "[{TEST}] GTK_THEME=Adwaita:dark did not switch WebKitGTK to dark: no dark screenshot"
@@ -162,7 +163,7 @@ async fn a_slow_request_shows_the_time_waited_and_is_cancelled_by_the_button_or_
     app.wait_api("loading", WAIT).await;
     app.wait_text("#api-elapsed", "1 s", WAIT).await;
     app.wait_text("#status", "calling the API", WAIT).await;
-    app.screenshot("waiting").await;
+    app.screenshot_at("waiting", "#api-result").await;
     app.click("#cancel-request").await;
     app.wait_for(
         "a cancelled answer",
@@ -171,7 +172,7 @@ async fn a_slow_request_shows_the_time_waited_and_is_cancelled_by_the_button_or_
     )
     .await;
     assert!(app.text("#api-error").await.contains("Cancelled"));
-    app.screenshot("cancelled").await;
+    app.screenshot_at("cancelled", "#api-result").await;
 
     // Esc does the same.
     app.click("#call-api").await;
@@ -196,7 +197,7 @@ async fn a_slow_request_shows_the_time_waited_and_is_cancelled_by_the_button_or_
     let error = app.text("#api-error").await;
     assert!(error.starts_with("Error: Timed out"), "{error}");
     assert!(!error.contains("could not reach"), "{error}");
-    app.screenshot("timed-out").await;
+    app.screenshot_at("timed-out", "#api-result").await;
 
     // Still usable.
     app.fill("#request-timeout", "30").await;
@@ -432,7 +433,7 @@ async fn copy_as_curl_puts_a_command_on_the_clipboard_that_gets_the_same_answer_
         copied.contains("$(keyhole-cli token --instance"),
         "{copied}"
     );
-    app.screenshot("curl-copied").await;
+    app.screenshot_at("curl-copied", "#copy-curl").await;
 
     // As pasted in a shell, with keyhole-cli on the PATH.
     let bin = target_dir().join("debug");
@@ -473,6 +474,6 @@ async fn copy_as_curl_puts_a_command_on_the_clipboard_that_gets_the_same_answer_
         !literal.contains("keyhole-cli token") && literal.contains("Authorization: Bearer "),
         "the clipboard holds the command with the literal token (not printed)"
     );
-    app.screenshot("curl-literal").await;
+    app.screenshot_at("curl-literal", "#copy-curl").await;
     app.quit().await;
 }

@@ -667,15 +667,25 @@ impl App {
     /// with `WEBKIT_DISABLE_DMABUF_RENDERER=1` WebKitWebDriver's snapshot never answers and
     /// wedges the session (measured with WebKitGTK 2.50).
     pub async fn screenshot(&self, state: &str) -> PathBuf {
+        self.screenshot_framed(state, "window.scrollTo(0, 0)").await
+    }
+
+    /// Like [`App::screenshot`], with the element matching `css` scrolled to the top of the view.
+    pub async fn screenshot_at(&self, state: &str, css: &str) -> PathBuf {
+        let script = format!(
+            "document.querySelector({})?.scrollIntoView({{ block: 'start' }})",
+            json!(css)
+        );
+        self.screenshot_framed(state, &script).await
+    }
+
+    async fn screenshot_framed(&self, state: &str, frame: &str) -> PathBuf {
         let dir = target_dir().join("e2e-screenshots");
         fs::create_dir_all(&dir).expect("create the screenshot dir");
         let path = dir.join(format!("{}-{state}.png", self.test));
         // Same framing every time: clicks may have scrolled the page.
-        self.bounded(
-            "scroll to the top",
-            self.client().execute("window.scrollTo(0, 0)", vec![]),
-        )
-        .await;
+        self.bounded("frame the screenshot", self.client().execute(frame, vec![]))
+            .await;
         // Let the last render reach the X server.
         tokio::time::sleep(Duration::from_millis(150)).await;
         let window = self.window_id().await;
