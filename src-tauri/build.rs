@@ -10,6 +10,14 @@ const COMMANDS: &[&str] = &[
     "open_browser_again",
     "sign_out",
     "call_api",
+    "send_request",
+    "cancel_request",
+    "history",
+    "clear_history",
+    "copy_curl",
+    "profiles",
+    "switch_profile",
+    "save_profile",
 ];
 
 fn main() {

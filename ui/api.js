@@ -36,6 +36,14 @@ export async function cancelSignIn() { return invoke("cancel_sign_in"); }
 export async function openBrowserAgain() { return invoke("open_browser_again"); }
 export async function signOut() { return invoke("sign_out"); }
 export async function callApi() { return invoke("call_api"); }
+export async function sendRequest(request) { return invoke("send_request", { request }); }
+export async function cancelRequest() { return invoke("cancel_request"); }
+export async function history() { return invoke("history"); }
+export async function clearHistory() { return invoke("clear_history"); }
+export async function copyCurl(request, literalToken) { return invoke("copy_curl", { request, literalToken }); }
+export async function profiles() { return invoke("profiles"); }
+export async function switchProfile(name) { return invoke("switch_profile", { name }); }
+export async function saveProfile(name) { return invoke("save_profile", { name }); }
 
 /** Subscribe to a backend event; resolves to the unlisten function (keep it). */
 async function listen(name, handler) {

@@ -59,12 +59,50 @@ export function bodyText(body) {
   return String(body.text ?? "");
 }
 
-/** "200 OK · 35 ms" */
+/** "200 OK", with the reason the API sent (or the well-known one). */
+export function statusLine(result) {
+  const reason = typeof result.reason === "string" && result.reason.trim() ? result.reason.trim() : null;
+  return reason ? `${result.status} ${reason}` : statusWithReason(result.status);
+}
+
+/** "200 OK · 35 ms · first byte 12 ms · 1.2 kB · application/json" */
 export function resultMeta(result) {
-  const parts = [statusWithReason(result.status)];
+  const parts = [statusLine(result)];
   if (Number.isFinite(result.elapsedMs)) parts.push(`${Math.round(result.elapsedMs)} ms`);
+  if (Number.isFinite(result.ttfbMs)) parts.push(`first byte ${Math.round(result.ttfbMs)} ms`);
+  if (Number.isFinite(result.size)) parts.push(bytes(result.size));
   if (result.contentType) parts.push(result.contentType);
   return parts.join(" · ");
+}
+
+/** "512 B", "1.2 kB", "3.4 MB" (powers of 1000, like curl and browsers' network panels). */
+export function bytes(n) {
+  if (!Number.isFinite(n) || n < 0) return "";
+  if (n < 1000) return `${n} B`;
+  if (n < 1_000_000) return `${(n / 1000).toFixed(1)} kB`;
+  return `${(n / 1_000_000).toFixed(1)} MB`;
+}
+
+/** Seconds waited so far: "0 s", "12 s", "1 min 5 s". */
+export function waited(startedAt, nowMs) {
+  const secs = Math.max(0, Math.floor((nowMs - (startedAt ?? nowMs)) / 1000));
+  return secs < 60 ? `${secs} s` : `${Math.floor(secs / 60)} min ${secs % 60} s`;
+}
+
+/** When a history entry was sent: the time today, else the date and time. */
+export function when(atMs, nowMs) {
+  const at = new Date(atMs);
+  const now = new Date(nowMs);
+  const pad = (n) => String(n).padStart(2, "0");
+  const time = `${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}`;
+  if (at.toDateString() === now.toDateString()) return time;
+  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${time}`;
+}
+
+/** A history entry's outcome: "200", "timed out", "cancelled", "failed". */
+export function historyOutcome(entry) {
+  if (Number.isInteger(entry.status)) return String(entry.status);
+  return { api_timeout: "timed out", cancelled: "cancelled", api_unreachable: "unreachable" }[entry.error] ?? "failed";
 }
 
 /** Live countdown text. expiresAt is unix seconds (from the backend), nowMs is Date.now(). */
@@ -122,6 +160,8 @@ export function stageText(stage) {
 
 export function signInFailureNotice(error) {
   if (error?.kind === "cancelled") return { tone: "info", text: "Sign-in cancelled." };
+  const plain = plainSignInError(error);
+  if (plain) return { tone: "warning", text: plain };
   return { tone: "error", text: `Sign-in failed: ${error?.message ?? "unknown error"}` };
 }
 
@@ -131,6 +171,15 @@ export function signOutNotice(outcome) {
     return { tone: "warning", text: `Signed out on this computer. Revocation could not be confirmed: ${outcome.message}` };
   }
   return { tone: "info", text: "Signed out." };
+}
+
+/** Errors whose wording is a protocol's: said as what happened and what to do. */
+function plainSignInError(error) {
+  const text = String(error?.message ?? "");
+  if (/access_denied|aborted interaction/i.test(text)) {
+    return "You did not allow access in the browser. Sign in again and choose Allow to continue.";
+  }
+  return null;
 }
 
 /** Upper-case the first letter: the backend words some notices as error texts ("your session ended: …"). */

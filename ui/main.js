@@ -1,6 +1,7 @@
 // Boot, the dispatch loop, and the side effects (commands) that user intents trigger.
 
 import * as api from "./api.js";
+import { toApiRequest } from "./request.js";
 import { initialState, next, settingsFromForm } from "./state.js";
 import { updateChrome, updateClock, view } from "./view.js";
 
@@ -11,13 +12,15 @@ const INPUT_IDS = { instance: "instance", clientId: "client-id", scopes: "scopes
 
 let state = initialState(Date.now());
 
+/** Typing: the input already shows it, and re-rendering would break IME and undo. */
+const TYPING = new Set(["fieldEdited", "requestEdited", "profileNameEdited"]);
+
 function dispatch(event) {
   const prev = state;
   state = next(prev, event);
   if (state === prev) return; // ignored by the state machine: no render, no command
   if (event.type === "tick") updateClock(root, state);
-  // The input already shows what was typed; re-rendering would break IME and undo.
-  else if (event.type !== "fieldEdited") render();
+  else if (!(TYPING.has(event.type) || (event.type === "rowEdited" && event.key !== "enabled")) || prev.notice !== state.notice) render();
   const effect = effects[event.type];
   if (effect) effect(event).catch((error) => dispatch({ type: "unexpectedError", error }));
 }
@@ -31,6 +34,7 @@ function render() {
   const selection = focusId && typeof active.selectionStart === "number"
     ? [active.selectionStart, active.selectionEnd] : null;
   const screenChanged = state.screen !== renderedScreen && renderedScreen !== "loading";
+  const booted = renderedScreen === "loading" && state.screen !== "loading";
   renderedScreen = state.screen;
 
   root.replaceChildren(view(state, dispatch));
@@ -45,9 +49,10 @@ function render() {
     }
     return;
   }
-  // ...and when it vanished or the screen changed, land on the new screen's heading
-  // rather than dropping focus on <body>.
-  if (focusWasInside || screenChanged) root.querySelector("[data-autofocus]")?.focus();
+  // ...and when it vanished or the screen changed, land on the new screen's heading rather
+  // than dropping focus on <body>. At start, on the first field to type in.
+  if (booted) (root.querySelector("[data-initial-focus]") ?? root.querySelector("[data-autofocus]"))?.focus();
+  else if (focusWasInside || screenChanged) root.querySelector("[data-autofocus]")?.focus();
 }
 
 function focusField(field) {
@@ -131,12 +136,84 @@ const effects = {
     if (!ok) document.getElementById("sign-in-url")?.select();
   },
   async callApiClicked() {
-    await settle(api.callApi(), (result) => ({ type: "apiAnswered", result }), (error) => ({ type: "apiFailed", error }));
+    await settle(api.sendRequest(toApiRequest(state.request)), (result) => ({ type: "apiAnswered", result }), (error) => ({ type: "apiFailed", error }));
+    await loadHistory();
+  },
+  async cancelRequestClicked() {
+    // Success needs no event: the pending send_request rejects with kind "cancelled".
+    await settle(api.cancelRequest(), () => ({ type: "noop" }), (error) => ({ type: "unexpectedError", error }));
+  },
+  async historyOpened() {
+    document.getElementById("request-url")?.focus();
+  },
+  async clearHistoryClicked() {
+    await api.clearHistory();
+  },
+  async copyCurlClicked() {
+    await settle(api.copyCurl(toApiRequest(state.request), state.curl.literal), (copy) => ({ type: "curlCopied", copy }), (error) => ({ type: "curlFailed", error }));
+  },
+  async diagnosisCopyClicked() {
+    let ok = false;
+    try {
+      await navigator.clipboard.writeText(state.api.diagnosis);
+      ok = true;
+    } catch {
+      // Clipboard access can be denied in a webview; selecting the text is the fallback.
+    }
+    dispatch({ type: "diagnosisCopied", ok });
+    if (!ok) selectText(document.getElementById("diagnosis-details"));
+  },
+  async profileSwitchClicked(event) {
+    await settle(api.switchProfile(event.name || null), (settings) => ({ type: "profileSwitched", settings }), (error) => ({ type: "profileFailed", error }));
+    await loadProfiles();
+  },
+  async saveProfileClicked() {
+    const name = state.profiles.draft.trim();
+    await settle(api.saveProfile(name), (profiles) => ({ type: "profilesLoaded", profiles }), (error) => ({ type: "profileFailed", error }));
+    if (state.profiles.current === name) {
+      dispatch({ type: "profileNameEdited", value: "" });
+      await settle(api.loadSettings(), (settings) => ({ type: "profileSwitched", settings }), (error) => ({ type: "profileFailed", error }));
+    }
   },
   async signOutClicked() {
     await settle(api.signOut(), (outcome) => ({ type: "signedOut", outcome }), (error) => ({ type: "signOutFailed", error }));
   },
 };
+
+function selectText(el) {
+  const selection = window.getSelection?.();
+  if (!el || !selection) return;
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  selection.removeAllRanges();
+  selection.addRange(range);
+}
+
+async function loadHistory() {
+  await settle(api.history(), (entries) => ({ type: "historyLoaded", entries }), () => ({ type: "noop" }));
+}
+
+async function loadProfiles() {
+  await settle(api.profiles(), (profiles) => ({ type: "profilesLoaded", profiles }), (error) => ({ type: "profileFailed", error }));
+}
+
+/** Esc cancels the request in flight; Ctrl/Cmd+L goes to the URL; Ctrl/Cmd+Enter sends. */
+function onKeyDown(e) {
+  if (e.key === "Escape" && state.api.status === "loading") {
+    e.preventDefault();
+    dispatch({ type: "cancelRequestClicked" });
+  } else if ((e.ctrlKey || e.metaKey) && (e.key === "l" || e.key === "L")) {
+    const url = document.getElementById("request-url");
+    if (url) {
+      e.preventDefault();
+      url.focus();
+      url.select?.();
+    }
+  } else if ((e.ctrlKey || e.metaKey) && e.key === "Enter" && state.screen === "signedIn") {
+    e.preventDefault();
+    dispatch({ type: "callApiClicked" });
+  }
+}
 
 async function boot() {
   render();
@@ -151,6 +228,7 @@ async function boot() {
     listenError = error;
   }
   window.addEventListener("pagehide", () => unlisten.forEach((stop) => stop()));
+  window.addEventListener("keydown", onKeyDown);
 
   // session() answers at once: a restore from the keychain runs in the background and ends
   // with a session-changed, so this never waits for the network.
@@ -165,6 +243,7 @@ async function boot() {
     error,
   });
 
+  await Promise.all([loadHistory(), loadProfiles()]);
   setInterval(() => dispatch({ type: "tick", now: Date.now() }), 1000);
 }
 

@@ -2,12 +2,13 @@
 // Rule used by main.js: an event that `next` ignores returns the SAME object, so nothing
 // re-renders and no command runs (e.g. a second "Call API" click while one is loading).
 
-import { backendNotice, httpErrorMessage, sessionEndedNotice, signInFailureNotice, signOutNotice } from "./format.js";
+import { backendNotice, sessionEndedNotice, signInFailureNotice, signOutNotice } from "./format.js";
+import { API_IDLE, emptyDraft, initialRequestState, requestHandlers } from "./request.js";
 
 /** Settings fields, as the backend names them in `{kind: "invalid_setting", field}`. */
 export const FIELDS = ["instance", "clientId", "scopes", "redirectPort", "apiUrl"];
 
-const API_IDLE = Object.freeze({ status: "idle", result: null, message: null, diagnosis: null });
+const SAVED = "Settings saved.";
 
 export function initialState(now = 0) {
   return {
@@ -21,9 +22,24 @@ export function initialState(now = 0) {
     session: null,
     signIn: null, // while signingIn: { stage, url, message, cancelling, reopening, copy }
     signingOut: false,
-    api: API_IDLE, // { status: "idle" | "loading" | "error" | "data", result, message, diagnosis }
-    expanded: { settings: false, idToken: false }, // <details> open state survives re-renders
+    // api: { status: "idle" | "loading" | "error" | "data", result, message, diagnosis, … }
+    ...initialRequestState(),
+    // <details> open state survives re-renders
+    expanded: { settings: false, idToken: false, query: false, headers: false, body: false, history: true },
+    diagnosisCopy: null, // "done" | "failed" after Copy details
     early: null, // a SessionState from session-changed that arrived while still loading
+  };
+}
+
+/** The editor follows the settings' API URL when it changes (and at boot). */
+function withSettings(state, settings) {
+  const urlChanged = settings?.apiUrl !== state.settings?.apiUrl;
+  return {
+    ...state,
+    settings,
+    form: formFromSettings(settings),
+    request: urlChanged ? { ...state.request, url: settings?.apiUrl ?? "" } : state.request,
+    profiles: { ...state.profiles, current: settings?.profile ?? null },
   };
 }
 
@@ -135,12 +151,9 @@ function settingsError(state, error) {
 const handlers = {
   // --- boot and clock ---------------------------------------------------------------
   booted(s, { settings, sessionState, error }) {
-    const base = {
-      ...s,
-      settings: settings ?? null,
-      form: settings ? formFromSettings(settings) : s.form,
-      early: null,
-    };
+    const base = settings
+      ? { ...withSettings(s, settings), request: emptyDraft(settings.apiUrl ?? ""), early: null }
+      : { ...s, settings: null, early: null };
     let current = sessionState == null ? null : toSessionState(sessionState);
     // A session-changed that came in while booting is newer than a "still restoring" (or a
     // failed) answer: restoring only ever goes from true to false.
@@ -160,8 +173,10 @@ const handlers = {
   // --- settings form ----------------------------------------------------------------
   fieldEdited(s, { field, value }) {
     if (!FIELDS.includes(field) || s.form[field] === value) return s;
-    // Field errors stay until the next save: clearing them would re-render mid-typing.
-    return { ...s, form: { ...s.form, [field]: value } };
+    // Field errors stay until the next save: clearing them would re-render mid-typing. A
+    // "Settings saved." would be stale now: it goes (main.js re-renders when the notice changes).
+    const notice = s.notice?.text === SAVED ? null : s.notice;
+    return { ...s, form: { ...s.form, [field]: value }, notice };
   },
   saveClicked(s) {
     if (s.saving || !["signedOut", "signedIn"].includes(s.screen)) return s; // the screens with the form
@@ -169,8 +184,8 @@ const handlers = {
   },
   settingsSaved(s, { settings, quiet }) {
     return {
-      ...s, saving: false, settings, form: formFromSettings(settings), fieldErrors: {},
-      notice: quiet ? s.notice : { tone: "info", text: "Settings saved." },
+      ...withSettings(s, settings), saving: false, fieldErrors: {},
+      notice: quiet ? s.notice : { tone: "info", text: SAVED },
     };
   },
   settingsRejected(s, { error }) {
@@ -282,23 +297,24 @@ const handlers = {
         return withNotice(s, notice);
     }
   },
-  callApiClicked(s) {
-    if (s.screen !== "signedIn" || s.api.status === "loading") return s;
-    return { ...s, api: { ...API_IDLE, status: "loading" } };
-  },
-  apiAnswered(s, { result }) {
-    if (s.api.status !== "loading") return s;
-    const diagnosis = result.diagnosis ?? null;
-    return result.ok
-      ? { ...s, api: { status: "data", result, message: null, diagnosis } }
-      : { ...s, api: { status: "error", result, message: httpErrorMessage(result), diagnosis } };
-  },
-  apiFailed(s, { error }) {
+  ...requestHandlers,
+  apiFailed(s, event) {
     if (s.api.status !== "loading") return s;
     // The backend's refresh was refused. It also emits session-changed(null + notice); whichever
     // comes first signs us out, and that notice (the backend's own words) wins when it follows.
-    if (error?.kind === "session_ended") return sessionEnded(s, sessionEndedNotice(error));
-    return { ...s, api: { status: "error", result: null, message: error?.message ?? "unknown error", diagnosis: null } };
+    if (event.error?.kind === "session_ended") return sessionEnded(s, sessionEndedNotice(event.error));
+    return requestHandlers.apiFailed(s, event);
+  },
+  profileSwitched(s, { settings }) {
+    if (!settings) return s;
+    const next = withSettings(s, settings);
+    return { ...next, fieldErrors: {}, notice: null, profiles: { ...next.profiles, busy: false, error: null } };
+  },
+  diagnosisCopyClicked(s) {
+    return s.api.diagnosis ? { ...s, diagnosisCopy: null } : s;
+  },
+  diagnosisCopied(s, { ok }) {
+    return { ...s, diagnosisCopy: ok ? "done" : "failed" };
   },
   signOutClicked(s) {
     if (s.screen !== "signedIn" || s.signingOut) return s;

@@ -3,6 +3,7 @@
 
 import { h } from "./dom.js";
 import * as fmt from "./format.js";
+import { historyCard, profilesBar, requestCard, updateWaiting } from "./request-view.js";
 
 const DESCRIPTION = "Sign in to your Clerk application and see what your protected API answers.";
 
@@ -81,6 +82,7 @@ function signedOutScreen(state, dispatch) {
   return h("section", { class: "card narrow", "aria-labelledby": "screen-title" },
     screenTitle("Sign in"),
     h("p", { class: "lead" }, DESCRIPTION),
+    profilesBar(state, dispatch),
     settingsForm(state, dispatch, [signIn, withCode]),
   );
 }
@@ -100,6 +102,9 @@ function settingsForm(state, dispatch, primary) {
   );
 }
 
+/** The longest text a settings field takes; the engine says so in words past it. */
+const MAX_FIELD = 2048;
+
 function fieldRow(f, state, dispatch) {
   const error = state.fieldErrors[f.field];
   const hintId = `hint-${f.id}`;
@@ -112,6 +117,10 @@ function fieldRow(f, state, dispatch) {
       autocomplete: "off", spellcheck: "false", autocapitalize: "off",
       "aria-invalid": error ? "true" : null,
       "aria-describedby": error ? `${errorId} ${hintId}` : hintId,
+      // The first field of the sign-in form takes the focus when the window opens.
+      "data-initial-focus": f.field === "instance" && state.screen === "signedOut" ? true : null,
+      // Far past the limit is cut while pasting; the engine still refuses anything over it.
+      maxlength: String(MAX_FIELD * 4),
       onInput: (e) => dispatch({ type: "fieldEdited", field: f.field, value: e.target.value }),
     }),
     error ? h("p", { id: errorId, class: "field-error" }, error) : null,
@@ -124,7 +133,7 @@ function fieldRow(f, state, dispatch) {
 function signingInScreen(state, dispatch) {
   const s = state.signIn;
   return h("section", { class: "card narrow", "aria-labelledby": "screen-title", "aria-busy": "true" },
-    screenTitle(s.device ? "Enter this code on another device" : "Finish signing in in your browser…"),
+    screenTitle(s.device ? "Enter this code on another device" : "Finish in your browser…"),
     s.device ? deviceBox(s, dispatch) : null,
     h("p", { id: "sign-in-stage", class: "stage" },
       h("span", { class: "spinner", "aria-hidden": "true" }),
@@ -219,9 +228,11 @@ function urlBox(s, dispatch) {
 // --- signed in ----------------------------------------------------------------------------
 
 function signedInScreen(state, dispatch) {
-  return h("div", { class: "columns" },
-    h("div", { class: "column" }, whoCard(state, dispatch), tokenCard(state, dispatch)),
-    h("div", { class: "column" }, apiCard(state, dispatch), settingsPanel(state, dispatch)),
+  // The request comes first, so Send is in sight at the smallest window size.
+  return h("div", { class: ["columns", "explorer"] },
+    h("div", { class: "column" }, requestCard(state, dispatch)),
+    h("div", { class: "column" },
+      whoCard(state, dispatch), historyCard(state, dispatch), tokenCard(state, dispatch), settingsPanel(state, dispatch)),
   );
 }
 
@@ -268,6 +279,7 @@ function renewalView(session) {
 
 /** Called every second instead of a full render, so text selection and scroll survive. */
 export function updateClock(root, state) {
+  updateWaiting(root, state);
   const el = root.querySelector("#expires-in");
   if (!el || !state.session) return;
   const text = fmt.countdown(state.session.expiresAt, state.now);
@@ -275,8 +287,9 @@ export function updateClock(root, state) {
   el.classList.toggle("expired", fmt.isExpired(state.session.expiresAt, state.now));
 }
 
-function scopesView(scopes) {
-  if (!scopes?.length) return h("span", { id: "session-scopes", class: "muted" }, "none");
+function scopesView(all) {
+  const scopes = (Array.isArray(all) ? all : []).filter((s) => typeof s === "string" && s.trim());
+  if (!scopes.length) return h("span", { id: "session-scopes", class: "muted" }, "none");
   return h("ul", { id: "session-scopes", class: "chips" }, scopes.map((s) => h("li", null, s)));
 }
 
@@ -302,68 +315,9 @@ function disclosure(section, id, title, state, dispatch, ...content) {
   }, h("summary", { id: `${id}-summary` }, title), ...content);
 }
 
-function apiCard(state, dispatch) {
-  const url = state.settings?.apiUrl;
-  return h("section", { class: "card", "aria-labelledby": "api-title" },
-    h("div", { class: "card-head" },
-      h("h2", { id: "api-title" }, "Protected API"),
-      h("button", {
-        id: "call-api", type: "button", class: "primary",
-        "aria-disabled": state.api.status === "loading" ? "true" : null,
-        onClick: () => dispatch({ type: "callApiClicked" }),
-      }, "Call API"),
-    ),
-    h("p", { class: "url-line" }, h("span", { class: "muted" }, "URL "), h("code", { id: "api-url-shown" }, url || "(not set)")),
-    apiResult(state.api),
-  );
-}
-
-// Where the token went that the user should know about (the engine's destination warnings).
-function destinationWarnings(result) {
-  const warnings = Array.isArray(result?.warnings) ? result.warnings : [];
-  if (warnings.length === 0) return null;
-  return h(
-    "p",
-    { id: "api-warnings", class: ["note", "note-warning"], role: "note" },
-    warnings.map((w) => `Warning: ${w.message}`).join(" "),
-  );
-}
-
-function apiResult(api) {
-  const box = (...children) => h("div", { id: "api-result", class: "api-result", "data-result": api.status }, ...children);
-  switch (api.status) {
-    case "loading":
-      return box(h("p", null, "Loading..."));
-    case "error":
-      return box(
-        h("p", { id: "api-error", class: "error-text" }, `Error: ${api.message}`),
-        api.result ? h("p", { class: "meta" }, fmt.resultMeta(api.result)) : null,
-        destinationWarnings(api.result),
-        api.diagnosis ? h("p", { id: "diagnosis", class: "note" }, api.diagnosis) : null,
-      );
-    case "data": {
-      const { result } = api;
-      return box(
-        h("h3", null, "Data from API"),
-        h("p", { id: "api-meta", class: "meta" }, fmt.resultMeta(result)),
-        destinationWarnings(result),
-        api.diagnosis
-          ? h("p", { id: "diagnosis", class: ["note", "note-warning"], role: "note" }, `Warning: ${api.diagnosis}`)
-          : null,
-        h("pre", { id: "api-data", class: "json", tabindex: "0", "aria-label": "API response body" }, fmt.bodyText(result.body)),
-        result.body?.kind === "text" && result.body.truncated
-          ? h("p", { class: "hint" }, "The body was truncated.")
-          : null,
-      );
-    }
-    default:
-      return box(h("p", { class: "muted" }, "Not called yet. Call API sends your access token to this URL and shows the answer."));
-  }
-}
-
 function settingsPanel(state, dispatch) {
   return h("section", { class: "card", "aria-label": "Settings" },
-    disclosure("settings", "settings-panel", "Settings", state, dispatch, settingsForm(state, dispatch, null)));
+    disclosure("settings", "settings-panel", "Settings", state, dispatch, profilesBar(state, dispatch), settingsForm(state, dispatch, null)));
 }
 
 /** The bits outside #app: the status live region and the sandbox badge. */

@@ -1,12 +1,14 @@
 //! The commands the UI invokes (see `ui/api.js`). Each one forwards to a manager in
 //! `settings_ext` or `session_ext`; build.rs lists them so the capability must allow each.
 
-use keyhole_core::{ApiResult, SessionSummary, Settings, SignOutOutcome};
+use keyhole_core::{ApiRequest, ApiResult, SessionSummary, Settings, SignOutOutcome};
 use tauri::{AppHandle, Runtime};
 
 use crate::error::Result;
+use crate::history_ext::{HistoryEntry, HistoryExt};
+use crate::request_ext::{CurlCopy, RequestExt};
 use crate::session_ext::{SessionExt, SessionState};
-use crate::settings_ext::{SettingsExt, SettingsView};
+use crate::settings_ext::{ProfilesView, SettingsExt, SettingsView};
 
 /// The current settings, and whether they are the local sandbox's.
 #[tauri::command]
@@ -69,15 +71,79 @@ pub async fn call_api<R: Runtime>(app: AppHandle<R>) -> Result<ApiResult> {
     app.sessions().call_api(&app).await
 }
 
+/// Sends the request shaped in the window (with or without the token) and records it in the
+/// history; fails with kind `cancelled` after `cancel_request`, `api_timeout` after its timeout.
+#[tauri::command]
+pub async fn send_request<R: Runtime>(app: AppHandle<R>, request: ApiRequest) -> Result<ApiResult> {
+    app.requests().send(&app, &request).await
+}
+
+/// Cancels the request in flight.
+#[tauri::command]
+pub fn cancel_request<R: Runtime>(app: AppHandle<R>) {
+    app.requests().cancel();
+}
+
+/// The last requests sent, newest first (requests only: no token, no answer body).
+#[tauri::command]
+pub fn history<R: Runtime>(app: AppHandle<R>) -> Vec<HistoryEntry> {
+    app.history().list()
+}
+
+/// Forgets the history.
+#[tauri::command]
+pub fn clear_history<R: Runtime>(app: AppHandle<R>) {
+    app.history().clear(&app);
+}
+
+/// Copies the request as a curl command to the clipboard; the literal token only when asked.
+#[tauri::command]
+pub async fn copy_curl<R: Runtime>(
+    app: AppHandle<R>,
+    request: ApiRequest,
+    literal_token: bool,
+) -> Result<CurlCopy> {
+    app.requests()
+        .copy_curl(&app, &request, literal_token)
+        .await
+}
+
+/// The profiles shared with keyhole-cli, and the current one.
+#[tauri::command]
+pub fn profiles<R: Runtime>(app: AppHandle<R>) -> Result<ProfilesView> {
+    app.settings().profiles()
+}
+
+/// Makes profile `name` current (null: no profile); its own session is restored, the others
+/// stay signed in.
+#[tauri::command]
+pub async fn switch_profile<R: Runtime>(
+    app: AppHandle<R>,
+    name: Option<String>,
+) -> Result<SettingsView> {
+    let config = app.settings().switch_profile(&app, name.as_deref())?;
+    app.sessions().settings_changed(&app, &config);
+    Ok(app.settings().view())
+}
+
+/// Saves the current settings as profile `name` and makes it current.
+#[tauri::command]
+pub async fn save_profile<R: Runtime>(app: AppHandle<R>, name: String) -> Result<ProfilesView> {
+    let config = app.settings().save_profile(&app, &name)?;
+    app.sessions().settings_changed(&app, &config);
+    app.settings().profiles()
+}
+
 #[cfg(test)]
 mod tests {
     //! Each command through Tauri's IPC layer (`tauri::test`), with a temp store and a browser
     //! that opens nothing. No network: a sign-in is pointed at a local port that never answers.
 
+    use std::io::{Read, Write};
     use std::net::TcpListener;
     use std::path::Path;
     use std::sync::mpsc;
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
 
     use serde_json::{json, Value};
@@ -87,7 +153,7 @@ mod tests {
     use tauri::{App, Listener, WebviewWindow, WebviewWindowBuilder};
     use url::Url;
 
-    use keyhole_core::{MemoryStore, SecretStore};
+    use keyhole_core::{MemoryStore, Profiles, SecretStore};
 
     use crate::{builder, init, Launch, SandboxDefaults, SessionExt};
 
@@ -116,6 +182,8 @@ mod tests {
     struct TestApp {
         app: App<MockRuntime>,
         window: WebviewWindow<MockRuntime>,
+        /// What copy_curl put on the clipboard.
+        copied: Arc<Mutex<Vec<String>>>,
     }
 
     fn start(store: &Path, sandbox: Option<SandboxDefaults>) -> TestApp {
@@ -129,12 +197,21 @@ mod tests {
         sandbox: Option<SandboxDefaults>,
         secrets: Arc<dyn SecretStore>,
     ) -> (TestApp, mpsc::Receiver<Value>) {
+        let copied = Arc::new(Mutex::new(Vec::new()));
+        let clipboard = Arc::clone(&copied);
         let launch = Launch {
             store_path: store.to_path_buf(),
             sandbox,
             browser: Arc::new(|_: &Url| -> Result<(), String> { Ok(()) }),
             sign_in_timeout: Duration::from_secs(30),
             secrets,
+            keychain_service: "dev.keyhole.test".into(),
+            history_path: store.with_file_name("history.json"),
+            profiles: Some(Profiles::at(store.with_file_name("profiles.json"))),
+            clipboard: Some(Arc::new(move |text: String| {
+                clipboard.lock().expect("lock").push(text);
+                Ok(())
+            })),
         };
         let app = builder(mock_builder())
             .build(mock_context(noop_assets()))
@@ -147,7 +224,14 @@ mod tests {
         let window = WebviewWindowBuilder::new(&app, "main", Default::default())
             .build()
             .expect("the window builds");
-        (TestApp { app, window }, events)
+        (
+            TestApp {
+                app,
+                window,
+                copied,
+            },
+            events,
+        )
     }
 
     fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
@@ -397,5 +481,293 @@ mod tests {
             .expect("the second sign_in answers")
             .expect_err("cancelled");
         assert_eq!(error["kind"], "cancelled");
+    }
+
+    /// An API on 127.0.0.1 that answers each request with `answer` (None: never answers) and
+    /// hands the raw request it read to the returned receiver.
+    fn local_api(answer: Option<&'static str>) -> (String, mpsc::Receiver<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut raw = Vec::new();
+                let mut buf = [0u8; 4096];
+                stream
+                    .set_read_timeout(Some(Duration::from_millis(300)))
+                    .expect("timeout");
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    raw.extend_from_slice(&buf[..n]);
+                }
+                let _ = tx.send(String::from_utf8_lossy(&raw).into_owned());
+                match answer {
+                    Some(answer) => {
+                        let _ = stream.write_all(answer.as_bytes());
+                    }
+                    None => std::thread::sleep(Duration::from_secs(30)),
+                }
+            }
+        });
+        (url, rx)
+    }
+
+    const OK_JSON: &str = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\nx-echo: yes\r\nconnection: close\r\n\r\n{\"ok\":true}";
+
+    fn saved_app(dir: &Path) -> TestApp {
+        let t = start(&dir.join("settings.json"), None);
+        invoke(&t.window, "save_settings", json!({ "settings": valid() })).expect("saved");
+        t
+    }
+
+    fn send_in_background(t: &TestApp, request: Value) -> mpsc::Receiver<Result<Value, Value>> {
+        let (tx, rx) = mpsc::channel();
+        let window = t.window.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(invoke(
+                &window,
+                "send_request",
+                json!({ "request": request }),
+            ));
+        });
+        rx
+    }
+
+    #[test]
+    fn send_request_without_the_token_needs_no_session_and_history_keeps_no_credentials() {
+        let (api, seen) = local_api(Some(OK_JSON));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let t = saved_app(dir.path());
+        let request = json!({
+            "method": "POST",
+            "url": format!("{api}/echo"),
+            "query": [{ "name": "a", "value": "1", "enabled": true }],
+            "headers": [
+                { "name": "Authorization", "value": "Bearer typed-secret", "enabled": true },
+                { "name": "X-Off", "value": "no", "enabled": false }
+            ],
+            "body": { "kind": "json", "text": "{\"n\": 1}" },
+            "sendToken": false
+        });
+        let answer = invoke(&t.window, "send_request", json!({ "request": request }))
+            .expect("the API answers");
+        assert_eq!(answer["status"], 200);
+        assert_eq!(answer["method"], "POST");
+        assert_eq!(answer["body"]["value"]["ok"], true);
+        assert!(answer["headers"]
+            .as_array()
+            .is_some_and(|h| h.iter().any(|p| p[0] == "x-echo" && p[1] == "yes")));
+        assert!(answer["ttfbMs"].is_u64() && answer["elapsedMs"].is_u64());
+        let raw = seen
+            .recv_timeout(Duration::from_secs(5))
+            .expect("a request");
+        assert!(raw.starts_with("POST /echo?a=1 "), "{raw}");
+        assert!(raw.contains("content-type: application/json"), "{raw}");
+        assert!(!raw.to_ascii_lowercase().contains("x-off"), "{raw}");
+
+        let history = invoke(&t.window, "history", json!({})).expect("history");
+        assert_eq!(history[0]["method"], "POST");
+        assert_eq!(history[0]["url"], format!("{api}/echo?a=1"));
+        assert_eq!(history[0]["status"], 200);
+        assert_eq!(history[0]["request"]["headers"][0]["value"], "");
+        assert_eq!(history[0]["request"]["body"]["text"], "{\"n\": 1}");
+        let file = std::fs::read_to_string(dir.path().join("history.json")).expect("written");
+        assert!(!file.contains("typed-secret"), "{file}");
+        assert!(
+            !file.contains("\"ok\""),
+            "no answer body in the history: {file}"
+        );
+
+        // The history survives a restart.
+        drop(t);
+        let t = start(&dir.path().join("settings.json"), None);
+        let again = invoke(&t.window, "history", json!({})).expect("history");
+        assert_eq!(again, history);
+        invoke(&t.window, "clear_history", json!({})).expect("cleared");
+        assert_eq!(invoke(&t.window, "history", json!({})), Ok(json!([])));
+    }
+
+    #[test]
+    fn send_request_with_the_token_needs_a_session() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let t = saved_app(dir.path());
+        let request = json!({ "url": "http://127.0.0.1:9/x" });
+        let error = invoke(&t.window, "send_request", json!({ "request": request }))
+            .expect_err("not signed in");
+        assert_eq!(error["kind"], "not_signed_in");
+    }
+
+    #[test]
+    fn a_bad_request_names_its_part_and_is_not_history() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let t = saved_app(dir.path());
+        let request = json!({
+            "method": "POST", "url": "http://127.0.0.1:9/x", "sendToken": false,
+            "body": { "kind": "json", "text": "{oops" }
+        });
+        let error = invoke(&t.window, "send_request", json!({ "request": request }))
+            .expect_err("invalid JSON");
+        assert_eq!(error["kind"], "invalid_setting");
+        assert_eq!(error["field"], "body");
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("line 1")),
+            "{error}"
+        );
+        assert_eq!(invoke(&t.window, "history", json!({})), Ok(json!([])));
+    }
+
+    #[test]
+    fn cancel_request_ends_the_pending_request_as_cancelled() {
+        let (api, _seen) = local_api(None);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let t = saved_app(dir.path());
+        let pending = send_in_background(&t, json!({ "url": api, "sendToken": false }));
+        std::thread::sleep(Duration::from_millis(300));
+        invoke(&t.window, "cancel_request", json!({})).expect("cancel answers");
+        let error = pending
+            .recv_timeout(Duration::from_secs(10))
+            .expect("send_request answers after cancel")
+            .expect_err("cancelled");
+        assert_eq!(error["kind"], "cancelled");
+        assert_eq!(error["message"], "the call was cancelled");
+        let history = invoke(&t.window, "history", json!({})).expect("history");
+        assert_eq!(history[0]["error"], "cancelled");
+        assert_eq!(history[0]["status"], Value::Null);
+    }
+
+    #[test]
+    fn a_request_that_outlives_its_timeout_is_reported_as_a_timeout() {
+        let (api, _seen) = local_api(None);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let t = saved_app(dir.path());
+        let started = Instant::now();
+        let error = invoke(
+            &t.window,
+            "send_request",
+            json!({ "request": { "url": api, "sendToken": false, "timeoutSecs": 1 } }),
+        )
+        .expect_err("times out");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(error["kind"], "api_timeout");
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("1 s") || m.contains("second")),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn copy_curl_puts_a_command_that_gets_the_token_from_keyhole_cli_on_the_clipboard() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let t = saved_app(dir.path());
+        let request = json!({
+            "method": "POST", "url": "http://127.0.0.1:5000/echo",
+            "headers": [{ "name": "X-Trace", "value": "a b", "enabled": true }],
+            "body": { "kind": "json", "text": "{\"n\":1}" }
+        });
+        let copied = invoke(
+            &t.window,
+            "copy_curl",
+            json!({ "request": request, "literalToken": false }),
+        )
+        .expect("copied");
+        let command = copied["command"].as_str().expect("a command");
+        assert_eq!(copied["literalToken"], false);
+        assert!(command.starts_with("curl -sS -X POST"), "{command}");
+        assert!(command.contains("'x-trace: a b'"), "{command}");
+        assert!(
+            command.contains("\"Authorization: Bearer $(keyhole-cli token --instance https://clerk.example.com --client-id abc123 --keychain-service dev.keyhole.test)\""),
+            "{command}"
+        );
+        assert_eq!(*t.copied.lock().expect("lock"), vec![command.to_owned()]);
+
+        // The literal token needs a session; nothing is copied without one.
+        let error = invoke(
+            &t.window,
+            "copy_curl",
+            json!({ "request": request, "literalToken": true }),
+        )
+        .expect_err("no session");
+        assert_eq!(error["kind"], "not_signed_in");
+        assert_eq!(t.copied.lock().expect("lock").len(), 1);
+    }
+
+    #[test]
+    fn profiles_are_saved_listed_and_switched_each_with_its_own_settings() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let t = saved_app(dir.path());
+        assert_eq!(
+            invoke(&t.window, "profiles", json!({})),
+            Ok(json!({ "names": [], "current": null }))
+        );
+        let saved = invoke(&t.window, "save_profile", json!({ "name": "staging" })).expect("saved");
+        assert_eq!(saved, json!({ "names": ["staging"], "current": "staging" }));
+        let file = std::fs::read_to_string(dir.path().join("profiles.json")).expect("written");
+        assert!(
+            file.contains("\"staging\"") && file.contains("abc123"),
+            "{file}"
+        );
+
+        // Edits while in a profile go to that profile (keyhole-cli --profile sees them).
+        let mut edited = valid();
+        edited["clientId"] = json!("staging-client");
+        invoke(&t.window, "save_settings", json!({ "settings": edited })).expect("saved");
+        let file = std::fs::read_to_string(dir.path().join("profiles.json")).expect("written");
+        assert!(file.contains("staging-client"), "{file}");
+
+        // Another profile, made from other settings.
+        let mut local = valid();
+        local["clientId"] = json!("local-client");
+        invoke(&t.window, "switch_profile", json!({ "name": null })).expect("no profile");
+        invoke(&t.window, "save_settings", json!({ "settings": local })).expect("saved");
+        invoke(&t.window, "save_profile", json!({ "name": "local" })).expect("saved");
+
+        let view =
+            invoke(&t.window, "switch_profile", json!({ "name": "staging" })).expect("switched");
+        assert_eq!(view["profile"], "staging");
+        assert_eq!(view["clientId"], "staging-client");
+        assert_eq!(invoke(&t.window, "load_settings", json!({})), Ok(view));
+        let error = invoke(&t.window, "switch_profile", json!({ "name": "nope" }))
+            .expect_err("no such profile");
+        assert_eq!(error["field"], "profile");
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("staging, local")),
+            "{error}"
+        );
+
+        // The current profile survives a restart.
+        drop(t);
+        let t = start(&dir.path().join("settings.json"), None);
+        let view = invoke(&t.window, "load_settings", json!({})).expect("loads");
+        assert_eq!(view["profile"], "staging");
+        assert_eq!(view["clientId"], "staging-client");
+    }
+
+    #[test]
+    fn a_ten_kilobyte_instance_is_refused_and_not_saved() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = dir.path().join("settings.json");
+        let t = saved_app(dir.path());
+        let before = std::fs::read_to_string(&store).expect("store file");
+        let mut long = valid();
+        long["instance"] = json!(format!("https://{}.example.com", "a".repeat(10 * 1024)));
+        let error =
+            invoke(&t.window, "save_settings", json!({ "settings": long })).expect_err("too long");
+        assert_eq!(error["field"], "instance");
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("at most 2048")),
+            "{error}"
+        );
+        assert_eq!(std::fs::read_to_string(&store).expect("store file"), before);
     }
 }

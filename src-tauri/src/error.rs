@@ -15,6 +15,9 @@ pub enum Error {
     /// `open_browser_again` with no sign-in waiting for the browser.
     #[error("no sign-in is waiting for the browser")]
     NoSignIn,
+    /// The clipboard could not be written.
+    #[error("could not copy to the clipboard: {0}")]
+    Clipboard(String),
     /// The settings file could not be written.
     #[error("could not save the settings: {0}")]
     Store(#[from] tauri_plugin_store::Error),
@@ -30,6 +33,7 @@ impl Error {
             Error::Core(e) => e.kind(),
             Error::Browser(_) => "browser",
             Error::NoSignIn => "no_sign_in",
+            Error::Clipboard(_) => "clipboard",
             Error::Store(_) => "store",
         }
     }

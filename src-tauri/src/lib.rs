@@ -2,11 +2,15 @@
 //!
 //! - `commands`: what the UI invokes, one line each.
 //! - `settings_ext`: settings in `settings.json` (tauri-plugin-store), sandbox defaults, the engine.
+//! - `request_ext`: the request editor's sends (cancellable) and copy as curl (clipboard).
+//! - `history_ext`: the last 100 requests in `history.json` (requests only, never a token).
 //! - `session_ext`: the session (refresh, keychain, revocation via keyhole-core) and the pending sign-in.
 //! - `error`: the one error type, sent to the UI as `{kind, message, field?}`.
 
 mod commands;
 mod error;
+mod history_ext;
+mod request_ext;
 mod session_ext;
 mod settings_ext;
 
@@ -15,15 +19,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keyhole_core::{
-    Browser, Keychain, KeychainOrMemory, SecretStore, SystemBrowser, DEFAULT_SIGN_IN_TIMEOUT,
+    Browser, Keychain, KeychainOrMemory, Profiles, SecretStore, SystemBrowser,
+    DEFAULT_SIGN_IN_TIMEOUT,
 };
 use tauri::{AppHandle, Builder, Manager, Runtime};
 
 pub use error::{Error, Result};
+pub use history_ext::{HistoryEntry, HistoryExt, HistoryManager, HISTORY_FILE, HISTORY_LIMIT};
+pub use request_ext::{Clipboard, CurlCopy, RequestExt, RequestManager};
 pub use session_ext::{
     SessionExt, SessionManager, SessionState, SESSION_CHANGED, SIGN_IN_PROGRESS,
 };
-pub use settings_ext::{SandboxDefaults, SettingsExt, SettingsManager, SettingsView, STORE_FILE};
+pub use settings_ext::{
+    ProfilesView, SandboxDefaults, SettingsExt, SettingsManager, SettingsView, STORE_FILE,
+};
 
 /// What the shell takes from its surroundings. [`Launch::from_env`] is the real app's; tests
 /// build their own (a temp store, a fake browser) instead of changing the process environment.
@@ -38,6 +47,14 @@ pub struct Launch {
     pub sign_in_timeout: Duration,
     /// Where refresh tokens are kept: the OS keychain, or memory when there is none.
     pub secrets: Arc<dyn SecretStore>,
+    /// The keychain service name (named in copied curl commands when not the default).
+    pub keychain_service: String,
+    /// The request history store; a relative path is inside the app data dir.
+    pub history_path: PathBuf,
+    /// The profiles file shared with keyhole-cli, when there is a config dir.
+    pub profiles: Option<Profiles>,
+    /// Where copied curl commands go; None is the system clipboard.
+    pub clipboard: Option<Clipboard>,
 }
 
 impl Launch {
@@ -56,6 +73,12 @@ impl Launch {
             sign_in_timeout: DEFAULT_SIGN_IN_TIMEOUT,
             // Opened on first use, off the startup path.
             secrets: Arc::new(KeychainOrMemory::new(&service)),
+            keychain_service: service,
+            history_path: PathBuf::from(HISTORY_FILE),
+            profiles: Profiles::open_default()
+                .inspect_err(|error| tracing::warn!(%error, "no profiles"))
+                .ok(),
+            clipboard: None,
         }
     }
 }
@@ -64,6 +87,7 @@ impl Launch {
 pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     builder
         .plugin(tauri_plugin_store::Builder::default().build())
+        .plugin(tauri_plugin_clipboard_manager::init())
         .invoke_handler(tauri::generate_handler![
             commands::load_settings,
             commands::save_settings,
@@ -74,6 +98,14 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::open_browser_again,
             commands::sign_out,
             commands::call_api,
+            commands::send_request,
+            commands::cancel_request,
+            commands::history,
+            commands::clear_history,
+            commands::copy_curl,
+            commands::profiles,
+            commands::switch_profile,
+            commands::save_profile,
         ])
 }
 
@@ -86,6 +118,12 @@ pub fn init<R: Runtime>(app: &AppHandle<R>, launch: Launch) -> Result<()> {
         launch.store_path,
         stored,
         launch.sandbox,
+        launch.profiles,
+    ));
+    app.manage(HistoryManager::load(app, &launch.history_path)?);
+    app.manage(RequestManager::new(
+        launch.keychain_service,
+        launch.clipboard,
     ));
     app.manage(SessionManager::new(
         launch.browser,

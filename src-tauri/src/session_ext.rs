@@ -98,7 +98,11 @@ impl SessionManager {
     }
 
     /// The keeper for `config`; a new one gets its renewal driver and its changes forwarded.
-    fn keeper_for<R: Runtime>(&self, app: &AppHandle<R>, config: Config) -> Arc<SessionKeeper> {
+    pub(crate) fn keeper_for<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        config: Config,
+    ) -> Arc<SessionKeeper> {
         let (keeper, new) = self.accounts.for_config(config);
         if new {
             tauri::async_runtime::spawn(renewal::drive(

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use keyhole_core::{Config, Settings};
+use keyhole_core::{Config, Profile, Profiles, Settings};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_store::StoreExt;
@@ -19,6 +19,8 @@ use crate::error::Result;
 pub const STORE_FILE: &str = "settings.json";
 /// The key holding the [`Settings`] object in the store.
 const STORE_KEY: &str = "settings";
+/// The key holding the name of the current profile (absent: no profile).
+const PROFILE_KEY: &str = "profile";
 /// Environment variable naming a file that holds the sandbox's ready JSON.
 pub const SANDBOX_ENV: &str = "KEYHOLE_SANDBOX";
 
@@ -90,6 +92,18 @@ pub struct SettingsView {
     pub settings: Settings,
     /// True when the instance is the local sandbox named by `KEYHOLE_SANDBOX`.
     pub sandbox: bool,
+    /// The profile these settings belong to, if any (each profile has a session of its own).
+    pub profile: Option<String>,
+}
+
+/// The profiles shared with keyhole-cli, and which one is current.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfilesView {
+    /// Every profile's name, in the order saved.
+    pub names: Vec<String>,
+    /// The current profile, if any.
+    pub current: Option<String>,
 }
 
 /// The current settings.
@@ -97,6 +111,9 @@ pub struct SettingsManager {
     store_path: PathBuf,
     sandbox: Option<SandboxDefaults>,
     current: Mutex<Settings>,
+    /// The profiles file (`profiles.json`, shared with keyhole-cli), when there is a config dir.
+    profiles: Option<Profiles>,
+    profile: Mutex<Option<String>>,
 }
 
 impl SettingsManager {
@@ -104,14 +121,17 @@ impl SettingsManager {
     /// the stored settings have no instance or name the sandbox's.
     pub fn new(
         store_path: PathBuf,
-        stored: Option<Settings>,
+        stored: Stored,
         sandbox: Option<SandboxDefaults>,
+        profiles: Option<Profiles>,
     ) -> SettingsManager {
-        let settings = with_sandbox_defaults(stored.unwrap_or_default(), sandbox.as_ref());
+        let settings = with_sandbox_defaults(stored.settings.unwrap_or_default(), sandbox.as_ref());
         SettingsManager {
             store_path,
             sandbox,
             current: Mutex::new(settings),
+            profiles,
+            profile: Mutex::new(stored.profile),
         }
     }
 
@@ -125,6 +145,13 @@ impl SettingsManager {
         self.current.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn current_profile(&self) -> Option<String> {
+        self.profile
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// The current settings.
     pub fn view(&self) -> SettingsView {
         let settings = self.lock().clone();
@@ -132,12 +159,107 @@ impl SettingsManager {
             .sandbox
             .as_ref()
             .is_some_and(|s| s.is(&settings.instance));
-        SettingsView { settings, sandbox }
+        SettingsView {
+            settings,
+            sandbox,
+            profile: self.current_profile(),
+        }
     }
 
-    /// The current settings, validated; or the first invalid setting.
+    /// The current settings, validated (in the current profile, whose session is its own); or
+    /// the first invalid setting.
     pub fn config(&self) -> Result<Config> {
-        Ok(self.lock().validate()?)
+        let config = self.lock().validate()?;
+        Ok(match self.current_profile() {
+            Some(name) => config.in_profile(&name),
+            None => config,
+        })
+    }
+
+    fn profiles_file(&self) -> Result<&Profiles> {
+        self.profiles.as_ref().ok_or_else(|| {
+            keyhole_core::Error::InvalidSetting {
+                field: "profile",
+                message: "Keyhole could not find your config directory, where profiles are kept; set KEYHOLE_CONFIG_DIR to one.".into(),
+            }
+            .into()
+        })
+    }
+
+    /// The profiles (shared with keyhole-cli) and the current one.
+    pub fn profiles(&self) -> Result<ProfilesView> {
+        let names = match &self.profiles {
+            Some(profiles) => profiles.list()?.into_iter().map(|p| p.name).collect(),
+            None => Vec::new(),
+        };
+        Ok(ProfilesView {
+            names,
+            current: self.current_profile(),
+        })
+    }
+
+    /// Saves the current settings as profile `name` (its saved requests are kept) and makes it
+    /// current. The profile's session is its own: the one of the settings before is kept.
+    pub fn save_profile<R: Runtime>(&self, app: &AppHandle<R>, name: &str) -> Result<Config> {
+        let settings = self.lock().clone();
+        self.profiles_file()?.save(Profile {
+            name: name.to_owned(),
+            settings: settings.clone(),
+            requests: Vec::new(),
+        })?;
+        self.write(app, &settings, Some(name))?;
+        self.config()
+    }
+
+    /// Makes profile `name` current (its settings become the current ones); `None` leaves
+    /// profiles for the settings of no profile, as they are now.
+    pub fn switch_profile<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        name: Option<&str>,
+    ) -> Result<Config> {
+        let settings = match name {
+            Some(name) => self.profiles_file()?.get(name)?.settings,
+            None => self.lock().clone(),
+        };
+        self.write(app, &settings, name)?;
+        tracing::info!(profile = name.unwrap_or("(none)"), "profile switched");
+        self.config()
+    }
+
+    /// Writes `settings` and `profile` to the store, then makes them current. A failed write
+    /// changes nothing.
+    fn write<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        settings: &Settings,
+        profile: Option<&str>,
+    ) -> Result<()> {
+        let value = serde_json::to_value(settings).map_err(tauri_plugin_store::Error::from)?;
+        let store = app.store(&self.store_path)?;
+        let previous = (store.get(STORE_KEY), store.get(PROFILE_KEY));
+        store.set(STORE_KEY, value);
+        match profile {
+            Some(name) => store.set(PROFILE_KEY, name),
+            None => {
+                store.delete(PROFILE_KEY);
+            }
+        }
+        if let Err(error) = store.save() {
+            for (key, old) in [(STORE_KEY, previous.0), (PROFILE_KEY, previous.1)] {
+                match old {
+                    Some(old) => store.set(key, old),
+                    None => {
+                        store.delete(key);
+                    }
+                }
+            }
+            tracing::warn!(%error, path = %self.store_path.display(), "could not save the settings");
+            return Err(error.into());
+        }
+        *self.lock() = settings.clone();
+        *self.profile.lock().unwrap_or_else(|e| e.into_inner()) = profile.map(str::to_owned);
+        Ok(())
     }
 
     /// Validates and normalizes `input`, writes it to the store, then makes it current. Bad input
@@ -147,23 +269,19 @@ impl SettingsManager {
         app: &AppHandle<R>,
         input: &Settings,
     ) -> Result<(SettingsView, Config)> {
-        let config = input.validate()?;
+        input.validate()?;
         let settings = input.normalized()?;
-        let value = serde_json::to_value(&settings).map_err(tauri_plugin_store::Error::from)?;
-        let store = app.store(&self.store_path)?;
-        let previous = store.get(STORE_KEY);
-        store.set(STORE_KEY, value);
-        if let Err(error) = store.save() {
-            match previous {
-                Some(previous) => store.set(STORE_KEY, previous),
-                None => {
-                    store.delete(STORE_KEY);
-                }
-            }
-            tracing::warn!(%error, path = %self.store_path.display(), "could not save the settings");
-            return Err(error.into());
+        let profile = self.current_profile();
+        // The current profile follows its edits, so keyhole-cli --profile sees them.
+        if let Some(name) = &profile {
+            self.profiles_file()?.save(Profile {
+                name: name.clone(),
+                settings: settings.clone(),
+                requests: Vec::new(),
+            })?;
         }
-        *self.lock() = settings;
+        self.write(app, &settings, profile.as_deref())?;
+        let config = self.config()?;
         tracing::info!(issuer = %config.issuer, "settings saved");
         Ok((self.view(), config))
     }
@@ -200,18 +318,32 @@ fn with_sandbox_defaults(stored: Settings, sandbox: Option<&SandboxDefaults>) ->
     }
 }
 
+/// What the settings store held at startup.
+#[derive(Debug, Default)]
+pub struct Stored {
+    /// The current settings.
+    pub settings: Option<Settings>,
+    /// The current profile's name.
+    pub profile: Option<String>,
+}
+
 /// Reads the stored settings at startup. An unreadable entry is logged and treated as absent.
-pub fn load_stored<R: Runtime>(app: &impl Manager<R>, path: &Path) -> Result<Option<Settings>> {
+pub fn load_stored<R: Runtime>(app: &impl Manager<R>, path: &Path) -> Result<Stored> {
     let store = app.store(path)?;
-    Ok(store
-        .get(STORE_KEY)
-        .and_then(|value| match serde_json::from_value::<Settings>(value) {
-            Ok(settings) => Some(settings),
-            Err(error) => {
-                tracing::warn!(%error, "ignoring unreadable stored settings");
-                None
+    Ok(Stored {
+        settings: store.get(STORE_KEY).and_then(|value| {
+            match serde_json::from_value::<Settings>(value) {
+                Ok(settings) => Some(settings),
+                Err(error) => {
+                    tracing::warn!(%error, "ignoring unreadable stored settings");
+                    None
+                }
             }
-        }))
+        }),
+        profile: store
+            .get(PROFILE_KEY)
+            .and_then(|value| value.as_str().map(str::to_owned)),
+    })
 }
 
 /// `app.settings()` from anything that can reach the app's state.

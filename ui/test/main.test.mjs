@@ -29,10 +29,13 @@ async function boot({ loaded = settings, current = sessionState(null), handlers 
     load_settings: async () => loaded,
     session: async () => current,
     save_settings: async ({ settings: s }) => s,
+    history: async () => [],
+    profiles: async () => ({ names: [], current: null }),
     ...handlers,
   };
+  const windowListeners = {};
   globalThis.window = {
-    addEventListener() {},
+    addEventListener(type, fn) { windowListeners[type] = fn; },
     __TAURI__: {
       core: {
         invoke: async (cmd, args) => {
@@ -69,6 +72,12 @@ async function boot({ loaded = settings, current = sessionState(null), handlers 
     type: (id, value) => { const el = doc.getElementById(id); el.focus(); el.value = value; el.fire("input"); },
     state: () => doc.getElementById("status").getAttribute("data-state"),
     commands: () => calls.map(([c]) => c).filter((c) => !c.startsWith("listen:")),
+    key: async (init) => {
+      const event = { ctrlKey: false, metaKey: false, defaultPrevented: false, preventDefault() { this.defaultPrevented = true; }, ...init };
+      windowListeners.keydown(event);
+      await flush();
+      return event;
+    },
     app,
   };
 }
@@ -77,7 +86,8 @@ describe("boot", () => {
   test("subscribes to both events before reading settings and session, then shows signedOut", async () => {
     const ui = await boot();
     assert.deepEqual(ui.calls.slice(0, 2).map(([c]) => c), ["listen:sign-in-progress", "listen:session-changed"]);
-    assert.deepEqual(ui.commands().sort(), ["load_settings", "session"]);
+    assert.deepEqual(ui.commands().slice(0, 2).sort(), ["load_settings", "session"]);
+    assert.deepEqual(ui.commands().slice(2).sort(), ["history", "profiles"]);
     assert.equal(ui.state(), "signedOut");
     assert.equal(ui.$("instance").value, settings.instance);
     assert.equal(ui.timers.length, 1, "one countdown timer");
@@ -179,19 +189,22 @@ describe("sign-in", () => {
     const ui = await boot({ handlers: { sign_in: async () => { throw { kind: "provider", message: "access_denied" }; } } });
     await ui.click("sign-in");
     assert.equal(ui.state(), "signedOut");
-    assert.equal(ui.$("notice").textContent, "Sign-in failed: access_denied");
+    assert.equal(ui.$("notice").textContent, "You did not allow access in the browser. Sign in again and choose Allow to continue.");
   });
 });
 
 describe("signed in", () => {
   test("Call API shows Loading..., then the data; a second click while loading sends nothing", async () => {
     const pending = deferred();
-    const ui = await boot({ current: sessionState(session()), handlers: { call_api: () => pending.promise } });
+    const ui = await boot({ current: sessionState(session()), handlers: { send_request: () => pending.promise } });
     await ui.click("call-api");
     await ui.click("call-api");
-    assert.equal(ui.commands().filter((c) => c === "call_api").length, 1);
+    assert.equal(ui.commands().filter((c) => c === "send_request").length, 1);
+    assert.deepEqual(ui.calls.find(([c]) => c === "send_request")[1].request, {
+      method: "GET", url: settings.apiUrl, query: [], headers: [], body: { kind: "none" }, sendToken: true, timeoutSecs: 30,
+    });
     assert.equal(ui.$("api-result").getAttribute("data-result"), "loading");
-    assert.equal(ui.$("api-result").textContent, "Loading...");
+    assert.match(ui.$("api-result").textContent, /^Loading\.\.\. 0 s/);
     pending.resolve(apiResult());
     await flush();
     assert.equal(ui.$("api-result").getAttribute("data-result"), "data");
@@ -199,7 +212,7 @@ describe("signed in", () => {
   });
 
   test("a 401 shows Error: … and the diagnosis", async () => {
-    const ui = await boot({ current: sessionState(session()), handlers: { call_api: async () => unauthorized() } });
+    const ui = await boot({ current: sessionState(session()), handlers: { send_request: async () => unauthorized() } });
     await ui.click("call-api");
     assert.equal(ui.$("api-error").textContent, "Error: 401 Unauthorized — Unauthenticated!");
     assert.ok(ui.$("diagnosis"));
@@ -331,7 +344,7 @@ describe("restoring a stored session at launch", () => {
 
 describe("refresh and the provider ending the session", () => {
   test("a refresh while signed in updates the expiry in place and keeps the API result on screen", async () => {
-    const ui = await boot({ current: sessionState(session({ refreshable: true })), handlers: { call_api: async () => apiResult() } });
+    const ui = await boot({ current: sessionState(session({ refreshable: true })), handlers: { send_request: async () => apiResult() } });
     await ui.click("call-api");
     assert.equal(ui.$("api-result").getAttribute("data-result"), "data");
     assert.equal(ui.$("expires-in").textContent, "expires in 1 h 0 min");
@@ -353,9 +366,9 @@ describe("refresh and the provider ending the session", () => {
 
   const rejection = { kind: "session_ended", message: "your session ended: the token endpoint refused the request: invalid_grant. Sign in again." };
 
-  test("call_api rejects session_ended, then session-changed arrives: one signedOut with the backend's notice", async () => {
+  test("send_request rejects session_ended, then session-changed arrives: one signedOut with the backend's notice", async () => {
     const call = deferred();
-    const ui = await boot({ current: sessionState(session()), handlers: { call_api: () => call.promise } });
+    const ui = await boot({ current: sessionState(session()), handlers: { send_request: () => call.promise } });
     await ui.click("call-api");
     call.reject(rejection);
     await flush();
@@ -369,7 +382,7 @@ describe("refresh and the provider ending the session", () => {
 
   test("the backend's real wording (the error text, in both the rejection and the notice) shows once, capitalized, with no re-render", async () => {
     const call = deferred();
-    const ui = await boot({ current: sessionState(session()), handlers: { call_api: () => call.promise } });
+    const ui = await boot({ current: sessionState(session()), handlers: { send_request: () => call.promise } });
     await ui.click("call-api");
     call.reject(rejection);
     await flush();
@@ -379,9 +392,9 @@ describe("refresh and the provider ending the session", () => {
     assert.equal(ui.$("notice").textContent, "Your session ended: the token endpoint refused the request: invalid_grant. Sign in again.");
   });
 
-  test("session-changed arrives first, then call_api rejects session_ended: the rejection changes nothing", async () => {
+  test("session-changed arrives first, then send_request rejects session_ended: the rejection changes nothing", async () => {
     const call = deferred();
-    const ui = await boot({ current: sessionState(session()), handlers: { call_api: () => call.promise } });
+    const ui = await boot({ current: sessionState(session()), handlers: { send_request: () => call.promise } });
     await ui.click("call-api");
     await ui.emit("session-changed", sessionState(null, { notice: SESSION_ENDED }));
     const screen = ui.app.children[0];
@@ -390,5 +403,53 @@ describe("refresh and the provider ending the session", () => {
     assert.equal(ui.state(), "signedOut");
     assert.equal(ui.$("notice").textContent, SESSION_ENDED);
     assert.equal(ui.app.children[0], screen, "no re-render");
+  });
+});
+
+describe("the request explorer's commands and keys", () => {
+  test("Esc cancels the request in flight through cancel_request; the answer says cancelled", async () => {
+    const pending = deferred();
+    const ui = await boot({
+      current: sessionState(session()),
+      handlers: { send_request: () => pending.promise, cancel_request: async () => { pending.reject({ kind: "cancelled", message: "the call was cancelled" }); } },
+    });
+    await ui.click("call-api");
+    assert.equal(ui.$("api-result").getAttribute("data-result"), "loading");
+    const esc = await ui.key({ key: "Escape" });
+    assert.ok(esc.defaultPrevented);
+    assert.ok(ui.commands().includes("cancel_request"));
+    assert.equal(ui.$("api-result").getAttribute("data-error-kind"), "cancelled");
+    assert.ok(ui.commands().filter((c) => c === "history").length >= 2, "the history is read again after a send");
+  });
+
+  test("Ctrl+L focuses the URL; Ctrl+Enter sends", async () => {
+    const ui = await boot({ current: sessionState(session()), handlers: { send_request: async () => apiResult() } });
+    const l = await ui.key({ key: "l", ctrlKey: true });
+    assert.ok(l.defaultPrevented);
+    assert.equal(ui.doc.activeElement.id, "request-url");
+    await ui.key({ key: "Enter", metaKey: true });
+    assert.ok(ui.commands().includes("send_request"));
+  });
+
+  test("Copy as curl sends the draft and the literal choice to copy_curl and shows the command", async () => {
+    const ui = await boot({ current: sessionState(session()), handlers: { copy_curl: async ({ literalToken }) => ({ command: literalToken ? "curl <access token>" : "curl $(keyhole-cli token)", literalToken }) } });
+    await ui.click("copy-curl");
+    const [, args] = ui.calls.find(([c]) => c === "copy_curl");
+    assert.equal(args.literalToken, false);
+    assert.equal(args.request.url, settings.apiUrl);
+    assert.equal(ui.$("curl-command").textContent, "curl $(keyhole-cli token)");
+  });
+
+  test("switching profile calls switch_profile and re-reads the profiles", async () => {
+    const ui = await boot({
+      handlers: {
+        profiles: async () => ({ names: ["a"], current: null }),
+        switch_profile: async ({ name }) => ({ ...settings, apiUrl: "http://a/", profile: name }),
+      },
+    });
+    ui.$("profile-select").fire("change", { target: { value: "a" } });
+    await flush();
+    assert.deepEqual(ui.calls.find(([c]) => c === "switch_profile")[1], { name: "a" });
+    assert.equal(ui.$("api-url").value, "http://a/");
   });
 });

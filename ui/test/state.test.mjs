@@ -1,6 +1,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { EVENT_TYPES, FIELDS, formFromSettings, initialState, next, settingsFromForm, toSessionState } from "../state.js";
+import { API_IDLE } from "../request.js";
 import { KEYCHAIN_MISSING, NOW, RESTORE_FAILED, SESSION_ENDED, apiResult, session, sessionState, settings, unauthorized } from "./fixtures.mjs";
 
 const run = (state, ...events) => events.reduce(next, state);
@@ -565,7 +566,7 @@ describe("call API", () => {
   test("loading → data on a 2xx answer", () => {
     const result = apiResult();
     const s = run(signedIn(), { type: "callApiClicked" }, { type: "apiAnswered", result });
-    assert.deepEqual(s.api, { status: "data", result, message: null, diagnosis: null });
+    assert.deepEqual(s.api, { ...API_IDLE, status: "data", result });
   });
 
   test("a 2xx with a diagnosis keeps both data and diagnosis", () => {
@@ -584,7 +585,7 @@ describe("call API", () => {
 
   test("loading → error on a rejection (transport)", () => {
     const s = run(signedIn(), { type: "callApiClicked" }, { type: "apiFailed", error: { kind: "transport", message: "connection refused" } });
-    assert.deepEqual(s.api, { status: "error", result: null, message: "connection refused", diagnosis: null });
+    assert.deepEqual(s.api, { ...API_IDLE, status: "error", message: "connection refused", errorKind: "transport" });
   });
 
   test("answers that arrive when nothing is loading are ignored", () => {

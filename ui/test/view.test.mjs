@@ -117,7 +117,7 @@ describe("signedOut", () => {
 describe("signingIn", () => {
   test("shows the heading, stage, Cancel and Open the browser again; no URL box before the URL is known", () => {
     const root = render(signingIn());
-    assert.match(root.textContent, /Finish signing in in your browser…/);
+    assert.match(root.textContent, /Finish in your browser…/);
     assert.ok(byId(root, "cancel-sign-in"));
     assert.ok(byId(root, "open-browser-again"));
     assert.equal(byId(root, "sign-in-url"), null);
@@ -163,7 +163,8 @@ describe("signedIn", () => {
     assert.ok(byId(root, "call-api"));
     assert.ok(byId(root, "sign-out"));
     assert.equal(byId(root, "api-result").getAttribute("data-result"), "idle");
-    assert.equal(text(root, "api-url-shown"), settings.apiUrl);
+    assert.equal(byId(root, "request-url").value, settings.apiUrl);
+    assert.equal(byId(root, "request-method").value ?? "GET", "GET");
   });
 
   test("an opaque token is explained instead of decoded; missing name/email are omitted", () => {
@@ -190,7 +191,8 @@ describe("signedIn", () => {
   test("API loading shows 'Loading...'", () => {
     const root = render(next(signedIn(), { type: "callApiClicked" }));
     assert.equal(byId(root, "api-result").getAttribute("data-result"), "loading");
-    assert.equal(text(root, "api-result"), "Loading...");
+    assert.match(text(root, "api-result"), /^Loading\.\.\. 0 s/);
+    assert.ok(byId(root, "cancel-request"), "a Cancel button while waiting");
   });
 
   test("API HTTP error shows 'Error: …' and the diagnosis", () => {
@@ -198,7 +200,7 @@ describe("signedIn", () => {
     assert.equal(byId(root, "api-result").getAttribute("data-result"), "error");
     assert.equal(text(root, "api-error"), "Error: 401 Unauthorized — Unauthenticated!");
     assert.match(text(root, "diagnosis"), /did not accept/);
-    assert.equal(byId(root, "api-data"), null);
+    assert.equal(text(root, "api-data"), "Unauthenticated!", "the body of an error answer is shown raw");
   });
 
   test("API rejection shows 'Error: <message>' without a diagnosis", () => {

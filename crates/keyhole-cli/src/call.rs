@@ -2,7 +2,7 @@
 //! needed) and print the answer; or print it as curl.
 
 use keyhole_core::{
-    ApiRequest, ApiResult, Body, CancellationToken, CurlToken, Error, Method, Pair, RequestBody,
+    ApiRequest, ApiResult, Body, CancellationToken, Error, Method, Pair, RequestBody,
 };
 
 use crate::cli::CallArgs;
@@ -27,7 +27,7 @@ pub async fn run(args: CallArgs) -> u8 {
     }
     if args.curl {
         let command = keeper::token_command(&keeper, &args.sign_in.settings);
-        return match request.to_curl(&CurlToken::Command(command)) {
+        return match request.to_curl(&command) {
             Ok(curl) => {
                 out!("{curl}");
                 0

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keyhole_core::{
-    shell_quote, Browser, CancellationToken, CommandBrowser, Error, KeychainOrMemory, Keyhole,
+    Browser, CancellationToken, CommandBrowser, CurlToken, Error, KeychainOrMemory, Keyhole,
     Profiles, Progress, SecretStore, Session, SessionKeeper, SignInOptions, SystemBrowser,
 };
 
@@ -302,23 +302,6 @@ fn flag_name(field: &str) -> &'static str {
 
 /// The `keyhole-cli token …` command that prints this session's token, for a copied curl
 /// command: the same profile, instance and client, and the keychain service when not the default.
-pub fn token_command(keeper: &SessionKeeper, args: &SettingsArgs) -> String {
-    let config = keeper.keyhole().config();
-    let mut words = vec!["keyhole-cli".to_owned(), "token".to_owned()];
-    match &config.profile {
-        Some(profile) => words.extend(["--profile".to_owned(), shell_quote(profile)]),
-        None => words.extend([
-            "--instance".to_owned(),
-            shell_quote(&config.issuer),
-            "--client-id".to_owned(),
-            shell_quote(&config.client_id),
-        ]),
-    }
-    if args.keychain_service != keyhole_core::Keychain::SERVICE {
-        words.extend([
-            "--keychain-service".to_owned(),
-            shell_quote(&args.keychain_service),
-        ]);
-    }
-    words.join(" ")
+pub fn token_command(keeper: &SessionKeeper, args: &SettingsArgs) -> CurlToken {
+    CurlToken::command_for(keeper.keyhole().config(), &args.keychain_service)
 }

@@ -8,6 +8,38 @@ use crate::error::{Error, Result};
 
 /// Scopes asked for when the user leaves the field empty: identity, profile, and a refresh token.
 pub const DEFAULT_SCOPES: &str = "openid profile email offline_access";
+/// The longest instance or API URL accepted (browsers and servers commonly stop near 2 kB).
+pub const MAX_URL_LEN: usize = 2048;
+/// The longest scopes field accepted.
+pub const MAX_SCOPES_LEN: usize = 1024;
+
+/// Refuses `input` longer than `max` characters, naming the field in plain words.
+fn check_length(field: &'static str, what: &str, input: &str, max: usize) -> Result<()> {
+    let len = input.chars().count();
+    if len > max {
+        return Err(Error::setting(
+            field,
+            format!("The {what} is {len} characters long; at most {max} are accepted. Check what was pasted."),
+        ));
+    }
+    Ok(())
+}
+
+/// A URL parse error in plain words.
+fn url_problem(error: url::ParseError) -> &'static str {
+    match error {
+        url::ParseError::RelativeUrlWithoutBase => "it does not start with http:// or https://",
+        url::ParseError::EmptyHost => "it has no host name",
+        url::ParseError::InvalidPort => "its port is not a number from 1 to 65535",
+        url::ParseError::InvalidIpv4Address | url::ParseError::InvalidIpv6Address => {
+            "its IP address is not valid"
+        }
+        url::ParseError::InvalidDomainCharacter | url::ParseError::IdnaError => {
+            "its host name has a character host names cannot have"
+        }
+        _ => "it is not written as a web address",
+    }
+}
 
 /// The settings as the user typed them. [`Settings::validate`] turns them into a [`Config`].
 ///
@@ -152,6 +184,7 @@ impl Config {
 fn parse_instance(input: &str) -> Result<String> {
     const FIELD: &str = "instance";
     let input = input.trim();
+    check_length(FIELD, "instance", input, MAX_URL_LEN)?;
     if input.is_empty() {
         return Err(Error::setting(
             FIELD,
@@ -172,7 +205,10 @@ fn parse_instance(input: &str) -> Result<String> {
     let url = Url::parse(input).map_err(|e| {
         Error::setting(
             FIELD,
-            format!("“{input}” is neither a URL nor a publishable key ({e})."),
+            format!(
+                "“{input}” is neither a URL nor a publishable key: {}. Enter https://… (or http://127.0.0.1 / http://localhost for a local one) or pk_test_… / pk_live_….",
+                url_problem(e)
+            ),
         )
     })?;
     check_issuer_url(&url, input)?;
@@ -201,13 +237,13 @@ fn check_issuer_url(url: &Url, input: &str) -> Result<()> {
         "http" => {
             return Err(Error::setting(
                 FIELD,
-                "The instance URL must use https (plain http is allowed only for 127.0.0.1 and localhost).",
+                "The instance URL must use https://; plain http:// is allowed only on this computer (127.0.0.1 or localhost).",
             ))
         }
         other => {
             return Err(Error::setting(
                 FIELD,
-                format!("The instance URL must start with https://, not {other}:."),
+                format!("The instance URL must start with https:// (or http:// for 127.0.0.1 or localhost); “{other}” addresses are not supported."),
             ))
         }
     }
@@ -269,6 +305,7 @@ pub fn issuer_from_publishable_key(key: &str) -> Result<String> {
 
 fn parse_client_id(input: &str) -> Result<String> {
     let id = input.trim();
+    check_length("clientId", "client ID", id, 256)?;
     if id.is_empty() {
         return Err(Error::setting(
             "clientId",
@@ -286,6 +323,7 @@ fn parse_client_id(input: &str) -> Result<String> {
 }
 
 fn parse_scopes(input: &str) -> Result<Vec<String>> {
+    check_length("scopes", "scopes list", input.trim(), MAX_SCOPES_LEN)?;
     let input = if input.trim().is_empty() {
         DEFAULT_SCOPES
     } else {
@@ -314,17 +352,18 @@ fn parse_scopes(input: &str) -> Result<Vec<String>> {
 pub fn parse_api_url(input: &str) -> Result<Url> {
     const FIELD: &str = "apiUrl";
     let input = input.trim();
+    check_length(FIELD, "API URL", input, MAX_URL_LEN)?;
     let mut url = Url::parse(input).map_err(|e| {
         Error::setting(
             FIELD,
-            format!("“{input}” is not a valid URL ({e}). Example: http://localhost:5000/protected-endpoint"),
+            format!("“{input}” is not a valid URL: {}. Example: http://localhost:5000/protected-endpoint", url_problem(e)),
         )
     })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(Error::setting(
             FIELD,
             format!(
-                "The API URL must start with http:// or https://, not {}:.",
+                "The API URL must start with http:// or https://; “{}” addresses are not supported.",
                 url.scheme()
             ),
         ));
@@ -385,6 +424,65 @@ mod tests {
 
     fn field_of(s: Settings) -> &'static str {
         s.validate().unwrap_err().field().unwrap()
+    }
+
+    #[test]
+    fn a_ten_kilobyte_instance_or_api_url_is_refused_in_plain_words() {
+        let long = format!("https://{}.example.com", "a".repeat(10 * 1024));
+        for (field, s) in [
+            (
+                "instance",
+                Settings {
+                    instance: long.clone(),
+                    ..settings()
+                },
+            ),
+            (
+                "apiUrl",
+                Settings {
+                    api_url: long.clone(),
+                    ..settings()
+                },
+            ),
+        ] {
+            let error = s.validate().unwrap_err();
+            assert_eq!(error.field(), Some(field));
+            let text = error.to_string();
+            assert!(text.contains("at most 2048"), "{text}");
+            assert!(
+                text.len() < 300,
+                "the message does not echo the input: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn url_errors_say_what_is_wrong_without_parser_jargon() {
+        let error = parse_api_url("notaurl").unwrap_err().to_string();
+        assert!(error.contains("not a valid URL"), "{error}");
+        assert!(
+            error.contains("does not start with http:// or https://"),
+            "{error}"
+        );
+        assert!(!error.contains("relative URL"), "{error}");
+        let error = parse_api_url("ftp://example.com/x")
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("ftp:."), "{error}");
+        let error = parse_instance("ftp://clerk.example.com")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("https://") && error.contains("127.0.0.1"),
+            "{error}"
+        );
+        let error = parse_instance("http://clerk.example.com")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("https://") && error.contains("localhost"),
+            "{error}"
+        );
     }
 
     #[test]

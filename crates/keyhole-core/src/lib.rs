@@ -72,7 +72,9 @@ mod verify;
 
 pub use accounts::Accounts;
 pub use browser::{Browser, CommandBrowser, SystemBrowser};
-pub use config::{issuer_from_publishable_key, parse_api_url, Config, Settings, DEFAULT_SCOPES};
+pub use config::{
+    issuer_from_publishable_key, parse_api_url, Config, Settings, DEFAULT_SCOPES, MAX_URL_LEN,
+};
 pub use device::{DeviceCode, QrCode};
 pub use discovery::{discover, discovery_url, ProviderMetadata};
 pub use engine::{ApiResult, ApiWarning, Keyhole, SignInOptions};

@@ -8,7 +8,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::config::parse_api_url;
+use crate::config::{parse_api_url, Config};
 use crate::error::{Error, Result};
 
 /// The default time an API call may take.
@@ -384,6 +384,45 @@ pub enum CurlToken {
     Literal(String),
 }
 
+impl CurlToken {
+    /// `keyhole-cli token …` for `config`'s session: by profile when it has one, else by instance
+    /// and client; the keychain service only when it is not the default.
+    pub fn command_for(config: &Config, keychain_service: &str) -> CurlToken {
+        let mut words = vec!["keyhole-cli".to_owned(), "token".to_owned()];
+        match &config.profile {
+            Some(profile) => words.extend(["--profile".to_owned(), quote(profile)]),
+            None => words.extend([
+                "--instance".to_owned(),
+                quote(&config.issuer),
+                "--client-id".to_owned(),
+                quote(&config.client_id),
+            ]),
+        }
+        if keychain_service != crate::Keychain::SERVICE {
+            words.extend(["--keychain-service".to_owned(), quote(keychain_service)]);
+        }
+        CurlToken::Command(words.join(" "))
+    }
+}
+
+/// Headers whose values are credentials: never kept in a history or a saved request.
+const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie"];
+
+impl ApiRequest {
+    /// The request as it may be kept (history, saved requests): the values of credential headers
+    /// (`Authorization`, `Proxy-Authorization`, `Cookie`) the user typed are blanked. Keyhole's
+    /// own token is never part of a request, so nothing else needs removing.
+    pub fn without_credentials(&self) -> ApiRequest {
+        let mut request = self.clone();
+        for header in &mut request.headers {
+            if CREDENTIAL_HEADERS.contains(&header.name.trim().to_ascii_lowercase().as_str()) {
+                header.value.clear();
+            }
+        }
+        request
+    }
+}
+
 /// Single-quotes `text` for a POSIX shell.
 pub fn quote(text: &str) -> String {
     if !text.is_empty()
@@ -460,6 +499,52 @@ mod tests {
         assert_eq!(field(&r), Some("query"));
         assert_eq!(field(&request("notaurl")), Some("apiUrl"));
         assert_eq!(Method::parse("brew").unwrap_err().field(), Some("method"));
+    }
+
+    #[test]
+    fn the_token_command_names_the_profile_or_the_instance_and_client() {
+        let config = crate::Settings {
+            instance: "https://clerk.example.com".into(),
+            client_id: "abc".into(),
+            ..Default::default()
+        }
+        .validate()
+        .expect("valid");
+        let CurlToken::Command(plain) = CurlToken::command_for(&config, crate::Keychain::SERVICE)
+        else {
+            panic!("a command")
+        };
+        assert_eq!(
+            plain,
+            "keyhole-cli token --instance https://clerk.example.com --client-id abc"
+        );
+        let CurlToken::Command(profiled) =
+            CurlToken::command_for(&config.in_profile("my staging"), "other.service")
+        else {
+            panic!("a command")
+        };
+        assert_eq!(
+            profiled,
+            "keyhole-cli token --profile 'my staging' --keychain-service other.service"
+        );
+    }
+
+    #[test]
+    fn a_kept_request_has_no_credential_header_values() {
+        let mut r = request("http://127.0.0.1:5000/echo");
+        r.send_token = false;
+        r.headers = vec![
+            Pair::new("Authorization", "Bearer secret"),
+            Pair::new(" cookie", "session=secret"),
+            Pair::new("X-Trace", "keep"),
+        ];
+        let kept = r.without_credentials();
+        assert_eq!(kept.headers[0], Pair::new("Authorization", ""));
+        assert_eq!(kept.headers[1], Pair::new(" cookie", ""));
+        assert_eq!(kept.headers[2], Pair::new("X-Trace", "keep"));
+        assert!(!serde_json::to_string(&kept)
+            .expect("json")
+            .contains("secret"));
     }
 
     #[test]

@@ -373,8 +373,19 @@ async fn the_page_may_call_only_keyholes_own_commands() {
         .await
         .expect("load_settings is allowed");
     assert_eq!(settings["sandbox"], true, "{settings}");
-    // Not allowed: the store plugin is used from Rust only, and the window API is not needed.
-    for command in ["plugin:store|load", "plugin:window|close"] {
+    for command in ["history", "profiles"] {
+        app.invoke(command)
+            .await
+            .unwrap_or_else(|e| panic!("{command} is allowed: {e}"));
+    }
+    // Not allowed: the store and clipboard plugins are used from Rust only, and the window API
+    // is not needed.
+    for command in [
+        "plugin:store|load",
+        "plugin:window|close",
+        "plugin:clipboard-manager|read_text",
+        "plugin:clipboard-manager|write_text",
+    ] {
         let refused = app
             .invoke(command)
             .await

@@ -13,6 +13,7 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -158,6 +159,8 @@ pub enum Opener {
 pub struct Profile {
     dir: tempfile::TempDir,
     opener: Opener,
+    /// Launch the app with GTK's dark theme (WebKitGTK then matches prefers-color-scheme: dark).
+    dark: AtomicBool,
 }
 
 impl Profile {
@@ -187,7 +190,37 @@ impl Profile {
             fs::set_permissions(&script, fs::Permissions::from_mode(0o755))
                 .expect("make xdg-open executable");
         }
-        Arc::new(Profile { dir, opener })
+        Arc::new(Profile {
+            dir,
+            opener,
+            dark: AtomicBool::new(false),
+        })
+    }
+
+    /// The next launches use GTK's dark theme (or not).
+    pub fn set_dark(&self, dark: bool) {
+        self.dark.store(dark, Ordering::SeqCst);
+    }
+
+    /// Every file the app (and keyhole-cli) wrote under this profile's data and config dirs.
+    pub fn stored_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            let Ok(entries) = fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(&self.path().join("data"), &mut files);
+        walk(&self.path().join("config"), &mut files);
+        files
     }
 
     pub fn path(&self) -> &Path {
@@ -212,8 +245,12 @@ impl Profile {
         self.path().join("driver.log")
     }
 
-    fn apply_env(&self, cmd: &mut Command) {
+    /// The environment the app runs in (also for keyhole-cli run as this profile's user).
+    pub fn apply_env(&self, cmd: &mut Command) {
         let p = self.path();
+        if self.dark.load(Ordering::SeqCst) {
+            cmd.env("GTK_THEME", "Adwaita:dark");
+        }
         cmd.env("XDG_DATA_HOME", p.join("data"))
             .env("XDG_CONFIG_HOME", p.join("config"))
             .env("KEYHOLE_SANDBOX", p.join("sandbox.json"))
@@ -584,6 +621,29 @@ impl App {
             .unwrap_or_default()
     }
 
+    /// Chooses `value` in the `<select>` matching `css`.
+    pub async fn select(&self, css: &str, value: &str) {
+        self.on_element("choose in", css, |e| async move {
+            e.select_by_value(value).await
+        })
+        .await;
+    }
+
+    /// Sends `keys` to the focused element (WebDriver key codes, e.g. "\u{E00C}" for Esc).
+    pub async fn press(&self, keys: &str) {
+        let client = self.client();
+        self.bounded("press keys", async {
+            client.active_element().await?.send_keys(keys).await
+        })
+        .await;
+    }
+
+    /// Runs `script` in the page and returns its value.
+    pub async fn execute(&self, script: &str) -> Value {
+        self.bounded("execute a script", self.client().execute(script, vec![]))
+            .await
+    }
+
     /// Reloads the page (the app keeps running; the UI boots again from the backend's state).
     pub async fn reload(&self) {
         self.bounded("reload", self.client().refresh()).await;
@@ -619,15 +679,25 @@ impl App {
     /// with `WEBKIT_DISABLE_DMABUF_RENDERER=1` WebKitWebDriver's snapshot never answers and
     /// wedges the session (measured with WebKitGTK 2.50).
     pub async fn screenshot(&self, state: &str) -> PathBuf {
+        self.screenshot_framed(state, "window.scrollTo(0, 0)").await
+    }
+
+    /// Like [`App::screenshot`], with the element matching `css` scrolled to the top of the view.
+    pub async fn screenshot_at(&self, state: &str, css: &str) -> PathBuf {
+        let script = format!(
+            "document.querySelector({})?.scrollIntoView({{ block: 'start' }})",
+            json!(css)
+        );
+        self.screenshot_framed(state, &script).await
+    }
+
+    async fn screenshot_framed(&self, state: &str, frame: &str) -> PathBuf {
         let dir = target_dir().join("e2e-screenshots");
         fs::create_dir_all(&dir).expect("create the screenshot dir");
         let path = dir.join(format!("{}-{state}.png", self.test));
         // Same framing every time: clicks may have scrolled the page.
-        self.bounded(
-            "scroll to the top",
-            self.client().execute("window.scrollTo(0, 0)", vec![]),
-        )
-        .await;
+        self.bounded("frame the screenshot", self.client().execute(frame, vec![]))
+            .await;
         // Let the last render reach the X server.
         tokio::time::sleep(Duration::from_millis(150)).await;
         let window = self.window_id().await;

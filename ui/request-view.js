@@ -1,0 +1,324 @@
+// The request editor, the answer, the history and the profiles bar. Like view.js: handlers only
+// dispatch, text only goes in as text nodes via h().
+
+import { h } from "./dom.js";
+import * as fmt from "./format.js";
+import { BODY_KINDS, METHODS, contentTypeFor, splitDiagnosis } from "./request.js";
+
+const BODY_LABELS = { none: "No body", json: "JSON", text: "Text", form: "Form" };
+const ADD_LABELS = { query: "Add parameter", headers: "Add header", form: "Add field" };
+export const SHORTCUTS = "Enter sends · Esc cancels · Ctrl+L (⌘L) goes to the URL";
+
+/** <details> whose open state lives in state.expanded. */
+function section(key, id, title, state, dispatch, ...content) {
+  return h("details", {
+    id, open: state.expanded[key],
+    onToggle: (e) => dispatch({ type: "sectionToggled", section: key, open: e.currentTarget.open }),
+  }, h("summary", { id: `${id}-summary` }, title), ...content);
+}
+
+function errorFor(state, ...fields) {
+  const e = state.requestError;
+  return e && fields.includes(e.field) ? h("p", { id: `request-error-${e.field}`, class: "field-error", role: "alert" }, e.message) : null;
+}
+
+// --- the request -------------------------------------------------------------------------------
+
+export function requestCard(state, dispatch) {
+  const r = state.request;
+  const loading = state.api.status === "loading";
+  const onSubmit = (e) => {
+    e.preventDefault();
+    dispatch({ type: "callApiClicked" });
+  };
+  return h("section", { class: ["card", "request-card"], "aria-labelledby": "api-title" },
+    h("h2", { id: "api-title", class: "sr-title" }, "Request"),
+    h("form", { id: "request-form", class: "request", novalidate: true, onSubmit },
+      h("div", { class: "url-bar" },
+        h("label", { for: "request-method", class: "visually-hidden" }, "Method"),
+        h("select", {
+          id: "request-method", name: "method",
+          onChange: (e) => dispatch({ type: "methodChosen", method: e.target.value }),
+        }, METHODS.map((m) => h("option", { value: m, selected: m === r.method }, m))),
+        h("label", { for: "request-url", class: "visually-hidden" }, "URL"),
+        h("input", {
+          id: "request-url", name: "url", type: "text", value: r.url, placeholder: "http://localhost:3000/protected",
+          autocomplete: "off", spellcheck: "false", autocapitalize: "off",
+          "aria-invalid": ["apiUrl", "query"].includes(state.requestError?.field) ? "true" : null,
+          "data-initial-focus": true,
+          onInput: (e) => dispatch({ type: "requestEdited", part: "url", value: e.target.value }),
+        }),
+        loading
+          ? h("button", { id: "cancel-request", type: "button", onClick: () => dispatch({ type: "cancelRequestClicked" }) },
+            state.api.cancelling ? "Cancelling…" : "Cancel")
+          : null,
+        // Enter in a field "clicks" the form's submit button, so this one handler serves both.
+        h("button", {
+          id: "call-api", type: "submit", class: "primary", "aria-disabled": loading ? "true" : null,
+          onClick: (e) => {
+            e.preventDefault();
+            dispatch({ type: "callApiClicked" });
+          },
+        }, "Send"),
+      ),
+      errorFor(state, "apiUrl", "method"),
+      h("p", { id: "shortcuts", class: "hint" }, SHORTCUTS),
+      tokenRow(state, dispatch),
+      section("query", "request-query", `Query parameters (${r.query.length})`, state, dispatch,
+        rows("query", r.query, dispatch), errorFor(state, "query")),
+      section("headers", "request-headers", `Headers (${r.headers.length + (r.sendToken ? 1 : 0)})`, state, dispatch,
+        r.sendToken ? h("p", { id: "auth-header", class: "masked-header" },
+          h("code", null, "Authorization: Bearer ••••••••"), h("span", { class: "hint" }, " added by Keyhole")) : null,
+        rows("headers", r.headers, dispatch), errorFor(state, "headers")),
+      section("body", "request-body-section", `Body (${BODY_LABELS[r.bodyKind]})`, state, dispatch,
+        bodyEditor(state, dispatch), errorFor(state, "body")),
+      h("div", { class: "field timeout" },
+        h("label", { for: "request-timeout" }, "Timeout (seconds)"),
+        h("input", {
+          id: "request-timeout", type: "text", inputmode: "numeric", value: r.timeoutSecs,
+          onInput: (e) => dispatch({ type: "requestEdited", part: "timeoutSecs", value: e.target.value }),
+        }),
+        errorFor(state, "timeout"),
+      ),
+      curlRow(state, dispatch),
+    ),
+    apiResult(state, dispatch),
+  );
+}
+
+function tokenRow(state, dispatch) {
+  return h("div", { class: "check" },
+    h("input", {
+      id: "send-token", type: "checkbox", checked: state.request.sendToken,
+      onChange: (e) => dispatch({ type: "sendTokenToggled", on: e.target.checked }),
+    }),
+    h("label", { for: "send-token" }, "Send my access token"),
+    h("span", { class: "hint" }, state.request.sendToken
+      ? " (as Authorization: Bearer …)"
+      : " — off: the API sees a signed-out caller"),
+  );
+}
+
+function rows(list, items, dispatch) {
+  return h("div", { class: "rows" },
+    items.map((item, index) => h("div", { class: "row", "data-row": `${list}-${index}` },
+      h("input", {
+        id: `${list}-${index}-enabled`, type: "checkbox", checked: item.enabled, "aria-label": "Send this one",
+        onChange: (e) => dispatch({ type: "rowEdited", list, index, key: "enabled", value: e.target.checked }),
+      }),
+      h("input", {
+        id: `${list}-${index}-name`, type: "text", value: item.name, placeholder: "name", "aria-label": "Name",
+        autocomplete: "off", spellcheck: "false",
+        onInput: (e) => dispatch({ type: "rowEdited", list, index, key: "name", value: e.target.value }),
+      }),
+      h("input", {
+        id: `${list}-${index}-value`, type: "text", value: item.value, placeholder: "value", "aria-label": "Value",
+        autocomplete: "off", spellcheck: "false",
+        onInput: (e) => dispatch({ type: "rowEdited", list, index, key: "value", value: e.target.value }),
+      }),
+      h("button", {
+        id: `${list}-${index}-remove`, type: "button", class: "small", "aria-label": "Remove",
+        onClick: () => dispatch({ type: "rowRemoved", list, index }),
+      }, "×"),
+    )),
+    h("button", { id: `add-${list}`, type: "button", class: "small", onClick: () => dispatch({ type: "rowAdded", list }) },
+      ADD_LABELS[list]),
+  );
+}
+
+function bodyEditor(state, dispatch) {
+  const r = state.request;
+  const type = contentTypeFor(r.bodyKind);
+  return h("div", { class: "body-editor" },
+    h("div", { class: "choices", role: "radiogroup", "aria-label": "Body kind" },
+      BODY_KINDS.map((kind) => h("label", { class: "choice" },
+        h("input", {
+          id: `body-kind-${kind}`, type: "radio", name: "body-kind", value: kind, checked: r.bodyKind === kind,
+          onChange: () => dispatch({ type: "bodyKindChosen", kind }),
+        }),
+        BODY_LABELS[kind]))),
+    r.bodyKind === "json" || r.bodyKind === "text"
+      ? h("textarea", {
+        id: "request-body", class: "mono", rows: "6", spellcheck: "false", value: r.bodyText,
+        "aria-label": "Body",
+        onInput: (e) => dispatch({ type: "requestEdited", part: "bodyText", value: e.target.value }),
+      })
+      : null,
+    r.bodyKind === "form" ? rows("form", r.form, dispatch) : null,
+    type ? h("p", { id: "content-type", class: "hint" }, `Content-Type: ${type} (unless a header sets it)`) : null,
+  );
+}
+
+function curlRow(state, dispatch) {
+  const c = state.curl;
+  const literal = state.curlLiteral && state.request.sendToken;
+  return h("div", { class: "curl" },
+    h("div", { class: "actions" },
+      h("button", {
+        id: "copy-curl", type: "button", "aria-disabled": c?.status === "pending" ? "true" : null,
+        onClick: () => dispatch({ type: "copyCurlClicked" }),
+      }, "Copy as curl"),
+      h("span", { class: "check" },
+        h("input", {
+          id: "curl-literal", type: "checkbox", checked: state.curlLiteral,
+          onChange: (e) => dispatch({ type: "curlLiteralToggled", on: e.target.checked }),
+        }),
+        h("label", { for: "curl-literal" }, "with the token itself")),
+    ),
+    literal
+      ? h("p", { id: "curl-warning", class: ["note", "note-warning"], role: "note" },
+        "Warning: the copied command will contain your access token. Anyone who sees it can call the API as you until it expires. Without this, the command gets the token from keyhole-cli token.")
+      : null,
+    c?.status === "done"
+      ? h("div", { id: "curl-copied" },
+        h("p", { class: "hint", role: "status" }, c.literal ? "Copied, with your token (shown masked here)." : "Copied. It gets the token from keyhole-cli when run."),
+        h("pre", { id: "curl-command", class: "json wrap", tabindex: "0" }, c.command))
+      : null,
+    c?.status === "failed" ? h("p", { id: "curl-error", class: "field-error", role: "alert" }, `Could not copy: ${c.message}`) : null,
+  );
+}
+
+// --- the answer --------------------------------------------------------------------------------
+
+/** Called every second while waiting, instead of a full render. */
+export function updateWaiting(root, state) {
+  const el = root.querySelector("#api-elapsed");
+  if (!el || state.api.status !== "loading") return;
+  const text = fmt.waited(state.api.startedAt, state.now);
+  if (el.textContent !== text) el.textContent = text;
+}
+
+function destinationWarnings(result) {
+  const warnings = Array.isArray(result?.warnings) ? result.warnings : [];
+  if (warnings.length === 0) return null;
+  return h("p", { id: "api-warnings", class: ["note", "note-warning"], role: "note" },
+    warnings.map((w) => `Warning: ${w.message}`).join(" "));
+}
+
+function diagnosisView(state, dispatch, warning) {
+  const parts = splitDiagnosis(state.api.diagnosis);
+  if (!parts) return null;
+  const feedback = { done: "Copied.", failed: "Could not copy: select the text and press Ctrl+C." }[state.diagnosisCopy];
+  return h("div", { id: "diagnosis", class: ["note", warning && "note-warning"], role: "note" },
+    h("p", { id: "diagnosis-verdict", class: "verdict" }, warning ? `Warning: ${parts.verdict}` : parts.verdict),
+    parts.details ? h("pre", { id: "diagnosis-details", class: ["json", "wrap"], tabindex: "0" }, parts.details) : null,
+    h("div", { class: "actions" },
+      h("button", { id: "copy-diagnosis", type: "button", class: "small", onClick: () => dispatch({ type: "diagnosisCopyClicked" }) }, "Copy details"),
+      feedback ? h("span", { class: "hint", role: "status" }, feedback) : null),
+  );
+}
+
+function headersView(result, state, dispatch) {
+  const headers = Array.isArray(result.headers) ? result.headers : [];
+  return h("details", {
+    id: "api-headers", open: state.answerOpen.headers,
+    onToggle: (e) => dispatch({ type: "answerToggled", part: "headers", open: e.currentTarget.open }),
+  },
+  h("summary", { id: "api-headers-summary" }, `Response headers (${headers.length})`),
+  h("dl", { id: "api-headers-list", class: "headers" },
+    headers.map(([name, value]) => [h("dt", null, name), h("dd", null, value)])));
+}
+
+function bodyView(result, state, dispatch) {
+  const body = result.body ?? { kind: "empty" };
+  const truncated = body.kind === "text" && body.truncated;
+  return h("details", {
+    id: "api-body", open: state.answerOpen.body,
+    onToggle: (e) => dispatch({ type: "answerToggled", part: "body", open: e.currentTarget.open }),
+  },
+  h("summary", { id: "api-body-summary" }, `Body (${body.kind === "json" ? "JSON" : body.kind}, ${fmt.bytes(result.size ?? 0)})`),
+  h("pre", { id: "api-data", class: ["json", body.kind !== "json" && "raw"], tabindex: "0", "aria-label": "API response body" }, fmt.bodyText(body)),
+  truncated ? h("p", { id: "api-truncated", class: "hint" }, "The body was longer than 1 MiB: only the first 1 MiB is shown.") : null);
+}
+
+function apiResult(state, dispatch) {
+  const api = state.api;
+  const box = (...children) => h("div", {
+    id: "api-result", class: "api-result", "data-result": api.status, "data-error-kind": api.errorKind ?? null,
+  }, ...children);
+  switch (api.status) {
+    case "loading":
+      return box(
+        h("p", { class: "stage" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Loading... ",
+          h("span", { id: "api-elapsed", class: "muted" }, fmt.waited(api.startedAt, state.now))),
+        h("div", { class: "actions" },
+          h("button", { id: "cancel-request-answer", type: "button", onClick: () => dispatch({ type: "cancelRequestClicked" }) },
+            api.cancelling ? "Cancelling…" : "Cancel"),
+          h("span", { class: "hint" }, "or press Esc")));
+    case "error":
+      return box(
+        h("p", { id: "api-error", class: "error-text" }, `Error: ${api.message}`),
+        api.result ? h("p", { id: "api-meta", class: "meta" }, fmt.resultMeta(api.result)) : null,
+        destinationWarnings(api.result),
+        diagnosisView(state, dispatch, false),
+        api.result ? headersView(api.result, state, dispatch) : null,
+        api.result ? bodyView(api.result, state, dispatch) : null,
+      );
+    case "data": {
+      const { result } = api;
+      return box(
+        h("h3", null, "Data from API"),
+        h("p", { id: "api-meta", class: "meta" }, fmt.resultMeta(result)),
+        destinationWarnings(result),
+        diagnosisView(state, dispatch, true),
+        headersView(result, state, dispatch),
+        bodyView(result, state, dispatch),
+      );
+    }
+    default:
+      return box(h("p", { class: "muted" }, "Not sent yet. Send shows the API's whole answer: status, headers, timing and body."));
+  }
+}
+
+// --- history -----------------------------------------------------------------------------------
+
+export function historyCard(state, dispatch) {
+  const entries = state.history;
+  return h("section", { class: "card", "aria-label": "History" },
+    section("history", "history", `History (${entries.length})`, state, dispatch,
+      entries.length === 0
+        ? h("p", { class: "muted" }, "Requests you send appear here (the request only: never a token or an answer).")
+        : h("ol", { id: "history-list", class: "history" },
+          entries.map((e) => h("li", null, h("button", {
+            id: `history-${e.id}`, type: "button", class: "history-item", title: e.url,
+            onClick: () => dispatch({ type: "historyOpened", id: e.id }),
+          },
+          h("span", { class: "method" }, e.method),
+          h("span", { class: ["outcome", Number.isInteger(e.status) && e.status < 400 ? "good" : "bad"] }, fmt.historyOutcome(e)),
+          h("span", { class: "url" }, e.url),
+          h("span", { class: "when muted" }, [
+            Number.isFinite(e.elapsedMs) ? `${e.elapsedMs} ms · ` : "",
+            fmt.when(e.at, state.now),
+          ].join("")))))),
+      entries.length
+        ? h("button", { id: "clear-history", type: "button", class: "small", onClick: () => dispatch({ type: "clearHistoryClicked" }) }, "Clear history")
+        : null,
+    ));
+}
+
+// --- profiles ----------------------------------------------------------------------------------
+
+export function profilesBar(state, dispatch) {
+  const p = state.profiles;
+  const onSubmit = (e) => {
+    e.preventDefault();
+    dispatch({ type: "saveProfileClicked" });
+  };
+  return h("form", { id: "profiles", class: "profiles", novalidate: true, onSubmit, "aria-label": "Profiles" },
+    h("label", { for: "profile-select" }, "Profile"),
+    h("select", {
+      id: "profile-select", "aria-disabled": p.busy ? "true" : null,
+      onChange: (e) => dispatch({ type: "profileSwitchClicked", name: e.target.value }),
+    },
+    h("option", { value: "", selected: p.current == null }, "(none)"),
+    p.names.map((name) => h("option", { value: name, selected: name === p.current }, name))),
+    h("input", {
+      id: "profile-name", type: "text", value: p.draft, placeholder: "new profile name", "aria-label": "New profile name",
+      autocomplete: "off", spellcheck: "false",
+      onInput: (e) => dispatch({ type: "profileNameEdited", value: e.target.value }),
+    }),
+    h("button", { id: "save-profile", type: "submit", class: "small", "aria-disabled": p.busy ? "true" : null }, "Save as profile"),
+    p.error ? h("p", { id: "profile-error", class: "field-error", role: "alert" }, p.error) : null,
+    h("p", { class: "hint" }, "Each profile has its own session: switching keeps the others signed in. keyhole-cli --profile NAME uses the same profiles."),
+  );
+}

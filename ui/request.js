@@ -1,0 +1,232 @@
+// The request editor, the answer, the history, copy as curl and profiles: their state and
+// transitions. Pure, like state.js (which merges these handlers into its own). The engine checks
+// requests and renders curl; this module only holds what the user typed and what came back.
+
+import { httpErrorMessage } from "./format.js";
+
+export const METHODS = Object.freeze(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
+export const BODY_KINDS = Object.freeze(["none", "json", "text", "form"]);
+/** Where a request's parts are, as the engine names them in `{kind: "invalid_setting", field}`. */
+export const REQUEST_FIELDS = Object.freeze(["method", "apiUrl", "query", "headers", "body", "timeout"]);
+/** The list parts of a request: rows of { name, value, enabled }. */
+export const LISTS = Object.freeze(["query", "headers", "form"]);
+export const DEFAULT_TIMEOUT_SECS = 30;
+
+export const API_IDLE = Object.freeze({
+  status: "idle", result: null, message: null, diagnosis: null, errorKind: null, startedAt: null, cancelling: false,
+});
+
+const row = (name = "", value = "", enabled = true) => ({ name, value, enabled });
+
+/** A fresh editor for `url`: GET with the token, as the tutorial's component calls it. */
+export function emptyDraft(url = "") {
+  return {
+    method: "GET", url, query: [], headers: [], bodyKind: "none", bodyText: "", form: [],
+    sendToken: true, timeoutSecs: String(DEFAULT_TIMEOUT_SECS),
+  };
+}
+
+/** The editor's draft as the engine's ApiRequest (camelCase, as send_request takes it). */
+export function toApiRequest(draft) {
+  const pairs = (rows) => rows.map((r) => ({ name: r.name, value: r.value, enabled: r.enabled }));
+  let body = { kind: "none" };
+  if (draft.bodyKind === "json" || draft.bodyKind === "text") body = { kind: draft.bodyKind, text: draft.bodyText };
+  else if (draft.bodyKind === "form") body = { kind: "form", fields: pairs(draft.form) };
+  const timeout = draft.timeoutSecs.trim();
+  return {
+    method: draft.method,
+    url: draft.url,
+    query: pairs(draft.query),
+    headers: pairs(draft.headers),
+    body,
+    sendToken: draft.sendToken,
+    // A non-number cannot cross IPC as a number: 0 makes the engine say the allowed range.
+    timeoutSecs: timeout === "" ? null : (/^\d{1,6}$/.test(timeout) ? Number(timeout) : 0),
+  };
+}
+
+/** An ApiRequest (from the history) back into an editable draft. */
+export function fromApiRequest(request) {
+  const rows = (list) => (Array.isArray(list) ? list : []).map((p) => row(String(p?.name ?? ""), String(p?.value ?? ""), p?.enabled !== false));
+  const body = request?.body ?? { kind: "none" };
+  const kind = BODY_KINDS.includes(body.kind) ? body.kind : "none";
+  return {
+    method: METHODS.includes(request?.method) ? request.method : "GET",
+    url: String(request?.url ?? ""),
+    query: rows(request?.query),
+    headers: rows(request?.headers),
+    bodyKind: kind,
+    bodyText: kind === "json" || kind === "text" ? String(body.text ?? "") : "",
+    form: kind === "form" ? rows(body.fields) : [],
+    sendToken: request?.sendToken !== false,
+    timeoutSecs: request?.timeoutSecs == null ? String(DEFAULT_TIMEOUT_SECS) : String(request.timeoutSecs),
+  };
+}
+
+/** The Content-Type the engine sets for a body kind (unless a header says otherwise). */
+export function contentTypeFor(kind) {
+  return { json: "application/json", text: "text/plain; charset=utf-8", form: "application/x-www-form-urlencoded" }[kind] ?? null;
+}
+
+/** A short verdict (the first sentence) and the details (the rest) of the engine's diagnosis. */
+export function splitDiagnosis(text) {
+  if (typeof text !== "string" || !text.trim()) return null;
+  const t = text.trim();
+  const end = t.search(/[.!?](\s|$)/);
+  if (end < 0 || end + 1 >= t.length) return { verdict: t, details: "" };
+  return { verdict: t.slice(0, end + 1), details: t.slice(end + 1).trim() };
+}
+
+function patchDraft(s, patch) {
+  return { ...s, request: { ...s.request, ...patch }, requestError: null };
+}
+
+function canEdit(s) {
+  return s.screen === "signedIn";
+}
+
+/** Messages for errors the request can end with, in plain words. */
+function requestFailureMessage(error) {
+  switch (error?.kind) {
+    case "cancelled": return "Cancelled. Nothing was received.";
+    case "api_timeout": return `Timed out: ${error.message}`;
+    default: return error?.message ?? "unknown error";
+  }
+}
+
+export const requestHandlers = {
+  // --- editing ------------------------------------------------------------------------
+  /** Text typed into the editor (no re-render: the input already shows it). */
+  requestEdited(s, { part, value }) {
+    if (!canEdit(s) || !["url", "bodyText", "timeoutSecs"].includes(part) || s.request[part] === value) return s;
+    return { ...s, request: { ...s.request, [part]: value } };
+  },
+  methodChosen(s, { method }) {
+    if (!canEdit(s) || !METHODS.includes(method) || s.request.method === method) return s;
+    return patchDraft(s, { method });
+  },
+  bodyKindChosen(s, { kind }) {
+    if (!canEdit(s) || !BODY_KINDS.includes(kind) || s.request.bodyKind === kind) return s;
+    return patchDraft(s, { bodyKind: kind });
+  },
+  sendTokenToggled(s, { on }) {
+    if (!canEdit(s) || s.request.sendToken === Boolean(on)) return s;
+    return patchDraft(s, { sendToken: Boolean(on) });
+  },
+  rowAdded(s, { list }) {
+    if (!canEdit(s) || !LISTS.includes(list)) return s;
+    return patchDraft(s, { [list]: [...s.request[list], row()] });
+  },
+  rowRemoved(s, { list, index }) {
+    if (!canEdit(s) || !LISTS.includes(list) || !s.request[list][index]) return s;
+    return patchDraft(s, { [list]: s.request[list].filter((_, i) => i !== index) });
+  },
+  /** A row's name or value typed (no re-render), or its checkbox (re-render). */
+  rowEdited(s, { list, index, key, value }) {
+    if (!canEdit(s) || !LISTS.includes(list) || !s.request[list][index] || !["name", "value", "enabled"].includes(key)) return s;
+    const v = key === "enabled" ? Boolean(value) : String(value);
+    if (s.request[list][index][key] === v) return s;
+    const rows = s.request[list].map((r, i) => (i === index ? { ...r, [key]: v } : r));
+    return { ...s, request: { ...s.request, [list]: rows } };
+  },
+
+  // --- sending --------------------------------------------------------------------------
+  callApiClicked(s) {
+    if (s.screen !== "signedIn" || s.api.status === "loading") return s;
+    return { ...s, requestError: null, curl: null, diagnosisCopy: null, api: { ...API_IDLE, status: "loading", startedAt: s.now } };
+  },
+  cancelRequestClicked(s) {
+    if (s.api.status !== "loading" || s.api.cancelling) return s;
+    return { ...s, api: { ...s.api, cancelling: true } };
+  },
+  apiAnswered(s, { result }) {
+    if (s.api.status !== "loading") return s;
+    const diagnosis = result.diagnosis ?? null;
+    return result.ok
+      ? { ...s, api: { ...API_IDLE, status: "data", result, diagnosis } }
+      : { ...s, api: { ...API_IDLE, status: "error", result, message: httpErrorMessage(result), diagnosis } };
+  },
+  /** send_request failed before an answer. session_ended is handled by state.js. */
+  apiFailed(s, { error }) {
+    if (s.api.status !== "loading") return s;
+    if (error?.kind === "invalid_setting" && REQUEST_FIELDS.includes(error.field)) {
+      return { ...s, api: API_IDLE, requestError: { field: error.field, message: error.message } };
+    }
+    return {
+      ...s,
+      api: { ...API_IDLE, status: "error", message: requestFailureMessage(error), errorKind: error?.kind ?? "unknown" },
+    };
+  },
+  answerToggled(s, { part, open }) {
+    if (!["headers", "body"].includes(part) || s.answerOpen[part] === Boolean(open)) return s;
+    return { ...s, answerOpen: { ...s.answerOpen, [part]: Boolean(open) } };
+  },
+
+  // --- history --------------------------------------------------------------------------
+  historyLoaded(s, { entries }) {
+    if (!Array.isArray(entries) || JSON.stringify(entries) === JSON.stringify(s.history)) return s;
+    return { ...s, history: entries };
+  },
+  historyOpened(s, { id }) {
+    const entry = s.history.find((e) => e.id === id);
+    if (!canEdit(s) || !entry || s.api.status === "loading") return s;
+    return { ...s, request: fromApiRequest(entry.request), requestError: null, curl: null, api: API_IDLE };
+  },
+  clearHistoryClicked(s) {
+    return s.history.length ? { ...s, history: [] } : s;
+  },
+
+  // --- copy as curl -----------------------------------------------------------------------
+  curlLiteralToggled(s, { on }) {
+    return s.curlLiteral === Boolean(on) ? s : { ...s, curlLiteral: Boolean(on), curl: null };
+  },
+  copyCurlClicked(s) {
+    if (!canEdit(s) || s.curl?.status === "pending") return s;
+    return { ...s, requestError: null, curl: { status: "pending", command: null, literal: s.curlLiteral && s.request.sendToken, message: null } };
+  },
+  curlCopied(s, { copy }) {
+    if (s.curl?.status !== "pending") return s;
+    return { ...s, curl: { status: "done", command: copy.command, literal: Boolean(copy.literalToken), message: null } };
+  },
+  curlFailed(s, { error }) {
+    if (s.curl?.status !== "pending") return s;
+    if (error?.kind === "invalid_setting" && REQUEST_FIELDS.includes(error.field)) {
+      return { ...s, curl: null, requestError: { field: error.field, message: error.message } };
+    }
+    return { ...s, curl: { status: "failed", command: null, literal: false, message: error?.message ?? "unknown error" } };
+  },
+
+  // --- profiles ---------------------------------------------------------------------------
+  profilesLoaded(s, { profiles }) {
+    if (!profiles || !Array.isArray(profiles.names)) return s;
+    return { ...s, profiles: { ...s.profiles, names: profiles.names, current: profiles.current ?? null, busy: false, error: null } };
+  },
+  profileNameEdited(s, { value }) {
+    return s.profiles.draft === value ? s : { ...s, profiles: { ...s.profiles, draft: value } };
+  },
+  profileSwitchClicked(s, { name }) {
+    const target = name || null;
+    if (s.profiles.busy || target === s.profiles.current || !["signedIn", "signedOut"].includes(s.screen)) return s;
+    return { ...s, profiles: { ...s.profiles, busy: true, error: null } };
+  },
+  saveProfileClicked(s) {
+    if (s.profiles.busy || !["signedIn", "signedOut"].includes(s.screen)) return s;
+    return { ...s, profiles: { ...s.profiles, busy: true, error: null } };
+  },
+  profileFailed(s, { error }) {
+    return { ...s, profiles: { ...s.profiles, busy: false, error: error?.message ?? "unknown error" } };
+  },
+};
+
+export function initialRequestState() {
+  return {
+    request: emptyDraft(""),
+    requestError: null, // { field, message } from the engine's check
+    api: API_IDLE,
+    answerOpen: { headers: false, body: true },
+    history: [], // newest first, from the backend
+    curl: null, // { status: "pending" | "done" | "failed", command, literal, message }
+    curlLiteral: false, // "include the token itself" (with a warning)
+    profiles: { names: [], current: null, draft: "", busy: false, error: null },
+  };
+}
