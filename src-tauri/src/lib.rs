@@ -23,7 +23,9 @@ pub use error::{Error, Result};
 pub use session_ext::{
     SessionExt, SessionManager, SessionState, SESSION_CHANGED, SIGN_IN_PROGRESS,
 };
-pub use settings_ext::{SandboxDefaults, SettingsExt, SettingsManager, SettingsView, STORE_FILE};
+pub use settings_ext::{
+    SandboxDefaults, SetUpView, SettingsExt, SettingsManager, SettingsView, STORE_FILE,
+};
 
 /// What the shell takes from its surroundings. [`Launch::from_env`] is the real app's; tests
 /// build their own (a temp store, a fake browser) instead of changing the process environment.
@@ -67,6 +69,8 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         .invoke_handler(tauri::generate_handler![
             commands::load_settings,
             commands::save_settings,
+            commands::set_up_from_api,
+            commands::register_client,
             commands::session,
             commands::sign_in,
             commands::sign_in_device,
