@@ -13,7 +13,7 @@ const FORM_FIELDS = [
     hint: "Frontend API URL (https://…clerk.accounts.dev) or publishable key (pk_test_… / pk_live_…).",
     placeholder: "https://your-app.clerk.accounts.dev",
   },
-  { field: "clientId", id: "client-id", label: "Client ID", wide: true, hint: "From the OAuth application in the Clerk dashboard." },
+  { field: "clientId", id: "client-id", label: "Client ID", wide: true, hint: "From the OAuth application in the Clerk dashboard. Empty: Keyhole registers itself, if the instance allows it." },
   { field: "scopes", id: "scopes", label: "Scopes", hint: "Space-separated, for example: openid profile email.", placeholder: "openid profile email" },
   {
     field: "redirectPort", id: "redirect-port", label: "Redirect port", inputmode: "numeric",
