@@ -3,6 +3,8 @@
 const COMMANDS: &[&str] = &[
     "load_settings",
     "save_settings",
+    "set_up_from_api",
+    "register_client",
     "session",
     "sign_in",
     "sign_in_device",

@@ -29,6 +29,8 @@ async function invoke(command, args) {
 
 export async function loadSettings() { return invoke("load_settings"); }
 export async function saveSettings(settings) { return invoke("save_settings", { settings }); }
+export async function setUpFromApi(settings) { return invoke("set_up_from_api", { settings }); }
+export async function registerClient(settings) { return invoke("register_client", { settings }); }
 export async function session() { return invoke("session"); }
 export async function signIn() { return invoke("sign_in"); }
 export async function signInDevice() { return invoke("sign_in_device"); }

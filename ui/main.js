@@ -2,13 +2,13 @@
 
 import * as api from "./api.js";
 import { toApiRequest } from "./request.js";
-import { initialState, next, settingsFromForm } from "./state.js";
-import { updateChrome, updateClock, view } from "./view.js";
+import { initialState, needsRegistration, next, settingsFromForm } from "./state.js";
+import { updateChrome, updateClock, updateSetUpOffer, view } from "./view.js";
 
 const root = document.getElementById("app");
 const statusEl = document.getElementById("status");
 const badgeEl = document.getElementById("sandbox-badge");
-const INPUT_IDS = { instance: "instance", clientId: "client-id", scopes: "scopes", redirectPort: "redirect-port", apiUrl: "api-url" };
+const INPUT_IDS = { instance: "instance", clientId: "client-id", scopes: "scopes", redirectPort: "redirect-port", apiUrl: "api-url", resource: "resource" };
 
 let state = initialState(Date.now());
 
@@ -20,7 +20,9 @@ function dispatch(event) {
   state = next(prev, event);
   if (state === prev) return; // ignored by the state machine: no render, no command
   if (event.type === "tick") updateClock(root, state);
+  // The input already shows what was typed; re-rendering would break IME and undo.
   else if (!(TYPING.has(event.type) || (event.type === "rowEdited" && event.key !== "enabled")) || prev.notice !== state.notice) render();
+  else if (event.type === "fieldEdited") updateSetUpOffer(root, state);
   const effect = effects[event.type];
   if (effect) effect(event).catch((error) => dispatch({ type: "unexpectedError", error }));
 }
@@ -76,6 +78,27 @@ async function saveForm({ quiet }) {
   return settings;
 }
 
+/** Runs a set-up command on the form; returns the saved settings, or null after showing why not. */
+async function setUp(command, from) {
+  const checked = settingsFromForm(state.form, state.settings);
+  let result;
+  try {
+    if (!checked.ok) throw checked.error;
+    result = await command(checked.settings);
+  } catch (error) {
+    dispatch({ type: "setUpFailed", error });
+    focusField(error.field);
+    return null;
+  }
+  dispatch({ type: "setUpDone", result, from });
+  return result.settings;
+}
+
+/** Before a sign-in: save the form, registering Keyhole first when there is no client ID. */
+function saveForSignIn() {
+  return needsRegistration(state.form) ? setUp(api.registerClient, "registration") : saveForm({ quiet: true });
+}
+
 /** Await a command, then dispatch exactly one result event (kept outside the try, so a
  *  render bug is not mistaken for a command failure). */
 async function settle(promise, ok, fail) {
@@ -93,15 +116,18 @@ const effects = {
   async saveClicked() {
     await saveForm({ quiet: false });
   },
+  async setUpClicked() {
+    await setUp(api.setUpFromApi, "api");
+  },
   async signInClicked() {
-    if (!(await saveForm({ quiet: true }))) return;
+    if (!(await saveForSignIn())) return;
     // A background restore may have signed us in while the settings were saving.
     if (state.screen !== "signedOut") return;
     dispatch({ type: "signInStarted" });
     await settle(api.signIn(), (session) => ({ type: "signInSucceeded", session }), (error) => ({ type: "signInFailed", error }));
   },
   async deviceSignInClicked() {
-    if (!(await saveForm({ quiet: true }))) return;
+    if (!(await saveForSignIn())) return;
     if (state.screen !== "signedOut") return;
     dispatch({ type: "signInStarted" });
     await settle(api.signInDevice(), (session) => ({ type: "signInSucceeded", session }), (error) => ({ type: "signInFailed", error }));

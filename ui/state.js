@@ -6,7 +6,7 @@ import { backendNotice, sessionEndedNotice, signInFailureNotice, signOutNotice }
 import { API_IDLE, emptyDraft, initialRequestState, requestHandlers } from "./request.js";
 
 /** Settings fields, as the backend names them in `{kind: "invalid_setting", field}`. */
-export const FIELDS = ["instance", "clientId", "scopes", "redirectPort", "apiUrl"];
+export const FIELDS = ["instance", "clientId", "scopes", "redirectPort", "apiUrl", "resource"];
 
 const SAVED = "Settings saved.";
 
@@ -65,7 +65,18 @@ export function formFromSettings(settings) {
     scopes: settings?.scopes ?? "",
     redirectPort: settings?.redirectPort == null ? "" : String(settings.redirectPort),
     apiUrl: settings?.apiUrl ?? "",
+    resource: settings?.resource ?? "",
   };
+}
+
+/** "Set up from this API" is offered when only the API URL is filled in. */
+export function offersSetUp(form) {
+  return form.apiUrl.trim() !== "" && form.instance.trim() === "" && form.clientId.trim() === "";
+}
+
+/** Signing in with an instance but no client ID registers Keyhole first (RFC 7591). */
+export function needsRegistration(form) {
+  return form.instance.trim() !== "" && form.clientId.trim() === "";
 }
 
 /**
@@ -92,6 +103,7 @@ export function settingsFromForm(form, saved) {
       scopes: form.scopes,
       redirectPort: port === "" ? 0 : Number(port),
       apiUrl: form.apiUrl,
+      resource: form.resource,
       sandbox: Boolean(saved?.sandbox), // not user-editable; sent back unchanged
     },
   };
@@ -191,6 +203,25 @@ const handlers = {
   settingsRejected(s, { error }) {
     return settingsError(s, error);
   },
+  // "Set up from this API" (RFC 9728), and the registration that precedes a sign-in without a
+  // client ID (RFC 7591): the engine fills the settings in and the backend saves them.
+  setUpClicked(s) {
+    if (s.screen !== "signedOut" || s.saving || !offersSetUp(s.form)) return s;
+    return { ...s, saving: true, fieldErrors: {}, notice: null };
+  },
+  setUpDone(s, { result, from }) {
+    const settings = result?.settings;
+    if (!settings) return s;
+    const text = setUpNotice(settings, result.note, from);
+    return {
+      ...s, saving: false, settings, form: formFromSettings(settings), fieldErrors: {},
+      notice: text ? { tone: "info", text, setUp: true } : null,
+    };
+  },
+  setUpFailed(s, { error }) {
+    if (FIELDS.includes(error?.field)) return settingsError(s, error);
+    return { ...s, saving: false, notice: { tone: "error", text: error?.message ?? "unknown error" } };
+  },
   sectionToggled(s, { section, open }) {
     if (!(section in s.expanded) || s.expanded[section] === Boolean(open)) return s;
     return { ...s, expanded: { ...s.expanded, [section]: Boolean(open) } };
@@ -207,7 +238,7 @@ const handlers = {
   },
   signInStarted(s) {
     return {
-      ...s, screen: "signingIn", saving: false, notice: null,
+      ...s, screen: "signingIn", saving: false, notice: keptNotice(s.notice),
       signIn: { stage: null, url: null, message: null, cancelling: false, reopening: false, copy: null, device: null, codeCopy: null },
     };
   },
@@ -225,7 +256,7 @@ const handlers = {
     return patchSignIn(s, { codeCopy: ok ? "done" : "failed" });
   },
   signInSucceeded(s, { session }) {
-    return session ? { ...signedIn(s, session), notice: null } : s;
+    return session ? { ...signedIn(s, session), notice: keptNotice(s.notice) } : s;
   },
   signInFailed(s, { error }) {
     if (s.screen !== "signingIn") return s; // e.g. a session-changed already moved us on
@@ -332,6 +363,19 @@ const handlers = {
     return { ...s, saving: false, notice: { tone: "error", text: `Something went wrong: ${error?.message ?? error}` } };
   },
 };
+
+/** What set-up did, in one or two plain sentences. */
+function setUpNotice(settings, note, from) {
+  const first = from === "api"
+    ? `Set up from the API: sign in at ${settings.instance}${settings.resource ? ` for ${settings.resource}` : ""}.`
+    : "";
+  return [first, note ?? ""].filter(Boolean).join(" ");
+}
+
+/** A sign-in keeps an info notice from just before it (what the set-up did); errors go. */
+function keptNotice(notice) {
+  return notice?.tone === "info" && notice.setUp ? notice : null;
+}
 
 /** The state after `event`; the same object when the event does not apply. */
 export function next(state, event) {

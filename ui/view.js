@@ -4,6 +4,7 @@
 import { h } from "./dom.js";
 import * as fmt from "./format.js";
 import { historyCard, profilesBar, requestCard, updateWaiting } from "./request-view.js";
+import { offersSetUp } from "./state.js";
 
 const DESCRIPTION = "Sign in to your Clerk application and see what your protected API answers.";
 
@@ -13,13 +14,17 @@ const FORM_FIELDS = [
     hint: "Frontend API URL (https://…clerk.accounts.dev) or publishable key (pk_test_… / pk_live_…).",
     placeholder: "https://your-app.clerk.accounts.dev",
   },
-  { field: "clientId", id: "client-id", label: "Client ID", wide: true, hint: "From the OAuth application in the Clerk dashboard." },
+  { field: "clientId", id: "client-id", label: "Client ID", wide: true, hint: "From the OAuth application in the Clerk dashboard. Empty: Keyhole registers itself, if the instance allows it." },
   { field: "scopes", id: "scopes", label: "Scopes", hint: "Space-separated, for example: openid profile email.", placeholder: "openid profile email" },
   {
     field: "redirectPort", id: "redirect-port", label: "Redirect port", inputmode: "numeric",
     hint: "0 = any free port; a fixed port must match the redirect URL registered in Clerk.", placeholder: "0",
   },
-  { field: "apiUrl", id: "api-url", label: "API URL", wide: true, hint: "Keyhole calls it with your access token as a Bearer token.", placeholder: "http://localhost:3000/protected" },
+  { field: "apiUrl", id: "api-url", label: "API URL", wide: true, hint: "Keyhole calls it with your access token as a Bearer token. Alone, it is enough: Set up from this API asks it where to sign in.", placeholder: "http://localhost:3000/protected" },
+  {
+    field: "resource", id: "resource", label: "Resource", wide: true,
+    hint: "The API the token is asked for (RFC 8707); Set up from this API fills it in. Empty for none.",
+  },
 ];
 
 export function view(state, dispatch) {
@@ -79,12 +84,27 @@ function signedOutScreen(state, dispatch) {
     "aria-disabled": state.saving ? "true" : null,
     onClick: () => dispatch({ type: "deviceSignInClicked" }),
   }, "Sign in with a code");
+  // Shown while only the API URL is filled in (updateSetUpOffer follows the typing).
+  const setUp = h("button", {
+    id: "set-up-from-api", type: "button", class: "primary",
+    hidden: !offersSetUp(state.form),
+    "aria-disabled": state.saving ? "true" : null,
+    onClick: () => dispatch({ type: "setUpClicked" }),
+  }, "Set up from this API");
   return h("section", { class: "card narrow", "aria-labelledby": "screen-title" },
     screenTitle("Sign in"),
     h("p", { class: "lead" }, DESCRIPTION),
     profilesBar(state, dispatch),
-    settingsForm(state, dispatch, [signIn, withCode]),
+    settingsForm(state, dispatch, [setUp, signIn, withCode]),
   );
+}
+
+/** After typing (which does not re-render): show "Set up from this API" when it applies. */
+export function updateSetUpOffer(root, state) {
+  const button = root.querySelector("#set-up-from-api");
+  if (!button) return;
+  if (offersSetUp(state.form)) button.removeAttribute("hidden");
+  else button.setAttribute("hidden", "");
 }
 
 function settingsForm(state, dispatch, primary) {

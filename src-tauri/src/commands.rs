@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::history_ext::{HistoryEntry, HistoryExt};
 use crate::request_ext::{CurlCopy, RequestExt};
 use crate::session_ext::{SessionExt, SessionState};
-use crate::settings_ext::{ProfilesView, SettingsExt, SettingsView};
+use crate::settings_ext::{self, ProfilesView, SetUpView, SettingsExt, SettingsView};
 
 /// The current settings, and whether they are the local sandbox's.
 #[tauri::command]
@@ -26,6 +26,26 @@ pub async fn save_settings<R: Runtime>(
     // Another instance or client switches to that one's session (restored if one is stored).
     app.sessions().settings_changed(&app, &config);
     Ok(view)
+}
+
+/// "Set up from this API": instance, client ID and resource from the API's metadata (RFC 9728,
+/// registering when needed), saved; a failure saves nothing.
+#[tauri::command]
+pub async fn set_up_from_api<R: Runtime>(
+    app: AppHandle<R>,
+    settings: Settings,
+) -> Result<SetUpView> {
+    settings_ext::set_up_from_api(&app, &settings).await
+}
+
+/// Settings with an instance but no client ID: Keyhole registers itself (RFC 7591) and saves
+/// the client ID; a provider that offers no registration is a `clientId` error.
+#[tauri::command]
+pub async fn register_client<R: Runtime>(
+    app: AppHandle<R>,
+    settings: Settings,
+) -> Result<SetUpView> {
+    settings_ext::register_client(&app, &settings).await
 }
 
 /// The session, whether a stored one is being restored, and any notice to show once.
@@ -137,7 +157,8 @@ pub async fn save_profile<R: Runtime>(app: AppHandle<R>, name: String) -> Result
 #[cfg(test)]
 mod tests {
     //! Each command through Tauri's IPC layer (`tauri::test`), with a temp store and a browser
-    //! that opens nothing. No network: a sign-in is pointed at a local port that never answers.
+    //! that opens nothing. No network: a sign-in is pointed at a local port that never answers,
+    //! and the set-up refusals at the sandbox's adversarial provider on 127.0.0.1.
 
     use std::io::{Read, Write};
     use std::net::TcpListener;
@@ -769,5 +790,116 @@ mod tests {
             "{error}"
         );
         assert_eq!(std::fs::read_to_string(&store).expect("store file"), before);
+    }
+
+    // --- set-up: from the API URL (RFC 9728), registration (RFC 7591) ---------------------
+
+    fn only_the_api_url(api_url: &str) -> Value {
+        json!({ "instance": "", "clientId": "", "scopes": "", "redirectPort": 0, "apiUrl": api_url, "resource": "" })
+    }
+
+    /// Starts the app with a saved configuration; returns it and the store file's text.
+    fn started_with_saved_settings(dir: &Path) -> (TestApp, Arc<MemoryStore>, String) {
+        let secrets = Arc::new(MemoryStore::default());
+        let store = dir.join("settings.json");
+        let (t, _) = start_with_secrets(&store, None, secrets.clone());
+        invoke(&t.window, "save_settings", json!({ "settings": valid() })).expect("saved");
+        let before = std::fs::read_to_string(&store).expect("store file");
+        (t, secrets, before)
+    }
+
+    fn assert_nothing_saved(t: &TestApp, dir: &Path, before: &str) {
+        assert_eq!(
+            std::fs::read_to_string(dir.join("settings.json")).expect("store file"),
+            before
+        );
+        let current = invoke(&t.window, "load_settings", json!({})).expect("loads");
+        assert_eq!(current["instance"], "https://clerk.example.com");
+        assert_eq!(current["clientId"], "abc123");
+    }
+
+    #[test]
+    fn set_up_from_api_with_a_bad_api_url_names_the_field_and_saves_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (t, _, before) = started_with_saved_settings(dir.path());
+        let error = invoke(
+            &t.window,
+            "set_up_from_api",
+            json!({ "settings": only_the_api_url("notaurl") }),
+        )
+        .expect_err("notaurl is refused");
+        assert_eq!(error["kind"], "invalid_setting", "{error}");
+        assert_eq!(error["field"], "apiUrl", "{error}");
+        assert_nothing_saved(&t, dir.path(), &before);
+    }
+
+    #[test]
+    fn set_up_from_an_api_that_says_nothing_about_sign_in_is_one_sentence_and_saves_nothing() {
+        let adversary = keyhole_sandbox::adversary::Adversary::start().expect("adversary");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (t, secrets, before) = started_with_saved_settings(dir.path());
+        let error = invoke(
+            &t.window,
+            "set_up_from_api",
+            json!({ "settings": only_the_api_url(&adversary.api_url()) }),
+        )
+        .expect_err("no protected-resource metadata");
+        assert_eq!(error["kind"], "discovery", "{error}");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("does not say how to sign in to it"),
+            "{error}"
+        );
+        assert_nothing_saved(&t, dir.path(), &before);
+        assert_eq!(
+            secrets
+                .load(&keyhole_core::registration::registration_account(
+                    &adversary.issuer
+                ))
+                .expect("loads"),
+            None
+        );
+    }
+
+    #[test]
+    fn register_client_without_a_registration_endpoint_names_the_client_id_and_saves_nothing() {
+        let adversary = keyhole_sandbox::adversary::Adversary::start().expect("adversary");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (t, secrets, before) = started_with_saved_settings(dir.path());
+        let mut settings = valid();
+        settings["instance"] = json!(adversary.issuer);
+        settings["clientId"] = json!("");
+        let error = invoke(
+            &t.window,
+            "register_client",
+            json!({ "settings": settings }),
+        )
+        .expect_err("the provider offers no registration");
+        assert_eq!(error["kind"], "invalid_setting", "{error}");
+        assert_eq!(error["field"], "clientId", "{error}");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("does not let apps register themselves"),
+            "{error}"
+        );
+        assert_nothing_saved(&t, dir.path(), &before);
+        assert_eq!(
+            secrets
+                .load(&keyhole_core::registration::registration_account(
+                    &adversary.issuer
+                ))
+                .expect("loads"),
+            None
+        );
+    }
+
+    #[test]
+    fn register_client_with_a_client_id_given_only_saves() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let t = start(&dir.path().join("settings.json"), None);
+        let done = invoke(&t.window, "register_client", json!({ "settings": valid() }))
+            .expect("a given client ID needs no provider");
+        assert_eq!(done["settings"]["clientId"], "abc123");
+        assert_eq!(done["note"], Value::Null);
     }
 }

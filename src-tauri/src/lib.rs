@@ -31,7 +31,8 @@ pub use session_ext::{
     SessionExt, SessionManager, SessionState, SESSION_CHANGED, SIGN_IN_PROGRESS,
 };
 pub use settings_ext::{
-    ProfilesView, SandboxDefaults, SettingsExt, SettingsManager, SettingsView, STORE_FILE,
+    ProfilesView, SandboxDefaults, SetUpView, SettingsExt, SettingsManager, SettingsView,
+    STORE_FILE,
 };
 
 /// What the shell takes from its surroundings. [`Launch::from_env`] is the real app's; tests
@@ -91,6 +92,8 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         .invoke_handler(tauri::generate_handler![
             commands::load_settings,
             commands::save_settings,
+            commands::set_up_from_api,
+            commands::register_client,
             commands::session,
             commands::sign_in,
             commands::sign_in_device,

@@ -73,6 +73,11 @@ impl SessionManager {
         }
     }
 
+    /// Where sessions and registrations are kept (the keychain, or memory without one).
+    pub fn secrets(&self) -> Arc<dyn SecretStore> {
+        Arc::clone(self.accounts.store())
+    }
+
     /// What the background renewal has done (for diagnostics and tests).
     pub fn renewals(&self) -> &RenewalStats {
         &self.renewals

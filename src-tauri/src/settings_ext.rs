@@ -8,12 +8,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use keyhole_core::{Config, Profile, Profiles, Settings};
+use keyhole_core::{registration, resource, Config, Profile, Profiles, Settings};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_store::StoreExt;
 
 use crate::error::Result;
+use crate::session_ext::SessionExt;
 
 /// The store file; a relative path is resolved inside the app data dir.
 pub const STORE_FILE: &str = "settings.json";
@@ -104,6 +105,16 @@ pub struct ProfilesView {
     pub names: Vec<String>,
     /// The current profile, if any.
     pub current: Option<String>,
+}
+
+/// What a set-up saved (settings completed by the engine) and what to tell the user about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetUpView {
+    /// The settings now saved.
+    pub settings: SettingsView,
+    /// One sentence about a registration (new, or replacing a forgotten one), if there was one.
+    pub note: Option<String>,
 }
 
 /// The current settings.
@@ -285,6 +296,62 @@ impl SettingsManager {
         tracing::info!(issuer = %config.issuer, "settings saved");
         Ok((self.view(), config))
     }
+}
+
+/// How long one set-up request (metadata, discovery, registration) may take.
+const SET_UP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// "Set up from this API": the engine reads the API's protected-resource metadata (RFC 9728),
+/// checks it, discovers the authorization server and registers when no client ID is given;
+/// the settings it returns (instance, client ID, resource) are saved and become current. Any
+/// failure is one sentence and saves nothing.
+pub async fn set_up_from_api<R: Runtime>(
+    app: &AppHandle<R>,
+    input: &Settings,
+) -> Result<SetUpView> {
+    let secrets = app.sessions().secrets();
+    let setup = resource::set_up_from_api(
+        &keyhole_core::http_client(SET_UP_TIMEOUT),
+        &secrets,
+        &input.api_url,
+        input,
+    )
+    .await?;
+    save_completed(app, &setup.settings, setup.note)
+}
+
+/// Settings with an instance but no client ID: the engine registers Keyhole with the provider
+/// (RFC 7591), or reuses the client it registered before; the client ID is saved. A provider
+/// without a registration endpoint is a `clientId` error and nothing is saved.
+pub async fn register_client<R: Runtime>(
+    app: &AppHandle<R>,
+    input: &Settings,
+) -> Result<SetUpView> {
+    let secrets = app.sessions().secrets();
+    let (settings, how) = registration::complete_settings(
+        &keyhole_core::http_client(SET_UP_TIMEOUT),
+        &secrets,
+        input,
+    )
+    .await?;
+    let note = how.note(settings.instance.trim());
+    save_completed(app, &settings, note)
+}
+
+fn save_completed<R: Runtime>(
+    app: &AppHandle<R>,
+    settings: &Settings,
+    note: Option<String>,
+) -> Result<SetUpView> {
+    let (view, config) = app.settings().save(app, settings)?;
+    app.sessions().settings_changed(app, &config);
+    if let Some(note) = &note {
+        tracing::info!(issuer = %config.issuer, "{note}");
+    }
+    Ok(SetUpView {
+        settings: view,
+        note,
+    })
 }
 
 /// The stored settings, completed from the sandbox when they are empty or name it.

@@ -6,6 +6,7 @@ export const settings = Object.freeze({
   scopes: "openid profile email",
   redirectPort: 0,
   apiUrl: "http://localhost:3000/protected",
+  resource: "",
   sandbox: false,
 });
 

@@ -453,3 +453,67 @@ describe("the request explorer's commands and keys", () => {
     assert.equal(ui.$("api-url").value, "http://a/");
   });
 });
+
+describe("no set-up", () => {
+  const filled = {
+    ...settings, instance: "http://127.0.0.1:4000", clientId: "kh_registered", apiUrl: "http://127.0.0.1:5010/api", resource: "http://127.0.0.1:5010/api",
+  };
+  const note = "Keyhole registered itself as a client with http://127.0.0.1:4000 (no client ID was given) and will reuse it.";
+
+  test("clearing instance and client ID offers Set up from this API; it fills and saves the settings", async () => {
+    const ui = await boot({ handlers: { set_up_from_api: async () => ({ settings: filled, note }) } });
+    assert.ok(ui.$("set-up-from-api").hasAttribute("hidden"), "not offered with full settings");
+    ui.type("instance", "");
+    ui.type("client-id", "");
+    ui.type("api-url", "http://127.0.0.1:5010/api");
+    assert.ok(!ui.$("set-up-from-api").hasAttribute("hidden"), "offered while typing, without a re-render");
+    await ui.click("set-up-from-api");
+    assert.deepEqual(ui.calls.find(([c]) => c === "set_up_from_api")[1], {
+      settings: { ...settings, instance: "", clientId: "", apiUrl: "http://127.0.0.1:5010/api" },
+    });
+    assert.equal(ui.$("instance").value, "http://127.0.0.1:4000");
+    assert.equal(ui.$("client-id").value, "kh_registered");
+    assert.equal(ui.$("resource").value, "http://127.0.0.1:5010/api");
+    assert.match(ui.$("notice").textContent, /^Set up from the API: sign in at http:\/\/127\.0\.0\.1:4000 .*registered itself/);
+    assert.ok(ui.$("set-up-from-api").hasAttribute("hidden"));
+    assert.ok(!ui.commands().includes("save_settings") && !ui.commands().includes("sign_in"));
+    assert.equal(ui.state(), "signedOut");
+  });
+
+  test("a refused set-up shows its one sentence and keeps the form", async () => {
+    const message = "The API at http://127.0.0.1:5010 does not say how to sign in to it; give the instance and client ID instead.";
+    const ui = await boot({ handlers: { set_up_from_api: async () => { throw { kind: "discovery", message }; } } });
+    ui.type("instance", "");
+    ui.type("client-id", "");
+    await ui.click("set-up-from-api");
+    assert.equal(ui.$("notice").textContent, message);
+    assert.equal(ui.$("instance").value, "");
+    assert.ok(!ui.$("set-up-from-api").hasAttribute("hidden"), "still offered");
+  });
+
+  test("Sign in with an instance but no client ID registers first, says so, then signs in", async () => {
+    const pending = deferred();
+    const ui = await boot({ handlers: { register_client: async () => ({ settings: filled, note }), sign_in: () => pending.promise } });
+    ui.type("client-id", "");
+    await ui.click("sign-in");
+    assert.deepEqual(ui.commands().slice(-2), ["register_client", "sign_in"]);
+    assert.equal(ui.calls.find(([c]) => c === "register_client")[1].settings.clientId, "");
+    assert.equal(ui.state(), "signingIn");
+    assert.equal(ui.$("notice").textContent, note);
+    pending.resolve(session());
+    await flush();
+    assert.equal(ui.state(), "signedIn");
+    assert.equal(ui.$("notice").textContent, note);
+  });
+
+  test("a provider without registration: the client ID field says what to do and no sign-in starts", async () => {
+    const message = "The provider at https://x does not let apps register themselves and no client ID was given; create an OAuth application in its dashboard (or turn on dynamic client registration) and give its client ID.";
+    const ui = await boot({ handlers: { register_client: async () => { throw { kind: "invalid_setting", field: "clientId", message }; } } });
+    ui.type("client-id", "");
+    await ui.click("sign-in-device");
+    assert.equal(ui.$("error-clientId").textContent, message);
+    assert.equal(ui.doc.activeElement.id, "client-id");
+    assert.ok(!ui.commands().includes("sign_in_device"));
+    assert.equal(ui.state(), "signedOut");
+  });
+});

@@ -1,6 +1,6 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { EVENT_TYPES, FIELDS, formFromSettings, initialState, next, settingsFromForm, toSessionState } from "../state.js";
+import { EVENT_TYPES, FIELDS, formFromSettings, initialState, needsRegistration, next, offersSetUp, settingsFromForm, toSessionState } from "../state.js";
 import { API_IDLE } from "../request.js";
 import { KEYCHAIN_MISSING, NOW, RESTORE_FAILED, SESSION_ENDED, apiResult, session, sessionState, settings, unauthorized } from "./fixtures.mjs";
 
@@ -23,7 +23,7 @@ describe("initial state and boot", () => {
     const s = initialState(NOW);
     assert.equal(s.screen, "loading");
     assert.equal(s.now, NOW);
-    assert.deepEqual(s.form, { instance: "", clientId: "", scopes: "", redirectPort: "", apiUrl: "" });
+    assert.deepEqual(s.form, { instance: "", clientId: "", scopes: "", redirectPort: "", apiUrl: "", resource: "" });
     assert.equal(s.api.status, "idle");
     assert.equal(s.session, null);
   });
@@ -73,6 +73,7 @@ describe("initial state and boot", () => {
       sessionChanged: { state: sessionState(null, { notice: SESSION_ENDED }) }, skipRestoreClicked: {}, apiAnswered: { result: apiResult() }, apiFailed: { error: { message: "x" } },
       signedOut: { outcome: { revoked: true, message: null } }, signOutFailed: { error: { message: "x" } },
       unexpectedError: { error: { message: "x" } },
+      setUpDone: { result: { settings, note: "n" }, from: "api" }, setUpFailed: { error: { kind: "discovery", message: "x" } },
     };
     const restoring = next(initialState(NOW), { type: "booted", settings, sessionState: sessionState(null, { restoring: true }) });
     for (const start of [initialState(NOW), restoring, signedOut(), signingIn(), run(signedIn(), { type: "callApiClicked" })]) {
@@ -694,5 +695,71 @@ describe("device sign-in (RFC 8628)", () => {
     });
     assert.equal(s.screen, "signedOut");
     assert.match(s.notice.text, /declined/);
+  });
+});
+
+describe("no set-up: from the API URL, and registration before a sign-in", () => {
+  const onlyApi = () => run(signedOut(), { type: "fieldEdited", field: "instance", value: " " }, { type: "fieldEdited", field: "clientId", value: "" });
+  const setUp = {
+    ...settings, instance: "http://127.0.0.1:4000", clientId: "kh_registered", apiUrl: "http://127.0.0.1:5010/api", resource: "http://127.0.0.1:5010/api",
+  };
+
+  test("Set up from this API is offered only when the API URL alone is filled in", () => {
+    assert.equal(offersSetUp(formFromSettings(settings)), false);
+    assert.equal(offersSetUp(onlyApi().form), true);
+    assert.equal(offersSetUp({ ...onlyApi().form, apiUrl: "  " }), false);
+    assert.equal(offersSetUp({ ...onlyApi().form, clientId: "abc" }), false);
+    assert.equal(needsRegistration({ ...formFromSettings(settings), clientId: " " }), true);
+    assert.equal(needsRegistration(onlyApi().form), false);
+    assert.equal(needsRegistration(formFromSettings(settings)), false);
+  });
+
+  test("setUpClicked is ignored unless offered and idle; it clears errors and notices", () => {
+    const full = signedOut();
+    assert.equal(next(full, { type: "setUpClicked" }), full);
+    const s = next({ ...onlyApi(), notice: { tone: "error", text: "x" }, fieldErrors: { apiUrl: "bad" } }, { type: "setUpClicked" });
+    assert.equal(s.saving, true);
+    assert.equal(s.notice, null);
+    assert.deepEqual(s.fieldErrors, {});
+    assert.equal(next(s, { type: "setUpClicked" }), s);
+  });
+
+  test("setUpDone fills the form (resource too) and says where to sign in and that Keyhole registered", () => {
+    const note = "Keyhole registered itself as a client with http://127.0.0.1:4000 (no client ID was given) and will reuse it.";
+    const s = run(onlyApi(), { type: "setUpClicked" }, { type: "setUpDone", result: { settings: setUp, note }, from: "api" });
+    assert.equal(s.saving, false);
+    assert.equal(s.form.instance, "http://127.0.0.1:4000");
+    assert.equal(s.form.clientId, "kh_registered");
+    assert.equal(s.form.resource, "http://127.0.0.1:5010/api");
+    assert.equal(s.settings, setUp);
+    assert.equal(s.notice.tone, "info");
+    assert.equal(s.notice.text, `Set up from the API: sign in at http://127.0.0.1:4000 for http://127.0.0.1:5010/api. ${note}`);
+    assert.equal(offersSetUp(s.form), false);
+  });
+
+  test("a refused set-up is one sentence: next to its field, or as an error notice; the form keeps what was typed", () => {
+    const started = run(onlyApi(), { type: "setUpClicked" });
+    const field = next(started, { type: "setUpFailed", error: { kind: "invalid_setting", field: "apiUrl", message: "API URL x is not a valid URL." } });
+    assert.deepEqual(field.fieldErrors, { apiUrl: "API URL x is not a valid URL." });
+    assert.equal(field.saving, false);
+    const message = "The API at http://127.0.0.1:5010 does not say how to sign in to it: …; give the instance and client ID instead.";
+    const other = next(started, { type: "setUpFailed", error: { kind: "discovery", message } });
+    assert.deepEqual(other.notice, { tone: "error", text: message });
+    assert.equal(other.form.instance, " ");
+    assert.equal(other.settings, started.settings, "nothing saved");
+  });
+
+  test("the registration note stays through the sign-in; a reused client says nothing", () => {
+    const note = "Keyhole registered itself as a client with https://x (no client ID was given) and will reuse it.";
+    const registered = run(signedOut(), { type: "signInClicked" }, { type: "setUpDone", result: { settings: setUp, note }, from: "registration" });
+    assert.equal(registered.notice.text, note);
+    const signing = next(registered, { type: "signInStarted" });
+    assert.equal(signing.notice.text, note);
+    assert.equal(next(signing, { type: "signInSucceeded", session: session() }).notice.text, note);
+    const reused = run(signedOut(), { type: "signInClicked" }, { type: "setUpDone", result: { settings: setUp, note: null }, from: "registration" });
+    assert.equal(reused.notice, null);
+    // Other notices do not survive a sign-in.
+    const failed = run(signingIn(), { type: "cancelFailed", error: { message: "x" } }, { type: "signInSucceeded", session: session() });
+    assert.equal(failed.notice, null);
   });
 });

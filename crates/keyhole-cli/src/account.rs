@@ -20,7 +20,7 @@ pub async fn sign_in(args: SignInArgs) -> u8 {
 }
 
 pub async fn status(args: SettingsArgs) -> u8 {
-    let keeper = match keeper::keeper(&args, None).await {
+    let keeper = match keeper::stored_keeper(&args, EXIT_HTTP_ERROR).await {
         Ok(keeper) => keeper,
         Err(code) => return code,
     };
@@ -57,7 +57,8 @@ pub async fn status(args: SettingsArgs) -> u8 {
 }
 
 pub async fn sign_out(args: SettingsArgs) -> u8 {
-    let keeper = match keeper::keeper(&args, None).await {
+    // Nothing registered means nothing to sign out of: that is success.
+    let keeper = match keeper::stored_keeper(&args, 0).await {
         Ok(keeper) => keeper,
         Err(code) => return code,
     };
@@ -72,7 +73,7 @@ pub async fn sign_out(args: SettingsArgs) -> u8 {
 
 /// `token`: the current access token on stdout, renewed first when due; nothing else there.
 pub async fn token(args: SettingsArgs) -> u8 {
-    let keeper = match keeper::keeper(&args, None).await {
+    let keeper = match keeper::stored_keeper(&args, EXIT_SIGN_IN).await {
         Ok(keeper) => keeper,
         Err(code) => return code,
     };

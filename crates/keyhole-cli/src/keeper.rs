@@ -22,14 +22,7 @@ pub const EXIT_CANCELLED: u8 = 130;
 /// ID, the instance's dynamic registration gives one; with no instance either, `api_url`'s
 /// protected-resource metadata names it (RFC 9728) — the engine decides, this only says so.
 pub async fn keeper(args: &SettingsArgs, api_url: Option<&str>) -> Result<SessionKeeper, u8> {
-    let profile = match &args.profile {
-        Some(name) => Some(
-            Profiles::open_default()
-                .and_then(|profiles| profiles.get(name))
-                .map_err(|e| fail(&e))?,
-        ),
-        None => None,
-    };
+    let profile = profile(args)?;
     let store: Arc<dyn SecretStore> = Arc::new(KeychainOrMemory::new(&args.keychain_service));
     let http = keyhole_core::http_client(Duration::from_secs(20));
     let mut settings = args.to_settings(profile.as_ref(), api_url);
@@ -67,6 +60,47 @@ pub async fn keeper(args: &SettingsArgs, api_url: Option<&str>) -> Result<Sessio
         store,
         profile.as_ref().map(|p| p.name.as_str()),
     )
+}
+
+/// A keeper for commands that only read or end a session (`status`, `sign-out`, `token`): with no
+/// client ID, only a client Keyhole registered before is used (the engine looks it up; it never
+/// registers). When there is none, says "not signed in" and returns `not_signed_in` as the code.
+pub async fn stored_keeper(args: &SettingsArgs, not_signed_in: u8) -> Result<SessionKeeper, u8> {
+    let profile = profile(args)?;
+    let store: Arc<dyn SecretStore> = Arc::new(KeychainOrMemory::new(&args.keychain_service));
+    let settings = args.to_settings(profile.as_ref(), None);
+    if settings.instance.trim().is_empty() {
+        err!(
+            "error: --instance: give the Clerk instance (its Frontend API URL or publishable key)."
+        );
+        return Err(EXIT_SETTINGS);
+    }
+    match keyhole_core::registration::stored_settings(&store, &settings)
+        .await
+        .map_err(|e| fail(&e))?
+    {
+        keyhole_core::registration::Stored::Ready(settings, _) => build(
+            args,
+            &settings,
+            store,
+            profile.as_ref().map(|p| p.name.as_str()),
+        ),
+        keyhole_core::registration::Stored::NotRegistered { issuer } => {
+            err!("Not signed in to {issuer}: no client ID was given and Keyhole has not registered with it (sign in first).");
+            Err(not_signed_in)
+        }
+    }
+}
+
+/// The `--profile` named, if any.
+fn profile(args: &SettingsArgs) -> Result<Option<keyhole_core::Profile>, u8> {
+    match &args.profile {
+        Some(name) => Profiles::open_default()
+            .and_then(|profiles| profiles.get(name))
+            .map(Some)
+            .map_err(|e| fail(&e)),
+        None => Ok(None),
+    }
 }
 
 fn build(

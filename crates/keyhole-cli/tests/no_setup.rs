@@ -10,6 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use keyhole_core::SecretStore;
 use keyhole_sandbox::{Sandbox, SandboxOptions};
 
 fn sandbox() -> &'static Sandbox {
@@ -26,10 +27,7 @@ fn sandbox() -> &'static Sandbox {
 fn command(service: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyhole-cli"));
     cmd.args(args)
-        .env(
-            "KEYHOLE_KEYCHAIN_SERVICE",
-            format!("dev.keyhole.test.nosetup.{service}.{}", std::process::id()),
-        )
+        .env("KEYHOLE_KEYCHAIN_SERVICE", service_of(service))
         .env_remove("KEYHOLE_INSTANCE")
         .env_remove("KEYHOLE_CLIENT_ID")
         .env_remove("KEYHOLE_API_URL")
@@ -246,4 +244,156 @@ fn an_api_that_says_nothing_about_sign_in_is_one_sentence() {
         stderr.contains("does not say how to sign in to it"),
         "{stderr}"
     );
+}
+
+// --- registrations across runs (these need a Secret Service: scripts/test starts one) ----------
+
+fn registrations(sb: &Sandbox) -> u64 {
+    sb.stats().expect("stats")["registrations"]
+        .as_u64()
+        .expect("a count")
+}
+
+/// The keychain service a test's CLI runs use (see `command`).
+fn service_of(name: &str) -> String {
+    format!("dev.keyhole.test.nosetup.{name}.{}", std::process::id())
+}
+
+/// The provider forgets Keyhole's registered client: an RFC 7592 DELETE with the registration
+/// access token Keyhole keeps in the keychain.
+fn provider_forgets_the_registration(service: &str, issuer: &str) {
+    use std::io::{Read, Write};
+    let keychain = keyhole_core::Keychain::open_service(service).expect("a Secret Service");
+    let entry = keychain
+        .load(&keyhole_core::registration::registration_account(issuer))
+        .expect("keychain answers")
+        .expect("a stored registration");
+    let entry: serde_json::Value = serde_json::from_str(&entry).expect("JSON");
+    let uri = url::Url::parse(entry["registration_client_uri"].as_str().expect("a URI")).unwrap();
+    let token = entry["registration_access_token"]
+        .as_str()
+        .expect("a token");
+    let mut stream =
+        std::net::TcpStream::connect((uri.host_str().expect("host"), uri.port().expect("port")))
+            .expect("connect");
+    write!(
+        stream,
+        "DELETE {} HTTP/1.0\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\r\n",
+        uri.path(),
+        uri.authority()
+    )
+    .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 204"), "{answer}");
+}
+
+#[test]
+fn status_sign_out_and_token_without_a_client_id_only_reuse_a_stored_registration() {
+    let sb = Sandbox::start().expect("a sandbox of its own, to count registrations");
+    let service = "lookup";
+    // Nothing registered yet: nothing to look at, and nothing is registered to find out.
+    let out = run(service, &["status", "--instance", &sb.issuer]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("Not signed in to {}", sb.issuer)),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let out = run(service, &["sign-out", "--instance", &sb.issuer]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(service, &["token", "--instance", &sb.issuer]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(out.stdout.is_empty());
+    assert_eq!(registrations(&sb), 0, "looking never registers");
+
+    // A sign-in registers once; status and sign-out then use that client.
+    let out = run(
+        service,
+        &[
+            "sign-in",
+            "--instance",
+            &sb.issuer,
+            "--browser-command",
+            &standin("user_2lookup"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(registrations(&sb), 1);
+    let out = run(service, &["status", "--instance", &sb.issuer]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("Signed in to {} as user_2lookup", sb.issuer)),
+        "{stdout}"
+    );
+    let out = run(service, &["sign-out", "--instance", &sb.issuer]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the provider revoked the session"),
+        "{stderr}"
+    );
+    let out = run(service, &["status", "--instance", &sb.issuer]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(registrations(&sb), 1, "status and sign-out reused it");
+}
+
+#[test]
+fn a_registered_client_the_provider_forgot_is_registered_again_once_in_the_loopback_flow() {
+    let sb = Sandbox::start().expect("a sandbox of its own, to count registrations");
+    let service = "forgotten";
+    let sign_in = |login: &str| {
+        run(
+            service,
+            &[
+                "sign-in",
+                "--instance",
+                &sb.issuer,
+                "--browser-command",
+                &standin(login),
+            ],
+        )
+    };
+    let out = sign_in("user_2forgot1");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(registrations(&sb), 1);
+
+    provider_forgets_the_registration(&service_of(service), &sb.issuer);
+    let out = sign_in("user_2forgot2");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        stderr
+            .matches("no longer knew Keyhole's registered client, so Keyhole registered again")
+            .count(),
+        1,
+        "said once: {stderr}"
+    );
+    assert!(stderr.contains("Signed in as user_2forgot2"), "{stderr}");
+    assert_eq!(registrations(&sb), 2, "registered again exactly once");
+
+    // The new client is kept: the next run reuses it and says nothing about registering.
+    let out = sign_in("user_2forgot3");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("registered"), "{stderr}");
+    assert_eq!(registrations(&sb), 2);
 }

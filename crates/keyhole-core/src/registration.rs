@@ -105,6 +105,46 @@ pub async fn complete_settings(
     ))
 }
 
+/// What [`stored_settings`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// Settings with a client ID: the one given ([`Registration::Given`]) or the one Keyhole
+    /// registered before ([`Registration::Reused`]).
+    Ready(Settings, Registration),
+    /// No client ID was given and Keyhole has registered none with this issuer, so there can be
+    /// no session to look at.
+    NotRegistered {
+        /// The instance's issuer, as validated.
+        issuer: String,
+    },
+}
+
+/// Look up only: `settings` completed with the client Keyhole registered before with this
+/// instance, read from the keychain. Never asks the provider and never registers: for commands
+/// that only read or end a session (`status`, `sign-out`, `token`), where a new client could
+/// have no session.
+pub async fn stored_settings(store: &Arc<dyn SecretStore>, settings: &Settings) -> Result<Stored> {
+    if !settings.client_id.trim().is_empty() {
+        return Ok(Stored::Ready(settings.clone(), Registration::Given));
+    }
+    let issuer = Settings {
+        client_id: "registration-pending".into(),
+        ..settings.clone()
+    }
+    .validate()?
+    .issuer;
+    Ok(match load(store, &issuer).await? {
+        Some(client) => Stored::Ready(
+            Settings {
+                client_id: client.client_id,
+                ..settings.clone()
+            },
+            Registration::Reused,
+        ),
+        None => Stored::NotRegistered { issuer },
+    })
+}
+
 /// The registered client for this provider: the stored one if it still exists, else a new one.
 pub async fn client_for(
     http: &reqwest::Client,

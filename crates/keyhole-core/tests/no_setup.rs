@@ -321,6 +321,59 @@ async fn a_registered_client_the_provider_forgot_is_registered_again_once() {
     assert!(how.note(&sb.issuer).unwrap().contains("registered again"));
 }
 
+#[tokio::test]
+async fn looking_up_a_stored_registration_never_asks_the_provider_and_never_registers() {
+    // An instance where nothing listens: any request to it would fail the lookup.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::default());
+    let bare = |instance: &str| Settings {
+        instance: instance.to_owned(),
+        ..Settings::default()
+    };
+    assert_eq!(
+        registration::stored_settings(&store, &bare(&nowhere))
+            .await
+            .expect("no network needed"),
+        registration::Stored::NotRegistered {
+            issuer: nowhere.clone()
+        }
+    );
+    assert_eq!(
+        store
+            .load(&registration::registration_account(&nowhere))
+            .unwrap(),
+        None
+    );
+    // A given client ID is used as given.
+    let given = Settings {
+        client_id: "mine".into(),
+        ..bare(&nowhere)
+    };
+    assert_eq!(
+        registration::stored_settings(&store, &given).await.unwrap(),
+        registration::Stored::Ready(given.clone(), Registration::Given)
+    );
+    // Bad settings are still one field error.
+    let err = registration::stored_settings(&store, &bare("notaurl"))
+        .await
+        .expect_err("not an instance");
+    assert_eq!(err.field(), Some("instance"), "{err}");
+
+    // After a registration, the lookup finds that client.
+    let sb = sandbox();
+    let (registered, _) = registration::complete_settings(&http(), &store, &bare(&sb.issuer))
+        .await
+        .expect("registered");
+    assert_eq!(
+        registration::stored_settings(&store, &bare(&sb.issuer))
+            .await
+            .unwrap(),
+        registration::Stored::Ready(registered, Registration::Reused)
+    );
+}
+
 async fn delete_registered(store: &Arc<dyn SecretStore>, issuer: &str) {
     let entry = store
         .load(&registration::registration_account(issuer))

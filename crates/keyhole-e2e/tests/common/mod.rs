@@ -614,6 +614,17 @@ impl App {
         .await;
     }
 
+    /// Empties input `css` the way a user does (typing, then Backspace), so the page hears
+    /// `input` events; WebDriver's clear alone may not fire one.
+    pub async fn clear(&self, css: &str) {
+        self.on_element("empty", css, |e| async move {
+            e.clear().await?;
+            e.send_keys("x").await?;
+            e.send_keys("\u{E003}").await
+        })
+        .await;
+    }
+
     /// The value of input `css`.
     pub async fn value(&self, css: &str) -> String {
         self.on_element("value of", css, |e| async move { e.prop("value").await })
