@@ -179,6 +179,12 @@ impl SessionManager {
         app: &AppHandle<R>,
         device: bool,
     ) -> Result<SessionSummary> {
+        // A client Keyhole registered may have been forgotten by the provider since: the engine
+        // checks it (RFC 7592) and registers again once; the user hears it.
+        if let Some(note) = crate::settings_ext::recheck_registration(app).await? {
+            self.tell(note);
+            self.emit_state(app);
+        }
         let keeper = self.keeper(app)?;
         tracing::info!(issuer = %keeper.keyhole().config().issuer, "sign-in started");
         let progress = {

@@ -338,6 +338,24 @@ pub async fn register_client<R: Runtime>(
     save_completed(app, &settings, note)
 }
 
+/// Before a sign-in: when the current client ID is the one Keyhole registered, the engine checks
+/// the provider still knows it and registers again when it does not; the new client ID is saved
+/// and the note returned. A client ID the user gave costs one keychain read and nothing else.
+pub async fn recheck_registration<R: Runtime>(app: &AppHandle<R>) -> Result<Option<String>> {
+    let current = app.settings().view().settings;
+    let secrets = app.sessions().secrets();
+    let (settings, how) = registration::complete_settings(
+        &keyhole_core::http_client(SET_UP_TIMEOUT),
+        &secrets,
+        &current,
+    )
+    .await?;
+    if how != registration::Registration::Replaced {
+        return Ok(None);
+    }
+    Ok(save_completed(app, &settings, how.note(settings.instance.trim()))?.note)
+}
+
 fn save_completed<R: Runtime>(
     app: &AppHandle<R>,
     settings: &Settings,

@@ -85,9 +85,12 @@ pub async fn complete_settings(
     store: &Arc<dyn SecretStore>,
     settings: &Settings,
 ) -> Result<(Settings, Registration)> {
-    if !settings.client_id.trim().is_empty() {
+    if !settings.client_id.trim().is_empty() && !registered_here(store, settings).await? {
         return Ok((settings.clone(), Registration::Given));
     }
+    // No client ID, or the one Keyhole registered (a front end saved it in the settings): the
+    // provider may have forgotten it since, so it goes the registration way (checked, or
+    // registered again).
     // Validate everything else first (a placeholder client ID stands in).
     let probe = Settings {
         client_id: "registration-pending".into(),
@@ -103,6 +106,17 @@ pub async fn complete_settings(
         },
         how,
     ))
+}
+
+/// True when `settings`' client ID is the one Keyhole registered with its instance (a keychain
+/// read; no request).
+async fn registered_here(store: &Arc<dyn SecretStore>, settings: &Settings) -> Result<bool> {
+    let Ok(config) = settings.validate() else {
+        return Ok(false); // Not Keyhole's to check: validation says what is wrong later.
+    };
+    Ok(load(store, &config.issuer)
+        .await?
+        .is_some_and(|stored| stored.client_id == config.client_id))
 }
 
 /// What [`stored_settings`] found.

@@ -319,6 +319,33 @@ async fn a_registered_client_the_provider_forgot_is_registered_again_once() {
     assert_eq!(how, Registration::Replaced);
     assert_ne!(after.client_id, new_id);
     assert!(how.note(&sb.issuer).unwrap().contains("registered again"));
+    // A front end that saved the registered client ID in its settings gets the same check:
+    // still known, it is reused as it is; forgotten, it is registered again once.
+    let (same, how) = registration::complete_settings(&http(), &store, &after)
+        .await
+        .unwrap();
+    assert_eq!(
+        (same.client_id.as_str(), how),
+        (after.client_id.as_str(), Registration::Reused)
+    );
+    delete_registered(&store, &sb.issuer).await;
+    let (renewed, how) = registration::complete_settings(&http(), &store, &after)
+        .await
+        .unwrap();
+    assert_eq!(how, Registration::Replaced);
+    assert_ne!(renewed.client_id, after.client_id);
+    // A client ID the user gave is theirs: never checked or replaced.
+    let given = Settings {
+        client_id: "the-users-own-client".into(),
+        ..after.clone()
+    };
+    let (kept, how) = registration::complete_settings(&http(), &store, &given)
+        .await
+        .unwrap();
+    assert_eq!(
+        (kept.client_id.as_str(), how),
+        ("the-users-own-client", Registration::Given)
+    );
 }
 
 #[tokio::test]
