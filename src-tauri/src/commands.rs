@@ -902,4 +902,84 @@ mod tests {
         assert_eq!(done["settings"]["clientId"], "abc123");
         assert_eq!(done["note"], Value::Null);
     }
+
+    /// The provider forgets a client Keyhole registered (an RFC 7592 DELETE with the registration
+    /// access token kept in `secrets`).
+    fn provider_forgets(secrets: &MemoryStore, issuer: &str) {
+        let entry = secrets
+            .load(&keyhole_core::registration::registration_account(issuer))
+            .expect("loads")
+            .expect("a stored registration");
+        let entry: Value = serde_json::from_str(&entry).expect("JSON");
+        let uri =
+            Url::parse(entry["registration_client_uri"].as_str().expect("a URI")).expect("URL");
+        let token = entry["registration_access_token"]
+            .as_str()
+            .expect("a token");
+        let mut stream = std::net::TcpStream::connect((
+            uri.host_str().expect("host"),
+            uri.port().expect("port"),
+        ))
+        .expect("connect");
+        write!(
+            stream,
+            "DELETE {} HTTP/1.0\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\r\n",
+            uri.path(),
+            uri.authority()
+        )
+        .expect("send");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("read");
+        assert!(answer.starts_with("HTTP/1.1 204"), "{answer}");
+    }
+
+    #[test]
+    fn a_registered_client_the_provider_forgot_is_registered_again_before_a_sign_in() {
+        let sandbox = keyhole_sandbox::Sandbox::start().expect("the sandbox (Node)");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let secrets = Arc::new(MemoryStore::default());
+        let (t, events) = start_with_secrets(
+            &dir.path().join("settings.json"),
+            None,
+            Arc::clone(&secrets) as Arc<dyn SecretStore>,
+        );
+        let mut settings = valid();
+        settings["instance"] = json!(sandbox.issuer);
+        settings["clientId"] = json!("");
+        settings["apiUrl"] = json!(sandbox.api.lax);
+        let done = invoke(
+            &t.window,
+            "register_client",
+            json!({ "settings": settings }),
+        )
+        .expect("registered");
+        let first = done["settings"]["clientId"]
+            .as_str()
+            .expect("a client ID")
+            .to_owned();
+        invoke(&t.window, "session", json!({})).expect("the page asked");
+
+        provider_forgets(&secrets, &sandbox.issuer);
+        let pending = sign_in_in_background(&t);
+        wait_until("the sign-in waits for the browser", || {
+            t.app.sessions().is_signing_in()
+        });
+        let now = invoke(&t.window, "load_settings", json!({})).expect("loads");
+        let second = now["clientId"].as_str().expect("a client ID");
+        assert_ne!(second, first, "registered again, and saved");
+        // The page hears it as a notice with the session state.
+        let told =
+            std::iter::from_fn(|| events.recv_timeout(Duration::from_secs(5)).ok()).any(|state| {
+                state["notice"]
+                    .as_str()
+                    .is_some_and(|n| n.contains("registered again"))
+            });
+        assert!(told, "the user was told the client was registered again");
+        invoke(&t.window, "cancel_sign_in", json!({})).expect("cancel answers");
+        let error = pending
+            .recv_timeout(Duration::from_secs(10))
+            .expect("sign_in answers")
+            .expect_err("cancelled");
+        assert_eq!(error["kind"], "cancelled");
+    }
 }
