@@ -33,6 +33,7 @@ class FakeElement {
   setAttribute(k, v) { this.attributes.set(k, String(v)); }
   getAttribute(k) { return this.attributes.has(k) ? this.attributes.get(k) : null; }
   hasAttribute(k) { return this.attributes.has(k); }
+  removeAttribute(k) { this.attributes.delete(k); }
   get id() { return this.getAttribute("id") ?? ""; }
   get children() { return this.childNodes.filter((c) => c.nodeType === 1); }
   get isConnected() {
