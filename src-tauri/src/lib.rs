@@ -119,7 +119,7 @@ struct FirstFrame {
     about: About,
 }
 
-/// A script that sets `window.__KEYHOLE_INITIAL__` to the settings, the session (is a stored one
+/// A script that sets `window.__KEYHOLE_INITIAL__`, on the window's first page only, to the settings, the session (is a stored one
 /// being restored?) and [`ABOUT`], taken from memory after [`init`]. The webview runs it before the
 /// page's own scripts, so the page renders its final layout without awaiting a command (the
 /// keychain and the network are left to the background restore). An initialization script is
@@ -132,8 +132,16 @@ pub fn first_frame_script<R: Runtime>(app: &AppHandle<R>) -> String {
     };
     // Serializing these plain structs cannot fail; if it ever did, the page asks by command.
     let json = serde_json::to_string(&initial).unwrap_or_else(|_| "null".to_owned());
-    format!("window.__KEYHOLE_INITIAL__ = {json};")
+    // The webview runs this on every load of the window, but the snapshot is the launch's: a
+    // reload (settings saved since) must ask by command instead. window.name survives reloads.
+    format!(
+        "if (window.name !== {FIRST_FRAME_USED:?}) {{ window.name = {FIRST_FRAME_USED:?}; \
+         window.__KEYHOLE_INITIAL__ = {json}; }}"
+    )
 }
+
+/// Marks the window whose first page has had [`first_frame_script`]'s snapshot.
+const FIRST_FRAME_USED: &str = "keyhole-first-frame-used";
 
 /// Opens the main window of tauri.conf.json (`"create": false` there, so it waits for this) with
 /// [`first_frame_script`], after [`init`] has built the state the script reads.
