@@ -27,7 +27,9 @@ if [ -z "${BENCH_NO_BUILD:-}" ]; then
   say "Building keyhole-cli (release)"
   cargo build --release --locked -p keyhole-cli >&2
 fi
-cli=$root/target/release/keyhole-cli
+target=${CARGO_TARGET_DIR:-$root/target}
+case $target in /*) ;; *) target=$root/$target ;; esac
+cli=$target/release/keyhole-cli
 [ -x "$cli" ] || die "$cli is missing (run without BENCH_NO_BUILD)"
 
 work=$(mktemp -d)
@@ -87,7 +89,7 @@ col() { cut -d' ' -f"$2" "$work/$1" | median; }
 cw=$(col curl 1); cc=$(col curl 2); kw=$(col cli 1); kc=$(col cli 2)
 sw=$(col start 1); xw=$(col keychain 1)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-mkdir -p target/bench
+mkdir -p "$target/bench"
 {
   echo "Warm call, $pairs pairs on $api (median):"
   printf '  %-26s %8s ms wall  %8s ms CPU\n' "curl with the same token" "$cw" "$cc"
@@ -95,8 +97,8 @@ mkdir -p target/bench
   printf '  %-26s %8s× wall  %8s× CPU   (target ≤ 1.5× wall)\n' "ratio" "$(ratio "$kw" "$cw")" "$(ratio "$kc" "$cc")"
   echo "  provider requests during the $pairs warm calls: $((after - before)) (target 0)"
   echo "  for scale: keyhole-cli --version ${sw} ms, secret-tool lookup ${xw} ms, curl's request ${cw} ms"
-} | tee target/bench/cli-summary.txt
-cat >target/bench/cli.json <<JSON
+} | tee "$target/bench/cli-summary.txt"
+cat >"$target/bench/cli.json" <<JSON
 {"pairs": $pairs, "curl": {"wall_ms": $cw, "cpu_ms": $cc}, "keyhole_cli": {"wall_ms": $kw, "cpu_ms": $kc},
  "ratio_wall": $(ratio "$kw" "$cw"), "ratio_cpu": $(ratio "$kc" "$cc"), "provider_requests": $((after - before)),
  "version_wall_ms": $sw, "secret_tool_wall_ms": $xw}

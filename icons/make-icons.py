@@ -83,9 +83,10 @@ def main():
             cache[size] = draw(size)
         return cache[size]
 
-    files = {
-        "32x32.png": get(32),
-        "128x128.png": get(128),
+    # Every hicolor size a desktop asks for: the bundler installs each PNG listed in
+    # tauri.conf.json under /usr/share/icons/hicolor/<w>x<h>/apps/.
+    files = {f"{s}x{s}.png": get(s) for s in (16, 24, 32, 48, 64, 128, 256, 512)}
+    files |= {
         "128x128@2x.png": get(256),
         "icon.png": get(512),
         "icon.ico": ico([(s, get(s)) for s in (16, 24, 32, 48, 64, 256)]),

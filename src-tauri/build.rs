@@ -22,7 +22,12 @@ const COMMANDS: &[&str] = &[
     "save_profile",
 ];
 
+#[path = "../build/commit.rs"]
+mod commit;
+
 fn main() {
+    // KEYHOLE_COMMIT for the About line (see build/commit.rs).
+    commit::emit(std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
     // tauri-build watches its default capabilities folder only; with a custom pattern, say it here
     // or an edited capability is silently not compiled in.
     println!("cargo:rerun-if-changed=src-tauri/capabilities");

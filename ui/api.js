@@ -1,5 +1,14 @@
-// The only module that touches window.__TAURI__. Every command is one async function;
-// every failure is rethrown as a plain { kind, message, field? } object.
+// The only module that touches window.__TAURI__ (and the shell's __KEYHOLE_INITIAL__). Every
+// command is one async function; every failure is rethrown as a plain { kind, message, field? } object.
+
+/**
+ * What the shell put on the page before its scripts ran (src-tauri `first_frame_script`):
+ * `{settings, session: {session, restoring, notice}, about: {version, commit}}`, or null.
+ */
+export function initialState() {
+  const initial = globalThis.window?.__KEYHOLE_INITIAL__;
+  return initial && typeof initial === "object" && initial.settings ? initial : null;
+}
 
 function tauri() {
   const t = globalThis.window?.__TAURI__;

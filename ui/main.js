@@ -3,11 +3,12 @@
 import * as api from "./api.js";
 import { toApiRequest } from "./request.js";
 import { initialState, needsRegistration, next, settingsFromForm } from "./state.js";
-import { updateChrome, updateClock, updateSetUpOffer, view } from "./view.js";
+import { updateAbout, updateChrome, updateClock, updateSetUpOffer, view } from "./view.js";
 
 const root = document.getElementById("app");
 const statusEl = document.getElementById("status");
 const badgeEl = document.getElementById("sandbox-badge");
+const aboutEl = document.getElementById("about");
 const INPUT_IDS = { instance: "instance", clientId: "client-id", scopes: "scopes", redirectPort: "redirect-port", apiUrl: "api-url", resource: "resource" };
 
 let state = initialState(Date.now());
@@ -241,8 +242,21 @@ function onKeyDown(e) {
   }
 }
 
+/** index.html hides the page until its first real render (styles.css, html[data-booting]). */
+function reveal() {
+  document.documentElement?.removeAttribute("data-booting");
+}
+
 async function boot() {
-  render();
+  // The shell injects the settings and whether a session is being restored before this page
+  // loads, so the first render is the final layout and no command is awaited before it.
+  const initial = api.initialState();
+  if (initial) {
+    updateAbout(aboutEl, initial.about);
+    dispatch({ type: "booted", settings: initial.settings, sessionState: initial.session, error: null });
+    reveal();
+  }
+
   const unlisten = [];
   let listenError = null;
   try {
@@ -256,18 +270,27 @@ async function boot() {
   window.addEventListener("pagehide", () => unlisten.forEach((stop) => stop()));
   window.addEventListener("keydown", onKeyDown);
 
-  // session() answers at once: a restore from the keychain runs in the background and ends
-  // with a session-changed, so this never waits for the network.
-  const [settings, sessionState] = await Promise.allSettled([api.loadSettings(), api.session()]);
-  const error = listenError
-    ?? (settings.status === "rejected" ? settings.reason : null)
-    ?? (sessionState.status === "rejected" ? sessionState.reason : null);
-  dispatch({
-    type: "booted",
-    settings: settings.status === "fulfilled" ? settings.value : null,
-    sessionState: sessionState.status === "fulfilled" ? sessionState.value : null,
-    error,
-  });
+  if (initial) {
+    // Now that the page listens: what changed since the shell's snapshot (a restore that has
+    // already ended) and the notices it holds for the page, which are said once.
+    if (listenError) dispatch({ type: "unexpectedError", error: listenError });
+    await settle(api.session(), (state) => ({ type: "sessionChanged", state }), (error) => ({ type: "unexpectedError", error }));
+  } else {
+    // Without the shell's state (an older shell, or KEYHOLE_FIRST_FRAME=commands): the page stays
+    // hidden until these answer, so its first frame is still final. session() answers at once: a
+    // restore from the keychain runs in the background and ends with a session-changed.
+    const [settings, sessionState] = await Promise.allSettled([api.loadSettings(), api.session()]);
+    const error = listenError
+      ?? (settings.status === "rejected" ? settings.reason : null)
+      ?? (sessionState.status === "rejected" ? sessionState.reason : null);
+    dispatch({
+      type: "booted",
+      settings: settings.status === "fulfilled" ? settings.value : null,
+      sessionState: sessionState.status === "fulfilled" ? sessionState.value : null,
+      error,
+    });
+    reveal();
+  }
 
   await Promise.all([loadHistory(), loadProfiles()]);
   setInterval(() => dispatch({ type: "tick", now: Date.now() }), 1000);

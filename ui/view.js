@@ -341,6 +341,12 @@ function settingsPanel(state, dispatch) {
 }
 
 /** The bits outside #app: the status live region and the sandbox badge. */
+/** The About line: version and commit of this build (from the shell's initial state). */
+export function updateAbout(el, about) {
+  if (!el || !about?.version) return;
+  el.textContent = `Keyhole ${about.version} · commit ${about.commit || "unknown"}`;
+}
+
 export function updateChrome(status, badge, state) {
   if (status) {
     const text = fmt.statusText(state);

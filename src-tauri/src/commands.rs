@@ -411,6 +411,89 @@ mod tests {
         assert_eq!(again["notice"], Value::Null, "said once, not on every call");
     }
 
+    /// A keychain without a Secret Service whose reads wait until the test opens the gate, so
+    /// the launch-time restore stays in progress for as long as the test needs.
+    struct GatedKeychain {
+        gate: std::sync::Mutex<mpsc::Receiver<()>>,
+        inner: NoKeychain,
+    }
+
+    impl SecretStore for GatedKeychain {
+        fn load(&self, account: &str) -> keyhole_core::Result<Option<String>> {
+            let gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = gate.recv_timeout(Duration::from_secs(10));
+            self.inner.load(account)
+        }
+        fn save(&self, account: &str, secret: &str) -> keyhole_core::Result<()> {
+            self.inner.save(account, secret)
+        }
+        fn delete(&self, account: &str) -> keyhole_core::Result<()> {
+            self.inner.delete(account)
+        }
+        fn unavailable(&self) -> Option<String> {
+            self.inner.unavailable()
+        }
+    }
+
+    /// `window.__KEYHOLE_INITIAL__`'s value in the first-frame script.
+    fn first_frame(t: &TestApp) -> Value {
+        let script = crate::first_frame_script(t.app.handle());
+        // Only the first page of the window gets it (a reload asks by command).
+        let json = script
+            .strip_prefix(
+                "if (window.name !== \"keyhole-first-frame-used\") { \
+                 window.name = \"keyhole-first-frame-used\"; window.__KEYHOLE_INITIAL__ = ",
+            )
+            .and_then(|rest| rest.strip_suffix("; }"))
+            .unwrap_or_else(|| panic!("unexpected script: {script}"));
+        serde_json::from_str(json).expect("the script's value is JSON")
+    }
+
+    #[test]
+    fn the_first_frame_script_says_a_restore_runs_without_waiting_for_it_or_taking_its_notice() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (open_gate, gate) = mpsc::channel();
+        let keychain = GatedKeychain {
+            gate: std::sync::Mutex::new(gate),
+            inner: NoKeychain::default(),
+        };
+        let (t, events) = start_with_secrets(
+            &dir.path().join("settings.json"),
+            Some(sandbox()),
+            Arc::new(keychain),
+        );
+
+        // The keychain read is blocked, yet the script is there, saying a restore runs.
+        let initial = first_frame(&t);
+        assert!(t.app.sessions().is_restoring());
+        assert_eq!(initial["session"]["restoring"], true, "{initial}");
+        assert_eq!(initial["session"]["session"], Value::Null);
+        assert_eq!(
+            Ok(initial["settings"].clone()),
+            invoke(&t.window, "load_settings", json!({}))
+        );
+        assert_eq!(initial["settings"]["sandbox"], true);
+        assert_eq!(initial["about"]["version"], env!("CARGO_PKG_VERSION"));
+        assert!(initial["about"]["commit"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty()));
+
+        open_gate.send(()).expect("the restore waits at the gate");
+        wait_until("the restore is over", || !t.app.sessions().is_restoring());
+        let after = first_frame(&t);
+        assert_eq!(after["session"]["restoring"], false, "{after}");
+        assert_eq!(after["session"]["notice"], Value::Null);
+        // Neither script marked the page as listening, and the notice is still the page's to take.
+        assert!(events.try_recv().is_err(), "an event no page listened to");
+        let state = invoke(&t.window, "session", json!({})).expect("session answers");
+        assert!(
+            state["notice"]
+                .as_str()
+                .is_some_and(|n| n.contains("keychain is not available")),
+            "{state}"
+        );
+    }
+
     #[test]
     fn sign_in_with_invalid_settings_names_the_field() {
         let dir = tempfile::tempdir().expect("temp dir");

@@ -22,7 +22,8 @@ use keyhole_core::{
     Browser, Keychain, KeychainOrMemory, Profiles, SecretStore, SystemBrowser,
     DEFAULT_SIGN_IN_TIMEOUT,
 };
-use tauri::{AppHandle, Builder, Manager, Runtime};
+use serde::Serialize;
+use tauri::{AppHandle, Builder, Manager, Runtime, WebviewWindowBuilder};
 
 pub use error::{Error, Result};
 pub use history_ext::{HistoryEntry, HistoryExt, HistoryManager, HISTORY_FILE, HISTORY_LIMIT};
@@ -137,11 +138,83 @@ pub fn init<R: Runtime>(app: &AppHandle<R>, launch: Launch) -> Result<()> {
     Ok(())
 }
 
+/// The version and the commit this binary was built from (build.rs), for the About line.
+#[derive(Debug, Clone, Serialize)]
+pub struct About {
+    /// The package version.
+    pub version: &'static str,
+    /// `git rev-parse --short=10 HEAD` at build time, or `unknown`.
+    pub commit: &'static str,
+}
+
+/// This build's [`About`].
+pub const ABOUT: About = About {
+    version: env!("CARGO_PKG_VERSION"),
+    commit: env!("KEYHOLE_COMMIT"),
+};
+
+/// Everything the page's first frame depends on.
+#[derive(Serialize)]
+struct FirstFrame {
+    settings: SettingsView,
+    session: SessionState,
+    about: About,
+}
+
+/// A script that sets `window.__KEYHOLE_INITIAL__`, on the window's first page only, to the settings, the session (is a stored one
+/// being restored?) and [`ABOUT`], taken from memory after [`init`]. The webview runs it before the
+/// page's own scripts, so the page renders its final layout without awaiting a command (the
+/// keychain and the network are left to the background restore). An initialization script is
+/// injected by the webview, outside the page's CSP, which therefore needs no `unsafe-inline`.
+pub fn first_frame_script<R: Runtime>(app: &AppHandle<R>) -> String {
+    let initial = FirstFrame {
+        settings: app.settings().view(),
+        session: app.sessions().first_frame_state(),
+        about: ABOUT,
+    };
+    // Serializing these plain structs cannot fail; if it ever did, the page asks by command.
+    let json = serde_json::to_string(&initial).unwrap_or_else(|_| "null".to_owned());
+    // The webview runs this on every load of the window, but the snapshot is the launch's: a
+    // reload (settings saved since) must ask by command instead. window.name survives reloads.
+    format!(
+        "if (window.name !== {FIRST_FRAME_USED:?}) {{ window.name = {FIRST_FRAME_USED:?}; \
+         window.__KEYHOLE_INITIAL__ = {json}; }}"
+    )
+}
+
+/// Marks the window whose first page has had [`first_frame_script`]'s snapshot.
+const FIRST_FRAME_USED: &str = "keyhole-first-frame-used";
+
+/// Opens the main window of tauri.conf.json (`"create": false` there, so it waits for this) with
+/// [`first_frame_script`], after [`init`] has built the state the script reads.
+fn open_main_window<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == "main")
+        .cloned()
+        .unwrap_or_default();
+    let mut window = WebviewWindowBuilder::from_config(app, &config)?;
+    // KEYHOLE_FIRST_FRAME=commands leaves the script out: the page then awaits its first commands
+    // before its first paint instead. Only `scripts/bench` sets it, to compare the two.
+    if std::env::var("KEYHOLE_FIRST_FRAME").as_deref() != Ok("commands") {
+        window = window.initialization_script(first_frame_script(app));
+    }
+    window.build()?;
+    Ok(())
+}
+
 /// Starts the desktop app.
 pub fn run() {
     init_tracing();
     let launch = Launch::from_env();
-    let app = builder(tauri::Builder::default()).setup(|app| Ok(init(app.handle(), launch)?));
+    let app = builder(tauri::Builder::default()).setup(|app| {
+        init(app.handle(), launch)?;
+        open_main_window(app.handle())?;
+        Ok(())
+    });
     if let Err(error) = app.run(tauri::generate_context!()) {
         tracing::error!(%error, "Keyhole could not start");
         eprintln!("Keyhole could not start: {error}");
@@ -149,13 +222,24 @@ pub fn run() {
     }
 }
 
-/// Logs to stderr; `KEYHOLE_LOG` takes an `EnvFilter` (default: Keyhole at info, the rest at warn).
+/// Logs to stderr; `KEYHOLE_LOG` takes `target=level` directives such as
+/// `warn,keyhole_app=debug` (default: Keyhole at info, the rest at warn). A `Targets` filter
+/// rather than an `EnvFilter`: the same syntax minus span and field matching, without the
+/// regex-based matcher in the release binary.
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KEYHOLE_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("warn,keyhole_app=info,keyhole_core=info")
-    });
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter)
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+    let filter = std::env::var("KEYHOLE_LOG")
+        .ok()
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| {
+            Targets::new()
+                .with_default(tracing::Level::WARN)
+                .with_target("keyhole_app", tracing::Level::INFO)
+                .with_target("keyhole_core", tracing::Level::INFO)
+        });
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
         .init();
 }

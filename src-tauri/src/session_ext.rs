@@ -91,6 +91,17 @@ impl SessionManager {
         self.state()
     }
 
+    /// For the page's first frame (`crate::first_frame_script`): the session and whether a
+    /// restore runs, read without taking the notices or marking the page ready (it calls
+    /// `session` for both once it listens).
+    pub fn first_frame_state(&self) -> SessionState {
+        SessionState {
+            session: self.accounts.current().and_then(|k| k.summary()),
+            restoring: self.restoring.load(Ordering::SeqCst),
+            notice: None,
+        }
+    }
+
     /// The session as the UI sees it; pending notices are handed over (shown once).
     pub fn state(&self) -> SessionState {
         let session = self.accounts.current().and_then(|k| k.summary());

@@ -16,9 +16,10 @@ const flush = async () => { for (let i = 0; i < 10; i++) await new Promise((r) =
 let instance = 0;
 
 /** Fresh document, fake backend and a fresh copy of main.js (query string = new module). */
-async function boot({ loaded = settings, current = sessionState(null), handlers = {}, clipboard = async () => {}, tauri = true } = {}) {
+async function boot({ loaded = settings, current = sessionState(null), handlers = {}, clipboard = async () => {}, tauri = true, initial = undefined } = {}) {
   const doc = installDocument();
-  for (const [tag, id] of [["p", "status"], ["span", "sandbox-badge"], ["main", "app"]]) {
+  doc.documentElement.setAttribute("data-booting", "");
+  for (const [tag, id] of [["p", "status"], ["span", "sandbox-badge"], ["main", "app"], ["p", "about"]]) {
     const el = doc.createElement(tag);
     el.setAttribute("id", id);
     doc.body.append(el);
@@ -54,6 +55,7 @@ async function boot({ loaded = settings, current = sessionState(null), handlers 
     },
   };
   if (!tauri) delete globalThis.window.__TAURI__;
+  if (initial !== undefined) globalThis.window.__KEYHOLE_INITIAL__ = initial;
   Object.defineProperty(globalThis, "navigator", { value: { clipboard: { writeText: clipboard } }, configurable: true, writable: true });
   const timers = [];
   globalThis.setInterval = (fn) => { timers.push(fn); return timers.length; };
@@ -105,6 +107,47 @@ describe("boot", () => {
     assert.equal(ui.state(), "signedOut");
     assert.match(ui.$("notice").textContent, /only works inside the app/);
     assert.ok(ui.$("sign-in"));
+  });
+});
+
+describe("first frame from the shell's initial state (__KEYHOLE_INITIAL__)", () => {
+  const about = { version: "0.1.0", commit: "0123456789" };
+  const never = () => new Promise(() => {});
+
+  test("the first render is the final screen: no command is awaited before it, load_settings is never called", async () => {
+    const ui = await boot({
+      initial: { settings: { ...settings, sandbox: true }, session: sessionState(null), about },
+      handlers: { session: never, load_settings: never },
+    });
+    assert.equal(ui.state(), "signedOut", "rendered while session() has not answered");
+    assert.equal(ui.$("instance").value, settings.instance);
+    assert.equal(ui.$("sandbox-badge").hidden, false);
+    assert.equal(ui.$("about").textContent, "Keyhole 0.1.0 · commit 0123456789");
+    assert.equal(ui.doc.documentElement.hasAttribute("data-booting"), false, "the page is shown");
+    assert.deepEqual(ui.commands(), ["session"], "asked once it listens, for what changed since");
+    assert.deepEqual(ui.calls.slice(0, 2).map(([c]) => c), ["listen:sign-in-progress", "listen:session-changed"]);
+  });
+
+  test("a restore in progress shows the restoring screen at once; session() then brings its end and the notice", async () => {
+    const answer = deferred();
+    const ui = await boot({
+      initial: { settings, session: sessionState(null, { restoring: true }), about },
+      handlers: { session: () => answer.promise },
+    });
+    assert.equal(ui.state(), "restoring");
+    assert.equal(ui.$("restore-stage").textContent, "Restoring your session…");
+    answer.resolve(sessionState(null, { restoring: false, notice: RESTORE_FAILED }));
+    await flush();
+    assert.equal(ui.state(), "signedOut");
+    assert.match(ui.$("notice").textContent, /Could not restore/);
+  });
+
+  test("a malformed initial state falls back to asking the backend", async () => {
+    const ui = await boot({ initial: { about } });
+    // History and profiles are read after the first frame in any case.
+    assert.deepEqual(ui.commands().sort(), ["history", "load_settings", "profiles", "session"]);
+    assert.equal(ui.state(), "signedOut");
+    assert.equal(ui.$("about").textContent, "");
   });
 });
 
@@ -326,11 +369,12 @@ describe("restoring a stored session at launch", () => {
   test("a restore that finishes before session() answers is not lost", async () => {
     const answer = deferred();
     const ui = await boot({ handlers: { session: () => answer.promise } });
-    assert.equal(ui.state(), "loading");
+    assert.equal(ui.doc.documentElement.hasAttribute("data-booting"), true, "hidden until the commands answer");
     await ui.emit("session-changed", sessionState(session()));
     answer.resolve(restoring());
     await flush();
     assert.equal(ui.state(), "signedIn");
+    assert.equal(ui.doc.documentElement.hasAttribute("data-booting"), false);
   });
 
   test("an older backend's payloads (Session|null) still work", async () => {

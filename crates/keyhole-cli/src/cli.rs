@@ -1,6 +1,16 @@
 //! Command-line definitions.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
+
+/// `0.1.0 (commit 1234abcdef)`: the version and the commit it was built from (build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("KEYHOLE_COMMIT"),
+    ")"
+);
 
 /// Keyhole: sign in to a Clerk application through your browser and see what a protected API answers.
 ///
@@ -11,7 +21,7 @@ use clap::{Args, Parser, Subcommand};
 /// found no session), 2 bad settings, 3 the sign-in failed or the session ended, 4 the API could
 /// not be reached or did not answer in time, 130 cancelled (Ctrl-C), 141 output pipe closed.
 #[derive(Debug, Parser)]
-#[command(name = "keyhole-cli", version)]
+#[command(name = "keyhole-cli", version = VERSION)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -34,6 +44,24 @@ pub enum Command {
     /// Save or list profiles: named settings shared with the Keyhole app.
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Print a shell completion script to stdout.
+    ///
+    /// For example: `keyhole-cli completions bash > ~/.local/share/bash-completion/completions/keyhole-cli`.
+    /// The packages install bash, zsh and fish completions.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout.
+    ///
+    /// `keyhole-cli man | man -l -` reads it. With --out-dir, writes keyhole-cli.1 and one page per
+    /// subcommand (keyhole-cli-call.1, …) instead; the packages install those.
+    Man {
+        /// Write keyhole-cli.1 and keyhole-cli-<subcommand>.1 here instead.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 mod account;
 mod call;
 mod cli;
+mod docs;
 mod keeper;
 #[macro_use]
 mod output;
@@ -40,6 +41,8 @@ fn main() -> ExitCode {
                 cli::Command::SignOut(args) => account::sign_out(args).await,
                 cli::Command::Token(args) => account::token(args).await,
                 cli::Command::Profile(command) => account::profile(command),
+                cli::Command::Completions { shell } => docs::completions(shell),
+                cli::Command::Man { out_dir } => docs::man(out_dir.as_deref()),
             }
         };
         // Ctrl-C ends whatever is running at once — a sign-in, a renewal, the API call — with

@@ -249,3 +249,80 @@ fn a_session_signed_in_once_serves_later_processes_until_sign_out() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("Not signed in"));
 }
+
+fn run_ok(args: &[&str]) -> String {
+    let out = cli_in("docs", args);
+    assert!(
+        out.status.success(),
+        "keyhole-cli {args:?}: exit {:?}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+#[test]
+fn version_names_the_package_version_and_the_commit_it_was_built_from() {
+    // What build.rs should have found: the checked-out commit, or "unknown" without git.
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=10", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let commit = std::env::var("KEYHOLE_COMMIT")
+        .ok()
+        .filter(|c| !c.trim().is_empty())
+        .or(head)
+        .unwrap_or_else(|| "unknown".into());
+    assert_eq!(
+        run_ok(&["--version"]).trim(),
+        format!(
+            "keyhole-cli {} (commit {commit})",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}
+
+#[test]
+fn completions_complete_every_subcommand_and_option() {
+    let bash = run_ok(&["completions", "bash"]);
+    assert!(bash.contains("complete -F _keyhole__cli"), "{bash}");
+    for word in [
+        "call",
+        "sign-in",
+        "status",
+        "sign-out",
+        "--api-url",
+        "--client-id",
+    ] {
+        assert!(bash.contains(word), "bash completion lacks {word}");
+    }
+    let zsh = run_ok(&["completions", "zsh"]);
+    assert!(zsh.starts_with("#compdef keyhole-cli"), "{zsh}");
+    let refused = cli_in("docs", &["completions", "tcsh"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "an unknown shell is a usage error"
+    );
+}
+
+#[test]
+fn the_man_pages_come_from_the_clap_definitions() {
+    let page = run_ok(&["man"]);
+    assert!(page.contains(".TH keyhole-cli 1"), "{page}");
+    assert!(
+        page.contains("sign\\-out"),
+        "subcommands are listed: {page}"
+    );
+
+    let dir = std::env::temp_dir().join(format!("keyhole-cli-man-{}", std::process::id()));
+    run_ok(&["man", "--out-dir", dir.to_str().expect("UTF-8 temp dir")]);
+    let call =
+        std::fs::read_to_string(dir.join("keyhole-cli-call.1")).expect("a page per subcommand");
+    assert!(call.contains("\\-\\-api\\-url"), "{call}");
+    assert!(dir.join("keyhole-cli.1").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}

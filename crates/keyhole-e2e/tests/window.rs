@@ -40,6 +40,12 @@ async fn signing_in_shows_the_login_and_calling_the_lax_api_shows_its_data() {
     );
     assert_eq!(app.value("#instance").await, sandbox.issuer);
     assert_eq!(app.value("#api-url").await, sandbox.api.lax);
+    // The About line, from the state the shell injected before the page loaded.
+    let about = app.text("#about").await;
+    assert!(
+        about.starts_with(&format!("Keyhole {} · commit ", env!("CARGO_PKG_VERSION"))),
+        "{about}"
+    );
     app.screenshot("signed-out").await;
 
     sign_in(&app, login).await;
