@@ -110,6 +110,7 @@ fn request(args: &CallArgs, keeper: &keyhole_core::SessionKeeper) -> Result<ApiR
         body,
         send_token: !args.no_token,
         timeout_secs: Some(args.max_time),
+        name: None,
     })
 }
 
