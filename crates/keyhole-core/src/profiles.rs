@@ -126,12 +126,14 @@ impl Profiles {
             .find(|r| r.name.as_deref() == Some(name.as_str()))
         {
             Some(existing) => *existing = stored,
-            None if full => return Err(Error::setting(
-                "savedRequest",
-                format!(
+            None if full => {
+                return Err(Error::setting(
+                    "savedRequest",
+                    format!(
                     "Profile {profile:?} already keeps {MAX_REQUESTS} requests; delete one first."
                 ),
-            )),
+                ))
+            }
             None => target.requests.push(stored),
         }
         let requests = target.requests.clone();
