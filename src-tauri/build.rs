@@ -20,6 +20,9 @@ const COMMANDS: &[&str] = &[
     "profiles",
     "switch_profile",
     "save_profile",
+    "saved_requests",
+    "save_request",
+    "delete_saved_request",
 ];
 
 #[path = "../build/commit.rs"]

@@ -55,6 +55,9 @@ export async function copyCurl(request, literalToken) { return invoke("copy_curl
 export async function profiles() { return invoke("profiles"); }
 export async function switchProfile(name) { return invoke("switch_profile", { name }); }
 export async function saveProfile(name) { return invoke("save_profile", { name }); }
+export async function savedRequests() { return invoke("saved_requests"); }
+export async function saveRequest(name, request) { return invoke("save_request", { name, request }); }
+export async function deleteSavedRequest(name) { return invoke("delete_saved_request", { name }); }
 
 /** Subscribe to a backend event; resolves to the unlisten function (keep it). */
 async function listen(name, handler) {

@@ -14,7 +14,7 @@ const INPUT_IDS = { instance: "instance", clientId: "client-id", scopes: "scopes
 let state = initialState(Date.now());
 
 /** Typing: the input already shows it, and re-rendering would break IME and undo. */
-const TYPING = new Set(["fieldEdited", "requestEdited", "profileNameEdited"]);
+const TYPING = new Set(["fieldEdited", "requestEdited", "profileNameEdited", "savedNameEdited"]);
 
 function dispatch(event) {
   const prev = state;
@@ -192,7 +192,7 @@ const effects = {
   },
   async profileSwitchClicked(event) {
     await settle(api.switchProfile(event.name || null), (settings) => ({ type: "profileSwitched", settings }), (error) => ({ type: "profileFailed", error }));
-    await loadProfiles();
+    await Promise.all([loadProfiles(), loadSaved()]);
   },
   async saveProfileClicked() {
     const name = state.profiles.draft.trim();
@@ -201,6 +201,18 @@ const effects = {
       dispatch({ type: "profileNameEdited", value: "" });
       await settle(api.loadSettings(), (settings) => ({ type: "profileSwitched", settings }), (error) => ({ type: "profileFailed", error }));
     }
+    await loadSaved();
+  },
+  async saveRequestClicked() {
+    if (!state.saved.busy) return; // no name: the state said so
+    const request = toApiRequest(state.request);
+    await settle(api.saveRequest(state.saved.draft.trim(), request), (requests) => ({ type: "savedLoaded", requests }), (error) => ({ type: "savedFailed", error }));
+  },
+  async savedOpened() {
+    document.getElementById("request-url")?.focus();
+  },
+  async deleteSavedClicked(event) {
+    await settle(api.deleteSavedRequest(event.name), (requests) => ({ type: "savedLoaded", requests }), (error) => ({ type: "savedFailed", error }));
   },
   async signOutClicked() {
     await settle(api.signOut(), (outcome) => ({ type: "signedOut", outcome }), (error) => ({ type: "signOutFailed", error }));
@@ -218,6 +230,10 @@ function selectText(el) {
 
 async function loadHistory() {
   await settle(api.history(), (entries) => ({ type: "historyLoaded", entries }), () => ({ type: "noop" }));
+}
+
+async function loadSaved() {
+  await settle(api.savedRequests(), (requests) => ({ type: "savedLoaded", requests }), (error) => ({ type: "savedFailed", error }));
 }
 
 async function loadProfiles() {
@@ -292,7 +308,7 @@ async function boot() {
     reveal();
   }
 
-  await Promise.all([loadHistory(), loadProfiles()]);
+  await Promise.all([loadHistory(), loadProfiles(), loadSaved()]);
   setInterval(() => dispatch({ type: "tick", now: Date.now() }), 1000);
 }
 

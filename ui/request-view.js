@@ -296,6 +296,58 @@ export function historyCard(state, dispatch) {
     ));
 }
 
+// --- saved requests ----------------------------------------------------------------------------
+
+/** The current profile's saved requests: save the editor's request by name, open one, delete. */
+export function savedCard(state, dispatch) {
+  const p = state.profiles.current;
+  const saved = state.saved;
+  const onSubmit = (e) => e.preventDefault();
+  const title = p ? `Saved requests in ${p} (${saved.list.length})` : "Saved requests";
+  return h("section", { class: "card", "aria-label": "Saved requests" },
+    section("saved", "saved-requests", title, state, dispatch,
+      p
+        ? h("form", { id: "save-request-form", class: "save-request", novalidate: true, onSubmit },
+          h("label", { for: "saved-name", class: "visually-hidden" }, "Name to save the request under"),
+          h("input", {
+            id: "saved-name", type: "text", value: saved.draft, placeholder: "name, e.g. echo post", maxlength: "100",
+            autocomplete: "off", spellcheck: "false", "aria-invalid": saved.error ? "true" : null,
+            onInput: (e) => dispatch({ type: "savedNameEdited", value: e.target.value }),
+          }),
+          // Enter in the name "clicks" this submit button, so the click handler serves both.
+          h("button", {
+            id: "save-request", type: "submit", class: "small", "aria-disabled": saved.busy ? "true" : null,
+            onClick: (e) => {
+              e.preventDefault();
+              dispatch({ type: "saveRequestClicked" });
+            },
+          }, "Save request"))
+        : h("p", { id: "saved-needs-profile", class: "muted" },
+          "Requests are saved in a profile: save these settings as a profile (Settings, Profile) to keep requests in it."),
+      saved.error ? h("p", { id: "saved-error", class: "field-error", role: "alert" }, saved.error) : null,
+      p && saved.list.length === 0
+        ? h("p", { class: "muted" }, "None yet. The request is saved without any token or cookie; keyhole-cli call --saved NAME sends it too.")
+        : null,
+      saved.list.length
+        ? h("ul", { id: "saved-list", class: "saved" },
+          saved.list.map((r, index) => h("li", { class: "saved-row" },
+            h("button", {
+              id: `saved-${index}`, type: "button", class: "history-item saved-item", title: r.url,
+              "data-name": r.name,
+              onClick: () => dispatch({ type: "savedOpened", name: r.name }),
+            },
+            h("span", { class: "method" }, r.method ?? "GET"),
+            h("span", { class: "name" }, r.name),
+            h("span", { class: "url" }, r.url)),
+            h("button", {
+              id: `saved-${index}-delete`, type: "button", class: "small", "aria-label": `Delete ${r.name}`,
+              "aria-disabled": saved.busy ? "true" : null,
+              onClick: () => dispatch({ type: "deleteSavedClicked", name: r.name }),
+            }, "Delete"))))
+        : null,
+    ));
+}
+
 // --- profiles ----------------------------------------------------------------------------------
 
 export function profilesBar(state, dispatch) {

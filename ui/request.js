@@ -216,6 +216,39 @@ export const requestHandlers = {
   profileFailed(s, { error }) {
     return { ...s, profiles: { ...s.profiles, busy: false, error: error?.message ?? "unknown error" } };
   },
+
+  // --- saved requests (in the current profile, shared with keyhole-cli --saved) -------------
+  /** The current profile's saved requests, as the engine keeps them (ApiRequest + name). */
+  savedLoaded(s, { requests }) {
+    if (!Array.isArray(requests)) return s;
+    const list = requests.filter((r) => typeof r?.name === "string" && r.name !== "");
+    if (!s.saved.busy && !s.saved.error && JSON.stringify(list) === JSON.stringify(s.saved.list)) return s;
+    return { ...s, saved: { ...s.saved, list, busy: false, error: null } };
+  },
+  savedNameEdited(s, { value }) {
+    return s.saved.draft === value ? s : { ...s, saved: { ...s.saved, draft: value } };
+  },
+  saveRequestClicked(s) {
+    if (!canEdit(s) || s.saved.busy) return s;
+    if (!s.saved.draft.trim()) return { ...s, saved: { ...s.saved, error: "Give the request a name to save it under." } };
+    return { ...s, saved: { ...s.saved, busy: true, error: null } };
+  },
+  /** One click puts a saved request in the editor (its name in the box, to save over it). */
+  savedOpened(s, { name }) {
+    const found = s.saved.list.find((r) => r.name === name);
+    if (!canEdit(s) || !found || s.api.status === "loading") return s;
+    return {
+      ...s, request: fromApiRequest(found), requestError: null, curl: null, api: API_IDLE,
+      saved: { ...s.saved, draft: name, error: null },
+    };
+  },
+  deleteSavedClicked(s, { name }) {
+    if (s.saved.busy || !s.saved.list.some((r) => r.name === name)) return s;
+    return { ...s, saved: { ...s.saved, busy: true, error: null } };
+  },
+  savedFailed(s, { error }) {
+    return { ...s, saved: { ...s.saved, busy: false, error: error?.message ?? "unknown error" } };
+  },
 };
 
 export function initialRequestState() {
@@ -228,5 +261,6 @@ export function initialRequestState() {
     curl: null, // { status: "pending" | "done" | "failed", command, literal, message }
     curlLiteral: false, // "include the token itself" (with a warning)
     profiles: { names: [], current: null, draft: "", busy: false, error: null },
+    saved: { list: [], draft: "", busy: false, error: null }, // the current profile's saved requests
   };
 }

@@ -25,7 +25,7 @@ export function initialState(now = 0) {
     // api: { status: "idle" | "loading" | "error" | "data", result, message, diagnosis, … }
     ...initialRequestState(),
     // <details> open state survives re-renders
-    expanded: { settings: false, idToken: false, query: false, headers: false, body: false, history: true },
+    expanded: { settings: false, idToken: false, query: false, headers: false, body: false, history: true, saved: true },
     diagnosisCopy: null, // "done" | "failed" after Copy details
     early: null, // a SessionState from session-changed that arrived while still loading
   };

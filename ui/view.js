@@ -3,7 +3,7 @@
 
 import { h } from "./dom.js";
 import * as fmt from "./format.js";
-import { historyCard, profilesBar, requestCard, updateWaiting } from "./request-view.js";
+import { historyCard, profilesBar, requestCard, savedCard, updateWaiting } from "./request-view.js";
 import { offersSetUp } from "./state.js";
 
 const DESCRIPTION = "Sign in to your Clerk application and see what your protected API answers.";
@@ -252,7 +252,7 @@ function signedInScreen(state, dispatch) {
   return h("div", { class: ["columns", "explorer"] },
     h("div", { class: "column" }, requestCard(state, dispatch)),
     h("div", { class: "column" },
-      whoCard(state, dispatch), historyCard(state, dispatch), tokenCard(state, dispatch), settingsPanel(state, dispatch)),
+      whoCard(state, dispatch), savedCard(state, dispatch), historyCard(state, dispatch), tokenCard(state, dispatch), settingsPanel(state, dispatch)),
   );
 }
 

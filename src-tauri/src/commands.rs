@@ -154,6 +154,31 @@ pub async fn save_profile<R: Runtime>(app: AppHandle<R>, name: String) -> Result
     app.settings().profiles()
 }
 
+/// The requests saved in the current profile (shared with keyhole-cli --saved).
+#[tauri::command]
+pub fn saved_requests<R: Runtime>(app: AppHandle<R>) -> Result<Vec<ApiRequest>> {
+    app.settings().saved_requests()
+}
+
+/// Saves `request` as `name` in the current profile, with no credential in it.
+#[tauri::command]
+pub fn save_request<R: Runtime>(
+    app: AppHandle<R>,
+    name: String,
+    request: ApiRequest,
+) -> Result<Vec<ApiRequest>> {
+    app.settings().save_request(&name, &request)
+}
+
+/// Deletes the request saved as `name` in the current profile.
+#[tauri::command]
+pub fn delete_saved_request<R: Runtime>(
+    app: AppHandle<R>,
+    name: String,
+) -> Result<Vec<ApiRequest>> {
+    app.settings().delete_saved_request(&name)
+}
+
 #[cfg(test)]
 mod tests {
     //! Each command through Tauri's IPC layer (`tauri::test`), with a temp store and a browser
@@ -853,6 +878,106 @@ mod tests {
         let view = invoke(&t.window, "load_settings", json!({})).expect("loads");
         assert_eq!(view["profile"], "staging");
         assert_eq!(view["clientId"], "staging-client");
+    }
+
+    fn names(list: &Value) -> Vec<&str> {
+        list.as_array()
+            .expect("a list")
+            .iter()
+            .map(|r| r["name"].as_str().expect("named"))
+            .collect()
+    }
+
+    #[test]
+    fn save_request_needs_a_profile_then_keeps_the_request_without_credentials() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let t = saved_app(dir.path());
+        let request = json!({
+            "method": "POST",
+            "url": "http://127.0.0.1:5000/echo",
+            "headers": [{ "name": "Cookie", "value": "session=secret-cookie", "enabled": true }],
+            "body": { "kind": "json", "text": "{\"a\": 1}" },
+            "sendToken": true,
+            "timeoutSecs": 5
+        });
+        // No profile yet: nothing saved, and saving says what to do.
+        assert_eq!(
+            invoke(&t.window, "saved_requests", json!({})),
+            Ok(json!([]))
+        );
+        let error = invoke(
+            &t.window,
+            "save_request",
+            json!({ "name": "echo", "request": request }),
+        )
+        .expect_err("no profile");
+        assert_eq!(error["kind"], "invalid_setting");
+        assert_eq!(error["field"], "savedRequest");
+        assert!(!dir.path().join("profiles.json").exists());
+
+        invoke(&t.window, "save_profile", json!({ "name": "a" })).expect("profile");
+        let list = invoke(
+            &t.window,
+            "save_request",
+            json!({ "name": " echo ", "request": request }),
+        )
+        .expect("saved");
+        assert_eq!(names(&list), ["echo"]);
+        assert_eq!(list[0]["method"], "POST");
+        assert_eq!(list[0]["headers"][0]["value"], "");
+        let file = std::fs::read_to_string(dir.path().join("profiles.json")).expect("written");
+        assert!(!file.contains("secret-cookie"), "{file}");
+        let error = invoke(
+            &t.window,
+            "save_request",
+            json!({ "name": "", "request": request }),
+        )
+        .expect_err("no name");
+        assert_eq!(error["field"], "savedRequest");
+
+        // Saving the profile's settings again keeps its requests, and a restart finds them.
+        invoke(&t.window, "save_settings", json!({ "settings": valid() })).expect("saved");
+        drop(t);
+        let t = start(&dir.path().join("settings.json"), None);
+        let list = invoke(&t.window, "saved_requests", json!({})).expect("listed");
+        assert_eq!(names(&list), ["echo"]);
+        // Another profile has its own (none).
+        invoke(&t.window, "switch_profile", json!({ "name": null })).expect("no profile");
+        invoke(&t.window, "save_profile", json!({ "name": "b" })).expect("profile");
+        assert_eq!(
+            invoke(&t.window, "saved_requests", json!({})),
+            Ok(json!([]))
+        );
+    }
+
+    #[test]
+    fn delete_saved_request_removes_it_from_the_current_profile_only() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let t = saved_app(dir.path());
+        let request = json!({ "method": "GET", "url": "http://127.0.0.1:5000/echo" });
+        let error = invoke(&t.window, "delete_saved_request", json!({ "name": "x" }))
+            .expect_err("no profile");
+        assert_eq!(error["field"], "savedRequest");
+        invoke(&t.window, "save_profile", json!({ "name": "a" })).expect("profile");
+        for name in ["one", "two"] {
+            invoke(
+                &t.window,
+                "save_request",
+                json!({ "name": name, "request": request }),
+            )
+            .expect("saved");
+        }
+        let list =
+            invoke(&t.window, "delete_saved_request", json!({ "name": "one" })).expect("deleted");
+        assert_eq!(names(&list), ["two"]);
+        // Deleting what is not there is not an error.
+        let list =
+            invoke(&t.window, "delete_saved_request", json!({ "name": "one" })).expect("no-op");
+        assert_eq!(names(&list), ["two"]);
+        let profiles = Profiles::at(dir.path().join("profiles.json"));
+        let kept = profiles.get("a").expect("profile a").requests;
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].name.as_deref(), Some("two"));
     }
 
     #[test]

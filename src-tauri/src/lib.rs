@@ -110,6 +110,9 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             commands::profiles,
             commands::switch_profile,
             commands::save_profile,
+            commands::saved_requests,
+            commands::save_request,
+            commands::delete_saved_request,
         ])
 }
 

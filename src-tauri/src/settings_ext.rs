@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use keyhole_core::{registration, resource, Config, Profile, Profiles, Settings};
+use keyhole_core::{registration, resource, ApiRequest, Config, Profile, Profiles, Settings};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_store::StoreExt;
@@ -220,6 +220,40 @@ impl SettingsManager {
         })?;
         self.write(app, &settings, Some(name))?;
         self.config()
+    }
+
+    /// The requests saved in the current profile (none without a profile).
+    pub fn saved_requests(&self) -> Result<Vec<ApiRequest>> {
+        match self.current_profile() {
+            Some(name) => Ok(self.profiles_file()?.get(&name)?.requests),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Saves `request` as `name` in the current profile; the engine blanks any credential
+    /// first. Returns the profile's saved requests.
+    pub fn save_request(&self, name: &str, request: &ApiRequest) -> Result<Vec<ApiRequest>> {
+        let profile = self.require_profile()?;
+        Ok(self
+            .profiles_file()?
+            .save_request(&profile, name, request)?)
+    }
+
+    /// Deletes the request saved as `name` in the current profile. Returns the ones left.
+    pub fn delete_saved_request(&self, name: &str) -> Result<Vec<ApiRequest>> {
+        let profile = self.require_profile()?;
+        Ok(self.profiles_file()?.remove_request(&profile, name)?)
+    }
+
+    fn require_profile(&self) -> Result<String> {
+        self.current_profile().ok_or_else(|| {
+            keyhole_core::Error::InvalidSetting {
+                field: "savedRequest",
+                message: "Requests are saved in a profile: save these settings as a profile first."
+                    .into(),
+            }
+            .into()
+        })
     }
 
     /// Makes profile `name` current (its settings become the current ones); `None` leaves

@@ -32,6 +32,7 @@ async function boot({ loaded = settings, current = sessionState(null), handlers 
     save_settings: async ({ settings: s }) => s,
     history: async () => [],
     profiles: async () => ({ names: [], current: null }),
+    saved_requests: async () => [],
     ...handlers,
   };
   const windowListeners = {};
@@ -89,7 +90,7 @@ describe("boot", () => {
     const ui = await boot();
     assert.deepEqual(ui.calls.slice(0, 2).map(([c]) => c), ["listen:sign-in-progress", "listen:session-changed"]);
     assert.deepEqual(ui.commands().slice(0, 2).sort(), ["load_settings", "session"]);
-    assert.deepEqual(ui.commands().slice(2).sort(), ["history", "profiles"]);
+    assert.deepEqual(ui.commands().slice(2).sort(), ["history", "profiles", "saved_requests"]);
     assert.equal(ui.state(), "signedOut");
     assert.equal(ui.$("instance").value, settings.instance);
     assert.equal(ui.timers.length, 1, "one countdown timer");
@@ -495,6 +496,47 @@ describe("the request explorer's commands and keys", () => {
     await flush();
     assert.deepEqual(ui.calls.find(([c]) => c === "switch_profile")[1], { name: "a" });
     assert.equal(ui.$("api-url").value, "http://a/");
+  });
+});
+
+describe("saved requests", () => {
+  const list = [{ name: "echo post", method: "POST", url: "http://x/echo", body: { kind: "json", text: "{}" } }];
+
+  test("Save request sends the name and the draft to save_request; opening one fills the editor; Delete calls delete_saved_request", async () => {
+    const ui = await boot({
+      current: sessionState(session()),
+      handlers: {
+        profiles: async () => ({ names: ["a"], current: "a" }),
+        save_request: async () => list,
+        delete_saved_request: async () => [],
+      },
+    });
+    assert.ok(ui.commands().includes("saved_requests"), "read at boot");
+    ui.type("saved-name", " echo post ");
+    await ui.click("save-request");
+    const [, args] = ui.calls.find(([c]) => c === "save_request");
+    assert.equal(args.name, "echo post");
+    assert.equal(args.request.url, settings.apiUrl);
+    assert.equal("name" in args.request, false);
+    await ui.click("saved-0");
+    assert.equal(ui.$("request-url").value, "http://x/echo");
+    assert.equal(ui.doc.activeElement.id, "request-url");
+    await ui.click("saved-0-delete");
+    assert.deepEqual(ui.calls.find(([c]) => c === "delete_saved_request")[1], { name: "echo post" });
+    assert.equal(ui.$("saved-0"), null);
+  });
+
+  test("switching profile reads that profile's saved requests", async () => {
+    const ui = await boot({
+      handlers: {
+        profiles: async () => ({ names: ["a"], current: null }),
+        switch_profile: async ({ name }) => ({ ...settings, profile: name }),
+      },
+    });
+    const before = ui.commands().filter((c) => c === "saved_requests").length;
+    ui.$("profile-select").fire("change", { target: { value: "a" } });
+    await flush();
+    assert.equal(ui.commands().filter((c) => c === "saved_requests").length, before + 1);
   });
 });
 

@@ -146,6 +146,58 @@ describe("history, curl, profiles", () => {
   });
 });
 
+describe("saved requests", () => {
+  const saved = [
+    { name: "echo post", method: "POST", url: "http://x/echo", headers: [{ name: "Cookie", value: "", enabled: true }], body: { kind: "json", text: "{}" }, sendToken: false, timeoutSecs: 5 },
+    { name: "list", method: "GET", url: "http://x/list" },
+  ];
+  const inProfile = () => run(signedIn(), { type: "profilesLoaded", profiles: { names: ["a"], current: "a" } }, { type: "savedLoaded", requests: saved });
+
+  test("loaded lists keep named ones only; the same list again changes nothing", () => {
+    const s = next(signedIn(), { type: "savedLoaded", requests: [...saved, { method: "GET", url: "http://x/unnamed" }] });
+    assert.deepEqual(s.saved.list.map((r) => r.name), ["echo post", "list"]);
+    assert.equal(next(s, { type: "savedLoaded", requests: saved }), s);
+    assert.equal(next(s, { type: "savedLoaded", requests: null }), s);
+  });
+
+  test("one click opens a saved request into the editor, with its name ready to save over", () => {
+    let s = run(inProfile(), { type: "requestEdited", part: "url", value: "http://typed/" });
+    s = next(s, { type: "savedOpened", name: "echo post" });
+    assert.equal(s.request.method, "POST");
+    assert.equal(s.request.url, "http://x/echo");
+    assert.equal(s.request.bodyKind, "json");
+    assert.equal(s.request.sendToken, false);
+    assert.equal(s.request.timeoutSecs, "5");
+    assert.equal(s.saved.draft, "echo post");
+    assert.equal(s.api, API_IDLE);
+    assert.equal(next(s, { type: "savedOpened", name: "nope" }), s, "unknown names are ignored");
+    const loading = next(s, { type: "callApiClicked" });
+    assert.equal(next(loading, { type: "savedOpened", name: "list" }), loading, "not while a request runs");
+    assert.equal(next(signedOut(), { type: "savedOpened", name: "list" }).request.url, settings.apiUrl, "only when signed in");
+  });
+
+  test("save needs a name; one save at a time; the answer or the error comes back", () => {
+    let s = inProfile();
+    const unnamed = next(s, { type: "saveRequestClicked" });
+    assert.equal(unnamed.saved.busy, false);
+    assert.match(unnamed.saved.error, /name/);
+    s = run(s, { type: "savedNameEdited", value: "mine" }, { type: "saveRequestClicked" });
+    assert.equal(s.saved.busy, true);
+    assert.equal(next(s, { type: "saveRequestClicked" }), s, "one at a time");
+    const ok = next(s, { type: "savedLoaded", requests: saved });
+    assert.equal(ok.saved.busy, false, "the same list still ends the busy state");
+    const failed = next(s, { type: "savedFailed", error: { message: "Requests are saved in a profile" } });
+    assert.deepEqual([failed.saved.busy, failed.saved.error], [false, "Requests are saved in a profile"]);
+  });
+
+  test("delete applies to a listed name, once at a time", () => {
+    const s = next(inProfile(), { type: "deleteSavedClicked", name: "list" });
+    assert.equal(s.saved.busy, true);
+    assert.equal(next(inProfile(), { type: "deleteSavedClicked", name: "nope" }).saved.busy, false);
+    assert.equal(next(s, { type: "savedLoaded", requests: saved.slice(0, 1) }).saved.list.length, 1);
+  });
+});
+
 describe("rough edges", () => {
   test("a later edit clears \"Settings saved.\" but not other notices", () => {
     const saved = run(signedOut(), { type: "saveClicked" }, { type: "settingsSaved", settings, quiet: false });
@@ -260,6 +312,29 @@ describe("views", async () => {
     byId(root, "profile-select").fire("change", { target: { value: "a" } });
     assert.deepEqual(dispatched, [{ type: "profileSwitchClicked", name: "a" }]);
     assert.ok(byId(render(signedIn()), "profile-select"));
+  });
+
+  test("saved requests: without a profile the card says how to get one; with one, save, open and delete", () => {
+    let root = render(signedIn());
+    assert.match(text(root, "saved-needs-profile"), /save these settings as a profile/);
+    assert.equal(byId(root, "save-request"), null);
+    const s = run(signedIn(),
+      { type: "profilesLoaded", profiles: { names: ["a"], current: "a" } },
+      { type: "savedLoaded", requests: [{ name: "echo post", method: "POST", url: "http://x/echo" }] });
+    root = render(s);
+    assert.match(text(root, "saved-requests-summary"), /Saved requests in a \(1\)/);
+    assert.equal(byId(root, "saved-0").textContent, "POSTecho posthttp://x/echo");
+    byId(root, "saved-0").fire("click");
+    byId(root, "saved-0-delete").fire("click");
+    byId(root, "saved-name").fire("input", { target: { value: "new" } });
+    assert.deepEqual(dispatched, [
+      { type: "savedOpened", name: "echo post" },
+      { type: "deleteSavedClicked", name: "echo post" },
+      { type: "savedNameEdited", value: "new" },
+    ]);
+    root = render(next(next(s, { type: "savedNameEdited", value: "" }), { type: "saveRequestClicked" }));
+    assert.match(text(root, "saved-error"), /Give the request a name/);
+    assert.equal(byId(root, "saved-name").getAttribute("aria-invalid"), "true");
   });
 
   test("the sign-in form's first field is marked for focus at start", () => {

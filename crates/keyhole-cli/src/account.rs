@@ -94,7 +94,7 @@ pub async fn token(args: SettingsArgs) -> u8 {
     }
 }
 
-/// `profile save` and `profile list`.
+/// `profile save`, `profile list` and `profile requests`.
 pub fn profile(command: ProfileCommand) -> u8 {
     let profiles = match Profiles::open_default() {
         Ok(profiles) => profiles,
@@ -129,6 +129,20 @@ pub fn profile(command: ProfileCommand) -> u8 {
                         p.name,
                         p.settings.instance,
                         p.settings.api_url
+                    );
+                }
+                0
+            }
+            Err(error) => fail(&error),
+        },
+        ProfileCommand::Requests { name } => match profiles.get(&name) {
+            Ok(profile) => {
+                for request in profile.requests {
+                    out!(
+                        "{}\t{}\t{}",
+                        request.name.as_deref().unwrap_or("(unnamed)"),
+                        request.method.as_str(),
+                        request.url
                     );
                 }
                 0

@@ -9,6 +9,8 @@ use crate::cli::CallArgs;
 use crate::keeper::{self, fail, EXIT_HTTP_ERROR, EXIT_SETTINGS};
 use crate::output::{err, out};
 
+/// The timeout of a request that does not say (the engine's default too).
+const DEFAULT_TIMEOUT_SECS: u64 = 30;
 /// The largest body `-d @FILE` reads.
 const MAX_DATA_FILE: u64 = 1024 * 1024;
 
@@ -68,14 +70,28 @@ pub async fn run(args: CallArgs) -> u8 {
     }
 }
 
-/// The request the flags describe.
+/// The request the flags describe: the saved one (`--saved`) with the flags given on top, or
+/// a GET of the API URL.
 fn request(args: &CallArgs, keeper: &keyhole_core::SessionKeeper) -> Result<ApiRequest, u8> {
-    let url = match keeper.keyhole().config().require_api_url() {
-        Ok(url) => url,
-        Err(error) => return Err(fail(&error)),
+    let saved = match &args.saved {
+        Some(name) => Some(saved(args, name)?),
+        None => None,
     };
-    let method = Method::parse(&args.method).map_err(|e| fail(&e))?;
-    let mut headers = Vec::new();
+    let from_saved = saved.is_some();
+    let mut request = match saved {
+        Some(request) => request,
+        None => ApiRequest {
+            timeout_secs: Some(DEFAULT_TIMEOUT_SECS),
+            ..ApiRequest::get(&api_url(keeper)?)
+        },
+    };
+    request.name = None;
+    if from_saved && args.api_url.is_some() {
+        request.url = api_url(keeper)?.to_string();
+    }
+    if let Some(method) = &args.method {
+        request.method = Method::parse(method).map_err(|e| fail(&e))?;
+    }
     for header in &args.headers {
         let Some((name, value)) = header.split_once(':') else {
             err!(
@@ -83,34 +99,55 @@ fn request(args: &CallArgs, keeper: &keyhole_core::SessionKeeper) -> Result<ApiR
             );
             return Err(EXIT_SETTINGS);
         };
-        headers.push(Pair::new(name.trim(), value.trim()));
+        let name = name.trim();
+        // A header given here replaces one of the same name in the saved request.
+        request
+            .headers
+            .retain(|h| !h.name.trim().eq_ignore_ascii_case(name));
+        request.headers.push(Pair::new(name, value.trim()));
     }
-    let body = match &args.data {
-        None => RequestBody::None,
-        Some(data) => {
-            let text = match data.strip_prefix('@') {
-                Some(path) => read_data_file(path)?,
-                None => data.clone(),
-            };
-            let own_type = headers
-                .iter()
-                .any(|h| h.name.eq_ignore_ascii_case("content-type"));
-            if !own_type && serde_json::from_str::<serde_json::Value>(&text).is_ok() {
-                RequestBody::Json { text }
-            } else {
-                RequestBody::Text { text }
-            }
-        }
+    if let Some(data) = &args.data {
+        let text = match data.strip_prefix('@') {
+            Some(path) => read_data_file(path)?,
+            None => data.clone(),
+        };
+        let own_type = request
+            .headers
+            .iter()
+            .any(|h| h.enabled && h.name.trim().eq_ignore_ascii_case("content-type"));
+        request.body = if !own_type && serde_json::from_str::<serde_json::Value>(&text).is_ok() {
+            RequestBody::Json { text }
+        } else {
+            RequestBody::Text { text }
+        };
+    }
+    if args.no_token {
+        request.send_token = false;
+    }
+    if let Some(secs) = args.max_time {
+        request.timeout_secs = Some(secs);
+    }
+    Ok(request)
+}
+
+fn api_url(keeper: &keyhole_core::SessionKeeper) -> Result<url::Url, u8> {
+    keeper
+        .keyhole()
+        .config()
+        .require_api_url()
+        .cloned()
+        .map_err(|e| fail(&e))
+}
+
+/// The request saved as `name` in the profile named by --profile (or KEYHOLE_PROFILE).
+fn saved(args: &CallArgs, name: &str) -> Result<ApiRequest, u8> {
+    let Some(profile) = &args.sign_in.settings.profile else {
+        err!("error: --saved: saved requests belong to a profile; name it with --profile NAME.");
+        return Err(EXIT_SETTINGS);
     };
-    Ok(ApiRequest {
-        method,
-        url: url.to_string(),
-        query: Vec::new(),
-        headers,
-        body,
-        send_token: !args.no_token,
-        timeout_secs: Some(args.max_time),
-    })
+    keyhole_core::Profiles::open_default()
+        .and_then(|profiles| profiles.request(profile, name))
+        .map_err(|e| fail(&e))
 }
 
 fn read_data_file(path: &str) -> Result<String, u8> {

@@ -78,6 +78,12 @@ pub enum ProfileCommand {
     },
     /// List the profiles, one a line: name, instance, API URL.
     List,
+    /// List the requests saved in profile NAME (in the app), one a line: name, method, URL.
+    /// Send one with `keyhole-cli call --profile NAME --saved REQUEST`.
+    Requests {
+        /// The profile's name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -87,14 +93,15 @@ pub struct CallArgs {
     /// The protected API to call (default: the profile's).
     #[arg(long, env = "KEYHOLE_API_URL", value_name = "URL")]
     pub api_url: Option<String>,
-    /// The method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.
-    #[arg(
-        short = 'X',
-        long = "request",
-        value_name = "METHOD",
-        default_value = "GET"
-    )]
-    pub method: String,
+    /// Send the request saved under this name in the profile (`--profile`); the flags given
+    /// here override its parts (-X its method, --api-url its URL, -H adds or replaces a header,
+    /// -d its body, --no-token, --max-time).
+    #[arg(long, value_name = "REQUEST")]
+    pub saved: Option<String>,
+    /// The method: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS [default: GET, or the saved
+    /// request's].
+    #[arg(short = 'X', long = "request", value_name = "METHOD")]
+    pub method: Option<String>,
     /// A header to send, as 'Name: value' (repeatable).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
@@ -116,9 +123,10 @@ pub struct CallArgs {
     /// `$(keyhole-cli token …)`, never the value itself.
     #[arg(long)]
     pub curl: bool,
-    /// Seconds the API may take before the call is given up as timed out (1–600).
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
-    pub max_time: u64,
+    /// Seconds the API may take before the call is given up as timed out (1–600) [default: 30,
+    /// or the saved request's].
+    #[arg(long, value_name = "SECONDS")]
+    pub max_time: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -325,6 +325,7 @@ fn flag_name(field: &str) -> &'static str {
         "scopes" => "scopes",
         "redirectPort" => "redirect-port",
         "profile" => "profile",
+        "savedRequest" => "saved",
         "method" => "request",
         "headers" => "header",
         "body" => "data",

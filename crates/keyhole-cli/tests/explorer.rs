@@ -380,3 +380,92 @@ fn a_call_slower_than_max_time_is_a_timeout_with_exit_code_4() {
     assert_eq!(out.status.code(), Some(4), "{stderr}");
     assert!(stderr.contains("did not answer within 1 s"), "{stderr}");
 }
+
+#[test]
+fn saved_requests_are_listed_and_sent_by_name_with_flags_on_top() {
+    let sandbox = keyhole_sandbox::shared();
+    let cli = Cli::new("saved");
+    let mut save = vec!["profile", "save", "a", "--api-url", &sandbox.api.echo];
+    save.extend(settings(sandbox));
+    let out = cli.run(&save);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = cli.run(&["profile", "requests", "a"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "", "none saved yet");
+
+    // The window saves requests through the engine; so does this test.
+    let profiles = keyhole_core::Profiles::at(cli.config_dir.join("profiles.json"));
+    let mut request =
+        keyhole_core::ApiRequest::get(&format!("{}?from=saved", sandbox.api.echo).parse().unwrap());
+    request.method = keyhole_core::Method::Post;
+    request.headers = vec![
+        keyhole_core::Pair::new("X-Trace", "saved"),
+        keyhole_core::Pair::new("Cookie", "session=typed-by-hand"),
+    ];
+    request.body = keyhole_core::RequestBody::Json {
+        text: r#"{"saved": true}"#.into(),
+    };
+    profiles
+        .save_request("a", "echo post", &request)
+        .expect("saved");
+    let file = std::fs::read_to_string(profiles.path()).unwrap();
+    assert!(!file.contains("typed-by-hand"), "{file}");
+
+    let out = cli.run(&["profile", "requests", "a"]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("echo post\tPOST\t{}?from=saved", sandbox.api.echo)
+    );
+
+    // Sent as saved: method, query, header and body; the token is Keyhole's own.
+    let browser = login("user_2saved");
+    let base = [
+        "call",
+        "--profile",
+        "a",
+        "--browser-command",
+        browser.as_str(),
+        "--saved",
+        "echo post",
+    ];
+    let out = cli.run(&base);
+    let seen = json(&out);
+    assert_eq!(seen["method"], "POST");
+    assert_eq!(seen["query"]["from"], "saved");
+    assert_eq!(seen["headers"]["x-trace"], "saved");
+    assert_eq!(seen["body"], r#"{"saved": true}"#);
+    assert_eq!(seen["userId"], "user_2saved");
+
+    // Flags given override it: the method, a header of the same name, the URL.
+    let other = format!("{}?from=flag", sandbox.api.echo);
+    let mut args = base.to_vec();
+    args.extend(["-X", "PUT", "-H", "x-trace: flag", "--api-url", &other]);
+    let seen = json(&cli.run(&args));
+    assert_eq!(seen["method"], "PUT");
+    assert_eq!(seen["query"]["from"], "flag");
+    assert_eq!(seen["headers"]["x-trace"], "flag");
+    assert_eq!(seen["body"], r#"{"saved": true}"#);
+
+    // Unknown names say which there are; --saved needs a profile.
+    let mut args = base.to_vec();
+    args[6] = "nope";
+    let out = cli.run(&args);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("--saved") && stderr.contains("it has echo post"),
+        "{stderr}"
+    );
+    let mut args = vec!["call", "--saved", "echo post"];
+    args.extend(settings(sandbox));
+    let out = cli.run(&args);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--profile"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = cli.run(&["profile", "requests", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    cli.run(&["sign-out", "--profile", "a"]);
+}

@@ -16,6 +16,10 @@ const VERSION: u32 = 1;
 const MAX_FILE: u64 = 4 * 1024 * 1024;
 /// The longest profile name.
 const MAX_NAME: usize = 64;
+/// The longest name of a saved request, in characters.
+const MAX_REQUEST_NAME: usize = 100;
+/// The most requests one profile keeps.
+const MAX_REQUESTS: usize = 200;
 
 /// A named set of settings and saved requests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,24 +72,86 @@ impl Profiles {
     /// The profile called `name`; Err names the ones there are.
     pub fn get(&self, name: &str) -> Result<Profile> {
         let profiles = self.list()?;
-        profiles
+        match profiles.iter().find(|p| p.name == name) {
+            Some(profile) => Ok(profile.clone()),
+            None => Err(no_such_profile(name, &profiles)),
+        }
+    }
+
+    /// The request saved as `name` in profile `profile`; Err names the saved ones.
+    pub fn request(&self, profile: &str, name: &str) -> Result<ApiRequest> {
+        let requests = self.get(profile)?.requests;
+        let wanted = name.trim();
+        requests
             .iter()
-            .find(|p| p.name == name)
+            .find(|r| r.name.as_deref() == Some(wanted))
             .cloned()
             .ok_or_else(|| {
-                let known: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
+                let known: Vec<&str> = requests.iter().filter_map(|r| r.name.as_deref()).collect();
                 Error::setting(
-                    "profile",
+                    "savedRequest",
                     if known.is_empty() {
-                        format!("There is no profile {name:?}; save one first (keyhole-cli profile save {name} …).")
+                        format!(
+                            "Profile {profile:?} has no saved request {wanted:?}; it has none yet."
+                        )
                     } else {
                         format!(
-                            "There is no profile {name:?}; the profiles are {}.",
+                            "Profile {profile:?} has no saved request {wanted:?}; it has {}.",
                             known.join(", ")
                         )
                     },
                 )
             })
+    }
+
+    /// Saves `request` in profile `profile` under `name`, replacing (in place) one of that name.
+    /// What is stored never holds a credential: the values of `Authorization`,
+    /// `Proxy-Authorization` and `Cookie` headers are blanked first, and Keyhole's own token is
+    /// never part of a request. Returns the profile's saved requests.
+    pub fn save_request(
+        &self,
+        profile: &str,
+        name: &str,
+        request: &ApiRequest,
+    ) -> Result<Vec<ApiRequest>> {
+        let name = check_request_name(name)?;
+        let mut stored = request.without_credentials();
+        stored.name = Some(name.clone());
+        let mut file = self.read()?;
+        let target = find_mut(&mut file, profile)?;
+        let full = target.requests.len() >= MAX_REQUESTS;
+        match target
+            .requests
+            .iter_mut()
+            .find(|r| r.name.as_deref() == Some(name.as_str()))
+        {
+            Some(existing) => *existing = stored,
+            None if full => {
+                return Err(Error::setting(
+                    "savedRequest",
+                    format!(
+                    "Profile {profile:?} already keeps {MAX_REQUESTS} requests; delete one first."
+                ),
+                ))
+            }
+            None => target.requests.push(stored),
+        }
+        let requests = target.requests.clone();
+        self.write(&file)?;
+        Ok(requests)
+    }
+
+    /// Deletes the request saved as `name` in profile `profile` (deleting nothing is not an
+    /// error). Returns the profile's saved requests.
+    pub fn remove_request(&self, profile: &str, name: &str) -> Result<Vec<ApiRequest>> {
+        let mut file = self.read()?;
+        let target = find_mut(&mut file, profile)?;
+        target
+            .requests
+            .retain(|r| r.name.as_deref() != Some(name.trim()));
+        let requests = target.requests.clone();
+        self.write(&file)?;
+        Ok(requests)
     }
 
     /// Saves `profile` (its settings checked first), replacing one of the same name and keeping
@@ -192,6 +258,48 @@ pub fn check_name(name: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+fn no_such_profile(name: &str, profiles: &[Profile]) -> Error {
+    let known: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
+    Error::setting(
+        "profile",
+        if known.is_empty() {
+            format!(
+                "There is no profile {name:?}; save one first (keyhole-cli profile save {name} …)."
+            )
+        } else {
+            format!(
+                "There is no profile {name:?}; the profiles are {}.",
+                known.join(", ")
+            )
+        },
+    )
+}
+
+fn find_mut<'a>(file: &'a mut File, name: &str) -> Result<&'a mut Profile> {
+    match file.profiles.iter().position(|p| p.name == name) {
+        Some(index) => Ok(&mut file.profiles[index]),
+        None => Err(no_such_profile(name, &file.profiles)),
+    }
+}
+
+/// A saved request's name, trimmed: 1–100 characters, none of them a control character.
+fn check_request_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::setting(
+            "savedRequest",
+            "Give the request a name to save it under.",
+        ));
+    }
+    if name.chars().count() > MAX_REQUEST_NAME || name.chars().any(char::is_control) {
+        return Err(Error::setting(
+            "savedRequest",
+            format!("Use a name of up to {MAX_REQUEST_NAME} characters, on one line."),
+        ));
+    }
+    Ok(name.to_owned())
 }
 
 fn config_dir() -> Result<PathBuf> {
@@ -316,5 +424,89 @@ mod tests {
         let error = profiles.list().unwrap_err();
         assert!(error.to_string().contains("could not be read"), "{error}");
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn saved_requests_are_added_replaced_and_removed_without_credentials() {
+        let (dir, profiles) = temp();
+        let saved = |name: &str| Profile {
+            name: name.into(),
+            settings: settings("http://127.0.0.1:4010"),
+            requests: vec![],
+        };
+        profiles.save(saved("a")).unwrap();
+        // A file written before requests had names still reads.
+        let mut request = ApiRequest::get(&"http://127.0.0.1:5000/echo".parse().unwrap());
+        request.method = crate::request::Method::Post;
+        request.headers = vec![
+            crate::request::Pair::new("Authorization", "Bearer secret-token"),
+            crate::request::Pair::new("X-Trace", "keep"),
+        ];
+        let list = profiles
+            .save_request("a", "  echo post ", &request)
+            .unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].name.as_deref(), Some("echo post"));
+        let text = std::fs::read_to_string(profiles.path()).unwrap();
+        assert!(!text.contains("secret-token"), "{text}");
+        assert!(text.contains("keep"), "{text}");
+        // The same name replaces in place; another is appended.
+        request.method = crate::request::Method::Put;
+        profiles.save_request("a", "echo post", &request).unwrap();
+        let list = profiles.save_request("a", "second", &request).unwrap();
+        let names: Vec<_> = list.iter().filter_map(|r| r.name.clone()).collect();
+        assert_eq!(names, ["echo post", "second"]);
+        let one = profiles.request("a", "echo post").unwrap();
+        assert_eq!(one.method, crate::request::Method::Put);
+        // Saving the profile's settings again keeps them.
+        profiles.save(saved("a")).unwrap();
+        assert_eq!(profiles.get("a").unwrap().requests.len(), 2);
+        let error = profiles.request("a", "nope").unwrap_err();
+        assert_eq!(error.field(), Some("savedRequest"));
+        assert!(error.to_string().contains("echo post, second"), "{error}");
+        for bad in ["", "   ", "two\nlines", &"x".repeat(101)] {
+            let error = profiles.save_request("a", bad, &request).unwrap_err();
+            assert_eq!(error.field(), Some("savedRequest"), "{bad:?}");
+        }
+        let error = profiles.save_request("b", "x", &request).unwrap_err();
+        assert_eq!(error.field(), Some("profile"));
+        let list = profiles.remove_request("a", "echo post").unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(profiles.requests_named("a"), ["second"]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_file_from_before_names_reads_and_keeps_its_requests() {
+        let (dir, profiles) = temp();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            profiles.path(),
+            r#"{"v":1,"profiles":[{"name":"old","settings":{"instance":"http://127.0.0.1:4010","clientId":"c","apiUrl":"http://127.0.0.1:5000/x"},"requests":[{"method":"GET","url":"http://127.0.0.1:5000/x"}]}]}"#,
+        )
+        .unwrap();
+        let old = profiles.get("old").unwrap();
+        assert_eq!(old.requests.len(), 1);
+        assert_eq!(old.requests[0].name, None);
+        let list = profiles
+            .save_request(
+                "old",
+                "new",
+                &ApiRequest::get(&"http://127.0.0.1:5000/y".parse().unwrap()),
+            )
+            .unwrap();
+        assert_eq!(list.len(), 2, "the unnamed one is kept");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    impl Profiles {
+        fn requests_named(&self, profile: &str) -> Vec<String> {
+            self.get(profile)
+                .unwrap()
+                .requests
+                .into_iter()
+                .filter_map(|r| r.name)
+                .collect()
+        }
     }
 }

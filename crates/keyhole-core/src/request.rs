@@ -156,6 +156,9 @@ pub struct ApiRequest {
     /// How long the call may take, in seconds (default 30, at most 600).
     #[serde(default)]
     pub timeout_secs: Option<u64>,
+    /// The name it is saved under in a profile (none for a request that is not saved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// A checked request, ready to send.
@@ -215,6 +218,7 @@ impl ApiRequest {
             body: RequestBody::None,
             send_token: true,
             timeout_secs: None,
+            name: None,
         }
     }
 

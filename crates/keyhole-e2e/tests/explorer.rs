@@ -477,3 +477,94 @@ async fn copy_as_curl_puts_a_command_on_the_clipboard_that_gets_the_same_answer_
     app.screenshot_at("curl-literal", "#copy-curl").await;
     app.quit().await;
 }
+
+#[tokio::test]
+async fn a_request_saved_in_a_profile_reopens_after_a_restart_and_the_cli_lists_it_without_a_token()
+{
+    const TEST: &str = "explorer_saved";
+    let login = "user_2e2e_saved";
+    let sandbox = keyhole_sandbox::shared();
+    let profile = Profile::new(chromium(login));
+    let app = App::launch(TEST, profile.clone()).await;
+    app.wait_state("signedOut", WAIT).await;
+    app.fill("#profile-name", "A").await;
+    app.click("#save-profile").await;
+    app.wait_for(
+        "A current",
+        "#profile-select option[value=\"A\"][selected]",
+        WAIT,
+    )
+    .await;
+    sign_in(&app, login).await;
+
+    shape_post_to_echo(&app, &sandbox.api.echo).await;
+    app.fill("#saved-name", "echo post").await;
+    app.click("#save-request").await;
+    // (The name and URL are ellipsized, which WebDriver counts as not visible text.)
+    app.wait_for(
+        "the saved request",
+        "#saved-0[data-name=\"echo post\"]",
+        WAIT,
+    )
+    .await;
+    app.screenshot_at("saved-requests", "#saved-requests").await;
+    app.screenshot_at("saved-requests", "#saved-requests").await;
+    app.quit().await;
+
+    // After a restart the list is there; one click opens the request; it is sent as saved.
+    let app = App::launch(TEST, profile.clone()).await;
+    app.wait_state("signedIn", SIGN_IN_WAIT).await;
+    app.wait_text("#saved-requests-summary", "Saved requests in A (1)", WAIT)
+        .await;
+    assert_eq!(app.value("#request-method").await, "GET");
+    app.click("#saved-0").await;
+    assert_eq!(app.value("#request-url").await, sandbox.api.echo);
+    assert_eq!(app.value("#request-method").await, "POST");
+    assert_eq!(send(&app).await, "data", "{}", app.context().await);
+    let echo = app.api_json().await;
+    assert_eq!(echo["query"]["from"], "e2e", "{echo}");
+    assert_eq!(echo["headers"]["x-keyhole-test"], "e2e header", "{echo}");
+    assert_eq!(echo["body"], r#"{"hello": "world", "n": 1}"#, "{echo}");
+    assert_eq!(echo["userId"], login, "{echo}");
+    app.quit().await;
+
+    // keyhole-cli sees it in profile A.
+    let out = cli(&profile, &["profile", "requests", "A"]);
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        listed.trim(),
+        format!("echo post\tPOST\t{}", sandbox.api.echo)
+    );
+    let files = profile.stored_files();
+    let profiles_json = files
+        .iter()
+        .find(|f| f.ends_with("profiles.json"))
+        .unwrap_or_else(|| panic!("no profiles.json among {files:?}"));
+    let text = std::fs::read_to_string(profiles_json).expect("profiles.json");
+    assert!(text.contains("\"echo post\""), "{text}");
+    assert!(!text.contains("Bearer"), "{text}");
+    assert_no_token_in(&files);
+
+    // The same list in dark.
+    profile.set_dark(true);
+    let app = App::launch(TEST, profile.clone()).await;
+    app.wait_state("signedIn", SIGN_IN_WAIT).await;
+    app.wait_for("the saved request", "#saved-0", WAIT).await;
+    let dark = app
+        .execute("return matchMedia('(prefers-color-scheme: dark)').matches")
+        .await;
+    if dark_supported(&dark) {
+        app.screenshot_at("saved-requests-dark", "#saved-requests")
+            .await;
+    } else {
+        eprintln!(
+            "[{TEST}] GTK_THEME=Adwaita:dark did not switch WebKitGTK to dark: no dark screenshot"
+        );
+    }
+    app.quit().await;
+}

@@ -379,7 +379,7 @@ async fn the_page_may_call_only_keyholes_own_commands() {
         .await
         .expect("load_settings is allowed");
     assert_eq!(settings["sandbox"], true, "{settings}");
-    for command in ["history", "profiles"] {
+    for command in ["history", "profiles", "saved_requests"] {
         app.invoke(command)
             .await
             .unwrap_or_else(|e| panic!("{command} is allowed: {e}"));
