@@ -145,8 +145,8 @@ describe("first frame from the shell's initial state (__KEYHOLE_INITIAL__)", () 
 
   test("a malformed initial state falls back to asking the backend", async () => {
     const ui = await boot({ initial: { about } });
-    // History and profiles are read after the first frame in any case.
-    assert.deepEqual(ui.commands().sort(), ["history", "load_settings", "profiles", "session"]);
+    // History, profiles and saved requests are read after the first frame in any case.
+    assert.deepEqual(ui.commands().sort(), ["history", "load_settings", "profiles", "saved_requests", "session"]);
     assert.equal(ui.state(), "signedOut");
     assert.equal(ui.$("about").textContent, "");
   });
