@@ -16,10 +16,13 @@ let state = initialState(Date.now());
 /** Typing: the input already shows it, and re-rendering would break IME and undo. */
 const TYPING = new Set(["fieldEdited", "requestEdited", "profileNameEdited", "savedNameEdited"]);
 
+let lastEventType = "";
+
 function dispatch(event) {
   const prev = state;
   state = next(prev, event);
   if (state === prev) return; // ignored by the state machine: no render, no command
+  lastEventType = event.type;
   if (event.type === "tick") updateClock(root, state);
   // The input already shows what was typed; re-rendering would break IME and undo.
   else if (!(TYPING.has(event.type) || (event.type === "rowEdited" && event.key !== "enabled")) || prev.notice !== state.notice) render();
@@ -37,12 +40,21 @@ function render() {
   const selection = focusId && typeof active.selectionStart === "number"
     ? [active.selectionStart, active.selectionEnd] : null;
   const screenChanged = state.screen !== renderedScreen && renderedScreen !== "loading";
-  const booted = renderedScreen === "loading" && state.screen !== "loading";
+  // Out of the start-up screens by themselves (the first frame may show a restore that then
+  // ends): the first field to type in takes the focus, as at a cold start. A user's own way out
+  // of the restoring screen lands on the heading like any other screen change.
+  const booted = state.screen !== renderedScreen
+    && (renderedScreen === "loading" || (renderedScreen === "restoring" && lastEventType === "sessionChanged"));
   renderedScreen = state.screen;
 
   root.replaceChildren(view(state, dispatch));
   updateChrome(statusEl, badgeEl, state);
 
+  if (booted) {
+    // At start (and when a restore running at start ends), on the first field to type in.
+    (root.querySelector("[data-initial-focus]") ?? root.querySelector("[data-autofocus]"))?.focus();
+    return;
+  }
   // Keep focus on "the same" control across the rebuild (ids are stable)...
   const again = focusId ? document.getElementById(focusId) : null;
   if (again) {
@@ -53,9 +65,8 @@ function render() {
     return;
   }
   // ...and when it vanished or the screen changed, land on the new screen's heading rather
-  // than dropping focus on <body>. At start, on the first field to type in.
-  if (booted) (root.querySelector("[data-initial-focus]") ?? root.querySelector("[data-autofocus]"))?.focus();
-  else if (focusWasInside || screenChanged) root.querySelector("[data-autofocus]")?.focus();
+  // than dropping focus on <body>.
+  if (focusWasInside || screenChanged) root.querySelector("[data-autofocus]")?.focus();
 }
 
 function focusField(field) {
@@ -261,6 +272,10 @@ function onKeyDown(e) {
 /** index.html hides the page until its first real render (styles.css, html[data-booting]). */
 function reveal() {
   document.documentElement?.removeAttribute("data-booting");
+  // A hidden page cannot take the focus: the first field gets it now that it shows.
+  if (!root.contains(document.activeElement)) {
+    (root.querySelector("[data-initial-focus]") ?? root.querySelector("[data-autofocus]"))?.focus();
+  }
 }
 
 async function boot() {

@@ -299,7 +299,7 @@ describe("signed in", () => {
 describe("restoring a stored session at launch", () => {
   const restoring = (notice = null) => sessionState(null, { restoring: true, notice });
 
-  test("boot while restoring shows the restoring screen; the restore result lands signedIn with focus on the heading", async () => {
+  test("boot while restoring shows the restoring screen; the restore result lands signedIn with focus where a cold start puts it", async () => {
     const ui = await boot({ current: restoring() });
     assert.equal(ui.state(), "restoring");
     assert.equal(ui.$("status").textContent, "Restoring your session…");
@@ -310,7 +310,15 @@ describe("restoring a stored session at launch", () => {
     assert.equal(ui.state(), "signedIn");
     assert.equal(ui.$("subject").textContent, "user_2abc");
     assert.equal(ui.$("renewal").textContent, "renews automatically");
-    assert.equal(ui.doc.activeElement.id, "screen-title");
+    // The restore ended by itself: as at a cold start, on the first field to type in.
+    assert.equal(ui.doc.activeElement.id, "request-url");
+  });
+
+  test("a restore that ends signed out puts the focus on the first field, as at a cold start", async () => {
+    const ui = await boot({ current: restoring() });
+    await ui.emit("session-changed", sessionState(null));
+    assert.equal(ui.state(), "signedOut");
+    assert.equal(ui.doc.activeElement.id, "instance");
   });
 
   test("a failed restore lands signedOut with the backend's notice", async () => {

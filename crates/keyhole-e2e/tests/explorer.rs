@@ -346,9 +346,12 @@ async fn switching_profiles_keeps_each_profiles_session_and_the_cli_lists_them()
     let profile = Profile::new(Opener::Recorder);
     let app = App::launch(TEST, profile.clone()).await;
     app.wait_state("signedOut", WAIT).await;
+    let focused = app
+        .execute("return document.activeElement && document.activeElement.id")
+        .await;
     assert!(
         app.exists("#instance:focus").await,
-        "the first field has the focus at start{}",
+        "the first field has the focus at start (focused: {focused}){}",
         app.context().await
     );
 
@@ -566,5 +569,71 @@ async fn a_request_saved_in_a_profile_reopens_after_a_restart_and_the_cli_lists_
             "[{TEST}] GTK_THEME=Adwaita:dark did not switch WebKitGTK to dark: no dark screenshot"
         );
     }
+    app.quit().await;
+}
+
+#[tokio::test]
+async fn the_explorer_states_read_in_dark_too() {
+    const TEST: &str = "explorer_dark";
+    let login = "user_2e2e_dark";
+    let sandbox = keyhole_sandbox::shared();
+    let profile = Profile::new(chromium(login));
+    profile.set_dark(true);
+    let app = App::launch(TEST, profile.clone()).await;
+    let dark = app
+        .execute("return matchMedia('(prefers-color-scheme: dark)').matches")
+        .await;
+    assert!(
+        dark_supported(&dark),
+        "GTK_THEME=Adwaita:dark should switch WebKitGTK to dark: {dark}"
+    );
+    sign_in(&app, login).await;
+
+    // The editor, shaped; its answer; the history that answer leaves.
+    shape_post_to_echo(&app, &sandbox.api.echo).await;
+    app.screenshot("editor-dark").await;
+    assert_eq!(send(&app).await, "data", "{}", app.context().await);
+    app.wait_for("a history entry", "#history-list li", WAIT)
+        .await;
+    app.screenshot("history-dark").await;
+
+    // Copy as curl.
+    app.click("#copy-curl").await;
+    app.wait_text("#curl-command", "curl", WAIT).await;
+    app.screenshot_at("curl-copied-dark", "#copy-curl").await;
+
+    // A JSON error next to the body.
+    app.fill("#request-body", "{oops").await;
+    app.click("#call-api").await;
+    app.wait_text("#request-error-body", "line 1", WAIT).await;
+    app.screenshot_at("json-error-dark", "#request-body-section")
+        .await;
+
+    // Waiting, cancelled, timed out.
+    app.click("#body-kind-none").await;
+    app.select("#request-method", "GET").await;
+    app.fill("#request-url", &format!("{}?ms=20000", sandbox.api.slow))
+        .await;
+    app.click("#call-api").await;
+    app.wait_api("loading", WAIT).await;
+    app.wait_text("#api-elapsed", "1 s", WAIT).await;
+    app.screenshot_at("waiting-dark", "#api-result").await;
+    app.click("#cancel-request").await;
+    app.wait_for(
+        "a cancelled answer",
+        "#api-result[data-result=\"error\"][data-error-kind=\"cancelled\"]",
+        WAIT,
+    )
+    .await;
+    app.screenshot_at("cancelled-dark", "#api-result").await;
+    app.fill("#request-timeout", "1").await;
+    app.click("#call-api").await;
+    app.wait_for(
+        "a timeout",
+        "#api-result[data-result=\"error\"][data-error-kind=\"api_timeout\"]",
+        WAIT,
+    )
+    .await;
+    app.screenshot_at("timed-out-dark", "#api-result").await;
     app.quit().await;
 }
