@@ -507,7 +507,12 @@ mod tests {
         let warnings = destination_warnings(&url, &s, &[url.origin()]).unwrap();
         assert_eq!(warnings[0].kind, "cleartext");
         let other = Url::parse("http://api.example.com:8080/").unwrap();
-        assert!(destination_warnings(&other, &s, &[url.origin()]).is_err());
+        assert_eq!(
+            destination_warnings(&other, &s, &[url.origin()])
+                .unwrap_err()
+                .rule(),
+            Some(Rule::Cleartext)
+        );
         // Loopback and https need nothing.
         for ok in [
             "http://127.0.0.1:5010/x",
