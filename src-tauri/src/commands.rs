@@ -1111,34 +1111,13 @@ mod tests {
         assert_eq!(done["note"], Value::Null);
     }
 
-    /// The provider forgets a client Keyhole registered (an RFC 7592 DELETE with the registration
-    /// access token kept in `secrets`).
+    /// The provider forgets the client Keyhole registered (RFC 7592 DELETE).
     fn provider_forgets(secrets: &MemoryStore, issuer: &str) {
         let entry = secrets
             .load(&keyhole_core::registration::registration_account(issuer))
             .expect("loads")
             .expect("a stored registration");
-        let entry: Value = serde_json::from_str(&entry).expect("JSON");
-        let uri =
-            Url::parse(entry["registration_client_uri"].as_str().expect("a URI")).expect("URL");
-        let token = entry["registration_access_token"]
-            .as_str()
-            .expect("a token");
-        let mut stream = std::net::TcpStream::connect((
-            uri.host_str().expect("host"),
-            uri.port().expect("port"),
-        ))
-        .expect("connect");
-        write!(
-            stream,
-            "DELETE {} HTTP/1.0\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\r\n",
-            uri.path(),
-            uri.authority()
-        )
-        .expect("send");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).expect("read");
-        assert!(answer.starts_with("HTTP/1.1 204"), "{answer}");
+        keyhole_sandbox::forget_registration(&entry).expect("the provider forgets it");
     }
 
     #[test]

@@ -262,30 +262,12 @@ fn service_of(name: &str) -> String {
 /// The provider forgets Keyhole's registered client: an RFC 7592 DELETE with the registration
 /// access token Keyhole keeps in the keychain.
 fn provider_forgets_the_registration(service: &str, issuer: &str) {
-    use std::io::{Read, Write};
     let keychain = keyhole_core::Keychain::open_service(service).expect("a Secret Service");
     let entry = keychain
         .load(&keyhole_core::registration::registration_account(issuer))
         .expect("keychain answers")
         .expect("a stored registration");
-    let entry: serde_json::Value = serde_json::from_str(&entry).expect("JSON");
-    let uri = url::Url::parse(entry["registration_client_uri"].as_str().expect("a URI")).unwrap();
-    let token = entry["registration_access_token"]
-        .as_str()
-        .expect("a token");
-    let mut stream =
-        std::net::TcpStream::connect((uri.host_str().expect("host"), uri.port().expect("port")))
-            .expect("connect");
-    write!(
-        stream,
-        "DELETE {} HTTP/1.0\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\r\n",
-        uri.path(),
-        uri.authority()
-    )
-    .expect("send");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
-    assert!(answer.starts_with("HTTP/1.1 204"), "{answer}");
+    keyhole_sandbox::forget_registration(&entry).expect("the provider forgets it");
 }
 
 #[test]

@@ -384,6 +384,52 @@ impl Sandbox {
     }
 }
 
+/// Makes the provider forget a client Keyhole registered: an RFC 7592 DELETE of its
+/// `registration_client_uri` with its `registration_access_token`, both read from `entry` (the
+/// JSON Keyhole keeps in the keychain for the registration). Ok when the provider answered 204.
+pub fn forget_registration(entry: &str) -> Result<(), String> {
+    let entry: serde_json::Value =
+        serde_json::from_str(entry).map_err(|e| format!("the registration entry: {e}"))?;
+    let field = |name: &str| {
+        entry[name]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("the registration entry has no {name}"))
+    };
+    let uri = field("registration_client_uri")?;
+    let token = field("registration_access_token")?;
+    let rest = uri
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("only http:// registration URIs: {uri}"))?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let addr = authority
+        .to_socket_addrs()
+        .map_err(|e| format!("{uri}: {e}"))?
+        .find(|a| a.ip().is_loopback())
+        .ok_or_else(|| format!("{uri}: not a loopback address"))?;
+    let mut stream =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "DELETE {path} HTTP/1.0\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .map_err(|e| e.to_string())?;
+    match answer.split_whitespace().nth(1) {
+        Some("204") => Ok(()),
+        _ => Err(format!(
+            "the provider did not delete the client: {}",
+            answer.lines().next().unwrap_or("")
+        )),
+    }
+}
+
 /// A plain HTTP/1.0 request to an `http://127.0.0.1:...` URL, with an optional body.
 pub fn http_request(
     method: &str,
