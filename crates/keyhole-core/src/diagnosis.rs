@@ -81,6 +81,25 @@ pub fn diagnose(response: &ApiResponse, token: &TokenContext<'_>) -> Option<Stri
 }
 
 /// A Clerk auth object that says nobody is signed in: `userId: null` or `isAuthenticated: false`.
+/// What the same request answered with and without the token says, once both are known (the
+/// window's "send my access token" toggle): None when the token made the difference it should.
+pub fn compare_answers(with_token: &ApiResponse, without_token: &ApiResponse) -> Option<String> {
+    let same = with_token.status == without_token.status && with_token.body == without_token.body;
+    if same && (with_token.ok || with_token.status == 401) {
+        return Some(format!(
+            "With and without your token the API answered the same ({}): it reads your token as a signed-out caller. {ACCEPTS_TOKEN_HINT}",
+            with_token.status_line()
+        ));
+    }
+    if !with_token.ok && with_token.status == without_token.status {
+        return Some(format!(
+            "With and without your token the API answered {}: the token made no difference, so it is refused (or ignored) before it counts.",
+            with_token.status
+        ));
+    }
+    None
+}
+
 fn reads_as_signed_out(body: &Body) -> bool {
     let Body::Json {
         value: Value::Object(auth),
@@ -109,6 +128,34 @@ fn expired_since(token: &TokenContext<'_>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_same_answer_with_and_without_the_token_says_the_token_reads_as_signed_out() {
+        let signed_out = Body::Json {
+            value: serde_json::json!({ "userId": null }),
+        };
+        let with = response(200, signed_out.clone());
+        let without = response(200, signed_out);
+        let said = compare_answers(&with, &without).expect("explained");
+        assert!(
+            said.contains("answered the same") && said.contains("signed-out caller"),
+            "{said}"
+        );
+        let refused = compare_answers(&response(403, Body::Empty), &response(403, Body::Empty))
+            .expect("explained");
+        assert!(refused.contains("made no difference"), "{refused}");
+        // The token made the difference it should: nothing to say.
+        let accepted = response(
+            200,
+            Body::Json {
+                value: serde_json::json!({ "userId": "u" }),
+            },
+        );
+        assert_eq!(
+            compare_answers(&accepted, &response(401, Body::Empty)),
+            None
+        );
+    }
     use std::time::Duration;
 
     fn response(status: u16, body: Body) -> ApiResponse {

@@ -7,6 +7,7 @@
 //! changes the stored record — a refresh, a sign-in, a sign-out — runs under the account's
 //! cross-process [`lock`](crate::lock) and reads the record again after taking it.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
@@ -16,12 +17,14 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::browser::Browser;
+use crate::diagnosis::compare_answers;
 use crate::engine::{ApiResult, Keyhole, SignInOptions};
 use crate::error::{Error, Result};
 use crate::flow::Progress;
 use crate::lock;
+use crate::probe::ApiResponse;
 use crate::record::{Record, Stored};
-use crate::request::ApiRequest;
+use crate::request::{ApiRequest, Prepared};
 use crate::session::{Session, SessionSummary};
 use crate::tokens::{self, TokenKind};
 use crate::vault::SecretStore;
@@ -62,6 +65,9 @@ struct Pending {
     url: Option<Url>,
 }
 
+/// The latest answer of one request with the token, and without it.
+type AnswerPair = (Option<ApiResponse>, Option<ApiResponse>);
+
 /// Owns the session of one account and keeps it usable.
 pub struct SessionKeeper {
     keyhole: Keyhole,
@@ -72,6 +78,8 @@ pub struct SessionKeeper {
     refreshes: AtomicU32,
     pending: Mutex<Option<Pending>>,
     next_sign_in: AtomicU64,
+    /// The latest answer per request (method and URL), with and without the token.
+    answers: Mutex<HashMap<String, AnswerPair>>,
 }
 
 impl SessionKeeper {
@@ -87,6 +95,7 @@ impl SessionKeeper {
             refreshes: AtomicU32::new(0),
             pending: Mutex::new(None),
             next_sign_in: AtomicU64::new(1),
+            answers: Mutex::new(HashMap::new()),
         }
     }
 
@@ -345,11 +354,20 @@ impl SessionKeeper {
         cancel: &CancellationToken,
     ) -> Result<ApiResult> {
         let request = request.prepare()?;
+        let result = self.send_prepared(&request, cancel).await?;
+        Ok(self.compare_with_other_mode(&request, result))
+    }
+
+    async fn send_prepared(
+        &self,
+        request: &Prepared,
+        cancel: &CancellationToken,
+    ) -> Result<ApiResult> {
         if !request.sends_token() {
-            return self.keyhole.send(&request, None, cancel).await;
+            return self.keyhole.send(request, None, cancel).await;
         }
         let session = self.fresh_session().await?;
-        let first = self.keyhole.send(&request, Some(&session), cancel).await?;
+        let first = self.keyhole.send(request, Some(&session), cancel).await?;
         if first.response.status != 401 || session.tokens.refresh_token.is_none() {
             return Ok(first);
         }
@@ -364,7 +382,34 @@ impl SessionKeeper {
             }
             slot.clone().ok_or(Error::NotSignedIn)?
         };
-        self.keyhole.send(&request, Some(&retry), cancel).await
+        self.keyhole.send(request, Some(&retry), cancel).await
+    }
+
+    /// Keeps the latest answer of this request with and without the token; once both are known,
+    /// what they say together joins the diagnosis (the same answer both ways means the API reads
+    /// the token as signed out).
+    fn compare_with_other_mode(&self, request: &Prepared, mut result: ApiResult) -> ApiResult {
+        const KEPT: usize = 50;
+        let target = format!("{} {}", request.method().as_str(), request.url());
+        let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        if answers.len() >= KEPT && !answers.contains_key(&target) {
+            answers.clear();
+        }
+        let pair = answers.entry(target).or_default();
+        let (with, without) = if request.sends_token() {
+            pair.0 = Some(result.response.clone());
+            (pair.0.as_ref(), pair.1.as_ref())
+        } else {
+            pair.1 = Some(result.response.clone());
+            (pair.0.as_ref(), pair.1.as_ref())
+        };
+        if let Some(both) = with.zip(without).and_then(|(w, wo)| compare_answers(w, wo)) {
+            result.diagnosis = Some(match result.diagnosis.take() {
+                Some(first) => format!("{first} {both}"),
+                None => both,
+            });
+        }
+        result
     }
 
     // --- signing out ---------------------------------------------------------------------------

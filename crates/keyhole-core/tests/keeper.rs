@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::{config_for, quiet, StandIn};
 use keyhole_core::{
-    account_for, Body, CancellationToken, Keychain, Keyhole, SecretStore, SessionKeeper,
-    SignInOptions,
+    account_for, ApiRequest, Body, CancellationToken, Keychain, Keyhole, SecretStore,
+    SessionKeeper, SignInOptions,
 };
 use keyhole_sandbox::{Sandbox, SandboxOptions};
 
@@ -394,4 +394,53 @@ async fn an_old_format_entry_is_renewed_and_upgraded_and_garbage_is_refused_with
     sign_in(&third, "user_2upgrade").await;
     assert!(stored_refresh(&store, &sandbox).is_some());
     third.sign_out().await;
+}
+
+#[tokio::test]
+async fn both_answers_of_the_same_request_join_the_diagnosis() {
+    let sandbox = keyhole_sandbox::shared();
+    let store = keychain("both");
+    // The session-only API (plain getAuth): it reads the OAuth token as signed out.
+    let keeper = keeper(sandbox, store, &sandbox.api.session_only);
+    sign_in(&keeper, "user_2both").await;
+    let url: url::Url = sandbox.api.session_only.parse().unwrap();
+    let with = keeper
+        .send(&ApiRequest::get(&url), &CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(
+        !with
+            .diagnosis
+            .as_deref()
+            .unwrap_or_default()
+            .contains("answered the same"),
+        "one answer alone compares nothing"
+    );
+    let mut without = ApiRequest::get(&url);
+    without.send_token = false;
+    let without = keeper
+        .send(&without, &CancellationToken::new())
+        .await
+        .unwrap();
+    let said = without.diagnosis.unwrap_or_default();
+    assert!(
+        said.contains("With and without your token the API answered the same")
+            && said.contains("acceptsToken: 'oauth_token'"),
+        "{said}"
+    );
+
+    // The lax API tells the two apart: nothing to add.
+    let lax: url::Url = sandbox.api.lax.parse().unwrap();
+    keeper
+        .send(&ApiRequest::get(&lax), &CancellationToken::new())
+        .await
+        .unwrap();
+    let mut signed_out = ApiRequest::get(&lax);
+    signed_out.send_token = false;
+    let answer = keeper
+        .send(&signed_out, &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(answer.diagnosis, None);
+    keeper.sign_out().await;
 }
