@@ -10,7 +10,6 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use common::{target_dir, App, Opener, Profile, SIGN_IN_WAIT, WAIT};
 use serde_json::Value;
@@ -297,27 +296,10 @@ async fn the_history_reopens_a_request_after_a_restart_and_no_store_file_holds_a
     assert_no_token_in(&files);
 }
 
-/// The recording opener's URLs, waiting until there are `count`.
-async fn opened(profile: &Profile, count: usize) -> Vec<String> {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let urls = profile.opened_urls();
-        if urls.len() >= count {
-            return urls;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{} URL(s) opened, expected {count}",
-            urls.len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Signs in through the recording opener's `index`th URL as `login`.
 async fn sign_in_as(app: &App, profile: &Profile, index: usize, login: &'static str) {
     app.click("#sign-in").await;
-    let url = opened(profile, index + 1).await[index].clone();
+    let url = profile.wait_opened(index + 1).await[index].clone();
     let browser = tokio::task::spawn_blocking(move || keyhole_sandbox::chromium_login(&url, login));
     app.wait_state("signedIn", SIGN_IN_WAIT).await;
     browser

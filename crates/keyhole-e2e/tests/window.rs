@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{closed_port_url, read_optional, App, Opener, Profile, SIGN_IN_WAIT, WAIT};
 
 fn chromium(login: &str) -> Opener {
@@ -243,12 +241,12 @@ async fn cancel_during_sign_in_returns_to_signed_out_and_a_new_sign_in_works() {
     app.wait_state("signingIn", WAIT).await;
     app.wait_text("#sign-in-stage", "Waiting for you", WAIT)
         .await;
-    let first = wait_for_opened(&profile, 1).await;
+    let first = profile.wait_opened(1).await;
     assert_eq!(app.value("#sign-in-url").await, first[0]);
     app.screenshot("waiting").await;
 
     app.click("#open-browser-again").await;
-    let again = wait_for_opened(&profile, 2).await;
+    let again = profile.wait_opened(2).await;
     assert_eq!(again[1], first[0], "the same URL is opened again");
 
     app.click("#cancel-sign-in").await;
@@ -267,7 +265,7 @@ async fn cancel_during_sign_in_returns_to_signed_out_and_a_new_sign_in_works() {
     // A new sign-in works; the test plays the browser on the new URL.
     app.click("#sign-in").await;
     app.wait_state("signingIn", WAIT).await;
-    let opened = wait_for_opened(&profile, 3).await;
+    let opened = profile.wait_opened(3).await;
     let second = opened[2].clone();
     assert_ne!(second, first[0], "a new sign-in has a new URL");
     let browser =
@@ -281,22 +279,6 @@ async fn cancel_during_sign_in_returns_to_signed_out_and_a_new_sign_in_works() {
     app.screenshot("signed-in-after-cancel").await;
 
     app.quit().await;
-}
-
-async fn wait_for_opened(profile: &Profile, count: usize) -> Vec<String> {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let urls = profile.opened_urls();
-        if urls.len() >= count {
-            return urls;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the opener was asked for {} URL(s), expected {count}: {urls:?}",
-            urls.len()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test]

@@ -241,6 +241,23 @@ impl Profile {
             .collect()
     }
 
+    /// The recording opener's URLs once there are `count`; fails after [`WAIT`].
+    pub async fn wait_opened(&self, count: usize) -> Vec<String> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let urls = self.opened_urls();
+            if urls.len() >= count {
+                return urls;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the opener was asked for {} URL(s), expected {count}: {urls:?}",
+                urls.len()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     fn driver_log(&self) -> PathBuf {
         self.path().join("driver.log")
     }
