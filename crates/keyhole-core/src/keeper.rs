@@ -17,12 +17,11 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::browser::Browser;
-use crate::diagnosis::compare_answers;
+use crate::diagnosis::{compare_answers, AnswerDigest};
 use crate::engine::{ApiResult, Keyhole, SignInOptions};
 use crate::error::{Error, Result};
 use crate::flow::Progress;
 use crate::lock;
-use crate::probe::ApiResponse;
 use crate::record::{Record, Stored};
 use crate::request::{ApiRequest, Prepared};
 use crate::session::{Session, SessionSummary};
@@ -66,7 +65,7 @@ struct Pending {
 }
 
 /// The latest answer of one request with the token, and without it.
-type AnswerPair = (Option<ApiResponse>, Option<ApiResponse>);
+type AnswerPair = (Option<AnswerDigest>, Option<AnswerDigest>);
 
 /// Owns the session of one account and keeps it usable.
 pub struct SessionKeeper {
@@ -397,10 +396,10 @@ impl SessionKeeper {
         }
         let pair = answers.entry(target).or_default();
         let (with, without) = if request.sends_token() {
-            pair.0 = Some(result.response.clone());
+            pair.0 = Some(AnswerDigest::of(&result.response));
             (pair.0.as_ref(), pair.1.as_ref())
         } else {
-            pair.1 = Some(result.response.clone());
+            pair.1 = Some(AnswerDigest::of(&result.response));
             (pair.0.as_ref(), pair.1.as_ref())
         };
         if let Some(both) = with.zip(without).and_then(|(w, wo)| compare_answers(w, wo)) {
