@@ -278,6 +278,12 @@ function reveal() {
   }
 }
 
+/** Resolves once the frame rendered now has been painted (two animation frames later). */
+function afterNextPaint() {
+  const frame = globalThis.requestAnimationFrame ?? ((callback) => setTimeout(callback, 16));
+  return new Promise((resolve) => frame(() => frame(() => resolve())));
+}
+
 async function boot() {
   // The shell injects the settings and whether a session is being restored before this page
   // loads, so the first render is the final layout and no command is awaited before it.
@@ -286,6 +292,9 @@ async function boot() {
     updateAbout(aboutEl, initial.about);
     dispatch({ type: "booted", settings: initial.settings, sessionState: initial.session, error: null });
     reveal();
+    // Let that frame reach the screen before anything else runs: what follows starts commands,
+    // which the shell answers on the thread that also puts the frame on screen, and re-renders.
+    await afterNextPaint();
   }
 
   const unlisten = [];

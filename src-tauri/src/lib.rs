@@ -5,8 +5,10 @@
 //! - `request_ext`: the request editor's sends (cancellable) and copy as curl (clipboard).
 //! - `history_ext`: the last 100 requests in `history.json` (requests only, never a token).
 //! - `session_ext`: the session (refresh, keychain, revocation via keyhole-core) and the pending sign-in.
+//! - `clipboard`: the system clipboard (GTK on Linux), for copy as curl.
 //! - `error`: the one error type, sent to the UI as `{kind, message, field?}`.
 
+mod clipboard;
 mod commands;
 mod error;
 mod history_ext;
@@ -89,7 +91,11 @@ impl Launch {
 pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
     builder
         .plugin(tauri_plugin_store::Builder::default().build())
-        .plugin(tauri_plugin_clipboard_manager::init())
+        .on_page_load(|_, payload| match payload.event() {
+            tauri::webview::PageLoadEvent::Started => startup_mark("page load started"),
+            // The load event: the document, the styles and every module have run.
+            tauri::webview::PageLoadEvent::Finished => startup_mark("page load finished"),
+        })
         .invoke_handler(tauri::generate_handler![
             commands::load_settings,
             commands::save_settings,
@@ -206,12 +212,24 @@ fn open_main_window<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         window = window.initialization_script(first_frame_script(app));
     }
     window.build()?;
+    startup_mark("window built");
     Ok(())
+}
+
+/// Logs a start-up milestone at debug level under `keyhole_app::startup`, with the wall clock in
+/// microseconds: `scripts/bench` subtracts its own launch time from it to say where the time
+/// between launch and first paint goes (`KEYHOLE_LOG=keyhole_app::startup=debug`).
+fn startup_mark(milestone: &str) {
+    let unix_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_micros());
+    tracing::debug!(target: "keyhole_app::startup", unix_us, "{milestone}");
 }
 
 /// Starts the desktop app.
 pub fn run() {
     init_tracing();
+    startup_mark("main");
     let launch = Launch::from_env();
     let app = builder(tauri::Builder::default()).setup(|app| {
         init(app.handle(), launch)?;

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use keyhole_core::{ApiRequest, ApiResult, CancellationToken, CurlToken};
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime};
-use tauri_plugin_clipboard_manager::ClipboardExt;
 
+use crate::clipboard;
 use crate::error::{Error, Result};
 use crate::history_ext::HistoryExt;
 use crate::session_ext::SessionExt;
@@ -115,12 +115,12 @@ impl RequestManager {
             let copied = request.to_curl(&CurlToken::Literal(
                 session.tokens.access_token.secret().clone(),
             ))?;
-            self.write_clipboard(app, copied)?;
+            self.write_clipboard(app, copied).await?;
             request.to_curl(&CurlToken::Literal("<access token>".into()))?
         } else {
             let copied =
                 request.to_curl(&CurlToken::command_for(&config, &self.keychain_service))?;
-            self.write_clipboard(app, copied.clone())?;
+            self.write_clipboard(app, copied.clone()).await?;
             copied
         };
         tracing::info!(literal_token, "curl command copied");
@@ -130,10 +130,10 @@ impl RequestManager {
         })
     }
 
-    fn write_clipboard<R: Runtime>(&self, app: &AppHandle<R>, text: String) -> Result<()> {
+    async fn write_clipboard<R: Runtime>(&self, app: &AppHandle<R>, text: String) -> Result<()> {
         match &self.clipboard {
             Some(clipboard) => clipboard(text),
-            None => app.clipboard().write_text(text).map_err(|e| e.to_string()),
+            None => clipboard::write_text(app, text).await,
         }
         .map_err(Error::Clipboard)
     }

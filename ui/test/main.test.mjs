@@ -16,7 +16,7 @@ const flush = async () => { for (let i = 0; i < 10; i++) await new Promise((r) =
 let instance = 0;
 
 /** Fresh document, fake backend and a fresh copy of main.js (query string = new module). */
-async function boot({ loaded = settings, current = sessionState(null), handlers = {}, clipboard = async () => {}, tauri = true, initial = undefined } = {}) {
+async function boot({ loaded = settings, current = sessionState(null), handlers = {}, clipboard = async () => {}, tauri = true, initial = undefined, holdFrames = false } = {}) {
   const doc = installDocument();
   doc.documentElement.setAttribute("data-booting", "");
   for (const [tag, id] of [["p", "status"], ["span", "sandbox-badge"], ["main", "app"], ["p", "about"]]) {
@@ -58,6 +58,9 @@ async function boot({ loaded = settings, current = sessionState(null), handlers 
   if (!tauri) delete globalThis.window.__TAURI__;
   if (initial !== undefined) globalThis.window.__KEYHOLE_INITIAL__ = initial;
   Object.defineProperty(globalThis, "navigator", { value: { clipboard: { writeText: clipboard } }, configurable: true, writable: true });
+  // Animation frames: run at once, or (holdFrames) only when the test calls ui.paint().
+  const frames = [];
+  globalThis.requestAnimationFrame = holdFrames ? (cb) => frames.push(cb) : (cb) => setImmediate(cb);
   const timers = [];
   globalThis.setInterval = (fn) => { timers.push(fn); return timers.length; };
   const realNow = Date.now;
@@ -68,6 +71,7 @@ async function boot({ loaded = settings, current = sessionState(null), handlers 
 
   const app = doc.getElementById("app");
   return {
+    paint: async () => { while (frames.length) { frames.shift()(); await flush(); } },
     doc, calls, backend, timers,
     $: (id) => doc.getElementById(id),
     emit: async (name, payload) => { listeners[name]({ event: name, id: 0, payload }); await flush(); },
@@ -115,16 +119,19 @@ describe("first frame from the shell's initial state (__KEYHOLE_INITIAL__)", () 
   const about = { version: "0.1.0", commit: "0123456789" };
   const never = () => new Promise(() => {});
 
-  test("the first render is the final screen: no command is awaited before it, load_settings is never called", async () => {
+  test("the first render is the final screen: no command is awaited or even started before it is painted, load_settings is never called", async () => {
     const ui = await boot({
       initial: { settings: { ...settings, sandbox: true }, session: sessionState(null), about },
       handlers: { session: never, load_settings: never },
+      holdFrames: true,
     });
     assert.equal(ui.state(), "signedOut", "rendered while session() has not answered");
     assert.equal(ui.$("instance").value, settings.instance);
     assert.equal(ui.$("sandbox-badge").hidden, false);
     assert.equal(ui.$("about").textContent, "Keyhole 0.1.0 · commit 0123456789");
     assert.equal(ui.doc.documentElement.hasAttribute("data-booting"), false, "the page is shown");
+    assert.deepEqual(ui.calls, [], "nothing is asked of the shell until the first frame is painted");
+    await ui.paint();
     assert.deepEqual(ui.commands(), ["session"], "asked once it listens, for what changed since");
     assert.deepEqual(ui.calls.slice(0, 2).map(([c]) => c), ["listen:sign-in-progress", "listen:session-changed"]);
   });

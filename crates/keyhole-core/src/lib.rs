@@ -54,6 +54,7 @@ mod error;
 mod flow;
 mod http;
 mod jwks;
+pub mod jws_crypto;
 mod keeper;
 mod lock;
 mod loopback;

@@ -212,6 +212,7 @@ impl Verifier<'_> {
         validation.validate_aud = false;
         validation.required_spec_claims = HashSet::from(["exp".to_owned()]);
 
+        crate::jws_crypto::install();
         let mut claims = None;
         for key in &keys {
             match jsonwebtoken::decode::<Map<String, Value>>(raw, &key.key, &validation) {
@@ -327,6 +328,11 @@ fn describe(what: &str, error: &jsonwebtoken::errors::Error, raw: &str) -> Error
             format!("{what} uses an algorithm that does not match the provider's key")
         }
         ErrorKind::InvalidClaimFormat(claim) => format!("{what}'s {claim} claim is malformed"),
+        // RFC 7518 §3.3: RSA keys for RS256/384/512 are 2048 bits or larger.
+        ErrorKind::InvalidRsaKey(why) => format!(
+            "{what} is signed with a provider key that is not a usable RSA key ({why}); \
+             keys under 2048 bits are refused"
+        ),
         _ => format!("{what} could not be verified ({error})"),
     })
 }
@@ -367,6 +373,7 @@ mod tests {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(kid.into());
         header.typ = Some(typ.into());
+        crate::jws_crypto::install();
         jsonwebtoken::encode(
             &header,
             claims,
@@ -437,6 +444,7 @@ mod tests {
         let mut header = Header::new(alg);
         header.kid = Some("key-a".into());
         header.typ = typ.map(str::to_owned);
+        crate::jws_crypto::install();
         jsonwebtoken::encode(
             &header,
             claims,
@@ -508,6 +516,7 @@ mod tests {
     async fn hs256_signed_with_the_public_key_is_refused() {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some("key-a".into());
+        crate::jws_crypto::install();
         let token = jsonwebtoken::encode(
             &header,
             &id_claims(),
@@ -683,6 +692,7 @@ mod tests {
     async fn a_critical_header_extension_is_refused() {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some("key-a".into());
+        crate::jws_crypto::install();
         let token = jsonwebtoken::encode(
             &header,
             &id_claims(),

@@ -72,6 +72,7 @@ fn sign(typ: Option<&str>, claims: &Value) -> String {
     header.kid = Some("key-a".into());
     header.typ = typ.map(str::to_owned);
     let key = EncodingKey::from_rsa_pem(include_bytes!("../src/testdata/rsa_a.pem")).unwrap();
+    keyhole_core::jws_crypto::install();
     jsonwebtoken::encode(&header, claims, &key).unwrap()
 }
 

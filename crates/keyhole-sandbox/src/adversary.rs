@@ -24,7 +24,7 @@ use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use jsonwebtoken::{Algorithm, EncodingKey};
+use jsonwebtoken::EncodingKey;
 use serde_json::{json, Value};
 use sha2::Digest as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -107,17 +107,31 @@ impl Forge {
     /// Signs `claims` under exactly `header` (any JOSE header: the `alg` member only picks the
     /// hash) with the published key, or with an unpublished one when `published` is false.
     pub fn sign_raw(&self, header: &Value, claims: &Value, published: bool) -> String {
-        let alg = match header.get("alg").and_then(Value::as_str) {
-            Some("RS384") => Algorithm::RS384,
-            Some("RS512") => Algorithm::RS512,
-            _ => Algorithm::RS256,
-        };
+        let padding: &'static dyn ring::signature::RsaEncoding =
+            match header.get("alg").and_then(Value::as_str) {
+                Some("RS384") => &ring::signature::RSA_PKCS1_SHA384,
+                Some("RS512") => &ring::signature::RSA_PKCS1_SHA512,
+                _ => &ring::signature::RSA_PKCS1_SHA256,
+            };
         let b64 =
             |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
         let message = format!("{}.{}", b64(header), b64(claims));
         let pem = if published { KEY_A } else { KEY_B };
+        // Signed with ring directly: this peer must not pick jsonwebtoken's process-wide crypto
+        // provider, which is the engine's to install (keyhole-core's jws_crypto).
         let key = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("test key parses");
-        let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key, alg).expect("signs");
+        let pair = ring::signature::RsaKeyPair::from_der(key.as_bytes())
+            .or_else(|_| ring::signature::RsaKeyPair::from_pkcs8(key.as_bytes()))
+            .expect("test key parses");
+        let mut signature = vec![0; pair.public().modulus_len()];
+        pair.sign(
+            padding,
+            &ring::rand::SystemRandom::new(),
+            message.as_bytes(),
+            &mut signature,
+        )
+        .expect("signs");
+        let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature);
         format!("{message}.{signature}")
     }
 
