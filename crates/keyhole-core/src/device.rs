@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -16,6 +16,7 @@ use url::Url;
 use crate::config::{is_loopback_host, Config};
 use crate::discovery::ProviderMetadata;
 use crate::error::{Error, Result, Rule};
+use crate::oauth_error::OAuthError;
 use crate::tokens::{self, TokenSet};
 
 /// Largest device authorization answer Keyhole reads.
@@ -108,12 +109,6 @@ impl QrCode {
     }
 }
 
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: String,
-    error_description: Option<String>,
-}
-
 /// A started device sign-in: the device code stays in here.
 pub(crate) struct PendingDevice {
     device_code: String,
@@ -162,12 +157,12 @@ pub(crate) async fn start(
     let status = response.status();
     let (body, truncated) = crate::http::read_capped(response, RESPONSE_CAP, WHAT).await?;
     if !status.is_success() {
-        return Err(match serde_json::from_slice::<ErrorBody>(&body) {
-            Ok(e) if !truncated => Error::DeviceAuthorizationRefused {
+        return Err(match OAuthError::from_json(&body).filter(|_| !truncated) {
+            Some(e) => Error::DeviceAuthorizationRefused {
                 error: e.error,
-                description: e.error_description,
+                description: e.description,
             },
-            _ => Error::DeviceAuthorizationRefused {
+            None => Error::DeviceAuthorizationRefused {
                 error: format!("HTTP {}", status.as_u16()),
                 description: None,
             },

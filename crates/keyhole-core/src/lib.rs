@@ -58,6 +58,7 @@ pub mod jws_crypto;
 mod keeper;
 mod lock;
 mod loopback;
+mod oauth_error;
 mod probe;
 mod profiles;
 mod provider;

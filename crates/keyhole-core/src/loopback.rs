@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{capitalize, Error, Result, Rule};
+use crate::oauth_error::OAuthError;
 
 /// The path the provider redirects to.
 pub const CALLBACK_PATH: &str = "/callback";
@@ -320,10 +321,12 @@ fn judge(
         _ => {}
     }
     if let Some(error) = params.error {
-        let error = Error::Provider {
-            error,
-            description: params.error_description,
-        };
+        let (error, description) =
+            match OAuthError::from_parts(&error, params.error_description.as_deref()) {
+                Some(e) => (e.error, e.description),
+                None => ("an unnamed error".to_owned(), None),
+            };
+        let error = Error::Provider { error, description };
         let message = format!(
             "{}. You can close this tab and try again from Keyhole.",
             capitalize(&error.to_string())

@@ -13,6 +13,7 @@ use url::Url;
 use crate::config::{Config, Settings};
 use crate::discovery::{self, ProviderMetadata};
 use crate::error::{Error, Result, Rule};
+use crate::oauth_error::OAuthError;
 use crate::vault::SecretStore;
 
 /// The name Keyhole registers under.
@@ -265,17 +266,10 @@ pub(crate) async fn register(
     let status = response.status();
     let (body, truncated) = crate::http::read_capped(response, RESPONSE_CAP, WHAT).await?;
     if !status.is_success() {
-        let parsed: Option<(String, Option<String>)> =
-            serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
-                let error = v.get("error")?.as_str()?.to_owned();
-                let description = v
-                    .get("error_description")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                Some((error, description))
-            });
-        let (error, description) =
-            parsed.unwrap_or_else(|| (format!("HTTP {}", status.as_u16()), None));
+        let (error, description) = match OAuthError::from_json(&body) {
+            Some(e) => (e.error, e.description),
+            None => (format!("HTTP {}", status.as_u16()), None),
+        };
         return Err(Error::RegistrationRefused { error, description });
     }
     if truncated {

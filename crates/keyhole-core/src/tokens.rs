@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::discovery::ProviderMetadata;
 use crate::error::{Error, Result, Rule};
+use crate::oauth_error::OAuthError;
 
 /// Largest token response Keyhole reads; Clerk's are a few KiB.
 pub const TOKEN_RESPONSE_CAP: usize = 128 * 1024;
@@ -203,12 +204,12 @@ async fn request_tokens(
     }
     if !status.is_success() {
         // RFC 6749 §5.2; the body is not quoted otherwise, since it may hold a token.
-        return Err(match serde_json::from_slice::<BasicErrorResponse>(&body) {
-            Ok(response) => Error::TokenRefused {
-                error: response.error().to_string(),
-                description: response.error_description().cloned(),
+        return Err(match OAuthError::from_json(&body) {
+            Some(e) => Error::TokenRefused {
+                error: e.error,
+                description: e.description,
             },
-            Err(_) => Error::TokenResponse(format!("it answered HTTP {status}")),
+            None => Error::TokenResponse(format!("it answered HTTP {status}")),
         });
     }
     parse_token_response(&body)
@@ -408,17 +409,14 @@ pub(crate) async fn revoke(
 
 /// The revocation endpoint's refusal (RFC 7009 §2.2.1), worded as the revocation endpoint's.
 fn revocation_error(status: u16, body: &[u8]) -> Error {
-    let value = serde_json::from_slice::<Value>(body).unwrap_or_default();
+    let (error, description) = match OAuthError::from_json(body) {
+        Some(e) => (Some(e.error), e.description),
+        None => (None, None),
+    };
     Error::RevocationRefused {
         status,
-        error: value
-            .get("error")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        description: value
-            .get("error_description")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+        error,
+        description,
     }
 }
 

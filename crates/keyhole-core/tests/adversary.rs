@@ -396,3 +396,63 @@ async fn class11_an_api_the_tokens_audience_does_not_name_gets_a_warning() {
         .message
         .contains("https://api.elsewhere.test"));
 }
+
+/// What a provider says in an error reaches the terminal and the window: terminal escapes,
+/// newlines and bidi overrides must not (RFC 6749 §5.2 allows printable ASCII only).
+const HOSTILE_DESCRIPTION: &str =
+    "\u{1b}[2J\u{1b}[1;32mSigned in as admin\r\nAPI: 200 OK\u{202e}txt.exe\u{7}";
+
+fn assert_displayable(message: &str) {
+    assert!(
+        !message
+            .chars()
+            .any(|c| c.is_control()
+                || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')),
+        "{message:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_error_with_terminal_escapes_is_shown_cleaned_as_one_line() {
+    let adversary = Adversary::start().unwrap();
+    adversary.set_token(|_| {
+        Answer::Status(
+            400,
+            json!({"error": "invalid_grant", "error_description": HOSTILE_DESCRIPTION}),
+        )
+    });
+    let error = flow(&adversary).await.expect_err("the provider refused");
+    assert_eq!(error.kind(), "token_refused", "{error}");
+    let message = error.to_string();
+    assert_displayable(&message);
+    assert!(message.contains("invalid_grant"), "{message}");
+    assert!(
+        message.contains("Signed in as admin API: 200 OK txt.exe"),
+        "{message}"
+    );
+    assert!(!adversary.api_saw_bearer(), "the API saw a bearer token");
+}
+
+#[tokio::test]
+async fn a_revocation_error_with_terminal_escapes_is_shown_cleaned_as_one_line() {
+    let adversary = Adversary::start().unwrap();
+    let keyhole = Keyhole::new(config(&adversary, &adversary.api_url()));
+    let session = keyhole
+        .sign_in(&browser(), &options(Duration::from_secs(20)), &quiet)
+        .await
+        .expect("honest sign-in");
+    let keeper = SessionKeeper::new(keyhole, Arc::new(MemoryStore::default()));
+    keeper.adopt(session).await.unwrap();
+    adversary.set_revocation(Answer::Status(
+        400,
+        json!({"error": "invalid_request\n\u{1b}[31m", "error_description": HOSTILE_DESCRIPTION}),
+    ));
+    let outcome = keeper.sign_out().await;
+    assert!(!outcome.revoked);
+    let message = outcome.message.unwrap_or_default();
+    assert_displayable(&message);
+    assert!(
+        message.contains("revocation endpoint refused the request: invalid_request [31m"),
+        "{message}"
+    );
+}
