@@ -67,6 +67,18 @@ async fn refused(adversary: &Adversary, rule: Rule) -> Error {
     error
 }
 
+/// An honest sign-in through `adversary`, its session held by a keeper (for sign-out tests).
+async fn signed_in_keeper(adversary: &Adversary) -> SessionKeeper {
+    let keyhole = Keyhole::new(config(adversary, &adversary.api_url()));
+    let session = keyhole
+        .sign_in(&browser(), &options(Duration::from_secs(20)), &quiet)
+        .await
+        .expect("honest sign-in");
+    let keeper = SessionKeeper::new(keyhole, Arc::new(MemoryStore::default()));
+    keeper.adopt(session).await.unwrap();
+    keeper
+}
+
 /// Scripts the token endpoint to answer the honest response, changed by `edit`.
 fn tweak_token(adversary: &Adversary, edit: impl Fn(&Grant, &mut Value) + Send + Sync + 'static) {
     adversary.set_token(move |grant| {
@@ -313,13 +325,7 @@ async fn class8_a_wrong_at_hash_is_refused() {
 #[tokio::test]
 async fn class9_revocation_errors_are_worded_as_the_revocation_endpoints() {
     let adversary = Adversary::start().unwrap();
-    let keyhole = Keyhole::new(config(&adversary, &adversary.api_url()));
-    let session = keyhole
-        .sign_in(&browser(), &options(Duration::from_secs(20)), &quiet)
-        .await
-        .expect("honest sign-in");
-    let keeper = SessionKeeper::new(keyhole, Arc::new(MemoryStore::default()));
-    keeper.adopt(session).await.unwrap();
+    let keeper = signed_in_keeper(&adversary).await;
     adversary.set_revocation(Answer::Status(
         400,
         json!({"error": "invalid_client", "error_description": "no such client"}),
@@ -436,13 +442,7 @@ async fn a_token_error_with_terminal_escapes_is_shown_cleaned_as_one_line() {
 #[tokio::test]
 async fn a_revocation_error_with_terminal_escapes_is_shown_cleaned_as_one_line() {
     let adversary = Adversary::start().unwrap();
-    let keyhole = Keyhole::new(config(&adversary, &adversary.api_url()));
-    let session = keyhole
-        .sign_in(&browser(), &options(Duration::from_secs(20)), &quiet)
-        .await
-        .expect("honest sign-in");
-    let keeper = SessionKeeper::new(keyhole, Arc::new(MemoryStore::default()));
-    keeper.adopt(session).await.unwrap();
+    let keeper = signed_in_keeper(&adversary).await;
     adversary.set_revocation(Answer::Status(
         400,
         json!({"error": "invalid_request\n\u{1b}[31m", "error_description": HOSTILE_DESCRIPTION}),
