@@ -147,15 +147,9 @@ pub(crate) async fn start(
     if let Some(resource) = &resource {
         form.push(("resource", resource.as_str()));
     }
-    let response = http
-        .post(endpoint.clone())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| crate::http::network_error(WHAT, endpoint.as_str(), e))?;
-    let status = response.status();
-    let (body, truncated) = crate::http::read_capped(response, RESPONSE_CAP, WHAT).await?;
+    let request = http.post(endpoint.clone()).form(&form);
+    let (status, body, truncated) =
+        crate::http::post_for_json(request, endpoint.as_str(), RESPONSE_CAP, WHAT).await?;
     if !status.is_success() {
         return Err(match OAuthError::from_json(&body).filter(|_| !truncated) {
             Some(e) => Error::DeviceAuthorizationRefused {

@@ -20,6 +20,25 @@ pub fn client(timeout: Duration) -> reqwest::Client {
         .unwrap_or_else(|e| panic!("the HTTP client could not be built: {e}"))
 }
 
+/// Sends `request` (a POST whose form or JSON body the caller set) asking for JSON, then reads
+/// at most `cap` bytes of the answer: its status, the bytes, and whether more were left unread.
+/// Redirects are never followed (the clients are built that way), so a 3xx comes back as is.
+pub(crate) async fn post_for_json(
+    request: reqwest::RequestBuilder,
+    url: &str,
+    cap: usize,
+    what: &'static str,
+) -> Result<(reqwest::StatusCode, Vec<u8>, bool)> {
+    let response = request
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| network_error(what, url, e))?;
+    let status = response.status();
+    let (body, truncated) = read_capped(response, cap, what).await?;
+    Ok((status, body, truncated))
+}
+
 /// Reads at most `cap` bytes of a body. Returns the bytes and whether more were left unread.
 pub(crate) async fn read_capped(
     mut response: reqwest::Response,

@@ -256,15 +256,9 @@ pub(crate) async fn register(
         "grant_types": grant_types,
         "response_types": ["code"],
     });
-    let response = http
-        .post(endpoint.clone())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .json(&request)
-        .send()
-        .await
-        .map_err(|e| crate::http::network_error(WHAT, endpoint.as_str(), e))?;
-    let status = response.status();
-    let (body, truncated) = crate::http::read_capped(response, RESPONSE_CAP, WHAT).await?;
+    let request = http.post(endpoint.clone()).json(&request);
+    let (status, body, truncated) =
+        crate::http::post_for_json(request, endpoint.as_str(), RESPONSE_CAP, WHAT).await?;
     if !status.is_success() {
         let (error, description) = match OAuthError::from_json(&body) {
             Some(e) => (e.error, e.description),

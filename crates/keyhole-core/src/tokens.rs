@@ -179,20 +179,14 @@ async fn request_tokens(
 ) -> Result<TokenResponse> {
     const WHAT: &str = "the token endpoint";
     let url = metadata.token_endpoint.as_str();
-    let response = http
-        .post(metadata.token_endpoint.clone())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .form(form)
-        .send()
-        .await
-        .map_err(|e| crate::http::network_error(WHAT, url, e))?;
-    let status = response.status();
+    let request = http.post(metadata.token_endpoint.clone()).form(form);
+    let (status, body, truncated) =
+        crate::http::post_for_json(request, url, TOKEN_RESPONSE_CAP, WHAT).await?;
     if status.is_redirection() {
         return Err(Error::TokenResponse(format!(
             "it redirects (HTTP {status}), and Keyhole never follows redirects on the token path"
         )));
     }
-    let (body, truncated) = crate::http::read_capped(response, TOKEN_RESPONSE_CAP, WHAT).await?;
     if truncated {
         return Err(Error::refused(
             Rule::TooLarge,
@@ -386,24 +380,21 @@ pub(crate) async fn revoke(
         TokenKind::Refresh => "refresh_token",
         TokenKind::Access => "access_token",
     };
-    let url = endpoint.to_string();
-    let response = http
-        .post(endpoint.clone())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .form(&[
-            ("token", token),
-            ("token_type_hint", hint),
-            ("client_id", client_id),
-        ])
-        .send()
-        .await
-        .map_err(|e| crate::http::network_error("the revocation endpoint", &url, e))?;
-    let status = response.status();
+    let request = http.post(endpoint.clone()).form(&[
+        ("token", token),
+        ("token_type_hint", hint),
+        ("client_id", client_id),
+    ]);
+    let (status, body, _) = crate::http::post_for_json(
+        request,
+        endpoint.as_str(),
+        16 * 1024,
+        "the revocation endpoint",
+    )
+    .await?;
     if status.is_success() {
         return Ok(());
     }
-    let (body, _) =
-        crate::http::read_capped(response, 16 * 1024, "the revocation endpoint").await?;
     Err(revocation_error(status.as_u16(), &body))
 }
 
