@@ -440,6 +440,33 @@ mod tests {
         verifier.access_token(token).await
     }
 
+    #[tokio::test]
+    async fn a_provider_key_under_2048_bits_is_refused_by_name() {
+        // Key A's JWK with its modulus cut to 1024 bits: the signature is never even checked.
+        let mut jwk: Value = serde_json::from_str(include_str!("testdata/rsa_a.jwk.json")).unwrap();
+        let n = jwk["n"].as_str().unwrap().to_owned();
+        jwk["n"] = n[..171].into();
+        let keys = KeySet::preloaded(
+            url::Url::parse("http://127.0.0.1:9/jwks").unwrap(),
+            &json!({"keys": [jwk]}),
+        );
+        let http = crate::http::client(std::time::Duration::from_secs(2));
+        let verifier = Verifier {
+            http: &http,
+            keys: &keys,
+            issuer: ISSUER,
+            client_id: CLIENT,
+            id_token_algs: &[],
+        };
+        let token = sign(&access_claims(), KEY_A, "key-a", "at+jwt");
+        let err = verifier.access_token(&token).await.unwrap_err();
+        assert_eq!(err.kind(), "verification", "{err}");
+        assert!(
+            err.to_string().contains("keys under 2048 bits are refused"),
+            "{err}"
+        );
+    }
+
     fn sign_with(claims: &Value, pem: &str, alg: Algorithm, typ: Option<&str>) -> String {
         let mut header = Header::new(alg);
         header.kid = Some("key-a".into());
