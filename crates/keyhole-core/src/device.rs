@@ -133,7 +133,7 @@ pub(crate) async fn start(
 ) -> Result<PendingDevice> {
     const WHAT: &str = "the device authorization endpoint";
     let endpoint = metadata.device_authorization_endpoint.as_ref().ok_or_else(|| {
-        Error::Discovery(format!(
+        Error::discovery(format!(
             "The provider at {} offers no sign-in with a code (its metadata lists no device_authorization_endpoint); sign in through a browser on this machine instead.",
             metadata.issuer
         ))

@@ -84,9 +84,9 @@ pub(crate) async fn discover_trusting(
 #[doc(hidden)]
 pub fn check_document(body: &[u8], issuer: &str) -> Result<ProviderMetadata> {
     let document: Document = serde_json::from_slice(body).map_err(|e| {
-        Error::Discovery(format!(
-            "the discovery document is not valid JSON of the expected shape: {e}"
-        ))
+        let message =
+            format!("the discovery document is not valid JSON of the expected shape: {e}");
+        Error::discovery_from(message, e)
     })?;
     check(document, issuer, &discovery_url(issuer), &[])
 }
@@ -100,7 +100,7 @@ fn check(
     // OIDC Discovery §4.3: the issuer must be identical to the one used to build the URL.
     // Accept what the user typed or the same without its trailing slash, since that prefix was used.
     if doc.issuer != issuer && doc.issuer != issuer.trim_end_matches('/') {
-        return Err(Error::Discovery(format!(
+        return Err(Error::discovery(format!(
             "the provider at {url} calls itself {:?}, not {issuer:?}; the instance must be the exact issuer URL (wrong instance, or a proxy in between?)",
             doc.issuer
         )));
@@ -123,30 +123,28 @@ fn check(
     }
     if let Some(types) = &doc.response_types_supported {
         if !types.iter().any(|t| t == "code") {
-            return Err(Error::Discovery(
-                "the provider does not support the authorization code flow (response_type=code)"
-                    .into(),
+            return Err(Error::discovery(
+                "the provider does not support the authorization code flow (response_type=code)",
             ));
         }
     }
     let issuer_origin = Url::parse(&doc.issuer)
         .map_err(|e| {
-            Error::Discovery(format!(
-                "the provider's issuer {:?} is not a URL ({e})",
-                doc.issuer
-            ))
+            let message = format!("the provider's issuer {:?} is not a URL ({e})", doc.issuer);
+            Error::discovery_from(message, e)
         })?
         .origin();
     let endpoint = |name: &str, value: &str| -> Result<Url> {
         let parsed = Url::parse(value).map_err(|e| {
-            Error::Discovery(format!(
-                "the provider's {name} {value:?} is not a URL ({e})"
-            ))
+            Error::discovery_from(
+                format!("the provider's {name} {value:?} is not a URL ({e})"),
+                e,
+            )
         })?;
         let secure = parsed.scheme() == "https"
             || (parsed.scheme() == "http" && parsed.host_str().is_some_and(is_loopback_host));
         if !secure {
-            return Err(Error::Discovery(format!(
+            return Err(Error::discovery(format!(
                 "the provider's {name} {value:?} must use https"
             )));
         }
@@ -196,6 +194,18 @@ fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_that_is_not_json_says_so_and_keeps_the_parser_error() {
+        let err = check_document(b"<html>hi</html>", "https://clerk.example.com").unwrap_err();
+        assert_eq!(err.kind(), "discovery");
+        assert!(err.to_string().contains("not valid JSON"), "{err}");
+        let source = std::error::Error::source(&err).expect("a source");
+        assert!(
+            source.downcast_ref::<serde_json::Error>().is_some(),
+            "{source:?}"
+        );
+    }
 
     fn doc(json: serde_json::Value) -> Document {
         serde_json::from_value(json).unwrap()

@@ -40,8 +40,14 @@ pub enum Error {
         source: Option<reqwest::Error>,
     },
     /// The provider's metadata or keys are unusable.
-    #[error("{0}")]
-    Discovery(String),
+    #[error("{message}")]
+    Discovery {
+        /// What is wrong, for people.
+        message: String,
+        /// The parser's or URL library's own error, when one saw the problem.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// The provider answered the authorization request with `error=` (RFC 6749 §4.1.2.1).
     #[error("the provider refused the sign-in: {}", describe_oauth_error(error, description.as_deref()))]
     Provider {
@@ -100,8 +106,14 @@ pub enum Error {
     #[error("the token endpoint's answer could not be read: {0}")]
     TokenResponse(String),
     /// A token failed verification.
-    #[error("token verification failed: {0}")]
-    Verification(String),
+    #[error("token verification failed: {message}")]
+    Verification {
+        /// What failed, for people.
+        message: String,
+        /// The JWT library's own error, when it saw the problem.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// The OS keychain could not be used.
     #[error("{message}")]
     Keychain {
@@ -274,7 +286,7 @@ impl Error {
             Error::InvalidSetting { .. } => "invalid_setting",
             Error::Network { .. } => "network",
             Error::ApiUnreachable { .. } => "api_unreachable",
-            Error::Discovery(_) => "discovery",
+            Error::Discovery { .. } => "discovery",
             Error::Provider { .. } => "provider",
             Error::IssuerMismatch { .. } => "issuer_mismatch",
             Error::Timeout(_) => "timeout",
@@ -283,7 +295,7 @@ impl Error {
             Error::Loopback { .. } => "loopback",
             Error::TokenRefused { .. } => "token_refused",
             Error::TokenResponse(_) => "token_response",
-            Error::Verification(_) => "verification",
+            Error::Verification { .. } => "verification",
             Error::Keychain { .. } => "keychain",
             Error::StoredSession(_) => "stored_session",
             Error::Lock { .. } => "lock",
@@ -341,7 +353,39 @@ impl Error {
     }
 
     pub(crate) fn verification(message: impl Into<String>) -> Self {
-        Error::Verification(message.into())
+        Error::Verification {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A verification failure that `source` (the JWT library) reported.
+    pub(crate) fn verification_from(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Verification {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    pub(crate) fn discovery(message: impl Into<String>) -> Self {
+        Error::Discovery {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A discovery failure that `source` (a parser) reported.
+    pub(crate) fn discovery_from(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Discovery {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
     }
 
     pub(crate) fn keychain(

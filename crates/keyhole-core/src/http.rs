@@ -82,25 +82,25 @@ pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        return Err(Error::Discovery(format!(
+        return Err(Error::discovery(format!(
             "{what} at {url} redirects (HTTP {status}) to {location:?}; Keyhole does not follow redirects there. Use the final URL."
         )));
     }
     let (body, truncated) = read_capped(response, CAP, what).await?;
     if !status.is_success() {
-        return Err(Error::Discovery(format!(
+        return Err(Error::discovery(format!(
             "{what} at {url} answered HTTP {status}: {}",
             excerpt(&body, 200)
         )));
     }
     if truncated {
-        return Err(Error::Discovery(format!(
+        return Err(Error::discovery(format!(
             "{what} at {url} is larger than {} KiB; refusing it.",
             CAP / 1024
         )));
     }
     serde_json::from_slice(&body).map_err(|e| {
-        Error::Discovery(format!(
+        Error::discovery(format!(
             "{what} at {url} is not valid JSON of the expected shape: {e}"
         ))
     })

@@ -136,7 +136,7 @@ pub(crate) fn parse_key_set(document: &serde_json::Value) -> Result<Vec<Key>> {
     let entries = document
         .get("keys")
         .and_then(|k| k.as_array())
-        .ok_or_else(|| Error::Discovery("the JWKS has no \"keys\" array".into()))?;
+        .ok_or_else(|| Error::discovery("the JWKS has no \"keys\" array"))?;
     let mut seen = HashSet::new();
     let keys = entries
         .iter()

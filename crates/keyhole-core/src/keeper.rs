@@ -589,7 +589,7 @@ impl SessionKeeper {
                     ),
                 ));
             }
-            Err(error @ Error::Verification(_)) if previous.is_some() => {
+            Err(error @ Error::Verification { .. }) if previous.is_some() => {
                 // A renewed token that fails verification (e.g. another user) ends the session.
                 self.wipe().await;
                 return Err(self.end(slot, &format!("the renewed session was refused: {error}")));

@@ -122,7 +122,7 @@ pub mod fuzzing {
     /// A JWKS document: how many keys may verify signatures.
     pub fn jwks(body: &[u8]) -> Result<usize> {
         let document: Value = serde_json::from_slice(body)
-            .map_err(|e| crate::Error::Discovery(format!("the JWKS is not JSON: {e}")))?;
+            .map_err(|e| crate::Error::discovery_from(format!("the JWKS is not JSON: {e}"), e))?;
         Ok(crate::jwks::parse_key_set(&document)?
             .iter()
             .filter(|k| k.verifies)

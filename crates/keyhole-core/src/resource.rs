@@ -65,11 +65,11 @@ pub async fn discover_resource(http: &reqwest::Client, api_url: &Url) -> Result<
                 let expected = expected_resource(&url, api_url);
                 return check(&document, api_url, &url, &expected);
             }
-            Err(Error::Discovery(_)) => tried.push(url.to_string()),
+            Err(Error::Discovery { .. }) => tried.push(url.to_string()),
             Err(other) => return Err(other),
         }
     }
-    Err(Error::Discovery(format!(
+    Err(Error::discovery(format!(
         "The API at {} does not say how to sign in to it: it answered without a WWW-Authenticate resource_metadata challenge and serves no protected-resource metadata (tried {}); give the instance and client ID instead.",
         api_url.origin().ascii_serialization(),
         tried.join(", ")
@@ -90,9 +90,12 @@ pub async fn set_up_from_api(
     let issuer = pick_authorization_server(&resource, &api)?;
     // OIDC Discovery §4.3 / RFC 8414 §3.3: the server's metadata must name exactly this issuer.
     discovery::discover(http, &issuer).await.map_err(|e| match e {
-        Error::Discovery(why) => Error::Discovery(format!(
-            "The API's metadata names the authorization server {issuer}, but its metadata does not check out: {why}"
-        )),
+        Error::Discovery { message, source } => Error::Discovery {
+            message: format!(
+                "The API's metadata names the authorization server {issuer}, but its metadata does not check out: {message}"
+            ),
+            source,
+        },
         other => other,
     })?;
     let settings = Settings {
@@ -198,7 +201,7 @@ async fn metadata_from_challenge(http: &reqwest::Client, api: &Url) -> Result<Op
         let Ok(text) = value.to_str() else { continue };
         if let Some(raw) = bearer_param(text, "resource_metadata") {
             let url = Url::parse(&raw).map_err(|_| {
-                Error::Discovery(format!(
+                Error::discovery(format!(
                     "The API's WWW-Authenticate challenge names resource metadata at {raw:?}, which is not a URL."
                 ))
             })?;
@@ -279,18 +282,18 @@ async fn fetch(http: &reqwest::Client, url: &Url) -> Result<Value> {
     let (body, truncated) =
         crate::http::read_capped(response, CAP, "the protected-resource metadata").await?;
     if !status.is_success() {
-        return Err(Error::Discovery(format!(
+        return Err(Error::discovery(format!(
             "the protected-resource metadata at {url} answered HTTP {status}"
         )));
     }
     if truncated {
-        return Err(Error::Discovery(format!(
+        return Err(Error::discovery(format!(
             "the protected-resource metadata at {url} is larger than {} KiB",
             CAP / 1024
         )));
     }
     serde_json::from_slice(&body).map_err(|_| {
-        Error::Discovery(format!(
+        Error::discovery(format!(
             "the protected-resource metadata at {url} is not JSON"
         ))
     })

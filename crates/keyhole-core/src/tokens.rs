@@ -101,7 +101,7 @@ pub(crate) fn oauth_client(
     Ok(match redirect_uri {
         Some(uri) => client.set_redirect_uri(
             RedirectUrl::new(uri.to_owned())
-                .map_err(|e| Error::Discovery(format!("bad redirect URI {uri}: {e}")))?,
+                .map_err(|e| Error::discovery_from(format!("bad redirect URI {uri}: {e}"), e))?,
         ),
         None => client,
     })

@@ -221,7 +221,7 @@ impl Verifier<'_> {
                     break;
                 }
                 Err(e) if matches!(e.kind(), ErrorKind::InvalidSignature) => continue,
-                Err(e) => return Err(describe(what, &e, raw)),
+                Err(e) => return Err(describe(what, e, raw)),
             }
         }
         let claims = claims.ok_or_else(|| {
@@ -311,14 +311,14 @@ pub(crate) fn peek_claims(raw: &str) -> Option<Map<String, Value>> {
     serde_json::from_slice(&bytes).ok()
 }
 
-fn describe(what: &str, error: &jsonwebtoken::errors::Error, raw: &str) -> Error {
+fn describe(what: &str, error: jsonwebtoken::errors::Error, raw: &str) -> Error {
     let exp = || {
         peek_claims(raw)
             .and_then(|c| c.get("exp").and_then(Value::as_i64))
             .map(|exp| format!(" (exp {exp}, now {})", now_secs()))
             .unwrap_or_default()
     };
-    Error::verification(match error.kind() {
+    let message = match error.kind() {
         ErrorKind::ExpiredSignature => format!("{what} has expired{}", exp()),
         ErrorKind::ImmatureSignature => {
             format!("{what} is not valid yet (nbf); check this computer's clock")
@@ -334,7 +334,8 @@ fn describe(what: &str, error: &jsonwebtoken::errors::Error, raw: &str) -> Error
              keys under 2048 bits are refused"
         ),
         _ => format!("{what} could not be verified ({error})"),
-    })
+    };
+    Error::verification_from(message, error)
 }
 
 fn show(value: Option<&Value>) -> String {
@@ -562,6 +563,14 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("expired"), "{err}");
+        // The JWT library's own error stays in the chain, for logs.
+        let source = std::error::Error::source(&err).expect("a source");
+        assert!(
+            source
+                .downcast_ref::<jsonwebtoken::errors::Error>()
+                .is_some(),
+            "{source:?}"
+        );
         // Within the skew it still passes.
         let barely = with(id_claims(), "exp", json!(now - 5));
         check_id(&sign(&barely, KEY_A, "key-a", "JWT"), Some("n-123"))
