@@ -151,15 +151,10 @@ pub(crate) async fn start(
     let (status, body, truncated) =
         crate::http::post_for_json(request, endpoint.as_str(), RESPONSE_CAP, WHAT).await?;
     if !status.is_success() {
-        return Err(match OAuthError::from_json(&body).filter(|_| !truncated) {
-            Some(e) => Error::DeviceAuthorizationRefused {
-                error: e.error,
-                description: e.description,
-            },
-            None => Error::DeviceAuthorizationRefused {
-                error: format!("HTTP {}", status.as_u16()),
-                description: None,
-            },
+        let refusal = OAuthError::from_refusal(&body, status.as_u16());
+        return Err(Error::DeviceAuthorizationRefused {
+            error: refusal.error,
+            description: refusal.description,
         });
     }
     if truncated {

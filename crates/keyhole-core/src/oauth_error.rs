@@ -36,6 +36,15 @@ impl OAuthError {
         )
     }
 
+    /// What a refusing endpoint said, or, when it said nothing readable, its HTTP status as the
+    /// code (`HTTP 400`).
+    pub(crate) fn from_refusal(body: &[u8], status: u16) -> OAuthError {
+        OAuthError::from_json(body).unwrap_or_else(|| OAuthError {
+            error: format!("HTTP {status}"),
+            description: None,
+        })
+    }
+
     /// From the two members as received (the authorization response's query parameters).
     pub(crate) fn from_parts(error: &str, description: Option<&str>) -> Option<OAuthError> {
         let error = one_line(error, MAX_ERROR_CHARS);
@@ -138,6 +147,21 @@ mod tests {
                 })
             );
         }
+    }
+
+    #[test]
+    fn a_refusal_without_a_readable_error_is_named_by_its_status() {
+        assert_eq!(
+            OAuthError::from_refusal(b"<html>Forbidden</html>", 403),
+            OAuthError {
+                error: "HTTP 403".into(),
+                description: None
+            }
+        );
+        assert_eq!(
+            OAuthError::from_refusal(br#"{"error": "invalid_client_metadata"}"#, 400).error,
+            "invalid_client_metadata"
+        );
     }
 
     #[test]

@@ -260,11 +260,11 @@ pub(crate) async fn register(
     let (status, body, truncated) =
         crate::http::post_for_json(request, endpoint.as_str(), RESPONSE_CAP, WHAT).await?;
     if !status.is_success() {
-        let (error, description) = match OAuthError::from_json(&body) {
-            Some(e) => (e.error, e.description),
-            None => (format!("HTTP {}", status.as_u16()), None),
-        };
-        return Err(Error::RegistrationRefused { error, description });
+        let refusal = OAuthError::from_refusal(&body, status.as_u16());
+        return Err(Error::RegistrationRefused {
+            error: refusal.error,
+            description: refusal.description,
+        });
     }
     if truncated {
         return Err(bad_answer("it is far larger than any registration answer"));

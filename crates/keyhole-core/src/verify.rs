@@ -429,8 +429,11 @@ mod tests {
     }
 
     async fn check_access(token: &str) -> Result<AccessTokenInfo> {
+        check_access_with(token, keys()).await
+    }
+
+    async fn check_access_with(token: &str, keys: KeySet) -> Result<AccessTokenInfo> {
         let http = crate::http::client(std::time::Duration::from_secs(2));
-        let keys = keys();
         let verifier = Verifier {
             http: &http,
             keys: &keys,
@@ -451,16 +454,8 @@ mod tests {
             url::Url::parse("http://127.0.0.1:9/jwks").unwrap(),
             &json!({"keys": [jwk]}),
         );
-        let http = crate::http::client(std::time::Duration::from_secs(2));
-        let verifier = Verifier {
-            http: &http,
-            keys: &keys,
-            issuer: ISSUER,
-            client_id: CLIENT,
-            id_token_algs: &[],
-        };
         let token = sign(&access_claims(), KEY_A, "key-a", "at+jwt");
-        let err = verifier.access_token(&token).await.unwrap_err();
+        let err = check_access_with(&token, keys).await.unwrap_err();
         assert_eq!(err.kind(), "verification", "{err}");
         assert!(
             err.to_string().contains("keys under 2048 bits are refused"),
