@@ -100,9 +100,8 @@ pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
         )));
     }
     serde_json::from_slice(&body).map_err(|e| {
-        Error::discovery(format!(
-            "{what} at {url} is not valid JSON of the expected shape: {e}"
-        ))
+        let message = format!("{what} at {url} is not valid JSON of the expected shape: {e}");
+        Error::discovery_from(message, e)
     })
 }
 

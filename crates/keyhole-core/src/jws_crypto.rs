@@ -113,10 +113,7 @@ fn signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>
             if key.family() != AlgorithmFamily::Rsa {
                 return Err(ErrorKind::InvalidKeyFormat.into());
             }
-            let der = key.as_bytes();
-            let pair = ring_sig::RsaKeyPair::from_der(der)
-                .or_else(|_| ring_sig::RsaKeyPair::from_pkcs8(der))
-                .map_err(|e| ErrorKind::InvalidRsaKey(e.to_string()))?;
+            let pair = rsa_key_pair(key).map_err(|e| ErrorKind::InvalidRsaKey(e.to_string()))?;
             let padding: &'static dyn ring_sig::RsaEncoding = match algorithm {
                 Algorithm::RS256 => &ring_sig::RSA_PKCS1_SHA256,
                 Algorithm::RS384 => &ring_sig::RSA_PKCS1_SHA384,
@@ -131,6 +128,12 @@ fn signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>
         _ => return Err(ErrorKind::InvalidAlgorithm.into()),
     };
     Ok(signer)
+}
+
+/// An RSA private key as jsonwebtoken holds it: PKCS#1 DER (from a PEM file), or PKCS#8.
+fn rsa_key_pair(key: &EncodingKey) -> Result<ring_sig::RsaKeyPair, ring::error::KeyRejected> {
+    let der = key.as_bytes();
+    ring_sig::RsaKeyPair::from_der(der).or_else(|_| ring_sig::RsaKeyPair::from_pkcs8(der))
 }
 
 struct HmacSigner {
@@ -184,9 +187,7 @@ mod tests {
     /// The public half of a test key as a JWK-style (n, e) decoding key, via ring.
     fn public_of(pem: &str) -> DecodingKey {
         let key = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("test key");
-        let pair = ring_sig::RsaKeyPair::from_der(key.as_bytes())
-            .or_else(|_| ring_sig::RsaKeyPair::from_pkcs8(key.as_bytes()))
-            .expect("test key parses");
+        let pair = rsa_key_pair(&key).expect("test key parses");
         let public = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public());
         DecodingKey::from_rsa_raw_components(&public.n, &public.e)
     }

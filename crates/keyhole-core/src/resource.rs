@@ -292,10 +292,11 @@ async fn fetch(http: &reqwest::Client, url: &Url) -> Result<Value> {
             CAP / 1024
         )));
     }
-    serde_json::from_slice(&body).map_err(|_| {
-        Error::discovery(format!(
-            "the protected-resource metadata at {url} is not JSON"
-        ))
+    serde_json::from_slice(&body).map_err(|e| {
+        Error::discovery_from(
+            format!("the protected-resource metadata at {url} is not JSON"),
+            e,
+        )
     })
 }
 

@@ -374,13 +374,17 @@ mod tests {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(kid.into());
         header.typ = Some(typ.into());
-        crate::jws_crypto::install();
-        jsonwebtoken::encode(
+        encode(
             &header,
             claims,
             &EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
         )
-        .unwrap()
+    }
+
+    /// Every token these tests make, through the engine's crypto provider.
+    fn encode(header: &Header, claims: &Value, key: &EncodingKey) -> String {
+        crate::jws_crypto::install();
+        jsonwebtoken::encode(header, claims, key).unwrap()
     }
 
     fn id_claims() -> Value {
@@ -467,13 +471,11 @@ mod tests {
         let mut header = Header::new(alg);
         header.kid = Some("key-a".into());
         header.typ = typ.map(str::to_owned);
-        crate::jws_crypto::install();
-        jsonwebtoken::encode(
+        encode(
             &header,
             claims,
             &EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
         )
-        .unwrap()
     }
 
     fn access_claims() -> Value {
@@ -539,13 +541,11 @@ mod tests {
     async fn hs256_signed_with_the_public_key_is_refused() {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some("key-a".into());
-        crate::jws_crypto::install();
-        let token = jsonwebtoken::encode(
+        let token = encode(
             &header,
             &id_claims(),
             &EncodingKey::from_secret(PUB_A.as_bytes()),
-        )
-        .unwrap();
+        );
         let err = check_id(&token, Some("n-123")).await.unwrap_err();
         assert!(err.to_string().contains("HS256"), "{err}");
     }
@@ -723,13 +723,11 @@ mod tests {
     async fn a_critical_header_extension_is_refused() {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some("key-a".into());
-        crate::jws_crypto::install();
-        let token = jsonwebtoken::encode(
+        let token = encode(
             &header,
             &id_claims(),
             &EncodingKey::from_rsa_pem(KEY_A.as_bytes()).unwrap(),
-        )
-        .unwrap();
+        );
         let parts: Vec<&str> = token.split('.').collect();
         let crit = format!(
             "{}.{}.{}",
