@@ -157,10 +157,10 @@ async fn a_device_sign_in_can_be_cancelled_while_polling() {
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
-#[tokio::test]
-async fn the_sandbox_enforces_slow_down_and_keyhole_honours_it() {
-    // The adversary answers slow_down once, then pending, then tokens: the second poll must come
-    // at least 5 s later than the first interval (RFC 8628 §3.5).
+/// An adversarial provider offering the device grant, whose device authorization endpoint hands
+/// out one code valid for `expires_in` seconds, polled every second; its token endpoint is the
+/// test's to script.
+fn device_adversary(expires_in: u32) -> Adversary {
     let adversary = Adversary::start().expect("adversary");
     let mut discovery = adversary.discovery();
     discovery["device_authorization_endpoint"] = adversary.url("/oauth/device").into();
@@ -170,9 +170,17 @@ async fn the_sandbox_enforces_slow_down_and_keyhole_honours_it() {
         "/oauth/device",
         Answer::Json(json!({
             "device_code": "dc-0123456789", "user_code": "BCDF-GHJK",
-            "verification_uri": adversary.url("/device"), "expires_in": 60, "interval": 1
+            "verification_uri": adversary.url("/device"), "expires_in": expires_in, "interval": 1
         })),
     );
+    adversary
+}
+
+#[tokio::test]
+async fn the_sandbox_enforces_slow_down_and_keyhole_honours_it() {
+    // The adversary answers slow_down once, then pending, then tokens: the second poll must come
+    // at least 5 s later than the first interval (RFC 8628 §3.5).
+    let adversary = device_adversary(60);
     let polls = Arc::new(std::sync::Mutex::new(Vec::<Instant>::new()));
     let seen = Arc::clone(&polls);
     adversary.set_token(move |grant| {
@@ -209,18 +217,7 @@ async fn the_sandbox_enforces_slow_down_and_keyhole_honours_it() {
 
 #[tokio::test]
 async fn a_device_code_that_expires_says_so_and_stores_nothing() {
-    let adversary = Adversary::start().expect("adversary");
-    let mut discovery = adversary.discovery();
-    discovery["device_authorization_endpoint"] = adversary.url("/oauth/device").into();
-    adversary.set_discovery(Answer::Json(discovery));
-    adversary.set_route(
-        "POST",
-        "/oauth/device",
-        Answer::Json(json!({
-            "device_code": "dc-0123456789", "user_code": "BCDF-GHJK",
-            "verification_uri": adversary.url("/device"), "expires_in": 3, "interval": 1
-        })),
-    );
+    let adversary = device_adversary(3);
     adversary.set_token(|_| Answer::Status(400, json!({"error": "authorization_pending"})));
     let store: Arc<dyn SecretStore> = Arc::new(MemoryStore::default());
     let settings = Settings {
