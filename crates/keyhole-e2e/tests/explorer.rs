@@ -56,6 +56,15 @@ async fn shape_post_to_echo(app: &App, echo: &str) {
         .await;
 }
 
+/// Sends a request the sandbox answers only after 20 s, and waits until the window has shown a
+/// second of waiting.
+async fn call_slow(app: &App, slow: &str) {
+    app.fill("#request-url", &format!("{slow}?ms=20000")).await;
+    app.click("#call-api").await;
+    app.wait_api("loading", WAIT).await;
+    app.wait_text("#api-elapsed", "1 s", WAIT).await;
+}
+
 /// Clicks Send and waits for the answer; returns `data-result`.
 async fn send(app: &App) -> String {
     app.call_api().await
@@ -156,20 +165,11 @@ async fn a_slow_request_shows_the_time_waited_and_is_cancelled_by_the_button_or_
     let app = App::launch(TEST, Profile::new(chromium(login))).await;
     sign_in(&app, login).await;
 
-    app.fill("#request-url", &format!("{}?ms=20000", sandbox.api.slow))
-        .await;
-    app.click("#call-api").await;
-    app.wait_api("loading", WAIT).await;
-    app.wait_text("#api-elapsed", "1 s", WAIT).await;
+    call_slow(&app, &sandbox.api.slow).await;
     app.wait_text("#status", "calling the API", WAIT).await;
     app.screenshot_at("waiting", "#api-result").await;
     app.click("#cancel-request").await;
-    app.wait_for(
-        "a cancelled answer",
-        "#api-result[data-result=\"error\"][data-error-kind=\"cancelled\"]",
-        WAIT,
-    )
-    .await;
+    app.wait_api_error("cancelled", WAIT).await;
     assert!(app.text("#api-error").await.contains("Cancelled"));
     app.screenshot_at("cancelled", "#api-result").await;
 
@@ -177,22 +177,12 @@ async fn a_slow_request_shows_the_time_waited_and_is_cancelled_by_the_button_or_
     app.click("#call-api").await;
     app.wait_api("loading", WAIT).await;
     app.press(ESCAPE).await;
-    app.wait_for(
-        "a cancelled answer after Esc",
-        "#api-result[data-result=\"error\"][data-error-kind=\"cancelled\"]",
-        WAIT,
-    )
-    .await;
+    app.wait_api_error("cancelled", WAIT).await;
 
     // A timeout the user set is reported as a timeout.
     app.fill("#request-timeout", "1").await;
     app.click("#call-api").await;
-    app.wait_for(
-        "a timeout",
-        "#api-result[data-result=\"error\"][data-error-kind=\"api_timeout\"]",
-        WAIT,
-    )
-    .await;
+    app.wait_api_error("api_timeout", WAIT).await;
     let error = app.text("#api-error").await;
     assert!(error.starts_with("Error: Timed out"), "{error}");
     assert!(!error.contains("could not reach"), "{error}");
@@ -493,7 +483,6 @@ async fn a_request_saved_in_a_profile_reopens_after_a_restart_and_the_cli_lists_
     )
     .await;
     app.screenshot_at("saved-requests", "#saved-requests").await;
-    app.screenshot_at("saved-requests", "#saved-requests").await;
     app.quit().await;
 
     // After a restart the list is there; one click opens the request; it is sent as saved.
@@ -594,28 +583,14 @@ async fn the_explorer_states_read_in_dark_too() {
     // Waiting, cancelled, timed out.
     app.click("#body-kind-none").await;
     app.select("#request-method", "GET").await;
-    app.fill("#request-url", &format!("{}?ms=20000", sandbox.api.slow))
-        .await;
-    app.click("#call-api").await;
-    app.wait_api("loading", WAIT).await;
-    app.wait_text("#api-elapsed", "1 s", WAIT).await;
+    call_slow(&app, &sandbox.api.slow).await;
     app.screenshot_at("waiting-dark", "#api-result").await;
     app.click("#cancel-request").await;
-    app.wait_for(
-        "a cancelled answer",
-        "#api-result[data-result=\"error\"][data-error-kind=\"cancelled\"]",
-        WAIT,
-    )
-    .await;
+    app.wait_api_error("cancelled", WAIT).await;
     app.screenshot_at("cancelled-dark", "#api-result").await;
     app.fill("#request-timeout", "1").await;
     app.click("#call-api").await;
-    app.wait_for(
-        "a timeout",
-        "#api-result[data-result=\"error\"][data-error-kind=\"api_timeout\"]",
-        WAIT,
-    )
-    .await;
+    app.wait_api_error("api_timeout", WAIT).await;
     app.screenshot_at("timed-out-dark", "#api-result").await;
     app.quit().await;
 }

@@ -538,6 +538,16 @@ impl App {
         .await
     }
 
+    /// Waits until the API box shows an error of `kind` (`cancelled`, `api_timeout`, …).
+    pub async fn wait_api_error(&self, kind: &str, timeout: Duration) -> Element {
+        self.wait_for(
+            &format!("API error {kind}"),
+            &format!("#api-result[data-result=\"error\"][data-error-kind=\"{kind}\"]"),
+            timeout,
+        )
+        .await
+    }
+
     /// Polls until the text of `css` contains `needle`.
     pub async fn wait_text(&self, css: &str, needle: &str, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
