@@ -1059,14 +1059,7 @@ mod tests {
             "{error}"
         );
         assert_nothing_saved(&t, dir.path(), &before);
-        assert_eq!(
-            secrets
-                .load(&keyhole_core::registration::registration_account(
-                    &adversary.issuer
-                ))
-                .expect("loads"),
-            None
-        );
+        assert_eq!(stored_registration(&secrets, &adversary.issuer), None);
     }
 
     #[test]
@@ -1091,14 +1084,7 @@ mod tests {
             "{error}"
         );
         assert_nothing_saved(&t, dir.path(), &before);
-        assert_eq!(
-            secrets
-                .load(&keyhole_core::registration::registration_account(
-                    &adversary.issuer
-                ))
-                .expect("loads"),
-            None
-        );
+        assert_eq!(stored_registration(&secrets, &adversary.issuer), None);
     }
 
     #[test]
@@ -1111,12 +1097,16 @@ mod tests {
         assert_eq!(done["note"], Value::Null);
     }
 
-    /// The provider forgets the client Keyhole registered (RFC 7592 DELETE).
-    fn provider_forgets(secrets: &MemoryStore, issuer: &str) {
-        let entry = secrets
+    /// The registration stored for `issuer`, if any.
+    fn stored_registration(secrets: &MemoryStore, issuer: &str) -> Option<String> {
+        secrets
             .load(&keyhole_core::registration::registration_account(issuer))
             .expect("loads")
-            .expect("a stored registration");
+    }
+
+    /// The provider forgets the client Keyhole registered (RFC 7592 DELETE).
+    fn provider_forgets(secrets: &MemoryStore, issuer: &str) {
+        let entry = stored_registration(secrets, issuer).expect("a stored registration");
         keyhole_sandbox::forget_registration(&entry).expect("the provider forgets it");
     }
 
