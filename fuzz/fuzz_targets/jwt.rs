@@ -9,7 +9,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = fuzzing::jwt_header(raw);
     let jwk: serde_json::Value =
-        serde_json::from_str(include_str!("../../crates/keyhole-core/src/testdata/rsa_a.jwk.json"))
+        serde_json::from_str(include_str!("../../crates/keyhole-core/src/tokens/testdata/rsa_a.jwk.json"))
             .unwrap_or_default();
     let jwks = serde_json::json!({ "keys": [jwk] });
     let algs = ["RS256".to_owned()];

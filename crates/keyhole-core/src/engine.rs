@@ -7,19 +7,19 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::browser::Browser;
-use crate::config::Config;
-use crate::diagnosis::{diagnose, TokenContext};
-use crate::discovery;
+use crate::api::diagnosis::{diagnose, TokenContext};
+use crate::api::probe::{self, ApiResponse};
+use crate::api::request::{ApiRequest, Prepared};
 use crate::error::{Error, Result, Rule};
-use crate::flow::{PendingSignIn, Progress};
-use crate::jwks::KeySet;
-use crate::probe::{self, ApiResponse};
-use crate::provider::Provider;
-use crate::request::{ApiRequest, Prepared};
-use crate::session::Session;
-use crate::tokens;
-use crate::verify::{AccessTokenInfo, Verifier};
+use crate::session::state::Session;
+use crate::settings::config::Config;
+use crate::signin::browser::Browser;
+use crate::signin::discovery;
+use crate::signin::flow::{PendingSignIn, Progress};
+use crate::signin::provider::Provider;
+use crate::tokens::grant;
+use crate::tokens::jwks::KeySet;
+use crate::tokens::verify::{AccessTokenInfo, Verifier};
 use oauth2::AccessToken;
 
 /// Default timeout of one HTTP request to the provider.
@@ -37,7 +37,7 @@ pub struct SignInOptions {
 impl Default for SignInOptions {
     fn default() -> Self {
         SignInOptions {
-            timeout: crate::flow::DEFAULT_SIGN_IN_TIMEOUT,
+            timeout: crate::signin::flow::DEFAULT_SIGN_IN_TIMEOUT,
             cancel: CancellationToken::new(),
         }
     }
@@ -160,7 +160,7 @@ impl Keyhole {
         };
         let pending = tokio::select! {
             () = options.cancel.cancelled() => return Err(Error::Cancelled),
-            pending = crate::device::start(self.http(), &provider.metadata, &self.config) => pending?,
+            pending = crate::signin::device::start(self.http(), &provider.metadata, &self.config) => pending?,
         };
         progress(Progress::DeviceCode(pending.shown().clone()));
         let tokens = pending
@@ -200,7 +200,7 @@ impl Keyhole {
             .get_or_init(|| crate::http::client(probe::CLIENT_TIMEOUT))
     }
 
-    /// Renews the session with its refresh token (rotated or kept, see [`tokens::refresh`]).
+    /// Renews the session with its refresh token (rotated or kept, see [`grant::refresh`]).
     pub async fn refresh(&self, session: &Session) -> Result<Session> {
         let refresh_token = session
             .tokens
@@ -218,7 +218,7 @@ impl Keyhole {
         previous: Option<&Session>,
     ) -> Result<Session> {
         let provider = self.provider().await?;
-        let tokens = tokens::refresh(
+        let tokens = grant::refresh(
             self.http(),
             &provider.metadata,
             &self.config.client_id,
@@ -316,7 +316,9 @@ fn destination_warnings(
 ) -> Result<Vec<ApiWarning>> {
     let mut warnings = Vec::new();
     let origin = url.origin();
-    let loopback = url.host_str().is_some_and(crate::config::is_loopback_host);
+    let loopback = url
+        .host_str()
+        .is_some_and(crate::settings::config::is_loopback_host);
     if url.scheme() == "http" && !loopback {
         if !cleartext_allowed.contains(&origin) {
             return Err(Error::refused(
@@ -367,9 +369,9 @@ fn destination_warnings(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jwks::KeySet;
-    use crate::tokens::IdToken;
-    use crate::tokens::TokenSet;
+    use crate::tokens::grant::IdToken;
+    use crate::tokens::grant::TokenSet;
+    use crate::tokens::jwks::KeySet;
     use crate::Settings;
     use oauth2::RefreshToken;
     use serde_json::json;
@@ -387,7 +389,7 @@ mod tests {
 
     fn provider() -> Provider {
         // An unreachable issuer: these tests never touch the network.
-        let metadata = crate::discovery::check_document(
+        let metadata = crate::signin::discovery::check_document(
             json!({
                 "issuer": "http://127.0.0.1:9",
                 "authorization_endpoint": "http://127.0.0.1:9/oauth/authorize",

@@ -43,60 +43,45 @@
 //! ```
 #![deny(missing_docs)]
 
-mod accounts;
-mod browser;
-mod config;
-mod device;
-pub mod diagnosis;
-mod discovery;
+mod api;
 mod engine;
 mod error;
-mod flow;
 mod http;
-mod jwks;
-pub mod jws_crypto;
-mod keeper;
-mod lock;
-mod loopback;
-mod oauth_error;
-mod probe;
-mod profiles;
-mod provider;
-mod record;
-pub mod registration;
-pub mod renewal;
-mod request;
-pub mod resource;
 mod session;
+mod settings;
+mod signin;
 mod tokens;
-mod vault;
-mod verify;
 
-pub use accounts::Accounts;
-pub use browser::{Browser, CommandBrowser, SystemBrowser};
-pub use config::{
-    issuer_from_publishable_key, parse_api_url, Config, Settings, DEFAULT_SCOPES, MAX_URL_LEN,
-};
-pub use device::{DeviceCode, QrCode};
-pub use discovery::{discover, discovery_url, ProviderMetadata};
-pub use engine::{ApiResult, ApiWarning, Keyhole, SignInOptions};
-pub use error::{Error, Result, Rule};
-pub use flow::{PendingSignIn, Progress, DEFAULT_SIGN_IN_TIMEOUT};
-pub use http::{client as http_client, describe_transport_error};
-pub use jwks::KeySet;
-pub use keeper::{SessionKeeper, SessionUpdate, SignOutOutcome};
-pub use loopback::CALLBACK_PATH;
-pub use probe::{ApiResponse, Body, BODY_CAP};
-pub use profiles::{Profile, Profiles};
-pub use provider::Provider;
-pub use request::{
+pub use api::diagnosis;
+pub use session::renewal;
+pub use signin::{registration, resource};
+pub use tokens::jws_crypto;
+
+pub use api::probe::{ApiResponse, Body, BODY_CAP};
+pub use api::request::{
     quote as shell_quote, ApiRequest, CurlToken, Method, Pair, Prepared, RequestBody,
     DEFAULT_API_TIMEOUT, MAX_API_TIMEOUT,
 };
-pub use session::{AccessTokenView, Identity, Session, SessionSummary};
-pub use tokens::{IdToken, TokenSet};
-pub use vault::{account_for, Keychain, KeychainOrMemory, MemoryStore, SecretStore};
-pub use verify::{AccessTokenInfo, CLOCK_SKEW_SECS};
+pub use engine::{ApiResult, ApiWarning, Keyhole, SignInOptions};
+pub use error::{Error, Result, Rule};
+pub use http::{client as http_client, describe_transport_error};
+pub use session::accounts::Accounts;
+pub use session::keeper::{SessionKeeper, SessionUpdate, SignOutOutcome};
+pub use session::state::{AccessTokenView, Identity, Session, SessionSummary};
+pub use session::vault::{account_for, Keychain, KeychainOrMemory, MemoryStore, SecretStore};
+pub use settings::config::{
+    issuer_from_publishable_key, parse_api_url, Config, Settings, DEFAULT_SCOPES, MAX_URL_LEN,
+};
+pub use settings::profiles::{Profile, Profiles};
+pub use signin::browser::{Browser, CommandBrowser, SystemBrowser};
+pub use signin::device::{DeviceCode, QrCode};
+pub use signin::discovery::{discover, discovery_url, ProviderMetadata};
+pub use signin::flow::{PendingSignIn, Progress, DEFAULT_SIGN_IN_TIMEOUT};
+pub use signin::loopback::CALLBACK_PATH;
+pub use signin::provider::Provider;
+pub use tokens::grant::{IdToken, TokenSet};
+pub use tokens::jwks::KeySet;
+pub use tokens::verify::{AccessTokenInfo, CLOCK_SKEW_SECS};
 
 /// The parsers of outside input as plain functions, for the fuzz targets (`fuzz/`) and the
 /// property tests. Not a supported API: it may change at any time.
@@ -107,23 +92,23 @@ pub mod fuzzing {
     use crate::error::Rule;
     use crate::Result;
 
-    pub use crate::config::{
+    pub use crate::settings::config::{
         issuer_from_publishable_key as publishable_key, parse_api_url as api_url,
     };
-    pub use crate::discovery::check_document as discovery;
-    pub use crate::tokens::{parse_token_response as token_response, MAX_TOKEN_LEN};
-    pub use crate::verify::{AccessTokenInfo, MAX_ID_TOKEN_AGE_SECS};
+    pub use crate::signin::discovery::check_document as discovery;
+    pub use crate::tokens::grant::{parse_token_response as token_response, MAX_TOKEN_LEN};
+    pub use crate::tokens::verify::{AccessTokenInfo, MAX_ID_TOKEN_AGE_SECS};
 
     /// A JWT's JOSE header, read without trusting it.
     pub fn jwt_header(raw: &str) -> Option<Map<String, Value>> {
-        crate::verify::peek_header(raw).ok()
+        crate::tokens::verify::peek_header(raw).ok()
     }
 
     /// A JWKS document: how many keys may verify signatures.
     pub fn jwks(body: &[u8]) -> Result<usize> {
         let document: Value = serde_json::from_slice(body)
             .map_err(|e| crate::Error::discovery_from(format!("the JWKS is not JSON: {e}"), e))?;
-        Ok(crate::jwks::parse_key_set(&document)?
+        Ok(crate::tokens::jwks::parse_key_set(&document)?
             .iter()
             .filter(|k| k.verifies)
             .count())
@@ -139,12 +124,12 @@ pub mod fuzzing {
         port: u16,
     ) -> Option<(u16, Option<Rule>, Option<Result<String>>)> {
         let state = oauth2::CsrfToken::new(state.to_owned());
-        let expected = crate::loopback::Expected {
+        let expected = crate::signin::loopback::Expected {
             state: &state,
             issuer,
             require_iss: false,
         };
-        let (status, rule, outcome) = crate::loopback::judge_raw(raw, port, &expected)?;
+        let (status, rule, outcome) = crate::signin::loopback::judge_raw(raw, port, &expected)?;
         Some((status, rule, outcome.map(|o| o.map(|c| c.secret().clone()))))
     }
 
@@ -162,13 +147,13 @@ pub mod fuzzing {
 
     fn run<T>(
         checker: &Checker<'_>,
-        check: impl AsyncFnOnce(&crate::verify::Verifier<'_>) -> T,
+        check: impl AsyncFnOnce(&crate::tokens::verify::Verifier<'_>) -> T,
     ) -> T {
         // An unreachable JWKS URL: a refetch fails at once, nothing leaves the machine.
         let uri = url::Url::parse("http://127.0.0.1:9/jwks").unwrap_or_else(|_| unreachable!());
-        let keys = crate::jwks::KeySet::preloaded(uri, checker.jwks);
+        let keys = crate::tokens::jwks::KeySet::preloaded(uri, checker.jwks);
         let http = crate::http::client(std::time::Duration::from_millis(200));
-        let verifier = crate::verify::Verifier {
+        let verifier = crate::tokens::verify::Verifier {
             http: &http,
             keys: &keys,
             issuer: checker.issuer,

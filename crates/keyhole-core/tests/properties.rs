@@ -45,7 +45,7 @@ fn jwks() -> &'static Value {
     static JWKS: OnceLock<Value> = OnceLock::new();
     JWKS.get_or_init(|| {
         let jwk: Value =
-            serde_json::from_str(include_str!("../src/testdata/rsa_a.jwk.json")).unwrap();
+            serde_json::from_str(include_str!("../src/tokens/testdata/rsa_a.jwk.json")).unwrap();
         json!({ "keys": [jwk] })
     })
 }
@@ -71,7 +71,8 @@ fn sign(typ: Option<&str>, claims: &Value) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some("key-a".into());
     header.typ = typ.map(str::to_owned);
-    let key = EncodingKey::from_rsa_pem(include_bytes!("../src/testdata/rsa_a.pem")).unwrap();
+    let key =
+        EncodingKey::from_rsa_pem(include_bytes!("../src/tokens/testdata/rsa_a.pem")).unwrap();
     keyhole_core::jws_crypto::install();
     jsonwebtoken::encode(&header, claims, &key).unwrap()
 }

@@ -337,7 +337,8 @@ async fn an_unknown_kid_triggers_one_jwks_refetch_not_one_per_token() {
         .unwrap()
         .as_secs();
     let claims = serde_json::json!({"iss": sandbox.issuer, "sub": "user_2kid", "exp": now + 600, "iat": now});
-    let key = EncodingKey::from_rsa_pem(include_bytes!("../src/testdata/rsa_b.pem")).unwrap();
+    let key =
+        EncodingKey::from_rsa_pem(include_bytes!("../src/tokens/testdata/rsa_b.pem")).unwrap();
     keyhole_core::jws_crypto::install();
     let forged = keyhole_core::AccessToken::new(encode(&header, &claims, &key).unwrap());
     for _ in 0..3 {

@@ -30,10 +30,10 @@ use sha2::Digest as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The honest signing key (RSA-2048, kid `key-a`), shared with keyhole-core's unit tests.
-const KEY_A: &str = include_str!("../../keyhole-core/src/testdata/rsa_a.pem");
-const JWK_A: &str = include_str!("../../keyhole-core/src/testdata/rsa_a.jwk.json");
+const KEY_A: &str = include_str!("../../keyhole-core/src/tokens/testdata/rsa_a.pem");
+const JWK_A: &str = include_str!("../../keyhole-core/src/tokens/testdata/rsa_a.jwk.json");
 /// A key the provider does not publish.
-const KEY_B: &str = include_str!("../../keyhole-core/src/testdata/rsa_b.pem");
+const KEY_B: &str = include_str!("../../keyhole-core/src/tokens/testdata/rsa_b.pem");
 
 /// Every wait of the server is bounded by this.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{capitalize, Error, Result, Rule};
-use crate::oauth_error::OAuthError;
+use crate::signin::oauth_error::OAuthError;
 
 /// The path the provider redirects to.
 pub const CALLBACK_PATH: &str = "/callback";

@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::session::{Identity, Session};
-use crate::tokens::{IdToken, TokenSet};
-use crate::verify::{self, AccessTokenInfo};
+use crate::session::state::{Identity, Session};
+use crate::tokens::grant::{IdToken, TokenSet};
+use crate::tokens::verify::{self, AccessTokenInfo};
 
 /// The format written today.
 const VERSION: u32 = 2;

@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::config::{Config, Settings};
-use crate::discovery::{self, ProviderMetadata};
 use crate::error::{Error, Result, Rule};
-use crate::oauth_error::OAuthError;
-use crate::vault::SecretStore;
+use crate::session::vault::SecretStore;
+use crate::settings::config::{Config, Settings};
+use crate::signin::discovery::{self, ProviderMetadata};
+use crate::signin::oauth_error::OAuthError;
 
 /// The name Keyhole registers under.
 pub const CLIENT_NAME: &str = "Keyhole";
@@ -246,7 +246,7 @@ pub(crate) async fn register(
     const WHAT: &str = "the registration endpoint";
     let mut grant_types = vec!["authorization_code", "refresh_token"];
     if metadata.device_authorization_endpoint.is_some() {
-        grant_types.push(crate::tokens::DEVICE_CODE_GRANT);
+        grant_types.push(crate::tokens::grant::DEVICE_CODE_GRANT);
     }
     let request = json!({
         "client_name": CLIENT_NAME,

@@ -2,13 +2,13 @@
 //! verified [`Session`] (OIDC Core §3.1.3.7 and §12.2, RFC 6749 §6). Used by the sign-in flow and
 //! by the engine's renewals, so neither depends on the other.
 
-use crate::config::Config;
-use crate::discovery::ProviderMetadata;
 use crate::error::{Error, Result, Rule};
-use crate::jwks::KeySet;
-use crate::session::{Identity, Session};
-use crate::tokens::TokenSet;
-use crate::verify::Verifier;
+use crate::session::state::{Identity, Session};
+use crate::settings::config::Config;
+use crate::signin::discovery::ProviderMetadata;
+use crate::tokens::grant::TokenSet;
+use crate::tokens::jwks::KeySet;
+use crate::tokens::verify::Verifier;
 
 /// A discovered provider with its key set.
 pub struct Provider {

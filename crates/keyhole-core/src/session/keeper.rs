@@ -5,7 +5,7 @@
 //!
 //! Refresh tokens rotate (Clerk revokes the whole login when an old one is reused), so whatever
 //! changes the stored record — a refresh, a sign-in, a sign-out — runs under the account's
-//! cross-process [`lock`](crate::lock) and reads the record again after taking it.
+//! cross-process [`lock`](crate::session::lock) and reads the record again after taking it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -16,17 +16,17 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::browser::Browser;
-use crate::diagnosis::{compare_answers, AnswerDigest};
+use crate::api::diagnosis::{compare_answers, AnswerDigest};
+use crate::api::request::{ApiRequest, Prepared};
 use crate::engine::{ApiResult, Keyhole, SignInOptions};
 use crate::error::{Error, Result};
-use crate::flow::Progress;
-use crate::lock;
-use crate::record::{Record, Stored};
-use crate::request::{ApiRequest, Prepared};
-use crate::session::{Session, SessionSummary};
-use crate::tokens::{self, TokenKind};
-use crate::vault::SecretStore;
+use crate::session::lock;
+use crate::session::record::{Record, Stored};
+use crate::session::state::{Session, SessionSummary};
+use crate::session::vault::SecretStore;
+use crate::signin::browser::Browser;
+use crate::signin::flow::Progress;
+use crate::tokens::grant::{self, TokenKind};
 
 /// How long a refresh or sign-in waits for another Keyhole process to finish with the session.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
@@ -481,12 +481,12 @@ impl SessionKeeper {
         let http = self.keyhole.http();
         // The refresh token first: revoking it ends the whole grant.
         if let Some(token) = refresh {
-            tokens::revoke(http, endpoint, client_id, token, TokenKind::Refresh)
+            grant::revoke(http, endpoint, client_id, token, TokenKind::Refresh)
                 .await
                 .map_err(|e| format!("revocation could not be confirmed: {e}"))?;
         }
         for token in access {
-            match tokens::revoke(http, endpoint, client_id, token, TokenKind::Access).await {
+            match grant::revoke(http, endpoint, client_id, token, TokenKind::Access).await {
                 Ok(()) => {}
                 // RFC 7009 §2.2.1: many providers cannot revoke self-contained JWT access tokens.
                 // With the grant revoked above, that token only lives out its short lifetime.
@@ -679,8 +679,8 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tokens::TokenSet;
-    use crate::verify::AccessTokenInfo;
+    use crate::tokens::grant::TokenSet;
+    use crate::tokens::verify::AccessTokenInfo;
     use oauth2::RefreshToken;
 
     fn session(lifetime: u64, left: u64, refreshable: bool) -> Session {

@@ -3,9 +3,9 @@
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::is_loopback_host;
 use crate::error::{Error, Result, Rule};
 use crate::http;
+use crate::settings::config::is_loopback_host;
 
 /// The provider endpoints and capabilities Keyhole uses, read from discovery and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -149,7 +149,7 @@ impl Config {
     /// The keychain account of this configuration's session: one per instance and client, and
     /// per profile.
     pub fn account(&self) -> String {
-        let base = crate::vault::account_for(&self.issuer, &self.client_id);
+        let base = crate::session::vault::account_for(&self.issuer, &self.client_id);
         match &self.profile {
             Some(profile) => format!("{base}#{profile}"),
             None => base,

@@ -8,8 +8,8 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
-use crate::probe::{ApiResponse, Body};
-use crate::verify::AccessTokenInfo;
+use crate::api::probe::{ApiResponse, Body};
+use crate::tokens::verify::AccessTokenInfo;
 
 /// What Keyhole knows about the token it sent.
 pub struct TokenContext<'a> {

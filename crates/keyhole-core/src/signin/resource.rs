@@ -15,11 +15,11 @@ use serde::Serialize;
 use serde_json::Value;
 use url::Url;
 
-use crate::config::{is_loopback_host, Settings};
-use crate::discovery;
 use crate::error::{Error, Result, Rule};
-use crate::registration::{self, Registration};
-use crate::vault::SecretStore;
+use crate::session::vault::SecretStore;
+use crate::settings::config::{is_loopback_host, Settings};
+use crate::signin::discovery;
+use crate::signin::registration::{self, Registration};
 
 const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 const CAP: usize = 64 * 1024;
@@ -85,7 +85,7 @@ pub async fn set_up_from_api(
     api_url: &str,
     base: &Settings,
 ) -> Result<ApiSetup> {
-    let api = crate::config::parse_api_url(api_url)?;
+    let api = crate::settings::config::parse_api_url(api_url)?;
     let resource = discover_resource(http, &api).await?;
     let issuer = pick_authorization_server(&resource, &api)?;
     // OIDC Discovery §4.3 / RFC 8414 §3.3: the server's metadata must name exactly this issuer.

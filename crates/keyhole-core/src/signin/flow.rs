@@ -9,12 +9,12 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::loopback::{Expected, Listener};
-use crate::provider::Provider;
-use crate::session::Session;
-use crate::tokens;
+use crate::session::state::Session;
+use crate::settings::config::Config;
+use crate::signin::loopback::{Expected, Listener};
+use crate::signin::provider::Provider;
+use crate::tokens::grant;
 
 /// Default time to wait for the browser to come back.
 pub const DEFAULT_SIGN_IN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
@@ -42,7 +42,7 @@ pub enum Progress {
     },
     /// A device sign-in (RFC 8628) started: show the user code and where to enter it. Polling
     /// until the user finishes on the other device.
-    DeviceCode(crate::device::DeviceCode),
+    DeviceCode(crate::signin::device::DeviceCode),
     /// The code arrived; exchanging and verifying it.
     Exchanging,
 }
@@ -85,7 +85,7 @@ impl PendingSignIn {
             .wants_id_token()
             .then(|| CsrfToken::new_random_len(32).secret().clone());
         let client =
-            tokens::oauth_client(&provider.metadata, &config.client_id, Some(&redirect_uri))?;
+            grant::oauth_client(&provider.metadata, &config.client_id, Some(&redirect_uri))?;
         let issued_state = state.clone();
         let mut request = client
             .authorize_url(move || issued_state)
@@ -141,7 +141,7 @@ impl PendingSignIn {
         let code = self.listener.wait(&expected, timeout, cancel).await?;
         on_code();
         let exchange = async {
-            let tokens = tokens::exchange_code(
+            let tokens = grant::exchange_code(
                 &self.http,
                 &self.provider.metadata,
                 &self.config.client_id,

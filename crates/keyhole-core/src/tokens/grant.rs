@@ -16,9 +16,9 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::discovery::ProviderMetadata;
 use crate::error::{Error, Result, Rule};
-use crate::oauth_error::OAuthError;
+use crate::signin::discovery::ProviderMetadata;
+use crate::signin::oauth_error::OAuthError;
 
 /// Largest token response Keyhole reads; Clerk's are a few KiB.
 pub const TOKEN_RESPONSE_CAP: usize = 128 * 1024;

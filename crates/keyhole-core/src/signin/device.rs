@@ -13,11 +13,11 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::config::{is_loopback_host, Config};
-use crate::discovery::ProviderMetadata;
 use crate::error::{Error, Result, Rule};
-use crate::oauth_error::OAuthError;
-use crate::tokens::{self, TokenSet};
+use crate::settings::config::{is_loopback_host, Config};
+use crate::signin::discovery::ProviderMetadata;
+use crate::signin::oauth_error::OAuthError;
+use crate::tokens::grant::{self, TokenSet};
 
 /// Largest device authorization answer Keyhole reads.
 const RESPONSE_CAP: usize = 16 * 1024;
@@ -273,7 +273,7 @@ impl PendingDevice {
             }
             let answer = tokio::select! {
                 () = cancel.cancelled() => return Err(Error::Cancelled),
-                answer = tokens::device_grant(http, metadata, client_id, &self.device_code) => answer,
+                answer = grant::device_grant(http, metadata, client_id, &self.device_code) => answer,
             };
             match answer {
                 Ok(tokens) => return Ok(tokens),

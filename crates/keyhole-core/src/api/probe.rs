@@ -8,9 +8,9 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use crate::api::request::{Method, Prepared};
 use crate::error::{Error, Result};
 use crate::http;
-use crate::request::{Method, Prepared};
 
 /// Largest body kept for display; the rest is dropped and the body marked truncated.
 pub const BODY_CAP: usize = 1024 * 1024;
@@ -240,7 +240,7 @@ fn parse_body(bytes: &[u8], truncated: bool, content_type: Option<&str>) -> Body
 }
 
 /// The API client's own limit; each call has its own, shorter timeout (see [`Prepared`]).
-pub const CLIENT_TIMEOUT: Duration = crate::request::MAX_API_TIMEOUT;
+pub const CLIENT_TIMEOUT: Duration = crate::api::request::MAX_API_TIMEOUT;
 
 #[cfg(test)]
 mod tests {

@@ -4,10 +4,10 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::config::Config;
 use crate::engine::Keyhole;
-use crate::keeper::SessionKeeper;
-use crate::vault::SecretStore;
+use crate::session::keeper::SessionKeeper;
+use crate::session::vault::SecretStore;
+use crate::settings::config::Config;
 
 /// The keeper of the current settings, for a front end that lets the user change them.
 pub struct Accounts {
@@ -40,7 +40,7 @@ impl Accounts {
     }
 
     /// The keeper for `config`, and true when it is a new one (the front end then restores its
-    /// session and starts its [`renewal`](crate::renewal) driver). Switching away cancels the old
+    /// session and starts its [`renewal`](crate::session::renewal) driver). Switching away cancels the old
     /// keeper's pending sign-in.
     pub fn for_config(&self, config: Config) -> (Arc<SessionKeeper>, bool) {
         let mut slot = self.slot();

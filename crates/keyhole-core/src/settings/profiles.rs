@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Settings;
+use crate::api::request::ApiRequest;
 use crate::error::{Error, Result};
-use crate::request::ApiRequest;
+use crate::settings::config::Settings;
 
 /// The file format version written today.
 const VERSION: u32 = 1;
@@ -437,10 +437,10 @@ mod tests {
         profiles.save(saved("a")).unwrap();
         // A file written before requests had names still reads.
         let mut request = ApiRequest::get(&"http://127.0.0.1:5000/echo".parse().unwrap());
-        request.method = crate::request::Method::Post;
+        request.method = crate::api::request::Method::Post;
         request.headers = vec![
-            crate::request::Pair::new("Authorization", "Bearer secret-token"),
-            crate::request::Pair::new("X-Trace", "keep"),
+            crate::api::request::Pair::new("Authorization", "Bearer secret-token"),
+            crate::api::request::Pair::new("X-Trace", "keep"),
         ];
         let list = profiles
             .save_request("a", "  echo post ", &request)
@@ -451,13 +451,13 @@ mod tests {
         assert!(!text.contains("secret-token"), "{text}");
         assert!(text.contains("keep"), "{text}");
         // The same name replaces in place; another is appended.
-        request.method = crate::request::Method::Put;
+        request.method = crate::api::request::Method::Put;
         profiles.save_request("a", "echo post", &request).unwrap();
         let list = profiles.save_request("a", "second", &request).unwrap();
         let names: Vec<_> = list.iter().filter_map(|r| r.name.clone()).collect();
         assert_eq!(names, ["echo post", "second"]);
         let one = profiles.request("a", "echo post").unwrap();
-        assert_eq!(one.method, crate::request::Method::Put);
+        assert_eq!(one.method, crate::api::request::Method::Put);
         // Saving the profile's settings again keeps them.
         profiles.save(saved("a")).unwrap();
         assert_eq!(profiles.get("a").unwrap().requests.len(), 2);

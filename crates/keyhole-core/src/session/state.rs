@@ -5,8 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::tokens::TokenSet;
-use crate::verify::AccessTokenInfo;
+use crate::tokens::grant::TokenSet;
+use crate::tokens::verify::AccessTokenInfo;
 
 /// Tokens plus their verified contents.
 #[derive(Debug, Clone)]

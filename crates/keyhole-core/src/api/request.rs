@@ -8,8 +8,8 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::config::{parse_api_url, Config};
 use crate::error::{Error, Result};
+use crate::settings::config::{parse_api_url, Config};
 
 /// The default time an API call may take.
 pub const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(30);

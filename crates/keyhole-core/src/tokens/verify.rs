@@ -13,8 +13,8 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 
 use crate::error::{capitalize, Error, Result, Rule};
-use crate::jwks::KeySet;
-use crate::tokens::MAX_TOKEN_LEN;
+use crate::tokens::grant::MAX_TOKEN_LEN;
+use crate::tokens::jwks::KeySet;
 
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
 pub const CLOCK_SKEW_SECS: u64 = 60;
@@ -212,7 +212,7 @@ impl Verifier<'_> {
         validation.validate_aud = false;
         validation.required_spec_claims = HashSet::from(["exp".to_owned()]);
 
-        crate::jws_crypto::install();
+        crate::tokens::jws_crypto::install();
         let mut claims = None;
         for key in &keys {
             match jsonwebtoken::decode::<Map<String, Value>>(raw, &key.key, &validation) {
@@ -383,7 +383,7 @@ mod tests {
 
     /// Every token these tests make, through the engine's crypto provider.
     fn encode(header: &Header, claims: &Value, key: &EncodingKey) -> String {
-        crate::jws_crypto::install();
+        crate::tokens::jws_crypto::install();
         jsonwebtoken::encode(header, claims, key).unwrap()
     }
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
 use crate::error::Error;
-use crate::keeper::SessionKeeper;
+use crate::session::keeper::SessionKeeper;
 
 /// How often the stored record is looked at between renewals.
 pub const SYNC_EVERY: Duration = Duration::from_secs(5);

@@ -1,0 +1,6 @@
+//! Calling the protected API: the request the user shapes, sending it with a capped answer, and
+//! the plain-words diagnosis of a disappointing one.
+
+pub mod diagnosis;
+pub(crate) mod probe;
+pub(crate) mod request;
