@@ -1,31 +1,33 @@
-//! The commands the UI invokes (see `ui/api.js`). Each one forwards to a manager in
-//! `settings_ext` or `session_ext`; build.rs lists them so the capability must allow each.
+//! The commands the UI invokes (see `ui/api.js`). Each one forwards to the engine's service
+//! (`service_ext`), or to the history and the clipboard; build.rs lists them so the capability
+//! must allow each.
 
-use keyhole_core::{ApiRequest, ApiResult, SessionSummary, Settings, SignOutOutcome};
+use keyhole_core::{
+    ApiRequest, ApiResult, ProfilesView, SessionSummary, Settings, SignInMethod, SignOutOutcome,
+};
 use tauri::{AppHandle, Runtime};
 
 use crate::error::Result;
 use crate::history_ext::{HistoryEntry, HistoryExt};
 use crate::request_ext::{CurlCopy, RequestExt};
-use crate::session_ext::{SessionExt, SessionState};
-use crate::settings_ext::{self, ProfilesView, SetUpView, SettingsExt, SettingsView};
+use crate::service_ext::{self, ServiceExt, SessionState};
+use crate::settings_ext::{self, SetUpView, SettingsView};
 
 /// The current settings, and whether they are the local sandbox's.
 #[tauri::command]
 pub fn load_settings<R: Runtime>(app: AppHandle<R>) -> SettingsView {
-    app.settings().view()
+    settings_ext::view(&app)
 }
 
-/// Validates, normalizes and stores `settings`; a field error changes nothing.
+/// Validates, normalizes and stores `settings`; a field error changes nothing. Another instance
+/// or client switches to that one's session (restored if one is stored).
 #[tauri::command]
 pub async fn save_settings<R: Runtime>(
     app: AppHandle<R>,
     settings: Settings,
 ) -> Result<SettingsView> {
-    let (view, config) = app.settings().save(&app, &settings)?;
-    // Another instance or client switches to that one's session (restored if one is stored).
-    app.sessions().settings_changed(&app, &config);
-    Ok(view)
+    app.service().save_settings(&settings)?;
+    Ok(settings_ext::view(&app))
 }
 
 /// "Set up from this API": instance, client ID and resource from the API's metadata (RFC 9728,
@@ -35,7 +37,11 @@ pub async fn set_up_from_api<R: Runtime>(
     app: AppHandle<R>,
     settings: Settings,
 ) -> Result<SetUpView> {
-    settings_ext::set_up_from_api(&app, &settings).await
+    let note = app.service().set_up_from_api(&settings).await?.note;
+    Ok(SetUpView {
+        settings: settings_ext::view(&app),
+        note,
+    })
 }
 
 /// Settings with an instance but no client ID: Keyhole registers itself (RFC 7591) and saves
@@ -45,50 +51,62 @@ pub async fn register_client<R: Runtime>(
     app: AppHandle<R>,
     settings: Settings,
 ) -> Result<SetUpView> {
-    settings_ext::register_client(&app, &settings).await
+    let note = app.service().register_client(&settings).await?.note;
+    Ok(SetUpView {
+        settings: settings_ext::view(&app),
+        note,
+    })
 }
 
 /// The session, whether a stored one is being restored, and any notice to show once.
 #[tauri::command]
 pub fn session<R: Runtime>(app: AppHandle<R>) -> SessionState {
-    app.sessions().state_for_ui()
+    service_ext::state_for_ui(&app)
 }
 
 /// Signs in through the system browser; emits `sign-in-progress` while it waits.
 #[tauri::command]
 pub async fn sign_in<R: Runtime>(app: AppHandle<R>) -> Result<SessionSummary> {
-    app.sessions().sign_in(&app).await
+    Ok(app
+        .service()
+        .sign_in(SignInMethod::Browser)
+        .await?
+        .summary())
 }
 
 /// Signs in with a code entered on another device (RFC 8628); emits `sign-in-progress` with the
 /// code (stage `device_code`) while it polls.
 #[tauri::command]
 pub async fn sign_in_device<R: Runtime>(app: AppHandle<R>) -> Result<SessionSummary> {
-    app.sessions().sign_in_device(&app).await
+    Ok(app.service().sign_in(SignInMethod::Device).await?.summary())
 }
 
 /// Cancels the pending sign-in (its `sign_in` fails with kind `cancelled`).
 #[tauri::command]
 pub fn cancel_sign_in<R: Runtime>(app: AppHandle<R>) {
-    app.sessions().cancel_sign_in();
+    app.service().cancel_sign_in();
 }
 
 /// Opens the pending sign-in's URL in the browser again.
 #[tauri::command]
 pub async fn open_browser_again<R: Runtime>(app: AppHandle<R>) -> Result<()> {
-    app.sessions().open_browser_again()
+    Ok(app.service().open_browser_again()?)
 }
 
-/// Ends the session.
+/// Ends the session: revoked, and removed from the keychain and memory.
 #[tauri::command]
 pub async fn sign_out<R: Runtime>(app: AppHandle<R>) -> SignOutOutcome {
-    app.sessions().sign_out(&app).await
+    app.service().sign_out().await.unwrap_or(SignOutOutcome {
+        revoked: false,
+        message: None,
+    })
 }
 
 /// Calls the API in the settings with the session's access token.
 #[tauri::command]
 pub async fn call_api<R: Runtime>(app: AppHandle<R>) -> Result<ApiResult> {
-    app.sessions().call_api(&app).await
+    let url = app.service().config()?.require_api_url()?.clone();
+    Ok(app.service().send(&ApiRequest::get(&url)).await?)
 }
 
 /// Sends the request shaped in the window (with or without the token) and records it in the
@@ -101,7 +119,7 @@ pub async fn send_request<R: Runtime>(app: AppHandle<R>, request: ApiRequest) ->
 /// Cancels the request in flight.
 #[tauri::command]
 pub fn cancel_request<R: Runtime>(app: AppHandle<R>) {
-    app.requests().cancel();
+    app.service().cancel_request();
 }
 
 /// The last requests sent, newest first (requests only: no token, no answer body).
@@ -131,7 +149,7 @@ pub async fn copy_curl<R: Runtime>(
 /// The profiles shared with keyhole-cli, and the current one.
 #[tauri::command]
 pub fn profiles<R: Runtime>(app: AppHandle<R>) -> Result<ProfilesView> {
-    app.settings().profiles()
+    Ok(app.service().profiles()?)
 }
 
 /// Makes profile `name` current (null: no profile); its own session is restored, the others
@@ -141,23 +159,21 @@ pub async fn switch_profile<R: Runtime>(
     app: AppHandle<R>,
     name: Option<String>,
 ) -> Result<SettingsView> {
-    let config = app.settings().switch_profile(&app, name.as_deref())?;
-    app.sessions().settings_changed(&app, &config);
-    Ok(app.settings().view())
+    app.service().switch_profile(name.as_deref())?;
+    Ok(settings_ext::view(&app))
 }
 
 /// Saves the current settings as profile `name` and makes it current.
 #[tauri::command]
 pub async fn save_profile<R: Runtime>(app: AppHandle<R>, name: String) -> Result<ProfilesView> {
-    let config = app.settings().save_profile(&app, &name)?;
-    app.sessions().settings_changed(&app, &config);
-    app.settings().profiles()
+    app.service().save_profile(&name)?;
+    Ok(app.service().profiles()?)
 }
 
 /// The requests saved in the current profile (shared with keyhole-cli --saved).
 #[tauri::command]
 pub fn saved_requests<R: Runtime>(app: AppHandle<R>) -> Result<Vec<ApiRequest>> {
-    app.settings().saved_requests()
+    Ok(app.service().saved_requests()?)
 }
 
 /// Saves `request` as `name` in the current profile, with no credential in it.
@@ -167,7 +183,7 @@ pub fn save_request<R: Runtime>(
     name: String,
     request: ApiRequest,
 ) -> Result<Vec<ApiRequest>> {
-    app.settings().save_request(&name, &request)
+    Ok(app.service().save_request(&name, &request)?)
 }
 
 /// Deletes the request saved as `name` in the current profile.
@@ -176,7 +192,7 @@ pub fn delete_saved_request<R: Runtime>(
     app: AppHandle<R>,
     name: String,
 ) -> Result<Vec<ApiRequest>> {
-    app.settings().delete_saved_request(&name)
+    Ok(app.service().delete_saved_request(&name)?)
 }
 
 #[cfg(test)]
@@ -201,7 +217,7 @@ mod tests {
 
     use keyhole_core::{MemoryStore, Profiles, SecretStore};
 
-    use crate::{builder, init, Launch, SandboxDefaults, SessionExt};
+    use crate::{builder, init, Launch, SandboxDefaults, ServiceExt};
 
     /// Memory, as when the OS keychain could not be opened.
     #[derive(Default)]
@@ -393,7 +409,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let t = start(&dir.path().join("settings.json"), Some(sandbox()));
         // The launch-time restore finds nothing stored and finishes without the network.
-        wait_until("the restore is over", || !t.app.sessions().is_restoring());
+        wait_until("the restore is over", || !t.app.service().is_restoring());
         assert_eq!(
             invoke(&t.window, "session", json!({})),
             Ok(json!({ "session": null, "restoring": false, "notice": null }))
@@ -421,7 +437,7 @@ mod tests {
             Arc::new(NoKeychain::default()),
         );
         // The launch-time restore touches the store and finds nothing — before the page asked.
-        wait_until("the restore is over", || !t.app.sessions().is_restoring());
+        wait_until("the restore is over", || !t.app.service().is_restoring());
         assert!(
             events.try_recv().is_err(),
             "no event before the page listens: it would be lost"
@@ -490,7 +506,7 @@ mod tests {
 
         // The keychain read is blocked, yet the script is there, saying a restore runs.
         let initial = first_frame(&t);
-        assert!(t.app.sessions().is_restoring());
+        assert!(t.app.service().is_restoring());
         assert_eq!(initial["session"]["restoring"], true, "{initial}");
         assert_eq!(initial["session"]["session"], Value::Null);
         assert_eq!(
@@ -504,7 +520,7 @@ mod tests {
             .is_some_and(|c| !c.is_empty()));
 
         open_gate.send(()).expect("the restore waits at the gate");
-        wait_until("the restore is over", || !t.app.sessions().is_restoring());
+        wait_until("the restore is over", || !t.app.service().is_restoring());
         let after = first_frame(&t);
         assert_eq!(after["session"]["restoring"], false, "{after}");
         assert_eq!(after["session"]["notice"], Value::Null);
@@ -563,7 +579,7 @@ mod tests {
 
         let pending = sign_in_in_background(&t);
         wait_until("the sign-in is pending", || {
-            t.app.sessions().is_signing_in()
+            t.app.service().is_signing_in()
         });
         invoke(&t.window, "cancel_sign_in", json!({})).expect("cancel answers");
         let error = pending
@@ -571,7 +587,7 @@ mod tests {
             .expect("sign_in answers after cancel")
             .expect_err("a cancelled sign-in fails");
         assert_eq!(error["kind"], "cancelled");
-        assert!(!t.app.sessions().is_signing_in());
+        assert!(!t.app.service().is_signing_in());
         assert_eq!(
             invoke(&t.window, "session", json!({}))
                 .expect("session answers")
@@ -591,7 +607,7 @@ mod tests {
 
         let first = sign_in_in_background(&t);
         wait_until("the first sign-in is pending", || {
-            t.app.sessions().is_signing_in()
+            t.app.service().is_signing_in()
         });
         let second = sign_in_in_background(&t);
         let error = first
@@ -600,7 +616,7 @@ mod tests {
             .expect_err("the stale sign-in fails");
         assert_eq!(error["kind"], "cancelled");
         assert!(
-            t.app.sessions().is_signing_in(),
+            t.app.service().is_signing_in(),
             "the second one still runs"
         );
 
@@ -1139,7 +1155,7 @@ mod tests {
         provider_forgets(&secrets, &sandbox.issuer);
         let pending = sign_in_in_background(&t);
         wait_until("the sign-in waits for the browser", || {
-            t.app.sessions().is_signing_in()
+            t.app.service().is_signing_in()
         });
         let now = invoke(&t.window, "load_settings", json!({})).expect("loads");
         let second = now["clientId"].as_str().expect("a client ID");

@@ -1,10 +1,12 @@
 //! Keyhole's desktop shell: a thin layer of Tauri commands over `keyhole-core`.
 //!
 //! - `commands`: what the UI invokes, one line each.
-//! - `settings_ext`: settings in `settings.json` (tauri-plugin-store), sandbox defaults, the engine.
-//! - `request_ext`: the request editor's sends (cancellable) and copy as curl (clipboard).
+//! - `service_ext`: the engine's [`keyhole_core::Service`] (settings, set-up, sign-in, session,
+//!   requests: every decision), registered with the app, its events forwarded to the window.
+//! - `settings_ext`: `settings.json` (tauri-plugin-store) as the service's settings store, and
+//!   the sandbox's defaults.
+//! - `request_ext`: the request editor's sends (recorded in the history) and copy as curl.
 //! - `history_ext`: the last 100 requests in `history.json` (requests only, never a token).
-//! - `session_ext`: the session (refresh, keychain, revocation via keyhole-core) and the pending sign-in.
 //! - `clipboard`: the system clipboard (GTK on Linux), for copy as curl.
 //! - `error`: the one error type, sent to the UI as `{kind, message, field?}`.
 
@@ -13,7 +15,7 @@ mod commands;
 mod error;
 mod history_ext;
 mod request_ext;
-mod session_ext;
+mod service_ext;
 mod settings_ext;
 
 use std::path::PathBuf;
@@ -21,8 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keyhole_core::{
-    Browser, Keychain, KeychainOrMemory, Profiles, SecretStore, SystemBrowser,
-    DEFAULT_SIGN_IN_TIMEOUT,
+    Browser, Keychain, KeychainOrMemory, Profiles, SecretStore, Service, ServiceOptions,
+    SystemBrowser, DEFAULT_SIGN_IN_TIMEOUT,
 };
 use serde::Serialize;
 use tauri::{AppHandle, Builder, Manager, Runtime, WebviewWindowBuilder};
@@ -30,13 +32,8 @@ use tauri::{AppHandle, Builder, Manager, Runtime, WebviewWindowBuilder};
 pub use error::{Error, Result};
 pub use history_ext::{HistoryEntry, HistoryExt, HistoryManager, HISTORY_FILE, HISTORY_LIMIT};
 pub use request_ext::{Clipboard, CurlCopy, RequestExt, RequestManager};
-pub use session_ext::{
-    SessionExt, SessionManager, SessionState, SESSION_CHANGED, SIGN_IN_PROGRESS,
-};
-pub use settings_ext::{
-    ProfilesView, SandboxDefaults, SetUpView, SettingsExt, SettingsManager, SettingsView,
-    STORE_FILE,
-};
+pub use service_ext::{ServiceExt, SessionState, SESSION_CHANGED, SIGN_IN_PROGRESS};
+pub use settings_ext::{SandboxDefaults, SetUpView, SettingsView, STORE_FILE};
 
 /// What the shell takes from its surroundings. [`Launch::from_env`] is the real app's; tests
 /// build their own (a temp store, a fake browser) instead of changing the process environment.
@@ -122,28 +119,37 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
         ])
 }
 
-/// Builds the app's state, one `manage` per type: the settings (read from the store) and the
-/// session, whose stored copy is then restored in the background. Reads one local file; nothing
-/// here waits on the network or the keychain.
+/// Builds the app's state, one `manage` per type: the engine's service over the stored settings,
+/// the history, the clipboard; then the stored session is restored in the background. Reads one
+/// local file; nothing here waits on the network or the keychain.
 pub fn init<R: Runtime>(app: &AppHandle<R>, launch: Launch) -> Result<()> {
     let stored = settings_ext::load_stored(app, &launch.store_path)?;
-    app.manage(SettingsManager::new(
-        launch.store_path,
-        stored,
-        launch.sandbox,
-        launch.profiles,
-    ));
+    let settings = settings_ext::with_sandbox_defaults(
+        stored.settings.unwrap_or_default(),
+        launch.sandbox.as_ref(),
+    );
+    app.manage(settings_ext::Sandbox(launch.sandbox));
+    app.manage(service_ext::Notices::default());
     app.manage(HistoryManager::load(app, &launch.history_path)?);
-    app.manage(RequestManager::new(
-        launch.keychain_service,
-        launch.clipboard,
-    ));
-    app.manage(SessionManager::new(
-        launch.browser,
-        launch.sign_in_timeout,
-        launch.secrets,
-    ));
-    app.sessions().restore_in_background(app);
+    app.manage(RequestManager::new(launch.clipboard));
+    app.manage(Service::new(ServiceOptions {
+        settings,
+        profile: stored.profile,
+        profiles: launch.profiles,
+        secrets: launch.secrets,
+        keychain_service: launch.keychain_service,
+        browser: launch.browser,
+        sign_in_timeout: launch.sign_in_timeout,
+        settings_store: Some(Arc::new(settings_ext::SettingsFile {
+            app: app.clone(),
+            path: launch.store_path,
+        })),
+        events: service_ext::forward_events(app),
+        background: Some(tauri::async_runtime::handle().inner().clone()),
+        trusted_endpoint_origins: Vec::new(),
+        cleartext_api_origins: Vec::new(),
+    }));
+    app.service().restore_in_background();
     Ok(())
 }
 
@@ -177,8 +183,8 @@ struct FirstFrame {
 /// injected by the webview, outside the page's CSP, which therefore needs no `unsafe-inline`.
 pub fn first_frame_script<R: Runtime>(app: &AppHandle<R>) -> String {
     let initial = FirstFrame {
-        settings: app.settings().view(),
-        session: app.sessions().first_frame_state(),
+        settings: settings_ext::view(app),
+        session: service_ext::first_frame_state(app),
         about: ABOUT,
     };
     // Serializing these plain structs cannot fail; if it ever did, the page asks by command.

@@ -1,20 +1,18 @@
-//! The request editor's backend: sends the user's [`ApiRequest`] through the current settings'
-//! keeper (the engine checks it, adds the token when asked, renews once on a 401), lets the user
-//! cancel it, records it in the history, and copies it as curl to the clipboard. The engine
-//! renders the curl command; the literal token goes to the clipboard only, never to the page.
+//! The request editor's backend: sends the user's [`ApiRequest`] through the engine's service
+//! (it checks it, adds the token when asked, renews once on a 401, cancels the one in flight),
+//! records it in the history, and copies it as curl to the clipboard. The engine renders the
+//! curl command; the literal token goes to the clipboard only, never to the page.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
-use keyhole_core::{ApiRequest, ApiResult, CancellationToken, CurlToken};
+use keyhole_core::{ApiRequest, ApiResult};
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime};
 
 use crate::clipboard;
 use crate::error::{Error, Result};
 use crate::history_ext::HistoryExt;
-use crate::session_ext::SessionExt;
-use crate::settings_ext::SettingsExt;
+use crate::service_ext::ServiceExt;
 
 /// What the page sees of a copied curl command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,73 +27,27 @@ pub struct CurlCopy {
 /// Writes text to the clipboard (tests put a recorder in place of the system clipboard).
 pub type Clipboard = Arc<dyn Fn(String) -> std::result::Result<(), String> + Send + Sync>;
 
-/// The request in flight (one at a time: a new one cancels the old).
+/// Where copied curl commands go.
 pub struct RequestManager {
-    keychain_service: String,
     clipboard: Option<Clipboard>,
-    calls: AtomicU64,
-    pending: Mutex<Option<(u64, CancellationToken)>>,
 }
 
 impl RequestManager {
-    /// A manager whose copied curl commands read the token from `keychain_service`; they go to
-    /// `clipboard`, or the system clipboard when None.
-    pub fn new(keychain_service: String, clipboard: Option<Clipboard>) -> RequestManager {
-        RequestManager {
-            keychain_service,
-            clipboard,
-            calls: AtomicU64::new(0),
-            pending: Mutex::new(None),
-        }
+    /// Copied curl commands go to `clipboard`, or the system clipboard when None.
+    pub fn new(clipboard: Option<Clipboard>) -> RequestManager {
+        RequestManager { clipboard }
     }
 
-    fn pending(&self) -> MutexGuard<'_, Option<(u64, CancellationToken)>> {
-        // Held only for a swap; a poisoned lock still holds a consistent value.
-        self.pending.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Sends `request` with the current settings' session (or none, without the token), until
-    /// it is answered, times out, or [`RequestManager::cancel`] is called; then records it.
+    /// Sends `request` through the service (which cancels the one in flight), then records it.
     pub async fn send<R: Runtime>(
         &self,
         app: &AppHandle<R>,
         request: &ApiRequest,
     ) -> Result<ApiResult> {
-        let config = app.settings().config()?;
-        let profile = config.profile.clone();
-        let keeper = app.sessions().keeper_for(app, config);
-        let cancel = CancellationToken::new();
-        let call = self.calls.fetch_add(1, Ordering::SeqCst);
-        if let Some((_, previous)) = self.pending().replace((call, cancel.clone())) {
-            previous.cancel();
-        }
-        let outcome = keeper.send(request, &cancel).await.map_err(Error::from);
-        {
-            let mut pending = self.pending();
-            if pending.as_ref().is_some_and(|(id, _)| *id == call) {
-                *pending = None;
-            }
-        }
-        match &outcome {
-            Ok(result) => tracing::info!(
-                method = %result.response.method,
-                status = result.response.status,
-                elapsed_ms = result.response.elapsed_ms,
-                url = %result.response.url,
-                "API answered"
-            ),
-            Err(error) => tracing::info!(kind = error.kind(), %error, "request failed"),
-        }
+        let profile = app.service().profile();
+        let outcome = app.service().send(request).await.map_err(Error::from);
         app.history().record(app, request, profile, &outcome);
         outcome
-    }
-
-    /// Cancels the request in flight; its `send` fails with kind `cancelled`.
-    pub fn cancel(&self) {
-        if let Some((_, pending)) = self.pending().take() {
-            tracing::info!("request cancelled by the user");
-            pending.cancel();
-        }
     }
 
     /// Puts `request` as a curl command on the clipboard. The token comes from
@@ -107,26 +59,12 @@ impl RequestManager {
         request: &ApiRequest,
         literal_token: bool,
     ) -> Result<CurlCopy> {
-        let config = app.settings().config()?;
-        let literal_token = literal_token && request.send_token;
-        let command = if literal_token {
-            let keeper = app.sessions().keeper_for(app, config);
-            let session = keeper.fresh_session().await?;
-            let copied = request.to_curl(&CurlToken::Literal(
-                session.tokens.access_token.secret().clone(),
-            ))?;
-            self.write_clipboard(app, copied).await?;
-            request.to_curl(&CurlToken::Literal("<access token>".into()))?
-        } else {
-            let copied =
-                request.to_curl(&CurlToken::command_for(&config, &self.keychain_service))?;
-            self.write_clipboard(app, copied.clone()).await?;
-            copied
-        };
-        tracing::info!(literal_token, "curl command copied");
+        let curl = app.service().curl(request, literal_token).await?;
+        self.write_clipboard(app, curl.copied).await?;
+        tracing::info!(literal_token = curl.literal_token, "curl command copied");
         Ok(CurlCopy {
-            command,
-            literal_token,
+            command: curl.shown,
+            literal_token: curl.literal_token,
         })
     }
 

@@ -1,20 +1,15 @@
-//! Settings: read from `settings.json` (tauri-plugin-store, in the app data dir) at startup,
-//! validated by keyhole-core before anything is saved, and filled from the local sandbox when
-//! Keyhole runs against it. Nothing secret is ever stored here.
-//!
-//! The session that goes with the settings lives in `session_ext`; the `save_settings` command
-//! tells it about a save.
+//! Settings: read from `settings.json` (tauri-plugin-store, in the app data dir) at startup and
+//! written there by the engine's service (through [`SettingsFile`]) after it validated them, and
+//! filled from the local sandbox when Keyhole runs against it. Nothing secret is ever stored here.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
 
-use keyhole_core::{registration, resource, ApiRequest, Config, Profile, Profiles, Settings};
+use keyhole_core::{Service, Settings};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_store::StoreExt;
 
 use crate::error::Result;
-use crate::session_ext::SessionExt;
 
 /// The store file; a relative path is resolved inside the app data dir.
 pub const STORE_FILE: &str = "settings.json";
@@ -97,16 +92,6 @@ pub struct SettingsView {
     pub profile: Option<String>,
 }
 
-/// The profiles shared with keyhole-cli, and which one is current.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProfilesView {
-    /// Every profile's name, in the order saved.
-    pub names: Vec<String>,
-    /// The current profile, if any.
-    pub current: Option<String>,
-}
-
 /// What a set-up saved (settings completed by the engine) and what to tell the user about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -117,171 +102,38 @@ pub struct SetUpView {
     pub note: Option<String>,
 }
 
-/// The current settings.
-pub struct SettingsManager {
-    store_path: PathBuf,
-    sandbox: Option<SandboxDefaults>,
-    current: Mutex<Settings>,
-    /// The profiles file (`profiles.json`, shared with keyhole-cli), when there is a config dir.
-    profiles: Option<Profiles>,
-    profile: Mutex<Option<String>>,
+/// The sandbox the app was started with, if any (managed state).
+pub struct Sandbox(pub Option<SandboxDefaults>);
+
+/// The settings in force, as the UI sees them.
+pub fn view<R: Runtime>(app: &AppHandle<R>) -> SettingsView {
+    let service = app.state::<Service>();
+    let settings = service.settings();
+    let sandbox = app
+        .try_state::<Sandbox>()
+        .and_then(|s| s.0.as_ref().map(|sb| sb.is(&settings.instance)))
+        .unwrap_or(false);
+    SettingsView {
+        settings,
+        sandbox,
+        profile: service.profile(),
+    }
 }
 
-impl SettingsManager {
-    /// Starts from what the store held (if anything), with the sandbox's values as defaults when
-    /// the stored settings have no instance or name the sandbox's.
-    pub fn new(
-        store_path: PathBuf,
-        stored: Stored,
-        sandbox: Option<SandboxDefaults>,
-        profiles: Option<Profiles>,
-    ) -> SettingsManager {
-        let settings = with_sandbox_defaults(stored.settings.unwrap_or_default(), sandbox.as_ref());
-        SettingsManager {
-            store_path,
-            sandbox,
-            current: Mutex::new(settings),
-            profiles,
-            profile: Mutex::new(stored.profile),
-        }
-    }
+/// `settings.json` as the service's settings store. A failed save puts back what was there.
+pub struct SettingsFile<R: Runtime> {
+    /// The app, whose store plugin holds the file.
+    pub app: AppHandle<R>,
+    /// The store file (relative: inside the app data dir).
+    pub path: PathBuf,
+}
 
-    /// Where the settings are stored (relative paths are inside the app data dir).
-    pub fn store_path(&self) -> &Path {
-        &self.store_path
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Settings> {
-        // Nothing panics while holding this lock; a poisoned one still holds consistent data.
-        self.current.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn current_profile(&self) -> Option<String> {
-        self.profile
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// The current settings.
-    pub fn view(&self) -> SettingsView {
-        let settings = self.lock().clone();
-        let sandbox = self
-            .sandbox
-            .as_ref()
-            .is_some_and(|s| s.is(&settings.instance));
-        SettingsView {
-            settings,
-            sandbox,
-            profile: self.current_profile(),
-        }
-    }
-
-    /// The current settings, validated (in the current profile, whose session is its own); or
-    /// the first invalid setting.
-    pub fn config(&self) -> Result<Config> {
-        let config = self.lock().validate()?;
-        Ok(match self.current_profile() {
-            Some(name) => config.in_profile(&name),
-            None => config,
-        })
-    }
-
-    fn profiles_file(&self) -> Result<&Profiles> {
-        self.profiles.as_ref().ok_or_else(|| {
-            keyhole_core::Error::InvalidSetting {
-                field: "profile",
-                message: "Keyhole could not find your config directory, where profiles are kept; set KEYHOLE_CONFIG_DIR to one.".into(),
-            }
-            .into()
-        })
-    }
-
-    /// The profiles (shared with keyhole-cli) and the current one.
-    pub fn profiles(&self) -> Result<ProfilesView> {
-        let names = match &self.profiles {
-            Some(profiles) => profiles.list()?.into_iter().map(|p| p.name).collect(),
-            None => Vec::new(),
-        };
-        Ok(ProfilesView {
-            names,
-            current: self.current_profile(),
-        })
-    }
-
-    /// Saves the current settings as profile `name` (its saved requests are kept) and makes it
-    /// current. The profile's session is its own: the one of the settings before is kept.
-    pub fn save_profile<R: Runtime>(&self, app: &AppHandle<R>, name: &str) -> Result<Config> {
-        let settings = self.lock().clone();
-        self.profiles_file()?.save(Profile {
-            name: name.to_owned(),
-            settings: settings.clone(),
-            requests: Vec::new(),
-        })?;
-        self.write(app, &settings, Some(name))?;
-        self.config()
-    }
-
-    /// The requests saved in the current profile (none without a profile).
-    pub fn saved_requests(&self) -> Result<Vec<ApiRequest>> {
-        match self.current_profile() {
-            Some(name) => Ok(self.profiles_file()?.get(&name)?.requests),
-            None => Ok(Vec::new()),
-        }
-    }
-
-    /// Saves `request` as `name` in the current profile; the engine blanks any credential
-    /// first. Returns the profile's saved requests.
-    pub fn save_request(&self, name: &str, request: &ApiRequest) -> Result<Vec<ApiRequest>> {
-        let profile = self.require_profile()?;
-        Ok(self
-            .profiles_file()?
-            .save_request(&profile, name, request)?)
-    }
-
-    /// Deletes the request saved as `name` in the current profile. Returns the ones left.
-    pub fn delete_saved_request(&self, name: &str) -> Result<Vec<ApiRequest>> {
-        let profile = self.require_profile()?;
-        Ok(self.profiles_file()?.remove_request(&profile, name)?)
-    }
-
-    fn require_profile(&self) -> Result<String> {
-        self.current_profile().ok_or_else(|| {
-            keyhole_core::Error::InvalidSetting {
-                field: "savedRequest",
-                message: "Requests are saved in a profile: save these settings as a profile first."
-                    .into(),
-            }
-            .into()
-        })
-    }
-
-    /// Makes profile `name` current (its settings become the current ones); `None` leaves
-    /// profiles for the settings of no profile, as they are now.
-    pub fn switch_profile<R: Runtime>(
-        &self,
-        app: &AppHandle<R>,
-        name: Option<&str>,
-    ) -> Result<Config> {
-        let settings = match name {
-            Some(name) => self.profiles_file()?.get(name)?.settings,
-            None => self.lock().clone(),
-        };
-        self.write(app, &settings, name)?;
-        tracing::info!(profile = name.unwrap_or("(none)"), "profile switched");
-        self.config()
-    }
-
-    /// Writes `settings` and `profile` to the store, then makes them current. A failed write
-    /// changes nothing.
-    fn write<R: Runtime>(
-        &self,
-        app: &AppHandle<R>,
-        settings: &Settings,
-        profile: Option<&str>,
-    ) -> Result<()> {
-        let value = serde_json::to_value(settings).map_err(tauri_plugin_store::Error::from)?;
-        let store = app.store(&self.store_path)?;
+impl<R: Runtime> keyhole_core::SettingsStore for SettingsFile<R> {
+    fn write(&self, settings: &Settings, profile: Option<&str>) -> keyhole_core::Result<()> {
+        let failed = |e: tauri_plugin_store::Error| keyhole_core::Error::SettingsStore(Box::new(e));
+        let value = serde_json::to_value(settings)
+            .map_err(|e| failed(tauri_plugin_store::Error::from(e)))?;
+        let store = self.app.store(&self.path).map_err(failed)?;
         let previous = (store.get(STORE_KEY), store.get(PROFILE_KEY));
         store.set(STORE_KEY, value);
         match profile {
@@ -299,115 +151,15 @@ impl SettingsManager {
                     }
                 }
             }
-            tracing::warn!(%error, path = %self.store_path.display(), "could not save the settings");
-            return Err(error.into());
+            tracing::warn!(%error, path = %self.path.display(), "could not save the settings");
+            return Err(failed(error));
         }
-        *self.lock() = settings.clone();
-        *self.profile.lock().unwrap_or_else(|e| e.into_inner()) = profile.map(str::to_owned);
         Ok(())
     }
-
-    /// Validates and normalizes `input`, writes it to the store, then makes it current. Bad input
-    /// or a failed write changes nothing. Returns the view and the validated configuration.
-    pub fn save<R: Runtime>(
-        &self,
-        app: &AppHandle<R>,
-        input: &Settings,
-    ) -> Result<(SettingsView, Config)> {
-        input.validate()?;
-        let settings = input.normalized()?;
-        let profile = self.current_profile();
-        // The current profile follows its edits, so keyhole-cli --profile sees them.
-        if let Some(name) = &profile {
-            self.profiles_file()?.save(Profile {
-                name: name.clone(),
-                settings: settings.clone(),
-                requests: Vec::new(),
-            })?;
-        }
-        self.write(app, &settings, profile.as_deref())?;
-        let config = self.config()?;
-        tracing::info!(issuer = %config.issuer, "settings saved");
-        Ok((self.view(), config))
-    }
-}
-
-/// How long one set-up request (metadata, discovery, registration) may take.
-const SET_UP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
-
-/// "Set up from this API": the engine reads the API's protected-resource metadata (RFC 9728),
-/// checks it, discovers the authorization server and registers when no client ID is given;
-/// the settings it returns (instance, client ID, resource) are saved and become current. Any
-/// failure is one sentence and saves nothing.
-pub async fn set_up_from_api<R: Runtime>(
-    app: &AppHandle<R>,
-    input: &Settings,
-) -> Result<SetUpView> {
-    let secrets = app.sessions().secrets();
-    let setup = resource::set_up_from_api(
-        &keyhole_core::http_client(SET_UP_TIMEOUT),
-        &secrets,
-        &input.api_url,
-        input,
-    )
-    .await?;
-    save_completed(app, &setup.settings, setup.note)
-}
-
-/// Settings with an instance but no client ID: the engine registers Keyhole with the provider
-/// (RFC 7591), or reuses the client it registered before; the client ID is saved. A provider
-/// without a registration endpoint is a `clientId` error and nothing is saved.
-pub async fn register_client<R: Runtime>(
-    app: &AppHandle<R>,
-    input: &Settings,
-) -> Result<SetUpView> {
-    let secrets = app.sessions().secrets();
-    let (settings, how) = registration::complete_settings(
-        &keyhole_core::http_client(SET_UP_TIMEOUT),
-        &secrets,
-        input,
-    )
-    .await?;
-    let note = how.note(settings.instance.trim());
-    save_completed(app, &settings, note)
-}
-
-/// Before a sign-in: when the current client ID is the one Keyhole registered, the engine checks
-/// the provider still knows it and registers again when it does not; the new client ID is saved
-/// and the note returned. A client ID the user gave costs one keychain read and nothing else.
-pub async fn recheck_registration<R: Runtime>(app: &AppHandle<R>) -> Result<Option<String>> {
-    let current = app.settings().view().settings;
-    let secrets = app.sessions().secrets();
-    let (settings, how) = registration::complete_settings(
-        &keyhole_core::http_client(SET_UP_TIMEOUT),
-        &secrets,
-        &current,
-    )
-    .await?;
-    if how != registration::Registration::Replaced {
-        return Ok(None);
-    }
-    Ok(save_completed(app, &settings, how.note(settings.instance.trim()))?.note)
-}
-
-fn save_completed<R: Runtime>(
-    app: &AppHandle<R>,
-    settings: &Settings,
-    note: Option<String>,
-) -> Result<SetUpView> {
-    let (view, config) = app.settings().save(app, settings)?;
-    app.sessions().settings_changed(app, &config);
-    if let Some(note) = &note {
-        tracing::info!(issuer = %config.issuer, "{note}");
-    }
-    Ok(SetUpView {
-        settings: view,
-        note,
-    })
 }
 
 /// The stored settings, completed from the sandbox when they are empty or name it.
-fn with_sandbox_defaults(stored: Settings, sandbox: Option<&SandboxDefaults>) -> Settings {
+pub fn with_sandbox_defaults(stored: Settings, sandbox: Option<&SandboxDefaults>) -> Settings {
     let Some(sandbox) = sandbox else {
         return stored;
     };
@@ -463,18 +215,6 @@ pub fn load_stored<R: Runtime>(app: &impl Manager<R>, path: &Path) -> Result<Sto
             .get(PROFILE_KEY)
             .and_then(|value| value.as_str().map(str::to_owned)),
     })
-}
-
-/// `app.settings()` from anything that can reach the app's state.
-pub trait SettingsExt<R: Runtime> {
-    /// The settings manager.
-    fn settings(&self) -> &SettingsManager;
-}
-
-impl<R: Runtime, T: Manager<R>> SettingsExt<R> for T {
-    fn settings(&self) -> &SettingsManager {
-        self.state::<SettingsManager>().inner()
-    }
 }
 
 #[cfg(test)]

@@ -2,37 +2,46 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use keyhole_core::{Profile, Profiles};
+use keyhole_core::{Error, Profile, Profiles};
 
 use crate::cli::{ProfileCommand, SettingsArgs, SignInArgs};
-use crate::keeper::{self, fail, EXIT_HTTP_ERROR, EXIT_SIGN_IN};
 use crate::output::{err, out};
+use crate::service::{self, fail, EXIT_HTTP_ERROR, EXIT_SIGN_IN};
 
 pub async fn sign_in(args: SignInArgs) -> u8 {
-    let mut keeper = match keeper::keeper(&args.settings, None).await {
-        Ok(keeper) => keeper,
+    let service = match service::service(&args.settings, Some(&args), None) {
+        Ok(service) => service,
         Err(code) => return code,
     };
-    match keeper::sign_in(&mut keeper, &args).await {
-        Ok(_) => 0,
-        Err(code) => code,
+    match service.sign_in(service::method(&args)).await {
+        Ok(session) => {
+            service::signed_in(&session);
+            0
+        }
+        Err(error) => fail(&error),
     }
 }
 
 pub async fn status(args: SettingsArgs) -> u8 {
-    let keeper = match keeper::stored_keeper(&args, EXIT_HTTP_ERROR).await {
-        Ok(keeper) => keeper,
+    let service = match service::service(&args, None, None) {
+        Ok(service) => service,
         Err(code) => return code,
     };
-    let session = match keeper.fresh_session().await {
+    let session = match service.fresh_session().await {
         Ok(session) => session,
-        Err(keyhole_core::Error::NotSignedIn) => {
-            out!("Not signed in to {}.", keeper.keyhole().config().issuer);
+        Err(error @ Error::NotRegistered { .. }) => {
+            err!("{error}");
+            return EXIT_HTTP_ERROR;
+        }
+        Err(Error::NotSignedIn) => {
+            out!(
+                "Not signed in to {}.",
+                service.config().map(|c| c.issuer).unwrap_or_default()
+            );
             return EXIT_HTTP_ERROR;
         }
         Err(error) => return fail(&error),
     };
-    keeper::note_keychain(&keeper);
     let summary = session.summary();
     out!(
         "Signed in to {} as {}",
@@ -57,12 +66,19 @@ pub async fn status(args: SettingsArgs) -> u8 {
 }
 
 pub async fn sign_out(args: SettingsArgs) -> u8 {
-    // Nothing registered means nothing to sign out of: that is success.
-    let keeper = match keeper::stored_keeper(&args, 0).await {
-        Ok(keeper) => keeper,
+    let service = match service::service(&args, None, None) {
+        Ok(service) => service,
         Err(code) => return code,
     };
-    let outcome = keeper.sign_out().await;
+    let outcome = match service.sign_out().await {
+        Ok(outcome) => outcome,
+        // Nothing registered means nothing to sign out of: that is success.
+        Err(error @ Error::NotRegistered { .. }) => {
+            err!("{error}");
+            return 0;
+        }
+        Err(error) => return fail(&error),
+    };
     match outcome.message {
         None if outcome.revoked => err!("Signed out; the provider revoked the session."),
         None => err!("Signed out (there was no stored session)."),
@@ -73,20 +89,24 @@ pub async fn sign_out(args: SettingsArgs) -> u8 {
 
 /// `token`: the current access token on stdout, renewed first when due; nothing else there.
 pub async fn token(args: SettingsArgs) -> u8 {
-    let keeper = match keeper::stored_keeper(&args, EXIT_SIGN_IN).await {
-        Ok(keeper) => keeper,
+    let service = match service::service(&args, None, None) {
+        Ok(service) => service,
         Err(code) => return code,
     };
-    match keeper.fresh_session().await {
+    match service.fresh_session().await {
         Ok(session) => {
             // Printed because the user asked for exactly this value (like `gh auth token`).
             out!("{}", session.tokens.access_token.secret());
             0
         }
-        Err(keyhole_core::Error::NotSignedIn) => {
+        Err(error @ Error::NotRegistered { .. }) => {
+            err!("{error}");
+            EXIT_SIGN_IN
+        }
+        Err(Error::NotSignedIn) => {
             err!(
                 "Not signed in to {}; run keyhole-cli sign-in first.",
-                keeper.keyhole().config().issuer
+                service.config().map(|c| c.issuer).unwrap_or_default()
             );
             EXIT_SIGN_IN
         }

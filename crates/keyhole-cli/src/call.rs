@@ -1,13 +1,11 @@
 //! `keyhole-cli call`: send a request to the API with the stored session (signing in first when
 //! needed) and print the answer; or print it as curl.
 
-use keyhole_core::{
-    ApiRequest, ApiResult, Body, CancellationToken, Error, Method, Pair, RequestBody,
-};
+use keyhole_core::{ApiRequest, ApiResult, Body, Method, Pair, RequestBody, Resumed, Service};
 
 use crate::cli::CallArgs;
-use crate::keeper::{self, fail, EXIT_HTTP_ERROR, EXIT_SETTINGS};
 use crate::output::{err, out};
+use crate::service::{self, fail, EXIT_HTTP_ERROR, EXIT_SETTINGS};
 
 /// The timeout of a request that does not say (the engine's default too).
 const DEFAULT_TIMEOUT_SECS: u64 = 30;
@@ -15,12 +13,21 @@ const DEFAULT_TIMEOUT_SECS: u64 = 30;
 const MAX_DATA_FILE: u64 = 1024 * 1024;
 
 pub async fn run(args: CallArgs) -> u8 {
-    let mut keeper = match keeper::keeper(&args.sign_in.settings, args.api_url.as_deref()).await {
-        Ok(keeper) => keeper,
+    let service = match service::service(
+        &args.sign_in.settings,
+        Some(&args.sign_in),
+        args.api_url.as_deref(),
+    ) {
+        Ok(service) => service,
         Err(code) => return code,
     };
-    // Everything is checked before any browser opens: a bad request must not cost a sign-in.
-    let request = match request(&args, &keeper) {
+    // The set-up order first (no instance: the API's metadata names it; no client ID: Keyhole
+    // registers), then everything is checked before any browser opens: a bad request must not
+    // cost a sign-in.
+    if let Err(error) = service.prepare().await {
+        return fail(&error);
+    }
+    let request = match request(&args, &service) {
         Ok(request) => request,
         Err(code) => return code,
     };
@@ -28,38 +35,41 @@ pub async fn run(args: CallArgs) -> u8 {
         return fail(&error);
     }
     if args.curl {
-        let command = keeper::token_command(&keeper, &args.sign_in.settings);
-        return match request.to_curl(&command) {
+        return match service.curl(&request, false).await {
             Ok(curl) => {
-                out!("{curl}");
+                out!("{}", curl.shown);
                 0
             }
             Err(error) => fail(&error),
         };
     }
+    let mut session = None;
     if request.send_token {
-        match keeper.restore().await {
-            Ok(Some(_)) => err!("Using the stored session."),
-            Ok(None) => {
-                if let Err(code) = keeper::sign_in(&mut keeper, &args.sign_in).await {
-                    return code;
-                }
+        match service
+            .session_or_sign_in(service::method(&args.sign_in))
+            .await
+        {
+            Ok((stored, Resumed::Stored)) => {
+                err!("Using the stored session.");
+                session = Some(stored);
             }
-            Err(error @ Error::SessionEnded(_)) => {
-                err!("{error}");
-                if let Err(code) = keeper::sign_in(&mut keeper, &args.sign_in).await {
-                    return code;
-                }
+            Ok((signed_in, Resumed::SignedIn)) => {
+                service::signed_in(&signed_in);
+                session = Some(signed_in);
             }
             Err(error) => return fail(&error),
         }
     }
-    let result = match keeper.send(&request, &CancellationToken::new()).await {
+    let result = match service.send(&request).await {
         Ok(result) => result,
         Err(error) => return fail(&error),
     };
-    let summary = match (args.json, keeper.current().await) {
-        (true, Some(session)) => Some(session.summary()),
+    // The session the request went with (renewed on a 401, perhaps): the freshest view.
+    let summary = match (
+        args.json,
+        service.summary().or(session.map(|s| s.summary())),
+    ) {
+        (true, Some(summary)) => Some(summary),
         _ => None,
     };
     print_result(&result, &args, summary.as_ref());
@@ -72,7 +82,7 @@ pub async fn run(args: CallArgs) -> u8 {
 
 /// The request the flags describe: the saved one (`--saved`) with the flags given on top, or
 /// a GET of the API URL.
-fn request(args: &CallArgs, keeper: &keyhole_core::SessionKeeper) -> Result<ApiRequest, u8> {
+fn request(args: &CallArgs, service: &Service) -> Result<ApiRequest, u8> {
     let saved = match &args.saved {
         Some(name) => Some(saved(args, name)?),
         None => None,
@@ -82,12 +92,12 @@ fn request(args: &CallArgs, keeper: &keyhole_core::SessionKeeper) -> Result<ApiR
         Some(request) => request,
         None => ApiRequest {
             timeout_secs: Some(DEFAULT_TIMEOUT_SECS),
-            ..ApiRequest::get(&api_url(keeper)?)
+            ..ApiRequest::get(&api_url(service)?)
         },
     };
     request.name = None;
     if from_saved && args.api_url.is_some() {
-        request.url = api_url(keeper)?.to_string();
+        request.url = api_url(service)?.to_string();
     }
     if let Some(method) = &args.method {
         request.method = Method::parse(method).map_err(|e| fail(&e))?;
@@ -130,12 +140,10 @@ fn request(args: &CallArgs, keeper: &keyhole_core::SessionKeeper) -> Result<ApiR
     Ok(request)
 }
 
-fn api_url(keeper: &keyhole_core::SessionKeeper) -> Result<url::Url, u8> {
-    keeper
-        .keyhole()
+fn api_url(service: &Service) -> Result<url::Url, u8> {
+    service
         .config()
-        .require_api_url()
-        .cloned()
+        .and_then(|config| config.require_api_url().cloned())
         .map_err(|e| fail(&e))
 }
 

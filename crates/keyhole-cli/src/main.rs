@@ -4,7 +4,7 @@ mod account;
 mod call;
 mod cli;
 mod docs;
-mod keeper;
+mod service;
 #[macro_use]
 mod output;
 
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
             code = command => code,
             _ = tokio::signal::ctrl_c() => {
                 output::err!("Cancelled.");
-                keeper::EXIT_CANCELLED
+                service::EXIT_CANCELLED
             }
         }
     });

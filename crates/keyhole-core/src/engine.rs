@@ -17,6 +17,7 @@ use crate::signin::browser::Browser;
 use crate::signin::discovery;
 use crate::signin::flow::{PendingSignIn, Progress};
 use crate::signin::provider::Provider;
+use crate::signin::SignInMethod;
 use crate::tokens::grant;
 use crate::tokens::jwks::KeySet;
 use crate::tokens::verify::{AccessTokenInfo, Verifier};
@@ -115,10 +116,28 @@ impl Keyhole {
         PendingSignIn::start(self.http().clone(), provider, self.config.clone()).await
     }
 
-    /// The whole interactive sign-in: open `browser`, wait for the redirect, exchange, verify.
-    /// `progress` hears each stage. If the browser cannot be opened the flow keeps waiting, so
-    /// the user can open the URL from [`Progress::BrowserFailed`] by hand.
+    /// Signs in with `method` and verifies what comes back; stores nothing (the keeper stores).
+    /// `progress` hears each stage. [`SignInMethod::Browser`] opens `browser` at the
+    /// authorization URL and waits for the loopback redirect; if the browser cannot be opened the
+    /// flow keeps waiting, so the user can open the URL from [`Progress::BrowserFailed`] by hand.
+    /// [`SignInMethod::Device`] (RFC 8628, for a machine with no browser) opens nothing:
+    /// `progress` hears [`Progress::DeviceCode`] with what to show, and the sign-in fails with
+    /// [`Error::DeviceDenied`] or [`Error::DeviceCodeExpired`] when the user does not finish.
+    /// Either way the tokens are verified the same, and a timeout or [`Error::Cancelled`] ends it.
     pub async fn sign_in(
+        &self,
+        method: SignInMethod,
+        browser: &dyn Browser,
+        options: &SignInOptions,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<Session> {
+        match method {
+            SignInMethod::Browser => self.sign_in_browser(browser, options, progress).await,
+            SignInMethod::Device => self.sign_in_device(options, progress).await,
+        }
+    }
+
+    async fn sign_in_browser(
         &self,
         browser: &dyn Browser,
         options: &SignInOptions,
@@ -144,12 +163,7 @@ impl Keyhole {
             .await
     }
 
-    /// The whole device sign-in (RFC 8628), for a machine with no browser: `progress` hears
-    /// [`Progress::DeviceCode`] with what to show, then [`Progress::Exchanging`] once the user
-    /// finished on the other device. The tokens are verified exactly as after the loopback flow.
-    /// Fails with [`Error::DeviceDenied`], [`Error::DeviceCodeExpired`], a timeout or
-    /// [`Error::Cancelled`], and stores nothing (the keeper stores).
-    pub async fn sign_in_device(
+    async fn sign_in_device(
         &self,
         options: &SignInOptions,
         progress: &(dyn Fn(Progress) + Send + Sync),

@@ -144,6 +144,22 @@ pub enum Error {
     /// The provider ended the session (e.g. the refresh token was revoked or expired).
     #[error("your session ended: {0}. Sign in again.")]
     SessionEnded(String),
+    /// No client ID was given and Keyhole has registered none with the instance, so there can be
+    /// no session to use or end.
+    #[error("Not signed in to {issuer}: no client ID was given and Keyhole has not registered with it (sign in first).")]
+    NotRegistered {
+        /// The instance's issuer.
+        issuer: String,
+    },
+    /// `open_browser_again` with no sign-in waiting for the browser.
+    #[error("no sign-in is waiting for the browser")]
+    NoSignIn,
+    /// The browser could not be opened.
+    #[error("{0}")]
+    Browser(String),
+    /// The front end's settings store could not be written.
+    #[error("could not save the settings")]
+    SettingsStore(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// An operation needs a session and there is none.
     #[error("not signed in")]
     NotSignedIn,
@@ -302,6 +318,10 @@ impl Error {
             Error::Busy => "busy",
             Error::SessionEnded(_) => "session_ended",
             Error::NotSignedIn => "not_signed_in",
+            Error::NotRegistered { .. } => "not_registered",
+            Error::NoSignIn => "no_sign_in",
+            Error::Browser(_) => "browser",
+            Error::SettingsStore(_) => "store",
             Error::Refused { .. } => "refused",
             Error::RevocationRefused { .. } => "revocation_refused",
             Error::DeviceAuthorizationRefused { .. } => "device_authorization_refused",

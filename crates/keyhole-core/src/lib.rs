@@ -47,6 +47,7 @@ mod api;
 mod engine;
 mod error;
 mod http;
+mod service;
 mod session;
 mod settings;
 mod signin;
@@ -65,6 +66,9 @@ pub use api::request::{
 pub use engine::{ApiResult, ApiWarning, Keyhole, SignInOptions};
 pub use error::{Error, Result, Rule};
 pub use http::{client as http_client, describe_transport_error};
+pub use service::{
+    Curl, Event, EventSink, ProfilesView, Resumed, Service, ServiceOptions, SetUp, SettingsStore,
+};
 pub use session::accounts::Accounts;
 pub use session::keeper::{SessionKeeper, SessionUpdate, SignOutOutcome};
 pub use session::state::{AccessTokenView, Identity, Session, SessionSummary};
@@ -79,6 +83,7 @@ pub use signin::discovery::{discover, discovery_url, ProviderMetadata};
 pub use signin::flow::{PendingSignIn, Progress, DEFAULT_SIGN_IN_TIMEOUT};
 pub use signin::loopback::CALLBACK_PATH;
 pub use signin::provider::Provider;
+pub use signin::SignInMethod;
 pub use tokens::grant::{IdToken, TokenSet};
 pub use tokens::jwks::KeySet;
 pub use tokens::verify::{AccessTokenInfo, CLOCK_SKEW_SECS};

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{quiet, StandIn};
+use keyhole_core::SignInMethod;
 use keyhole_core::{
     ApiResult, CancellationToken, Config, Error, Keyhole, MemoryStore, Result, Rule, SessionKeeper,
     Settings, SignInOptions,
@@ -45,7 +46,12 @@ fn browser() -> StandIn {
 async fn flow_with(config: Config) -> Result<ApiResult> {
     let keyhole = Keyhole::new(config);
     let session = keyhole
-        .sign_in(&browser(), &options(Duration::from_secs(20)), &quiet)
+        .sign_in(
+            SignInMethod::Browser,
+            &browser(),
+            &options(Duration::from_secs(20)),
+            &quiet,
+        )
         .await?;
     keyhole.call_api(&session).await
 }
@@ -71,7 +77,12 @@ async fn refused(adversary: &Adversary, rule: Rule) -> Error {
 async fn signed_in_keeper(adversary: &Adversary) -> SessionKeeper {
     let keyhole = Keyhole::new(config(adversary, &adversary.api_url()));
     let session = keyhole
-        .sign_in(&browser(), &options(Duration::from_secs(20)), &quiet)
+        .sign_in(
+            SignInMethod::Browser,
+            &browser(),
+            &options(Duration::from_secs(20)),
+            &quiet,
+        )
         .await
         .expect("honest sign-in");
     let keeper = SessionKeeper::new(keyhole, Arc::new(MemoryStore::default()));
@@ -196,7 +207,12 @@ async fn class3_a_refresh_that_widens_the_scope_is_refused() {
     let adversary = Adversary::start().unwrap();
     let keyhole = Keyhole::new(config(&adversary, &adversary.api_url()));
     let session = keyhole
-        .sign_in(&browser(), &options(Duration::from_secs(20)), &quiet)
+        .sign_in(
+            SignInMethod::Browser,
+            &browser(),
+            &options(Duration::from_secs(20)),
+            &quiet,
+        )
         .await
         .expect("honest sign-in");
     tweak_token(&adversary, |_, r| {
@@ -357,7 +373,12 @@ async fn class10_a_callback_with_a_foreign_host_is_ignored_and_the_code_never_ex
         Ok(format!("{answers:?}"))
     });
     let error = keyhole
-        .sign_in(&rebinding, &options(Duration::from_secs(3)), &quiet)
+        .sign_in(
+            SignInMethod::Browser,
+            &rebinding,
+            &options(Duration::from_secs(3)),
+            &quiet,
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind(), "timeout", "{error}");

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{config_for, quiet, StandIn};
+use keyhole_core::SignInMethod;
 use keyhole_core::{
     account_for, ApiRequest, Body, CancellationToken, Keychain, Keyhole, SecretStore,
     SessionKeeper, SignInOptions,
@@ -32,7 +33,12 @@ async fn sign_in(keeper: &SessionKeeper, login: &'static str) {
         cancel: CancellationToken::new(),
     };
     keeper
-        .sign_in(&StandIn::http_login(login), &options, &quiet)
+        .sign_in(
+            SignInMethod::Browser,
+            &StandIn::http_login(login),
+            &options,
+            &quiet,
+        )
         .await
         .expect("sign-in");
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use keyhole_core::registration::{self, Registration};
 use keyhole_core::resource;
+use keyhole_core::SignInMethod;
 use keyhole_core::{
     CancellationToken, Error, Keyhole, MemoryStore, Progress, Rule, SecretStore, SessionKeeper,
     Settings, SignInOptions,
@@ -73,7 +74,12 @@ async fn device_sign_in(
     let progress = Arc::new(progress);
     let p = Arc::clone(&progress);
     let outcome = keeper
-        .sign_in_device(&options(), &move |stage| p(stage))
+        .sign_in(
+            SignInMethod::Device,
+            &common::NoBrowser,
+            &options(),
+            &move |stage| p(stage),
+        )
         .await;
     let device = device.join().expect("device thread");
     if outcome.is_ok() {
@@ -143,7 +149,9 @@ async fn a_device_sign_in_can_be_cancelled_while_polling() {
     };
     let started = Instant::now();
     let err = keeper
-        .sign_in_device(
+        .sign_in(
+            SignInMethod::Device,
+            &common::NoBrowser,
             &SignInOptions {
                 timeout: Duration::from_secs(60),
                 cancel,
@@ -202,7 +210,12 @@ async fn the_sandbox_enforces_slow_down_and_keyhole_honours_it() {
     .unwrap();
     let keyhole = Keyhole::new(config);
     keyhole
-        .sign_in_device(&options(), &|_| {})
+        .sign_in(
+            SignInMethod::Device,
+            &common::NoBrowser,
+            &options(),
+            &|_| {},
+        )
         .await
         .expect("signed in after slowing down");
     let polls = polls.lock().unwrap();
@@ -227,7 +240,12 @@ async fn a_device_code_that_expires_says_so_and_stores_nothing() {
     };
     let keeper = keeper_with(&settings, store.clone());
     let err = keeper
-        .sign_in_device(&options(), &|_| {})
+        .sign_in(
+            SignInMethod::Device,
+            &common::NoBrowser,
+            &options(),
+            &|_| {},
+        )
         .await
         .expect_err("expired");
     assert_eq!(err.kind(), "expired", "{err}");
@@ -235,7 +253,12 @@ async fn a_device_code_that_expires_says_so_and_stores_nothing() {
     // And a provider that says expired_token itself.
     adversary.set_token(|_| Answer::Status(400, json!({"error": "expired_token"})));
     let err = keeper
-        .sign_in_device(&options(), &|_| {})
+        .sign_in(
+            SignInMethod::Device,
+            &common::NoBrowser,
+            &options(),
+            &|_| {},
+        )
         .await
         .expect_err("expired");
     assert_eq!(err.kind(), "expired", "{err}");
@@ -268,7 +291,7 @@ async fn without_a_client_id_keyhole_registers_reuses_and_signs_in_with_its_clie
     let keeper = keeper_with(&first, store.clone());
     let browser = common::StandIn::http_login("user_2registered");
     let session = keeper
-        .sign_in(&browser, &options(), &|_| {})
+        .sign_in(SignInMethod::Browser, &browser, &options(), &|_| {})
         .await
         .expect("sign-in with the registered client");
     assert_eq!(session.client_id, first.client_id);
@@ -292,7 +315,12 @@ async fn a_registered_client_the_provider_forgot_is_registered_again_once() {
     // again (what the front ends do, once).
     let keeper = keeper_with(&first, store.clone());
     let err = keeper
-        .sign_in_device(&options(), &|_| {})
+        .sign_in(
+            SignInMethod::Device,
+            &common::NoBrowser,
+            &options(),
+            &|_| {},
+        )
         .await
         .expect_err("forgotten client");
     assert!(err.is_invalid_client(), "{err}");
@@ -503,7 +531,7 @@ async fn from_the_api_url_alone_keyhole_finds_the_provider_registers_and_signs_i
     let keeper = keeper_with(&setup.settings, store.clone());
     let browser = common::StandIn::http_login("user_2resource");
     keeper
-        .sign_in(&browser, &options(), &|_| {})
+        .sign_in(SignInMethod::Browser, &browser, &options(), &|_| {})
         .await
         .expect("sign-in with resource=");
     let answer = keeper.call_api().await.expect("call");

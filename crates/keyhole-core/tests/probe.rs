@@ -5,6 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{closed_port, keyhole, quiet, StandIn};
+use keyhole_core::SignInMethod;
 use keyhole_core::{Body, CancellationToken, Keyhole, Session, SignInOptions};
 use tokio::sync::OnceCell;
 
@@ -20,7 +21,7 @@ async fn session() -> &'static Session {
                 cancel: CancellationToken::new(),
             };
             keyhole
-                .sign_in(&browser, &options, &quiet)
+                .sign_in(SignInMethod::Browser, &browser, &options, &quiet)
                 .await
                 .expect("sign-in")
         })

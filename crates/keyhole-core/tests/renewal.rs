@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::{config_for, quiet, StandIn};
 use keyhole_core::renewal::{self, RenewalStats};
+use keyhole_core::SignInMethod;
 use keyhole_core::{CancellationToken, Keychain, Keyhole, SessionKeeper, SignInOptions};
 use keyhole_sandbox::{Sandbox, SandboxOptions};
 
@@ -31,7 +32,12 @@ async fn signed_in(ttl: u32, login: &'static str) -> (Sandbox, Arc<SessionKeeper
         cancel: CancellationToken::new(),
     };
     keeper
-        .sign_in(&StandIn::http_login(login), &options, &quiet)
+        .sign_in(
+            SignInMethod::Browser,
+            &StandIn::http_login(login),
+            &options,
+            &quiet,
+        )
         .await
         .expect("sign-in");
     (sandbox, keeper)

@@ -7,6 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{keyhole, quiet, StandIn};
+use keyhole_core::SignInMethod;
 use keyhole_core::{
     ApiRequest, Body, CancellationToken, Method, Pair, RequestBody, Session, SignInOptions,
 };
@@ -21,7 +22,12 @@ async fn session() -> &'static Session {
                 cancel: CancellationToken::new(),
             };
             keyhole("")
-                .sign_in(&StandIn::http_login("user_2request"), &options, &quiet)
+                .sign_in(
+                    SignInMethod::Browser,
+                    &StandIn::http_login("user_2request"),
+                    &options,
+                    &quiet,
+                )
                 .await
                 .expect("sign-in")
         })

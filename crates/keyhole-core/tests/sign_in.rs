@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{closed_port, keyhole, quiet, NoBrowser, StandIn};
+use keyhole_core::SignInMethod;
 use keyhole_core::{
     AccessTokenInfo, AccessTokenView, CancellationToken, Keyhole, Progress, Settings, SignInOptions,
 };
@@ -29,7 +30,7 @@ async fn a_full_sign_in_yields_verified_tokens_for_the_login_used() {
 
     let started = Instant::now();
     let session = keyhole
-        .sign_in(&browser, &options(), &record)
+        .sign_in(SignInMethod::Browser, &browser, &options(), &record)
         .await
         .expect("sign-in");
     eprintln!(
@@ -99,7 +100,7 @@ async fn a_headless_chromium_completes_the_providers_login_form() {
     let keyhole = keyhole(&sandbox.api.lax);
     let browser = StandIn::new(|url| keyhole_sandbox::chromium_login(url, "user_2chromium"));
     let session = keyhole
-        .sign_in(&browser, &options(), &quiet)
+        .sign_in(SignInMethod::Browser, &browser, &options(), &quiet)
         .await
         .expect("sign-in through Chromium");
     browser.result().expect("Chromium reached the callback");
@@ -113,7 +114,7 @@ async fn the_providers_access_denied_answer_ends_the_sign_in_with_that_error() {
     let keyhole = keyhole("");
     let browser = StandIn::new(keyhole_sandbox::http_deny);
     let error = keyhole
-        .sign_in(&browser, &options(), &quiet)
+        .sign_in(SignInMethod::Browser, &browser, &options(), &quiet)
         .await
         .unwrap_err();
     assert_eq!(error.kind(), "provider", "{error}");
@@ -139,7 +140,7 @@ async fn a_callback_with_the_wrong_state_is_refused_and_the_real_one_still_compl
     });
     let keyhole = keyhole("");
     let session = keyhole
-        .sign_in(&browser, &options(), &quiet)
+        .sign_in(SignInMethod::Browser, &browser, &options(), &quiet)
         .await
         .expect("the real callback still completes");
     browser
@@ -167,7 +168,7 @@ async fn timeout_and_cancel_end_the_flow_and_free_the_port() {
         cancel: CancellationToken::new(),
     };
     let error = keyhole
-        .sign_in(&NoBrowser, &timeout, &quiet)
+        .sign_in(SignInMethod::Browser, &NoBrowser, &timeout, &quiet)
         .await
         .unwrap_err();
     assert_eq!(error.kind(), "timeout", "{error}");
@@ -192,7 +193,7 @@ async fn timeout_and_cancel_end_the_flow_and_free_the_port() {
     };
     let started = Instant::now();
     let error = keyhole
-        .sign_in(&NoBrowser, &options, &on_progress)
+        .sign_in(SignInMethod::Browser, &NoBrowser, &options, &on_progress)
         .await
         .unwrap_err();
     assert_eq!(error.kind(), "cancelled", "{error}");
@@ -216,7 +217,7 @@ async fn a_browser_that_cannot_open_leaves_the_flow_waiting_with_the_url() {
     };
     let failing = |_: &url::Url| Err::<(), String>("no browser installed".into());
     let session = keyhole
-        .sign_in(&failing, &options(), &on_progress)
+        .sign_in(SignInMethod::Browser, &failing, &options(), &on_progress)
         .await
         .expect("sign-in by hand");
     assert_eq!(
@@ -279,7 +280,7 @@ async fn an_unknown_client_id_is_reported_by_the_provider() {
         cancel: CancellationToken::new(),
     };
     let error = keyhole
-        .sign_in(&browser, &options, &quiet)
+        .sign_in(SignInMethod::Browser, &browser, &options, &quiet)
         .await
         .unwrap_err();
     assert_eq!(error.kind(), "timeout", "{error}");
@@ -293,7 +294,10 @@ async fn an_unknown_client_id_is_reported_by_the_provider() {
 async fn refresh_rotates_the_refresh_token_and_the_old_one_is_refused() {
     let keyhole = keyhole("");
     let browser = StandIn::http_login("user_2refresh");
-    let first = keyhole.sign_in(&browser, &options(), &quiet).await.unwrap();
+    let first = keyhole
+        .sign_in(SignInMethod::Browser, &browser, &options(), &quiet)
+        .await
+        .unwrap();
     let second = keyhole.refresh(&first).await.expect("refresh");
     assert_eq!(second.subject(), Some("user_2refresh"));
     let old = first.tokens.refresh_token.as_ref().unwrap().secret();
@@ -315,7 +319,10 @@ async fn an_unknown_kid_triggers_one_jwks_refetch_not_one_per_token() {
     let sandbox = keyhole_sandbox::shared();
     let keyhole = keyhole("");
     let browser = StandIn::http_login("user_2kid");
-    let session = keyhole.sign_in(&browser, &options(), &quiet).await.unwrap();
+    let session = keyhole
+        .sign_in(SignInMethod::Browser, &browser, &options(), &quiet)
+        .await
+        .unwrap();
     let provider = keyhole.provider().await.unwrap();
     assert_eq!(
         provider.keys.fetch_count().await,

@@ -26,6 +26,7 @@ use crate::session::state::{Session, SessionSummary};
 use crate::session::vault::SecretStore;
 use crate::signin::browser::Browser;
 use crate::signin::flow::Progress;
+use crate::signin::SignInMethod;
 use crate::tokens::grant::{self, TokenKind};
 
 /// How long a refresh or sign-in waits for another Keyhole process to finish with the session.
@@ -154,10 +155,14 @@ impl SessionKeeper {
 
     // --- signing in ----------------------------------------------------------------------------
 
-    /// Signs in through the browser and keeps the session. A sign-in started while another is
-    /// pending replaces it: the older one fails with [`Error::Cancelled`] and stores nothing.
+    /// Signs in with `method` (see [`Keyhole::sign_in`]) and keeps the session. A sign-in started
+    /// while another is pending replaces it, whichever method either uses: the older one fails
+    /// with [`Error::Cancelled`] and stores nothing. [`SessionKeeper::pending_sign_in_url`] gives
+    /// the URL the pending one shows (the authorization URL, or the device verification URL with
+    /// the code when offered), to open again on request.
     pub async fn sign_in(
         &self,
+        method: SignInMethod,
         browser: &dyn Browser,
         options: &SignInOptions,
         progress: &(dyn Fn(Progress) + Send + Sync),
@@ -167,25 +172,10 @@ impl SessionKeeper {
             self.note_progress(id, &p);
             progress(p);
         };
-        let outcome = self.keyhole.sign_in(browser, &options, &record_url).await;
-        self.finish_sign_in(id, outcome).await
-    }
-
-    /// Signs in with the device flow (RFC 8628) and keeps the session, exactly as
-    /// [`SessionKeeper::sign_in`] does: the newest sign-in wins, whichever flow it uses, and the
-    /// session is verified and stored the same way. [`SessionKeeper::pending_sign_in_url`] gives
-    /// the verification URL (with the code, when offered) to open in a browser on request.
-    pub async fn sign_in_device(
-        &self,
-        options: &SignInOptions,
-        progress: &(dyn Fn(Progress) + Send + Sync),
-    ) -> Result<Session> {
-        let (id, options) = self.begin_sign_in(options);
-        let record_url = |p: Progress| {
-            self.note_progress(id, &p);
-            progress(p);
-        };
-        let outcome = self.keyhole.sign_in_device(&options, &record_url).await;
+        let outcome = self
+            .keyhole
+            .sign_in(method, browser, &options, &record_url)
+            .await;
         self.finish_sign_in(id, outcome).await
     }
 

@@ -10,6 +10,20 @@ use url::Url;
 pub trait Browser: Send + Sync {
     /// Opens `url`; the error says why it could not.
     fn open(&self, url: &Url) -> Result<(), String>;
+
+    /// False when this browser cannot work on this machine at all (e.g. no display), so a
+    /// sign-in should offer another method instead of waiting.
+    fn available(&self) -> bool {
+        true
+    }
+}
+
+/// True when this machine has no display to open a browser on (Linux/BSD without X11 or
+/// Wayland, e.g. over SSH); macOS and Windows always have one.
+fn no_display() -> bool {
+    cfg!(all(unix, not(target_os = "macos")))
+        && std::env::var_os("DISPLAY").is_none_or(|v| v.is_empty())
+        && std::env::var_os("WAYLAND_DISPLAY").is_none_or(|v| v.is_empty())
 }
 
 /// The desktop's default browser, through the `open` crate (xdg-open, gio, … on Linux).
@@ -20,6 +34,10 @@ impl Browser for SystemBrowser {
     fn open(&self, url: &Url) -> Result<(), String> {
         // Detached: some launchers block until the browser exits.
         open::that_detached(url.as_str()).map_err(|e| format!("no browser could be opened ({e})"))
+    }
+
+    fn available(&self) -> bool {
+        !no_display()
     }
 }
 

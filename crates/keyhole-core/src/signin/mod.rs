@@ -10,3 +10,18 @@ pub(crate) mod oauth_error;
 pub(crate) mod provider;
 pub mod registration;
 pub mod resource;
+
+use serde::{Deserialize, Serialize};
+
+/// How the user signs in: the one choice a front end makes. A new method is a variant here plus
+/// its flow module, dispatched in [`Keyhole::sign_in`](crate::Keyhole::sign_in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInMethod {
+    /// Authorization code with PKCE in the system browser, redirected to the loopback listener
+    /// (RFC 8252).
+    #[default]
+    Browser,
+    /// A code entered on another device (RFC 8628), for machines without a browser.
+    Device,
+}

@@ -120,6 +120,16 @@ async fn registered_here(store: &Arc<dyn SecretStore>, settings: &Settings) -> R
         .is_some_and(|stored| stored.client_id == config.client_id))
 }
 
+/// True when `config`'s client is the one Keyhole registered with its instance (a keychain read).
+pub(crate) async fn is_registered_here(
+    store: &Arc<dyn SecretStore>,
+    config: &Config,
+) -> Result<bool> {
+    Ok(load(store, &config.issuer)
+        .await?
+        .is_some_and(|stored| stored.client_id == config.client_id))
+}
+
 /// What [`stored_settings`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stored {

@@ -1,0 +1,751 @@
+//! [`Service`]: the one entry point both front ends build — the window's shell and the CLI. It
+//! owns every decision between the user's settings and a session: settings → config, the profile
+//! in use, the set-up order (resource metadata when there is no instance, registration when there
+//! is no client ID, a forgotten registered client replaced), restore-or-sign-in, which sign-in
+//! method runs, sign-out, the request in flight, and copy as curl; and it tells the front end
+//! what happens through one stream of [`Event`]s.
+//!
+//! A front end supplies what only it knows: the settings it starts from, where secrets live, what
+//! opens a URL, where settings are written, and where events go.
+
+mod events;
+mod setup;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::api::request::{ApiRequest, CurlToken};
+use crate::engine::{ApiResult, SignInOptions};
+use crate::error::{Error, Result};
+use crate::session::accounts::Accounts;
+use crate::session::keeper::{SessionKeeper, SignOutOutcome};
+use crate::session::renewal::{self, RenewalStats};
+use crate::session::state::{Session, SessionSummary};
+use crate::session::vault::SecretStore;
+use crate::settings::config::{Config, Settings};
+use crate::settings::profiles::{Profile, Profiles};
+use crate::signin::browser::Browser;
+use crate::signin::registration::Registration;
+use crate::signin::SignInMethod;
+
+pub use events::{Event, EventSink};
+
+/// How long one set-up request (metadata, discovery, registration) may take.
+const SET_UP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Where a front end keeps its settings between runs (the app: its settings file; the CLI keeps
+/// none — its flags are the settings). Never given a secret.
+pub trait SettingsStore: Send + Sync {
+    /// Writes `settings` and the current `profile`. On an error nothing may have changed.
+    fn write(&self, settings: &Settings, profile: Option<&str>) -> Result<()>;
+}
+
+/// What a front end gives the service.
+pub struct ServiceOptions {
+    /// The settings to start from (the app: stored, with the sandbox's defaults; the CLI: the
+    /// profile's with the flags on top).
+    pub settings: Settings,
+    /// The profile they belong to, if any (each profile has a session of its own).
+    pub profile: Option<String>,
+    /// The profiles file shared by the app and the CLI, when there is a config dir.
+    pub profiles: Option<Profiles>,
+    /// Where sessions and registrations are kept: the OS keychain, or memory without one.
+    pub secrets: Arc<dyn SecretStore>,
+    /// The keychain service name, named in copied curl commands when it is not the default.
+    pub keychain_service: String,
+    /// What opens the sign-in URL.
+    pub browser: Arc<dyn Browser>,
+    /// How long a sign-in waits for the browser (or the other device).
+    pub sign_in_timeout: Duration,
+    /// Where saved settings go; None keeps them in memory for this run.
+    pub settings_store: Option<Arc<dyn SettingsStore>>,
+    /// Where events go.
+    pub events: EventSink,
+    /// A runtime for background work — renewal drivers, session changes as events, restores in
+    /// the background — for a front end that lives on (the app). None for one that renews on
+    /// use and exits (the CLI).
+    pub background: Option<tokio::runtime::Handle>,
+    /// Provider endpoints accepted on these other origins than the issuer's.
+    pub trusted_endpoint_origins: Vec<Url>,
+    /// Plain-http API origins off this machine the token may go to anyway.
+    pub cleartext_api_origins: Vec<Url>,
+}
+
+/// What a set-up saved, and one sentence about a registration when there was one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetUp {
+    /// The settings now in force.
+    pub settings: Settings,
+    /// A client registered (or replaced), for the user.
+    pub note: Option<String>,
+}
+
+/// The profiles and which one is current.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfilesView {
+    /// Every profile's name, in the order saved.
+    pub names: Vec<String>,
+    /// The current profile, if any.
+    pub current: Option<String>,
+}
+
+/// Where the session of [`Service::session_or_sign_in`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resumed {
+    /// The stored session, used (and renewed if it was due).
+    Stored,
+    /// A sign-in just now: nothing was stored, or the stored session had ended.
+    SignedIn,
+}
+
+/// A request as a curl command: what goes to the clipboard and what the window may show.
+/// `Debug` leaves out the copied command, which may hold the token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Curl {
+    /// The command to copy; holds the literal access token when one was asked for.
+    pub copied: String,
+    /// The same command with the token shown as `<access token>`.
+    pub shown: String,
+    /// True when `copied` holds the literal token.
+    pub literal_token: bool,
+}
+
+impl std::fmt::Debug for Curl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Curl")
+            .field("shown", &self.shown)
+            .field("literal_token", &self.literal_token)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The settings in force and their profile.
+struct Chosen {
+    settings: Settings,
+    profile: Option<String>,
+}
+
+struct Inner {
+    options: ServiceOptions,
+    chosen: Mutex<Chosen>,
+    /// The settings the set-up order last completed: it runs again only when they change.
+    set_up: Mutex<Option<Settings>>,
+    accounts: Accounts,
+    renewals: Arc<RenewalStats>,
+    restoring: AtomicBool,
+    keychain_notice_given: AtomicBool,
+    http: reqwest::Client,
+    calls: AtomicU64,
+    request_in_flight: Mutex<Option<(u64, CancellationToken)>>,
+}
+
+/// The front ends' one service. Cheap to clone: clones share everything.
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Held only for a copy or a swap; a poisoned lock still holds a consistent value.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Service {
+    /// A service over `options`. Nothing touches the network, the keychain or a file yet.
+    pub fn new(options: ServiceOptions) -> Service {
+        let chosen = Chosen {
+            settings: options.settings.clone(),
+            profile: options.profile.clone(),
+        };
+        Service {
+            inner: Arc::new(Inner {
+                accounts: Accounts::new(Arc::clone(&options.secrets)),
+                options,
+                chosen: Mutex::new(chosen),
+                set_up: Mutex::new(None),
+                renewals: Arc::default(),
+                restoring: AtomicBool::new(false),
+                keychain_notice_given: AtomicBool::new(false),
+                http: crate::http::client(SET_UP_TIMEOUT),
+                calls: AtomicU64::new(0),
+                request_in_flight: Mutex::new(None),
+            }),
+        }
+    }
+
+    fn emit(&self, event: Event) {
+        (self.inner.options.events)(event);
+    }
+
+    fn notice(&self, text: impl Into<String>) {
+        self.emit(Event::Notice(text.into()));
+    }
+
+    // --- settings and profiles -----------------------------------------------------------------
+
+    /// The settings in force.
+    pub fn settings(&self) -> Settings {
+        lock(&self.inner.chosen).settings.clone()
+    }
+
+    /// The profile in use, if any.
+    pub fn profile(&self) -> Option<String> {
+        lock(&self.inner.chosen).profile.clone()
+    }
+
+    /// The settings in force, validated, in their profile, with the origins the front end
+    /// allowed; or the first invalid setting.
+    pub fn config(&self) -> Result<Config> {
+        let (settings, profile) = {
+            let chosen = lock(&self.inner.chosen);
+            (chosen.settings.clone(), chosen.profile.clone())
+        };
+        self.config_of(&settings, profile.as_deref())
+    }
+
+    fn config_of(&self, settings: &Settings, profile: Option<&str>) -> Result<Config> {
+        let mut config = settings.validate()?;
+        if let Some(name) = profile {
+            config = config.in_profile(name);
+        }
+        for url in &self.inner.options.trusted_endpoint_origins {
+            config = config.trust_endpoint_origin(url);
+        }
+        for url in &self.inner.options.cleartext_api_origins {
+            config = config.allow_cleartext_api(url);
+        }
+        Ok(config)
+    }
+
+    /// Validates and normalizes `input`, writes it (and into the current profile, so the other
+    /// front end sees the edit), and makes it current. Bad input or a failed write changes
+    /// nothing. Another instance or client switches to that one's session.
+    pub fn save_settings(&self, input: &Settings) -> Result<Settings> {
+        input.validate()?;
+        let settings = input.normalized()?;
+        let profile = self.profile();
+        if let Some(name) = &profile {
+            self.profiles_file()?.save(Profile {
+                name: name.clone(),
+                settings: settings.clone(),
+                requests: Vec::new(),
+            })?;
+        }
+        self.choose(settings.clone(), profile)?;
+        tracing::info!(issuer = %settings.instance, "settings saved");
+        Ok(settings)
+    }
+
+    /// Writes and adopts `settings` in `profile`, then follows a change of account.
+    fn choose(&self, settings: Settings, profile: Option<String>) -> Result<()> {
+        if let Some(store) = &self.inner.options.settings_store {
+            store.write(&settings, profile.as_deref())?;
+        }
+        *lock(&self.inner.chosen) = Chosen { settings, profile };
+        self.follow_account();
+        Ok(())
+    }
+
+    /// Another sign-in configuration means another session: that one's, restored from the
+    /// keychain if it was kept.
+    fn follow_account(&self) {
+        if let Ok(config) = self.config() {
+            if self.inner.accounts.would_switch(&config) {
+                tracing::info!("the account changed: switching session");
+                self.restore_in_background();
+            }
+        }
+    }
+
+    /// "Set up from this API": instance, client ID and resource from the API's protected-resource
+    /// metadata (RFC 9728; registering when no client ID is given), saved. A failure saves
+    /// nothing.
+    pub async fn set_up_from_api(&self, input: &Settings) -> Result<SetUp> {
+        let setup = crate::signin::resource::set_up_from_api(
+            &self.inner.http,
+            &self.inner.options.secrets,
+            &input.api_url,
+            input,
+        )
+        .await?;
+        self.save_completed(&setup.settings, setup.note)
+    }
+
+    /// Settings with an instance but no client ID: Keyhole registers itself (RFC 7591), or reuses
+    /// the client it registered before, and saves the client ID. A provider that offers no
+    /// registration is a `clientId` error and nothing is saved.
+    pub async fn register_client(&self, input: &Settings) -> Result<SetUp> {
+        let (settings, how) = crate::signin::registration::complete_settings(
+            &self.inner.http,
+            &self.inner.options.secrets,
+            input,
+        )
+        .await?;
+        let note = how.note(settings.instance.trim());
+        self.save_completed(&settings, note)
+    }
+
+    fn save_completed(&self, settings: &Settings, note: Option<String>) -> Result<SetUp> {
+        let settings = self.save_settings(settings)?;
+        *lock(&self.inner.set_up) = Some(settings.clone());
+        if let Some(note) = &note {
+            tracing::info!(issuer = %settings.instance, "{note}");
+        }
+        Ok(SetUp { settings, note })
+    }
+
+    fn profiles_file(&self) -> Result<&Profiles> {
+        self.inner.options.profiles.as_ref().ok_or_else(|| {
+            Error::setting(
+                "profile",
+                "Keyhole could not find your config directory, where profiles are kept; set KEYHOLE_CONFIG_DIR to one.",
+            )
+        })
+    }
+
+    /// The profiles and the current one.
+    pub fn profiles(&self) -> Result<ProfilesView> {
+        let names = match &self.inner.options.profiles {
+            Some(profiles) => profiles.list()?.into_iter().map(|p| p.name).collect(),
+            None => Vec::new(),
+        };
+        Ok(ProfilesView {
+            names,
+            current: self.profile(),
+        })
+    }
+
+    /// Makes profile `name` current (its settings become the ones in force); None leaves
+    /// profiles, keeping the settings as they are. Its own session is restored; the others stay
+    /// signed in.
+    pub fn switch_profile(&self, name: Option<&str>) -> Result<()> {
+        let settings = match name {
+            Some(name) => self.profiles_file()?.get(name)?.settings,
+            None => self.settings(),
+        };
+        self.choose(settings, name.map(str::to_owned))?;
+        tracing::info!(profile = name.unwrap_or("(none)"), "profile switched");
+        Ok(())
+    }
+
+    /// Saves the settings in force as profile `name` (its saved requests are kept) and makes it
+    /// current. The profile's session is its own.
+    pub fn save_profile(&self, name: &str) -> Result<()> {
+        let settings = self.settings();
+        self.profiles_file()?.save(Profile {
+            name: name.to_owned(),
+            settings: settings.clone(),
+            requests: Vec::new(),
+        })?;
+        self.choose(settings, Some(name.to_owned()))
+    }
+
+    /// The requests saved in the current profile (none without a profile).
+    pub fn saved_requests(&self) -> Result<Vec<ApiRequest>> {
+        match self.profile() {
+            Some(name) => Ok(self.profiles_file()?.get(&name)?.requests),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The request saved as `name` in the current profile.
+    pub fn saved_request(&self, name: &str) -> Result<ApiRequest> {
+        let profile = self.require_profile("Saved requests belong to a profile: name one.")?;
+        self.profiles_file()?.request(&profile, name)
+    }
+
+    /// Saves `request` as `name` in the current profile, its credentials blanked. Returns the
+    /// profile's saved requests.
+    pub fn save_request(&self, name: &str, request: &ApiRequest) -> Result<Vec<ApiRequest>> {
+        let profile = self.require_profile(
+            "Requests are saved in a profile: save these settings as a profile first.",
+        )?;
+        self.profiles_file()?.save_request(&profile, name, request)
+    }
+
+    /// Deletes the request saved as `name` in the current profile. Returns the ones left.
+    pub fn delete_saved_request(&self, name: &str) -> Result<Vec<ApiRequest>> {
+        let profile = self.require_profile(
+            "Requests are saved in a profile: save these settings as a profile first.",
+        )?;
+        self.profiles_file()?.remove_request(&profile, name)
+    }
+
+    fn require_profile(&self, why: &str) -> Result<String> {
+        self.profile()
+            .ok_or_else(|| Error::setting("savedRequest", why.to_owned()))
+    }
+
+    // --- the session ---------------------------------------------------------------------------
+
+    /// The keeper for the settings in force; a new one gets its renewal driver and its changes
+    /// sent as events, when the service runs in the background.
+    fn keeper(&self) -> Result<Arc<SessionKeeper>> {
+        let (keeper, new) = self.inner.accounts.for_config(self.config()?);
+        if new {
+            if let Some(runtime) = &self.inner.options.background {
+                runtime.spawn(renewal::drive(
+                    Arc::downgrade(&keeper),
+                    Arc::clone(&self.inner.renewals),
+                ));
+                let mut changes = keeper.watch();
+                let events = Arc::clone(&self.inner.options.events);
+                runtime.spawn(async move {
+                    while changes.changed().await.is_ok() {
+                        let update = changes.borrow_and_update().clone();
+                        events(Event::Session(update));
+                    }
+                });
+            }
+        }
+        Ok(keeper)
+    }
+
+    /// The keeper of a session that may exist: with no client ID, the client Keyhole registered
+    /// before with the instance (a keychain read; never a registration). Err
+    /// [`Error::NotRegistered`] when there is none, so there can be no session.
+    async fn stored_keeper(&self) -> Result<Arc<SessionKeeper>> {
+        let settings = self.settings();
+        if settings.client_id.trim().is_empty() {
+            setup::require_instance(&settings)?;
+            let settings = setup::stored(&self.inner.options.secrets, &settings).await?;
+            lock(&self.inner.chosen).settings = settings;
+        }
+        self.keeper()
+    }
+
+    /// The session now, without waiting for a renewal in progress.
+    pub fn summary(&self) -> Option<SessionSummary> {
+        self.inner.accounts.current().and_then(|k| k.summary())
+    }
+
+    /// True while a stored session is being resumed in the background.
+    pub fn is_restoring(&self) -> bool {
+        self.inner.restoring.load(Ordering::SeqCst)
+    }
+
+    /// True while a sign-in is running.
+    pub fn is_signing_in(&self) -> bool {
+        self.inner
+            .accounts
+            .current()
+            .is_some_and(|k| k.is_signing_in())
+    }
+
+    /// What the background renewal has done (for diagnostics and tests).
+    pub fn renewals(&self) -> &RenewalStats {
+        &self.inner.renewals
+    }
+
+    /// Says once that secrets cannot outlive this process, when no keychain was available.
+    fn check_keychain(&self) {
+        if let Some(reason) = self.inner.options.secrets.unavailable() {
+            if !self
+                .inner
+                .keychain_notice_given
+                .swap(true, Ordering::SeqCst)
+            {
+                tracing::warn!(%reason, "no system keychain: the session is kept in memory only");
+                // `reason` reads "the system keychain is not available (…)".
+                self.notice(format!(
+                    "{}. You will stay signed in only until Keyhole closes.",
+                    crate::error::capitalize(&reason)
+                ));
+            }
+        }
+    }
+
+    /// Resumes the stored session of the settings in force in the background (at launch, and
+    /// after switching account): [`Event::Restoring`] before and after, a [`Event::Notice`] when
+    /// it fails. Without a background runtime, or without valid settings, does nothing.
+    pub fn restore_in_background(&self) {
+        let Some(runtime) = self.inner.options.background.clone() else {
+            return;
+        };
+        let Ok(keeper) = self.keeper() else {
+            return; // No valid settings yet: nothing to restore.
+        };
+        self.inner.restoring.store(true, Ordering::SeqCst);
+        self.emit(Event::Restoring(true));
+        let service = self.clone();
+        runtime.spawn(async move {
+            match keeper.restore().await {
+                Ok(Some(_)) => tracing::info!("session restored"),
+                Ok(None) => {}
+                // The keeper's watchers heard why (Event::Session with `ended`).
+                Err(Error::SessionEnded(_)) => {}
+                Err(error) => {
+                    tracing::info!(kind = error.kind(), %error, "could not restore the session");
+                    service.notice(format!(
+                        "Could not restore your session: {error}. You can sign in again."
+                    ));
+                }
+            }
+            // Notices first, so whoever sees the restore end sees them too.
+            service.check_keychain();
+            service.inner.restoring.store(false, Ordering::SeqCst);
+            service.emit(Event::Restoring(false));
+        });
+    }
+
+    /// The stored session, resumed (renewed if due): Ok(None) when none is kept.
+    pub async fn restore(&self) -> Result<Option<Session>> {
+        let session = self.stored_keeper().await?.restore().await;
+        self.check_keychain();
+        session
+    }
+
+    /// A session whose access token is fresh, renewing it first when due.
+    pub async fn fresh_session(&self) -> Result<Session> {
+        let session = self.stored_keeper().await?.fresh_session().await;
+        self.check_keychain();
+        session
+    }
+
+    /// The set-up order, before a sign-in: see [`setup::complete`]. Runs once per settings.
+    async fn set_up(&self) -> Result<()> {
+        let settings = self.settings();
+        if lock(&self.inner.set_up).as_ref() == Some(&settings) {
+            return Ok(());
+        }
+        let completed = setup::complete(
+            &self.inner.http,
+            &self.inner.options.secrets,
+            &settings,
+            &|text| self.notice(text),
+        )
+        .await?;
+        if completed != settings {
+            // The app keeps what its set-up found; the CLI only for this run.
+            let profile = self.profile();
+            self.choose(completed.clone(), profile)?;
+        }
+        *lock(&self.inner.set_up) = Some(completed);
+        Ok(())
+    }
+
+    /// Signs in with `method` (the newest sign-in wins) after the set-up order, and keeps the
+    /// session. [`SignInMethod::Browser`] becomes [`SignInMethod::Device`] when no browser can
+    /// be opened here and the provider offers it (said in an [`Event::Notice`]). When the
+    /// provider answers `invalid_client` for a client Keyhole registered, Keyhole registers once
+    /// more and signs in again.
+    pub async fn sign_in(&self, method: SignInMethod) -> Result<Session> {
+        self.set_up().await?;
+        let keeper = self.keeper()?;
+        let method = self.method_for(&keeper, method).await?;
+        tracing::info!(issuer = %keeper.keyhole().config().issuer, ?method, "sign-in started");
+        let outcome = match self.sign_in_with(&keeper, method).await {
+            Err(error) if error.is_invalid_client() => {
+                let config = keeper.keyhole().config().clone();
+                let secrets = &self.inner.options.secrets;
+                match setup::replace_forgotten(&self.inner.http, secrets, &config).await? {
+                    None => Err(error),
+                    Some(client_id) => {
+                        if let Some(note) = Registration::Replaced.note(&config.issuer) {
+                            self.notice(note);
+                        }
+                        let settings = Settings {
+                            client_id,
+                            ..self.settings()
+                        };
+                        self.choose(settings.clone(), self.profile())?;
+                        *lock(&self.inner.set_up) = Some(settings);
+                        self.sign_in_with(&*self.keeper()?, method).await
+                    }
+                }
+            }
+            other => other,
+        };
+        let session = outcome
+            .inspect_err(|error| tracing::info!(kind = error.kind(), %error, "sign-in ended"))?;
+        self.check_keychain();
+        tracing::info!(
+            subject = session.summary().subject.as_deref().unwrap_or("?"),
+            "signed in"
+        );
+        Ok(session)
+    }
+
+    async fn sign_in_with(&self, keeper: &SessionKeeper, method: SignInMethod) -> Result<Session> {
+        let options = SignInOptions {
+            timeout: self.inner.options.sign_in_timeout,
+            cancel: CancellationToken::new(),
+        };
+        let events = &self.inner.options.events;
+        keeper
+            .sign_in(
+                method,
+                self.inner.options.browser.as_ref(),
+                &options,
+                &|progress| events(Event::SignIn(progress)),
+            )
+            .await
+    }
+
+    /// The method that can work here: the browser's, unless none can be opened on this machine
+    /// and the provider offers the device flow.
+    async fn method_for(
+        &self,
+        keeper: &SessionKeeper,
+        asked: SignInMethod,
+    ) -> Result<SignInMethod> {
+        if asked != SignInMethod::Browser || self.inner.options.browser.available() {
+            return Ok(asked);
+        }
+        if keeper.keyhole().offers_device_flow().await? {
+            self.notice("No display or browser here, so Keyhole signs in with a code you enter on another device.");
+            return Ok(SignInMethod::Device);
+        }
+        self.notice("No display or browser here, and the provider offers no sign-in with a code: open the URL below in a browser that can reach this machine's 127.0.0.1, or pass a browser command (--browser-command).");
+        Ok(SignInMethod::Browser)
+    }
+
+    /// Settings that name no instance or no client ID are completed by the set-up order now
+    /// (the API's metadata, a registration); complete ones are left as they are.
+    pub async fn prepare(&self) -> Result<()> {
+        let settings = self.settings();
+        if settings.instance.trim().is_empty() || settings.client_id.trim().is_empty() {
+            self.set_up().await?;
+        }
+        Ok(())
+    }
+
+    /// The stored session, or a sign-in with `method` when none is kept or it ended (the reason
+    /// is told as an [`Event::Notice`] first).
+    pub async fn session_or_sign_in(&self, method: SignInMethod) -> Result<(Session, Resumed)> {
+        self.prepare().await?;
+        match self.restore().await {
+            Ok(Some(session)) => return Ok((session, Resumed::Stored)),
+            Ok(None) => {}
+            Err(error @ Error::SessionEnded(_)) => self.notice(error.to_string()),
+            Err(error) => return Err(error),
+        }
+        Ok((self.sign_in(method).await?, Resumed::SignedIn))
+    }
+
+    /// Cancels the pending sign-in, if any; its [`Service::sign_in`] fails with
+    /// [`Error::Cancelled`].
+    pub fn cancel_sign_in(&self) {
+        if let Some(keeper) = self.inner.accounts.current() {
+            tracing::info!("sign-in cancelled by the user");
+            keeper.cancel_sign_in();
+        }
+    }
+
+    /// Opens the pending sign-in's URL in the browser again.
+    pub fn open_browser_again(&self) -> Result<()> {
+        let keeper = self
+            .inner
+            .accounts
+            .current()
+            .filter(|k| k.is_signing_in())
+            .ok_or(Error::NoSignIn)?;
+        let url = keeper
+            .pending_sign_in_url()
+            .ok_or_else(|| Error::Browser("the sign-in URL is not ready yet".into()))?;
+        self.inner
+            .options
+            .browser
+            .open(&url)
+            .map_err(Error::Browser)
+    }
+
+    /// Ends the session: revoked at the provider, removed from the keychain and memory. The local
+    /// part happens even when the provider cannot be reached; the outcome says so. Err
+    /// [`Error::NotRegistered`] when no client could have a session.
+    pub async fn sign_out(&self) -> Result<SignOutOutcome> {
+        let keeper = match self.inner.accounts.current() {
+            Some(keeper)
+                if self
+                    .config()
+                    .is_ok_and(|c| keeper.keyhole().config().same_sign_in(&c)) =>
+            {
+                keeper
+            }
+            _ => self.stored_keeper().await?,
+        };
+        let outcome = keeper.sign_out().await;
+        tracing::info!(revoked = outcome.revoked, "signed out");
+        Ok(outcome)
+    }
+
+    // --- the API -------------------------------------------------------------------------------
+
+    /// Sends `request` (with the credential it asks for: the session's access token, renewed
+    /// if due and once more on a 401, or none) until it is answered, times out, or
+    /// [`Service::cancel_request`] is called. A new request cancels the one in flight.
+    pub async fn send(&self, request: &ApiRequest) -> Result<ApiResult> {
+        let keeper = if request.send_token {
+            self.stored_keeper().await?
+        } else {
+            self.keeper()?
+        };
+        let cancel = CancellationToken::new();
+        let call = self.inner.calls.fetch_add(1, Ordering::SeqCst);
+        if let Some((_, previous)) =
+            lock(&self.inner.request_in_flight).replace((call, cancel.clone()))
+        {
+            previous.cancel();
+        }
+        let outcome = keeper.send(request, &cancel).await;
+        {
+            let mut in_flight = lock(&self.inner.request_in_flight);
+            if in_flight.as_ref().is_some_and(|(id, _)| *id == call) {
+                *in_flight = None;
+            }
+        }
+        match &outcome {
+            Ok(result) => tracing::info!(
+                method = %result.response.method,
+                status = result.response.status,
+                elapsed_ms = result.response.elapsed_ms,
+                url = %result.response.url,
+                "API answered"
+            ),
+            Err(error) => tracing::info!(kind = error.kind(), %error, "request failed"),
+        }
+        outcome
+    }
+
+    /// Cancels the request in flight; its [`Service::send`] fails with [`Error::CallCancelled`].
+    pub fn cancel_request(&self) {
+        if let Some((_, pending)) = lock(&self.inner.request_in_flight).take() {
+            tracing::info!("request cancelled by the user");
+            pending.cancel();
+        }
+    }
+
+    /// `request` as a curl command. The token comes from `$(keyhole-cli token …)` for this
+    /// session, or is the literal access token (fresh) when `literal_token` and the request sends
+    /// one — only when the user asked for it.
+    pub async fn curl(&self, request: &ApiRequest, literal_token: bool) -> Result<Curl> {
+        let config = self.config()?;
+        let literal_token = literal_token && request.send_token;
+        if !literal_token {
+            let command = request.to_curl(&CurlToken::command_for(
+                &config,
+                &self.inner.options.keychain_service,
+            ))?;
+            return Ok(Curl {
+                shown: command.clone(),
+                copied: command,
+                literal_token,
+            });
+        }
+        let session = self.fresh_session().await?;
+        Ok(Curl {
+            copied: request.to_curl(&CurlToken::Literal(
+                session.tokens.access_token.secret().clone(),
+            ))?,
+            shown: request.to_curl(&CurlToken::Literal("<access token>".into()))?,
+            literal_token,
+        })
+    }
+}

@@ -1,0 +1,129 @@
+//! Glue between the UI and keyhole-core's [`Service`], which decides everything (settings,
+//! set-up, sign-in, renewal, sign-out, the request in flight). This module registers it with
+//! the app and forwards its events to the window: sign-in stages as [`SIGN_IN_PROGRESS`], and
+//! everything else as one [`SESSION_CHANGED`] with the session and the notices to show once.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use keyhole_core::{Event, EventSink, Service, SessionSummary};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+
+/// Emitted with a [`keyhole_core::Progress`] payload while a sign-in runs.
+pub const SIGN_IN_PROGRESS: &str = "sign-in-progress";
+/// Emitted with a [`SessionState`] whenever the session starts, is renewed, restored or ends.
+pub const SESSION_CHANGED: &str = "session-changed";
+
+/// What the UI knows about the session.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionState {
+    /// The signed-in session, if any.
+    pub session: Option<SessionSummary>,
+    /// True while a stored session is being resumed in the background.
+    pub restoring: bool,
+    /// Something to tell the user once (no keychain, a session that ended, a failed restore).
+    pub notice: Option<String>,
+}
+
+/// The notices waiting for the page, and whether it listens yet (managed state).
+#[derive(Default)]
+pub struct Notices {
+    waiting: Mutex<Vec<String>>,
+    /// Set when the page first asks for the state; events sent before then would be lost.
+    ui_ready: AtomicBool,
+}
+
+/// The sink the service's events go to: the window, through [`SESSION_CHANGED`] and
+/// [`SIGN_IN_PROGRESS`].
+pub fn forward_events<R: Runtime>(app: &AppHandle<R>) -> EventSink {
+    let app = app.clone();
+    Arc::new(move |event| match event {
+        // The URL carries state and PKCE challenge: it is not logged.
+        Event::SignIn(progress) => {
+            if let Err(error) = app.emit(SIGN_IN_PROGRESS, &progress) {
+                tracing::warn!(%error, "could not emit {SIGN_IN_PROGRESS}");
+            }
+        }
+        Event::Notice(text) => tell(&app, text),
+        Event::Session(update) => {
+            if let Some(reason) = update.ended {
+                tell(&app, reason);
+            } else {
+                emit_state(&app);
+            }
+        }
+        Event::Restoring(_) => emit_state(&app),
+    })
+}
+
+fn tell<R: Runtime>(app: &AppHandle<R>, text: String) {
+    if let Some(notices) = app.try_state::<Notices>() {
+        notices
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(text);
+    }
+    emit_state(app);
+}
+
+fn emit_state<R: Runtime>(app: &AppHandle<R>) {
+    let ready = app
+        .try_state::<Notices>()
+        .is_some_and(|n| n.ui_ready.load(Ordering::SeqCst));
+    if !ready {
+        return; // The page will ask (state_for_ui) and get everything at once.
+    }
+    if let Err(error) = app.emit(SESSION_CHANGED, state(app)) {
+        tracing::warn!(%error, "could not emit {SESSION_CHANGED}");
+    }
+}
+
+/// The session as the UI sees it; waiting notices are handed over (shown once).
+pub fn state<R: Runtime>(app: &AppHandle<R>) -> SessionState {
+    let notices = app
+        .try_state::<Notices>()
+        .map(|n| std::mem::take(&mut *n.waiting.lock().unwrap_or_else(|e| e.into_inner())))
+        .unwrap_or_default();
+    let service = app.service();
+    SessionState {
+        session: service.summary(),
+        restoring: service.is_restoring(),
+        notice: (!notices.is_empty()).then(|| notices.join(" ")),
+    }
+}
+
+/// The state for the page, which asks once it listens for [`SESSION_CHANGED`]: from then on
+/// changes are sent as events. (Before, they wait, so a notice from a restore that beat the
+/// page's start is not lost.)
+pub fn state_for_ui<R: Runtime>(app: &AppHandle<R>) -> SessionState {
+    if let Some(notices) = app.try_state::<Notices>() {
+        notices.ui_ready.store(true, Ordering::SeqCst);
+    }
+    state(app)
+}
+
+/// For the page's first frame (`crate::first_frame_script`): the session and whether a restore
+/// runs, read without taking the notices or marking the page ready.
+pub fn first_frame_state<R: Runtime>(app: &AppHandle<R>) -> SessionState {
+    let service = app.service();
+    SessionState {
+        session: service.summary(),
+        restoring: service.is_restoring(),
+        notice: None,
+    }
+}
+
+/// `app.service()` from anything that can reach the app's state.
+pub trait ServiceExt<R: Runtime> {
+    /// The engine's service.
+    fn service(&self) -> &Service;
+}
+
+impl<R: Runtime, T: Manager<R>> ServiceExt<R> for T {
+    fn service(&self) -> &Service {
+        self.state::<Service>().inner()
+    }
+}
