@@ -578,9 +578,7 @@ mod tests {
         invoke(&t.window, "save_settings", json!({ "settings": settings })).expect("saved");
 
         let pending = sign_in_in_background(&t);
-        wait_until("the sign-in is pending", || {
-            t.app.service().is_signing_in()
-        });
+        wait_until("the sign-in is pending", || t.app.service().is_signing_in());
         invoke(&t.window, "cancel_sign_in", json!({})).expect("cancel answers");
         let error = pending
             .recv_timeout(Duration::from_secs(10))
@@ -615,10 +613,7 @@ mod tests {
             .expect("the first sign_in answers")
             .expect_err("the stale sign-in fails");
         assert_eq!(error["kind"], "cancelled");
-        assert!(
-            t.app.service().is_signing_in(),
-            "the second one still runs"
-        );
+        assert!(t.app.service().is_signing_in(), "the second one still runs");
 
         invoke(&t.window, "cancel_sign_in", json!({})).expect("cancel answers");
         let error = second

@@ -135,7 +135,8 @@ struct Chosen {
 struct Inner {
     options: ServiceOptions,
     chosen: Mutex<Chosen>,
-    /// The settings the set-up order last completed: it runs again only when they change.
+    /// The settings [`Service::prepare`] just completed, so the sign-in after it does not repeat
+    /// the set-up; taken by that sign-in.
     set_up: Mutex<Option<Settings>>,
     accounts: Accounts,
     renewals: Arc<RenewalStats>,
@@ -294,7 +295,6 @@ impl Service {
 
     fn save_completed(&self, settings: &Settings, note: Option<String>) -> Result<SetUp> {
         let settings = self.save_settings(settings)?;
-        *lock(&self.inner.set_up) = Some(settings.clone());
         if let Some(note) = &note {
             tracing::info!(issuer = %settings.instance, "{note}");
         }
@@ -509,10 +509,12 @@ impl Service {
         session
     }
 
-    /// The set-up order, before a sign-in: see [`setup::complete`]. Runs once per settings.
-    async fn set_up(&self) -> Result<()> {
+    /// The set-up order, before each sign-in: see [`setup`]. A registered client is checked with
+    /// the provider every time, except right after [`Service::prepare`] checked it.
+    async fn set_up(&self, for_the_next_sign_in: bool) -> Result<()> {
         let settings = self.settings();
-        if lock(&self.inner.set_up).as_ref() == Some(&settings) {
+        // Just done by `prepare` for these settings: not again for the sign-in that follows.
+        if lock(&self.inner.set_up).take().as_ref() == Some(&settings) {
             return Ok(());
         }
         let completed = setup::complete(
@@ -527,7 +529,9 @@ impl Service {
             let profile = self.profile();
             self.choose(completed.clone(), profile)?;
         }
-        *lock(&self.inner.set_up) = Some(completed);
+        if for_the_next_sign_in {
+            *lock(&self.inner.set_up) = Some(completed);
+        }
         Ok(())
     }
 
@@ -537,7 +541,7 @@ impl Service {
     /// provider answers `invalid_client` for a client Keyhole registered, Keyhole registers once
     /// more and signs in again.
     pub async fn sign_in(&self, method: SignInMethod) -> Result<Session> {
-        self.set_up().await?;
+        self.set_up(false).await?;
         let keeper = self.keeper()?;
         let method = self.method_for(&keeper, method).await?;
         tracing::info!(issuer = %keeper.keyhole().config().issuer, ?method, "sign-in started");
@@ -555,8 +559,7 @@ impl Service {
                             client_id,
                             ..self.settings()
                         };
-                        self.choose(settings.clone(), self.profile())?;
-                        *lock(&self.inner.set_up) = Some(settings);
+                        self.choose(settings, self.profile())?;
                         self.sign_in_with(&*self.keeper()?, method).await
                     }
                 }
@@ -612,7 +615,7 @@ impl Service {
     pub async fn prepare(&self) -> Result<()> {
         let settings = self.settings();
         if settings.instance.trim().is_empty() || settings.client_id.trim().is_empty() {
-            self.set_up().await?;
+            self.set_up(true).await?;
         }
         Ok(())
     }
