@@ -9,7 +9,9 @@ use url::Url;
 
 use crate::api::diagnosis::{diagnose, TokenContext};
 use crate::api::probe::{self, ApiResponse};
-use crate::api::request::{ApiRequest, Prepared};
+#[cfg(any(test, feature = "test-support"))]
+use crate::api::request::ApiRequest;
+use crate::api::request::Prepared;
 use crate::error::{Error, Result, Rule};
 use crate::session::state::Session;
 use crate::settings::config::Config;
@@ -20,8 +22,9 @@ use crate::signin::provider::Provider;
 use crate::signin::SignInMethod;
 use crate::tokens::grant;
 use crate::tokens::jwks::KeySet;
-use crate::tokens::verify::{AccessTokenInfo, Verifier};
-use oauth2::AccessToken;
+use crate::tokens::verify::AccessTokenInfo;
+#[cfg(any(test, feature = "test-support"))]
+use {crate::tokens::verify::Verifier, oauth2::AccessToken};
 
 /// Default timeout of one HTTP request to the provider.
 const PROVIDER_TIMEOUT: Duration = Duration::from_secs(20);
@@ -53,7 +56,7 @@ pub struct ApiResult {
     pub response: ApiResponse,
     /// Why it most likely went wrong, in plain words.
     pub diagnosis: Option<String>,
-    /// What the user should know about where the bearer token went (see [`Keyhole::destination`]).
+    /// What the user should know about where the bearer token went.
     pub warnings: Vec<ApiWarning>,
 }
 
@@ -215,6 +218,7 @@ impl Keyhole {
     }
 
     /// Renews the session with its refresh token (rotated or kept, see [`grant::refresh`]).
+    #[cfg(any(test, feature = "test-support"))]
     pub async fn refresh(&self, session: &Session) -> Result<Session> {
         let refresh_token = session
             .tokens
@@ -246,6 +250,7 @@ impl Keyhole {
 
     /// Verifies an access token from this provider (signature, issuer, lifetime), or reports it
     /// opaque. An unknown `kid` makes the key set refetch once.
+    #[cfg(any(test, feature = "test-support"))]
     pub async fn inspect_access_token(&self, token: &AccessToken) -> Result<AccessTokenInfo> {
         let provider = self.provider().await?;
         Verifier {
@@ -260,6 +265,7 @@ impl Keyhole {
     }
 
     /// Calls the configured API with the session's access token.
+    #[cfg(any(test, feature = "test-support"))]
     pub async fn call_api(&self, session: &Session) -> Result<ApiResult> {
         let url = self.config.require_api_url()?.clone();
         self.call(&url, session).await
@@ -275,6 +281,7 @@ impl Keyhole {
     }
 
     /// Calls `url` with the session's access token and explains a disappointing answer.
+    #[cfg(any(test, feature = "test-support"))]
     pub async fn call(&self, url: &Url, session: &Session) -> Result<ApiResult> {
         let request = ApiRequest::get(url).prepare()?;
         self.send(&request, Some(session), &CancellationToken::new())

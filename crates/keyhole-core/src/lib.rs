@@ -1,19 +1,27 @@
 //! # keyhole-core
 //!
-//! Keyhole's sign-in engine, with no Tauri dependency: it signs a user in to a Clerk instance (or
-//! any OpenID provider) from a desktop, and calls a protected API with the access token.
+//! Keyhole's engine, with no Tauri dependency: it signs a user in to a Clerk instance (or any
+//! OpenID provider) from a desktop or a terminal, keeps the session, and calls a protected API.
+//! The desktop app's shell and the CLI are both thin front ends over its one [`Service`].
 //!
 //! # Contents
-//! - [`Settings`] → [`Config`]: the instance (Frontend API URL or publishable key), client ID,
-//!   scopes, redirect port and API URL, validated field by field.
-//! - [`Keyhole`]: discovery, the loopback PKCE sign-in ([`Keyhole::sign_in`]), refresh, API calls.
-//! - [`Session`]: verified tokens; [`ApiResult`]: the API's answer plus a [`diagnosis`] in plain words.
-//! - [`SessionKeeper`]: the session that lives on — refresh before expiry and once on a 401,
-//!   restore from the OS [`Keychain`] after a restart, sign-out with revocation.
-//! - No set-up: [`Keyhole::sign_in_device`] / [`SessionKeeper::sign_in_device`] (RFC 8628, for
-//!   machines without a browser), [`registration`] (RFC 7591, when no client ID is given) and
-//!   [`resource`] (RFC 9728: start from the API URL alone, ask for it as an RFC 8707 resource).
-//! - [`Error`]: one error type; [`Error::kind`] gives a stable name for UIs.
+//! - [`Service`]: what a front end builds ([`ServiceOptions`]) and calls. It owns settings →
+//!   [`Config`], the [`Profile`] in use, the set-up order (RFC 9728 resource metadata when no
+//!   instance is given, RFC 7591 registration when no client ID is, a forgotten client replaced),
+//!   restore-or-sign-in, the [`SignInMethod`], sign-out, the request in flight and copy as curl,
+//!   and it reports as it goes through one stream of [`Event`]s.
+//! - [`Settings`]: what the user types, validated field by field into a [`Config`].
+//! - [`Session`]: verified tokens and what a UI shows of them ([`SessionSummary`]).
+//! - [`ApiRequest`] → [`ApiResult`]: the request the user shapes, and the answer with a plain-words
+//!   diagnosis when it disappoints.
+//! - [`SecretStore`]: where secrets live — the OS [`Keychain`], or memory without one.
+//! - [`Error`]: one error type; [`Error::kind`] gives a stable name for UIs, [`Error::rule`] the
+//!   rule of the standards that refused something.
+//!
+//! # Inside
+//! `settings` (config, profiles) → `signin` (discovery, resource metadata, registration, the
+//! loopback and device flows) → `tokens` (grants, keys, verification) → `session` (record,
+//! keeper, renewal, lock, vault) → `api` (request, probe, diagnosis); `service` sits on top.
 //!
 //! # Security
 //! Redirects are never followed by the provider client; the API client follows them only within
@@ -23,21 +31,33 @@
 //! # Example
 //! ```no_run
 //! # async fn example() -> keyhole_core::Result<()> {
-//! use keyhole_core::{Keyhole, Settings, SignInOptions, SystemBrowser};
+//! use std::sync::Arc;
+//! use keyhole_core::*;
 //!
-//! let config = Settings {
-//!     instance: "pk_test_Zml0LWZveC00Mi5jbGVyay5hY2NvdW50cy5kZXYk".into(),
-//!     client_id: "my-client-id".into(),
-//!     api_url: "http://localhost:5000/protected-endpoint".into(),
-//!     ..Settings::default()
-//! }
-//! .validate()?;
-//! let keyhole = Keyhole::new(config);
-//! let session = keyhole
-//!     .sign_in(&SystemBrowser, &SignInOptions::default(), &|progress| eprintln!("{progress:?}"))
-//!     .await?;
-//! let answer = keyhole.call_api(&session).await?;
+//! let service = Service::new(ServiceOptions {
+//!     settings: Settings {
+//!         instance: "pk_test_Zml0LWZveC00Mi5jbGVyay5hY2NvdW50cy5kZXYk".into(),
+//!         api_url: "http://localhost:5000/protected-endpoint".into(),
+//!         ..Settings::default()
+//!     },
+//!     profile: None,
+//!     profiles: None,
+//!     secrets: Arc::new(KeychainOrMemory::new(Keychain::SERVICE)),
+//!     keychain_service: Keychain::SERVICE.into(),
+//!     browser: Arc::new(SystemBrowser),
+//!     sign_in_timeout: DEFAULT_SIGN_IN_TIMEOUT,
+//!     settings_store: None,
+//!     events: Arc::new(|event| eprintln!("{event:?}")),
+//!     background: None,
+//!     trusted_endpoint_origins: Vec::new(),
+//!     cleartext_api_origins: Vec::new(),
+//! });
+//! // No client ID: Keyhole registers itself (RFC 7591), then signs in through the browser.
+//! let (session, _) = service.session_or_sign_in(SignInMethod::Browser).await?;
+//! let url = url::Url::parse("http://localhost:5000/protected-endpoint").unwrap();
+//! let answer = service.send(&ApiRequest::get(&url)).await?;
 //! println!("{} {}", answer.response.status, answer.diagnosis.unwrap_or_default());
+//! # let _ = session;
 //! # Ok(())
 //! # }
 //! ```
@@ -46,6 +66,9 @@
 mod api;
 mod engine;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod service;
 mod session;
@@ -53,144 +76,39 @@ mod settings;
 mod signin;
 mod tokens;
 
-pub use api::diagnosis;
-pub use session::renewal;
-pub use signin::{registration, resource};
-pub use tokens::jws_crypto;
-
+// What the two front ends use: the service, and the types its calls take and give.
 pub use api::probe::{ApiResponse, Body, BODY_CAP};
-pub use api::request::{
-    quote as shell_quote, ApiRequest, CurlToken, Method, Pair, Prepared, RequestBody,
-    DEFAULT_API_TIMEOUT, MAX_API_TIMEOUT,
-};
-pub use engine::{ApiResult, ApiWarning, Keyhole, SignInOptions};
+pub use api::request::{ApiRequest, Method, Pair, RequestBody};
+pub use engine::{ApiResult, ApiWarning};
 pub use error::{Error, Result, Rule};
-pub use http::{client as http_client, describe_transport_error};
+/// Token newtypes with redacted `Debug`, from the `oauth2` crate.
+pub use oauth2::{AccessToken, RefreshToken};
 pub use service::{
     Curl, Event, EventSink, ProfilesView, Resumed, Service, ServiceOptions, SetUp, SettingsStore,
 };
-pub use session::accounts::Accounts;
-pub use session::keeper::{SessionKeeper, SessionUpdate, SignOutOutcome};
+pub use session::keeper::{SessionUpdate, SignOutOutcome};
 pub use session::state::{AccessTokenView, Identity, Session, SessionSummary};
-pub use session::vault::{account_for, Keychain, KeychainOrMemory, MemoryStore, SecretStore};
-pub use settings::config::{
-    issuer_from_publishable_key, parse_api_url, Config, Settings, DEFAULT_SCOPES, MAX_URL_LEN,
-};
+pub use session::vault::{Keychain, KeychainOrMemory, MemoryStore, SecretStore};
+pub use settings::config::{Config, Settings, DEFAULT_SCOPES};
 pub use settings::profiles::{Profile, Profiles};
 pub use signin::browser::{Browser, CommandBrowser, SystemBrowser};
 pub use signin::device::{DeviceCode, QrCode};
-pub use signin::discovery::{discover, discovery_url, ProviderMetadata};
-pub use signin::flow::{PendingSignIn, Progress, DEFAULT_SIGN_IN_TIMEOUT};
-pub use signin::loopback::CALLBACK_PATH;
-pub use signin::provider::Provider;
+pub use signin::flow::{Progress, DEFAULT_SIGN_IN_TIMEOUT};
 pub use signin::SignInMethod;
 pub use tokens::grant::{IdToken, TokenSet};
-pub use tokens::jwks::KeySet;
-pub use tokens::verify::{AccessTokenInfo, CLOCK_SKEW_SECS};
+pub use tokens::verify::AccessTokenInfo;
 
-/// The parsers of outside input as plain functions, for the fuzz targets (`fuzz/`) and the
-/// property tests. Not a supported API: it may change at any time.
+// The engine's lower layers, for the tests that drive one flow at a time against the sandbox.
+#[cfg(feature = "test-support")]
 #[doc(hidden)]
-pub mod fuzzing {
-    use serde_json::{Map, Value};
-
-    use crate::error::Rule;
-    use crate::Result;
-
-    pub use crate::settings::config::{
-        issuer_from_publishable_key as publishable_key, parse_api_url as api_url,
-    };
-    pub use crate::signin::discovery::check_document as discovery;
-    pub use crate::tokens::grant::{parse_token_response as token_response, MAX_TOKEN_LEN};
-    pub use crate::tokens::verify::{AccessTokenInfo, MAX_ID_TOKEN_AGE_SECS};
-
-    /// A JWT's JOSE header, read without trusting it.
-    pub fn jwt_header(raw: &str) -> Option<Map<String, Value>> {
-        crate::tokens::verify::peek_header(raw).ok()
-    }
-
-    /// A JWKS document: how many keys may verify signatures.
-    pub fn jwks(body: &[u8]) -> Result<usize> {
-        let document: Value = serde_json::from_slice(body)
-            .map_err(|e| crate::Error::discovery_from(format!("the JWKS is not JSON: {e}"), e))?;
-        Ok(crate::tokens::jwks::parse_key_set(&document)?
-            .iter()
-            .filter(|k| k.verifies)
-            .count())
-    }
-
-    /// The loopback listener's verdict on one raw request, with `state` issued and `port` bound:
-    /// None when the head is unreadable; else the status, the rule a refusal broke, and the code
-    /// (Ok) or error (Err) when the request ends the flow.
-    pub fn callback(
-        raw: &[u8],
-        state: &str,
-        issuer: &str,
-        port: u16,
-    ) -> Option<(u16, Option<Rule>, Option<Result<String>>)> {
-        let state = oauth2::CsrfToken::new(state.to_owned());
-        let expected = crate::signin::loopback::Expected {
-            state: &state,
-            issuer,
-            require_iss: false,
-        };
-        let (status, rule, outcome) = crate::signin::loopback::judge_raw(raw, port, &expected)?;
-        Some((status, rule, outcome.map(|o| o.map(|c| c.secret().clone()))))
-    }
-
-    /// Who checks tokens in [`id_token`] and [`access_token`].
-    pub struct Checker<'a> {
-        /// The provider's JWKS document.
-        pub jwks: &'a Value,
-        /// The issuer.
-        pub issuer: &'a str,
-        /// This client.
-        pub client_id: &'a str,
-        /// `id_token_signing_alg_values_supported`.
-        pub id_token_algs: &'a [String],
-    }
-
-    fn run<T>(
-        checker: &Checker<'_>,
-        check: impl AsyncFnOnce(&crate::tokens::verify::Verifier<'_>) -> T,
-    ) -> T {
-        // An unreachable JWKS URL: a refetch fails at once, nothing leaves the machine.
-        let uri = url::Url::parse("http://127.0.0.1:9/jwks").unwrap_or_else(|_| unreachable!());
-        let keys = crate::tokens::jwks::KeySet::preloaded(uri, checker.jwks);
-        let http = crate::http::client(std::time::Duration::from_millis(200));
-        let verifier = crate::tokens::verify::Verifier {
-            http: &http,
-            keys: &keys,
-            issuer: checker.issuer,
-            client_id: checker.client_id,
-            id_token_algs: checker.id_token_algs,
-        };
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap_or_else(|e| panic!("no runtime: {e}"))
-            .block_on(check(&verifier))
-    }
-
-    /// Verifies an ID token as a sign-in does.
-    pub fn id_token(
-        checker: &Checker<'_>,
-        raw: &str,
-        nonce: Option<&str>,
-        access_token: Option<&str>,
-    ) -> Result<Map<String, Value>> {
-        run(checker, async |v| {
-            v.id_token(raw, nonce, access_token).await
-        })
-    }
-
-    /// Verifies an access token as a sign-in does.
-    pub fn access_token(checker: &Checker<'_>, raw: &str) -> Result<AccessTokenInfo> {
-        run(checker, async |v| v.access_token(raw).await)
-    }
-}
-
-/// Token newtypes with redacted `Debug`, from the `oauth2` crate.
-pub use oauth2::{AccessToken, RefreshToken};
-/// Re-exported so front ends can cancel a sign-in without depending on tokio-util themselves.
-pub use tokio_util::sync::CancellationToken;
+pub use {
+    api::diagnosis,
+    engine::{Keyhole, SignInOptions},
+    http::{client as http_client, describe_transport_error},
+    session::keeper::SessionKeeper,
+    session::renewal,
+    session::vault::account_for,
+    signin::{registration, resource},
+    tokens::jws_crypto,
+    tokio_util::sync::CancellationToken,
+};

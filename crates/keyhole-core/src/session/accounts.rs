@@ -24,11 +24,6 @@ impl Accounts {
         }
     }
 
-    /// The store sessions are kept in.
-    pub fn store(&self) -> &Arc<dyn SecretStore> {
-        &self.store
-    }
-
     fn slot(&self) -> MutexGuard<'_, Option<Arc<SessionKeeper>>> {
         // Held only for a swap; a poisoned lock still holds a consistent value.
         self.current.lock().unwrap_or_else(|e| e.into_inner())

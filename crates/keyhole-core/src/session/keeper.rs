@@ -115,6 +115,7 @@ impl SessionKeeper {
     }
 
     /// The store the session record is kept in.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn store(&self) -> &Arc<dyn SecretStore> {
         &self.store
     }
@@ -125,6 +126,7 @@ impl SessionKeeper {
     }
 
     /// The current session in memory, if any (no network, no keychain).
+    #[cfg(any(test, feature = "test-support"))]
     pub async fn current(&self) -> Option<Session> {
         self.current.lock().await.clone()
     }
@@ -295,6 +297,7 @@ impl SessionKeeper {
     }
 
     /// Renews the session now, whatever its expiry.
+    #[cfg(any(test, feature = "test-support"))]
     pub async fn refresh_now(&self) -> Result<Session> {
         let mut slot = self.current.lock().await;
         if slot.is_none() && !self.resume_locked(&mut slot).await? {
@@ -322,6 +325,7 @@ impl SessionKeeper {
     }
 
     /// Calls the configured API; see [`SessionKeeper::call`].
+    #[cfg(any(test, feature = "test-support"))]
     pub async fn call_api(&self) -> Result<ApiResult> {
         let url = self.keyhole.config().require_api_url()?.clone();
         self.call(&url).await
@@ -329,6 +333,7 @@ impl SessionKeeper {
 
     /// Calls `url` with a fresh access token. On a 401 the session is renewed once and the
     /// call retried once — never more.
+    #[cfg(any(test, feature = "test-support"))]
     pub async fn call(&self, url: &Url) -> Result<ApiResult> {
         self.send(&ApiRequest::get(url), &CancellationToken::new())
             .await

@@ -118,6 +118,7 @@ impl PendingSignIn {
     }
 
     /// `http://127.0.0.1:<port>/callback`.
+    #[cfg(any(test, feature = "test-support"))]
     pub fn redirect_uri(&self) -> &str {
         &self.redirect_uri
     }

@@ -14,7 +14,7 @@ pub mod resource;
 use serde::{Deserialize, Serialize};
 
 /// How the user signs in: the one choice a front end makes. A new method is a variant here plus
-/// its flow module, dispatched in [`Keyhole::sign_in`](crate::Keyhole::sign_in).
+/// its flow module, dispatched in the engine's `Keyhole::sign_in`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SignInMethod {

@@ -51,6 +51,7 @@ impl KeySet {
 
     /// A key set already holding the keys of `document` (tests and fuzz targets check tokens
     /// without HTTP).
+    #[cfg(any(test, feature = "fuzzing", feature = "test-support"))]
     pub(crate) fn preloaded(jwks_uri: Url, document: &serde_json::Value) -> Self {
         let keys = parse_key_set(document).unwrap_or_default();
         KeySet {
@@ -64,6 +65,7 @@ impl KeySet {
     }
 
     /// How many times the JWKS was fetched (for tests and diagnostics).
+    #[cfg(any(test, feature = "test-support"))]
     pub async fn fetch_count(&self) -> u32 {
         self.cache.lock().await.fetches
     }
