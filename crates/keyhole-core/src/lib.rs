@@ -47,6 +47,7 @@ mod api;
 mod engine;
 mod error;
 mod http;
+mod secret;
 mod session;
 mod settings;
 mod signin;
@@ -65,6 +66,7 @@ pub use api::request::{
 pub use engine::{ApiResult, ApiWarning, Keyhole, SignInOptions};
 pub use error::{Error, Result, Rule};
 pub use http::{client as http_client, describe_transport_error};
+pub use secret::Secret;
 pub use session::accounts::Accounts;
 pub use session::keeper::{SessionKeeper, SessionUpdate, SignOutOutcome};
 pub use session::state::{AccessTokenView, Identity, Session, SessionSummary};

@@ -20,6 +20,7 @@ use crate::api::diagnosis::{compare_answers, AnswerDigest};
 use crate::api::request::{ApiRequest, Prepared};
 use crate::engine::{ApiResult, Keyhole, SignInOptions};
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 use crate::session::lock;
 use crate::session::record::{Record, Stored};
 use crate::session::state::{Session, SessionSummary};
@@ -644,11 +645,11 @@ impl SessionKeeper {
         let (store, account) = (self.store.clone(), self.account.clone());
         match blocking(move || store.load(&account)).await? {
             None => Ok(None),
-            Some(text) => Stored::parse(&text).map(Some),
+            Some(text) => Stored::parse(text.secret()).map(Some),
         }
     }
 
-    async fn save(&self, text: String) -> Result<()> {
+    async fn save(&self, text: Secret) -> Result<()> {
         let (store, account) = (self.store.clone(), self.account.clone());
         blocking(move || store.save(&account, &text)).await
     }

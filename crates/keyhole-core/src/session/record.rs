@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 use crate::session::state::{Identity, Session};
 use crate::tokens::grant::{IdToken, TokenSet};
 use crate::tokens::verify::{self, AccessTokenInfo};
@@ -101,13 +102,15 @@ impl Stored {
         Ok(Stored::Session(Box::new(record)))
     }
 
-    /// The text of a sign-out marker.
-    pub fn signed_out_marker() -> String {
-        serde_json::to_string(&Marker {
-            v: VERSION,
-            signed_out_at: unix(SystemTime::now()),
-        })
-        .unwrap_or_default()
+    /// The text of a sign-out marker (no secret in it, but stored as entries are).
+    pub fn signed_out_marker() -> Secret {
+        Secret::new(
+            serde_json::to_string(&Marker {
+                v: VERSION,
+                signed_out_at: unix(SystemTime::now()),
+            })
+            .unwrap_or_default(),
+        )
     }
 
     /// The refresh token held, if any.
@@ -138,10 +141,10 @@ impl Record {
         }
     }
 
-    /// The entry's text.
-    pub fn to_text(&self) -> String {
+    /// The entry's text: it holds the tokens.
+    pub fn to_text(&self) -> Secret {
         // Serializing plain strings, numbers and maps cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+        Secret::new(serde_json::to_string(self).unwrap_or_default())
     }
 
     /// The session this record holds. The access token was verified when it was received and has
@@ -262,7 +265,7 @@ mod tests {
     #[test]
     fn a_record_round_trips_through_its_text() {
         let text = Record::of(&session(), "https://clerk.example.test/oauth/token").to_text();
-        let Stored::Session(record) = Stored::parse(&text).expect("parses") else {
+        let Stored::Session(record) = Stored::parse(text.secret()).expect("parses") else {
             panic!("not a session")
         };
         let back = record.session();
@@ -293,7 +296,7 @@ mod tests {
     #[test]
     fn the_sign_out_marker_reads_as_signed_out() {
         assert!(matches!(
-            Stored::parse(&Stored::signed_out_marker()),
+            Stored::parse(Stored::signed_out_marker().secret()),
             Ok(Stored::SignedOut)
         ));
     }
@@ -319,7 +322,7 @@ mod tests {
         }
         let mut record = Record::of(&session(), "https://clerk.example.test/oauth/token");
         record.access_token = AccessToken::new("bad token\r\nX-Injected: 1".into());
-        match Stored::parse(&record.to_text()) {
+        match Stored::parse(record.to_text().secret()) {
             Err(Error::StoredSession(message)) => {
                 assert!(
                     message.contains("access token is not a well-formed"),
@@ -330,7 +333,7 @@ mod tests {
         }
         record.access_token = AccessToken::new("ok".into());
         record.token_endpoint = "file:///etc/passwd".into();
-        match Stored::parse(&record.to_text()) {
+        match Stored::parse(record.to_text().secret()) {
             Err(Error::StoredSession(message)) => assert!(message.contains("http(s)"), "{message}"),
             other => panic!("{other:?}"),
         }
