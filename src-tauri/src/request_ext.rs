@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use keyhole_core::{ApiRequest, ApiResult, CancellationToken, CurlToken};
+use keyhole_core::{AccessToken, ApiRequest, ApiResult, CancellationToken, CurlToken};
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime};
 
@@ -112,11 +112,11 @@ impl RequestManager {
         let command = if literal_token {
             let keeper = app.sessions().keeper_for(app, config);
             let session = keeper.fresh_session().await?;
-            let copied = request.to_curl(&CurlToken::Literal(
-                session.tokens.access_token.secret().clone(),
-            ))?;
+            let copied = request.to_curl(&CurlToken::Literal(session.tokens.access_token))?;
             self.write_clipboard(app, copied).await?;
-            request.to_curl(&CurlToken::Literal("<access token>".into()))?
+            request.to_curl(&CurlToken::Literal(AccessToken::new(
+                "<access token>".into(),
+            )))?
         } else {
             let copied =
                 request.to_curl(&CurlToken::command_for(&config, &self.keychain_service))?;

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
+use oauth2::{AccessToken, RefreshToken, StandardRevocableToken};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -27,7 +28,7 @@ use crate::session::state::{Session, SessionSummary};
 use crate::session::vault::SecretStore;
 use crate::signin::browser::Browser;
 use crate::signin::flow::Progress;
-use crate::tokens::grant::{self, TokenKind};
+use crate::tokens::grant;
 
 /// How long a refresh or sign-in waits for another Keyhole process to finish with the session.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
@@ -443,20 +444,21 @@ impl SessionKeeper {
                     .as_ref()
                     .and_then(|s| s.tokens.refresh_token.as_ref())
             })
-            .map(|t| t.secret().clone());
-        let mut access: Vec<String> = session
+            .cloned();
+        let mut access: Vec<AccessToken> = session
             .iter()
-            .map(|s| s.tokens.access_token.secret().clone())
+            .map(|s| s.tokens.access_token.clone())
             .collect();
         if let Some(Stored::Session(record)) = &stored {
-            if !access.contains(record.access_token.secret()) {
-                access.push(record.access_token.secret().clone());
+            let secret = record.access_token.secret();
+            if !access.iter().any(|t| t.secret() == secret) {
+                access.push(record.access_token.clone());
             }
         }
         drop(lock);
         let held = refresh.is_some() || !access.is_empty();
         if held {
-            if let Err(problem) = self.revoke(refresh.as_deref(), &access).await {
+            if let Err(problem) = self.revoke(refresh.as_ref(), &access).await {
                 problems.push(problem);
             }
         }
@@ -468,7 +470,11 @@ impl SessionKeeper {
         }
     }
 
-    async fn revoke(&self, refresh: Option<&str>, access: &[String]) -> Result<(), String> {
+    async fn revoke(
+        &self,
+        refresh: Option<&RefreshToken>,
+        access: &[AccessToken],
+    ) -> Result<(), String> {
         let provider = self
             .keyhole
             .provider()
@@ -482,12 +488,14 @@ impl SessionKeeper {
         let http = self.keyhole.http();
         // The refresh token first: revoking it ends the whole grant.
         if let Some(token) = refresh {
-            grant::revoke(http, endpoint, client_id, token, TokenKind::Refresh)
+            let token = StandardRevocableToken::RefreshToken(token.clone());
+            grant::revoke(http, endpoint, client_id, &token)
                 .await
                 .map_err(|e| format!("revocation could not be confirmed: {e}"))?;
         }
         for token in access {
-            match grant::revoke(http, endpoint, client_id, token, TokenKind::Access).await {
+            let token = StandardRevocableToken::AccessToken(token.clone());
+            match grant::revoke(http, endpoint, client_id, &token).await {
                 Ok(()) => {}
                 // RFC 7009 §2.2.1: many providers cannot revoke self-contained JWT access tokens.
                 // With the grant revoked above, that token only lives out its short lifetime.
@@ -623,12 +631,8 @@ impl SessionKeeper {
 
     /// Revokes what a renewal received but may not keep.
     async fn discard(&self, session: &Session) {
-        let refresh = session
-            .tokens
-            .refresh_token
-            .as_ref()
-            .map(|t| t.secret().as_str());
-        let access = [session.tokens.access_token.secret().clone()];
+        let refresh = session.tokens.refresh_token.as_ref();
+        let access = [session.tokens.access_token.clone()];
         if let Err(problem) = self.revoke(refresh, &access).await {
             tracing::warn!(%problem, "could not revoke tokens that arrived after the session ended");
         }

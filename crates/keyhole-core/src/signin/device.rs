@@ -111,7 +111,7 @@ impl QrCode {
 
 /// A started device sign-in: the device code stays in here.
 pub(crate) struct PendingDevice {
-    device_code: String,
+    device_code: oauth2::DeviceCode,
     shown: DeviceCode,
     interval: Duration,
     expires_at: Instant,
@@ -223,7 +223,7 @@ pub(crate) fn parse_response(body: &[u8]) -> Result<PendingDevice> {
     let qr_text = complete.as_ref().unwrap_or(&verification_uri).to_string();
     let qr = QrCode::encode(&qr_text).ok_or_else(|| malformed("its URL is too long"))?;
     Ok(PendingDevice {
-        device_code: device_code.to_owned(),
+        device_code: oauth2::DeviceCode::new(device_code.to_owned()),
         shown: DeviceCode {
             verification_uri: verification_uri.to_string(),
             verification_uri_complete: complete.map(String::from),

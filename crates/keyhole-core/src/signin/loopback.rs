@@ -135,12 +135,24 @@ pub(crate) fn judge_raw(
 }
 
 /// What the flow needs of a request head.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Head {
     method: String,
+    /// The path and query: on the callback, the query holds the authorization code.
     target: String,
     /// The `Host` header; None when absent or repeated.
     host: Option<String>,
+}
+
+impl std::fmt::Debug for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = self.target.split('?').next().unwrap_or_default();
+        f.debug_struct("Head")
+            .field("method", &self.method)
+            .field("path", &path)
+            .field("host", &self.host)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Head {
