@@ -152,7 +152,8 @@ impl SessionManager {
                 Err(error) => {
                     tracing::info!(kind = error.kind(), %error, "could not restore the session");
                     sessions.tell(format!(
-                        "Could not restore your session: {error}. You can sign in again."
+                        "Could not restore your session: {}. You can sign in again.",
+                        error.report()
                     ));
                 }
             }

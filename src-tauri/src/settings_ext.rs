@@ -192,6 +192,7 @@ impl SettingsManager {
             keyhole_core::Error::InvalidSetting {
                 field: "profile",
                 message: "Keyhole could not find your config directory, where profiles are kept; set KEYHOLE_CONFIG_DIR to one.".into(),
+                source: None,
             }
             .into()
         })
@@ -251,6 +252,7 @@ impl SettingsManager {
                 field: "savedRequest",
                 message: "Requests are saved in a profile: save these settings as a profile first."
                     .into(),
+                source: None,
             }
             .into()
         })

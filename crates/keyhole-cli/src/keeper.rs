@@ -293,13 +293,14 @@ fn report(progress: Progress) {
     }
 }
 
-/// Prints the error and returns its exit code, chosen by the error's kind.
+/// Prints the error with its causes and returns its exit code, chosen by the error's kind.
 pub fn fail(error: &Error) -> u8 {
     match error.kind() {
         "invalid_setting" => {
             err!(
-                "error: --{}: {error}",
-                flag_name(error.field().unwrap_or_default())
+                "error: --{}: {}",
+                flag_name(error.field().unwrap_or_default()),
+                error.report()
             );
             EXIT_SETTINGS
         }
@@ -308,11 +309,11 @@ pub fn fail(error: &Error) -> u8 {
             EXIT_CANCELLED
         }
         "api_unreachable" | "api_timeout" => {
-            err!("error: {error}");
+            err!("error: {}", error.report());
             EXIT_UNREACHABLE
         }
         _ => {
-            err!("error: {error}");
+            err!("error: {}", error.report());
             EXIT_SIGN_IN
         }
     }

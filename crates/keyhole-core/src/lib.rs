@@ -13,7 +13,8 @@
 //! - No set-up: [`Keyhole::sign_in_device`] / [`SessionKeeper::sign_in_device`] (RFC 8628, for
 //!   machines without a browser), [`registration`] (RFC 7591, when no client ID is given) and
 //!   [`resource`] (RFC 9728: start from the API URL alone, ask for it as an RFC 8707 resource).
-//! - [`Error`]: one error type; [`Error::kind`] gives a stable name for UIs.
+//! - [`Error`]: one error type; [`Error::kind`] gives a stable name for UIs, [`Error::report`]
+//!   the message with its causes (each cause is a `source`, never repeated in the message).
 //!
 //! # Security
 //! Redirects are never followed by the provider client; the API client follows them only within
@@ -64,7 +65,7 @@ pub use api::request::{
     DEFAULT_API_TIMEOUT, MAX_API_TIMEOUT,
 };
 pub use engine::{ApiResult, ApiWarning, Keyhole, SignInOptions};
-pub use error::{Error, Result, Rule};
+pub use error::{chain, Error, Result, Rule};
 pub use http::{client as http_client, describe_transport_error};
 pub use secret::Secret;
 pub use session::accounts::Accounts;

@@ -64,6 +64,7 @@ mod tests {
     fn error_hides(what: &str, error: &crate::Error) {
         debug_hides(what, error);
         hidden(what, error.to_string());
+        hidden(what, error.report());
     }
 
     fn tokens() -> TokenSet {
@@ -203,5 +204,10 @@ mod tests {
         )
         .expect_err("refused");
         error_hides("a refused token response", &error);
+        let cut = format!("{{\"access_token\":\"{SECRET}");
+        let error = crate::tokens::grant::parse_token_response(cut.as_bytes()).expect_err("cut");
+        error_hides("a token response cut off", &error);
+        let error = Stored::parse(&cut).expect_err("cut");
+        error_hides("a keychain entry cut off", &error);
     }
 }

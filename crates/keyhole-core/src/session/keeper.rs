@@ -432,7 +432,10 @@ impl SessionKeeper {
         };
         let stored = self.load().await.ok().flatten();
         if let Err(error) = self.save(Stored::signed_out_marker()).await {
-            problems.push(format!("the keychain entry could not be cleared ({error})"));
+            problems.push(format!(
+                "the keychain entry could not be cleared ({})",
+                error.report()
+            ));
         }
         let session = slot.take();
         // What is current is what the store holds now (another process may have rotated it).
@@ -475,11 +478,8 @@ impl SessionKeeper {
         refresh: Option<&RefreshToken>,
         access: &[AccessToken],
     ) -> Result<(), String> {
-        let provider = self
-            .keyhole
-            .provider()
-            .await
-            .map_err(|e| format!("revocation could not be confirmed: {e}"))?;
+        let unconfirmed = |e: Error| format!("revocation could not be confirmed: {}", e.report());
+        let provider = self.keyhole.provider().await.map_err(unconfirmed)?;
         let endpoint = provider.metadata.revocation_endpoint.as_ref().ok_or_else(|| {
             "the provider offers no revocation endpoint, so the tokens stay valid until they expire"
                 .to_owned()
@@ -491,7 +491,7 @@ impl SessionKeeper {
             let token = StandardRevocableToken::RefreshToken(token.clone());
             grant::revoke(http, endpoint, client_id, &token)
                 .await
-                .map_err(|e| format!("revocation could not be confirmed: {e}"))?;
+                .map_err(unconfirmed)?;
         }
         for token in access {
             let token = StandardRevocableToken::AccessToken(token.clone());
@@ -502,7 +502,7 @@ impl SessionKeeper {
                 Err(Error::RevocationRefused {
                     error: Some(error), ..
                 }) if error == "unsupported_token_type" && refresh.is_some() => {}
-                Err(e) => return Err(format!("revocation could not be confirmed: {e}")),
+                Err(e) => return Err(unconfirmed(e)),
             }
         }
         Ok(())
@@ -601,7 +601,8 @@ impl SessionKeeper {
             Err(error @ Error::Verification { .. }) if previous.is_some() => {
                 // A renewed token that fails verification (e.g. another user) ends the session.
                 self.wipe().await;
-                return Err(self.end(slot, &format!("the renewed session was refused: {error}")));
+                let reason = format!("the renewed session was refused: {}", error.report());
+                return Err(self.end(slot, &reason));
             }
             Err(error) => return Err(error),
         };
@@ -672,13 +673,13 @@ pub(crate) fn is_due(session: &Session) -> bool {
         .is_some_and(|due| SystemTime::now() >= due)
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
-        Err(Error::keychain(
-            "the keychain call failed",
-            std::io::Error::other(e.to_string()),
-        ))
-    })
+/// Runs a keychain call off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(Error::keychain("the keychain call failed", e)))
 }
 
 #[cfg(test)]

@@ -139,7 +139,7 @@ impl KeychainOrMemory {
             match on_keychain(&self.keychain) {
                 Err(error) if is_unavailable(&error) => {
                     tracing::info!(%error, "no system keychain; keeping the session in memory");
-                    let _ = self.failed.set(keychain_error(error).to_string());
+                    let _ = self.failed.set(keychain_error(error).report());
                 }
                 other => return other.map_err(keychain_error),
             }

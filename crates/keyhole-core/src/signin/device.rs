@@ -173,9 +173,7 @@ fn malformed(why: &str) -> Error {
 /// RFC 8628 §3.2, checked member by member. Nothing of the body is quoted: it holds the code.
 #[doc(hidden)]
 pub(crate) fn parse_response(body: &[u8]) -> Result<PendingDevice> {
-    let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(body) else {
-        return Err(malformed("it is not a JSON object"));
-    };
+    let members = crate::http::json_object(body, malformed)?;
     let string = |name: &str| match members.get(name) {
         Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.as_str())),
         None => Ok(None),

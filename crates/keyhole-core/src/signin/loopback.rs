@@ -56,7 +56,8 @@ impl Listener {
                     std::io::ErrorKind::PermissionDenied => format!(
                         "port {port} needs special permissions; choose a port above 1023, or 0 for any free port"
                     ),
-                    _ => e.to_string(),
+                    // The system's own words are the source.
+                    _ => "the system refused it".to_owned(),
                 },
                 source: e,
             })?;
@@ -64,7 +65,7 @@ impl Listener {
             .local_addr()
             .map_err(|e| Error::Loopback {
                 port,
-                message: e.to_string(),
+                message: "its address could not be read".to_owned(),
                 source: e,
             })?
             .port();

@@ -12,6 +12,7 @@ use url::Url;
 
 use crate::error::{Error, Result, Rule};
 use crate::secret::Secret;
+use crate::session::keeper::blocking;
 use crate::session::vault::SecretStore;
 use crate::settings::config::{Config, Settings};
 use crate::signin::discovery::{self, ProviderMetadata};
@@ -286,9 +287,7 @@ pub(crate) fn parse_response(
     issuer: &str,
     endpoint: &Url,
 ) -> Result<RegisteredClient> {
-    let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(body) else {
-        return Err(bad_answer("it is not a JSON object"));
-    };
+    let members = crate::http::json_object(body, bad_answer)?;
     let client_id = match members.get("client_id") {
         Some(Value::String(id))
             if !id.is_empty()
@@ -332,14 +331,7 @@ pub(crate) fn parse_response(
 
 async fn load(store: &Arc<dyn SecretStore>, issuer: &str) -> Result<Option<RegisteredClient>> {
     let (store, account) = (store.clone(), registration_account(issuer));
-    let text = tokio::task::spawn_blocking(move || store.load(&account))
-        .await
-        .map_err(|e| {
-            Error::keychain(
-                "the keychain call failed",
-                std::io::Error::other(e.to_string()),
-            )
-        })??;
+    let text = blocking(move || store.load(&account)).await?;
     // An entry that is not ours is ignored (and replaced by the next registration).
     Ok(text
         .and_then(|t| serde_json::from_str::<RegisteredClient>(t.secret()).ok())
@@ -351,14 +343,7 @@ async fn save(store: &Arc<dyn SecretStore>, client: &RegisteredClient) -> Result
         .map(Secret::new)
         .map_err(|e| Error::keychain("the registration could not be written", e))?;
     let (store, account) = (store.clone(), registration_account(&client.issuer));
-    tokio::task::spawn_blocking(move || store.save(&account, &text))
-        .await
-        .map_err(|e| {
-            Error::keychain(
-                "the keychain call failed",
-                std::io::Error::other(e.to_string()),
-            )
-        })?
+    blocking(move || store.save(&account, &text)).await
 }
 
 #[cfg(test)]

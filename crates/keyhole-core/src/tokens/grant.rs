@@ -101,7 +101,7 @@ pub(crate) fn oauth_client(
     Ok(match redirect_uri {
         Some(uri) => client.set_redirect_uri(
             RedirectUrl::new(uri.to_owned())
-                .map_err(|e| Error::discovery_from(format!("bad redirect URI {uri}: {e}"), e))?,
+                .map_err(|e| Error::discovery_from(format!("bad redirect URI {uri}"), e))?,
         ),
         None => client,
     })
@@ -229,9 +229,7 @@ pub fn parse_token_response(body: &[u8]) -> Result<TokenResponse> {
             format!("The token endpoint's answer is not a valid token response ({why}), so Keyhole refused it; the provider is misconfigured or not the one you meant."),
         )
     };
-    let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(body) else {
-        return Err(malformed("it is not a JSON object"));
-    };
+    let members = crate::http::json_object(body, malformed)?;
     // RFC 6749 §5.1 omits members that have no value; a null where a value belongs is malformed,
     // not absent.
     let string = |name: &str| -> Result<Option<&str>> {
