@@ -43,10 +43,9 @@ mod tests {
     use super::Secret;
     use crate::api::request::{ApiRequest, CurlToken};
     use crate::session::record::{Record, Stored};
-    use crate::session::state::{Identity, Session};
+    use crate::session::state::Session;
     use crate::session::vault::{MemoryStore, SecretStore};
     use crate::tokens::grant::{IdToken, TokenSet};
-    use crate::tokens::verify::AccessTokenInfo;
 
     /// Every secret below is this string or starts with it (b64token characters only, so each
     /// parser accepts it wherever a token goes).
@@ -80,16 +79,8 @@ mod tests {
 
     fn session() -> Session {
         Session {
-            issuer: "https://clerk.example.test".into(),
-            client_id: "client".into(),
             tokens: tokens(),
-            access: AccessTokenInfo::Opaque,
-            id_claims: None,
-            identity: Some(Identity {
-                iss: "https://clerk.example.test".into(),
-                sub: "user_1".into(),
-                aud: vec!["client".into()],
-            }),
+            ..crate::session::record::tests::session()
         }
     }
 

@@ -219,10 +219,11 @@ fn from_unix(secs: u64) -> SystemTime {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn session() -> Session {
+    /// A verified session's fields, for tests here and elsewhere in the crate.
+    pub(crate) fn session() -> Session {
         Session {
             issuer: "https://clerk.example.test".into(),
             client_id: "client".into(),
