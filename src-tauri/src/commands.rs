@@ -215,7 +215,7 @@ mod tests {
     use tauri::{App, Listener, WebviewWindow, WebviewWindowBuilder};
     use url::Url;
 
-    use keyhole_core::{MemoryStore, Profiles, SecretStore};
+    use keyhole_core::{MemoryStore, Profiles, Secret, SecretStore};
 
     use crate::{builder, init, Launch, SandboxDefaults, ServiceExt};
 
@@ -224,10 +224,10 @@ mod tests {
     struct NoKeychain(MemoryStore);
 
     impl SecretStore for NoKeychain {
-        fn load(&self, account: &str) -> keyhole_core::Result<Option<String>> {
+        fn load(&self, account: &str) -> keyhole_core::Result<Option<Secret>> {
             self.0.load(account)
         }
-        fn save(&self, account: &str, secret: &str) -> keyhole_core::Result<()> {
+        fn save(&self, account: &str, secret: &Secret) -> keyhole_core::Result<()> {
             self.0.save(account, secret)
         }
         fn delete(&self, account: &str) -> keyhole_core::Result<()> {
@@ -460,12 +460,12 @@ mod tests {
     }
 
     impl SecretStore for GatedKeychain {
-        fn load(&self, account: &str) -> keyhole_core::Result<Option<String>> {
+        fn load(&self, account: &str) -> keyhole_core::Result<Option<Secret>> {
             let gate = self.gate.lock().unwrap_or_else(|e| e.into_inner());
             let _ = gate.recv_timeout(Duration::from_secs(10));
             self.inner.load(account)
         }
-        fn save(&self, account: &str, secret: &str) -> keyhole_core::Result<()> {
+        fn save(&self, account: &str, secret: &Secret) -> keyhole_core::Result<()> {
             self.inner.save(account, secret)
         }
         fn delete(&self, account: &str) -> keyhole_core::Result<()> {
@@ -1113,6 +1113,7 @@ mod tests {
         secrets
             .load(&keyhole_core::registration::registration_account(issuer))
             .expect("loads")
+            .map(|entry| entry.secret().to_owned())
     }
 
     /// The provider forgets the client Keyhole registered (RFC 7592 DELETE).

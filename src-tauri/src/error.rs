@@ -52,7 +52,8 @@ impl Serialize for Error {
         let field = self.field();
         let mut s = serializer.serialize_struct("Error", if field.is_some() { 3 } else { 2 })?;
         s.serialize_field("kind", self.kind())?;
-        s.serialize_field("message", &self.to_string())?;
+        // With its causes: the engine's messages leave them to their sources.
+        s.serialize_field("message", &keyhole_core::chain(self))?;
         if let Some(field) = field {
             s.serialize_field("field", field)?;
         }

@@ -60,7 +60,8 @@ impl RequestManager {
         literal_token: bool,
     ) -> Result<CurlCopy> {
         let curl = app.service().curl(request, literal_token).await?;
-        self.write_clipboard(app, curl.copied).await?;
+        self.write_clipboard(app, curl.copied.secret().to_owned())
+            .await?;
         tracing::info!(literal_token = curl.literal_token, "curl command copied");
         Ok(CurlCopy {
             command: curl.shown,

@@ -135,11 +135,11 @@ fn report(progress: Progress) {
     }
 }
 
-/// Prints the error and returns its exit code, chosen by the error's variant.
+/// Prints the error with its causes and returns its exit code, chosen by the error's variant.
 pub fn fail(error: &Error) -> u8 {
     match error {
         Error::InvalidSetting { field, .. } => {
-            err!("error: --{}: {error}", flag_name(field));
+            err!("error: --{}: {}", flag_name(field), error.report());
             EXIT_SETTINGS
         }
         Error::Cancelled | Error::CallCancelled => {
@@ -147,11 +147,11 @@ pub fn fail(error: &Error) -> u8 {
             EXIT_CANCELLED
         }
         Error::ApiUnreachable { .. } | Error::ApiTimeout { .. } => {
-            err!("error: {error}");
+            err!("error: {}", error.report());
             EXIT_UNREACHABLE
         }
         _ => {
-            err!("error: {error}");
+            err!("error: {}", error.report());
             EXIT_SIGN_IN
         }
     }

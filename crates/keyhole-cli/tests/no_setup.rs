@@ -267,7 +267,7 @@ fn provider_forgets_the_registration(service: &str, issuer: &str) {
         .load(&keyhole_core::registration::registration_account(issuer))
         .expect("keychain answers")
         .expect("a stored registration");
-    keyhole_sandbox::forget_registration(&entry).expect("the provider forgets it");
+    keyhole_sandbox::forget_registration(entry.secret()).expect("the provider forgets it");
 }
 
 #[test]

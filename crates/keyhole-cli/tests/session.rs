@@ -60,16 +60,22 @@ impl Cli {
 
     fn entry(&self) -> Option<String> {
         let (keychain, account) = self.keychain();
-        keychain.load(&account).expect("keychain answers")
+        keychain
+            .load(&account)
+            .expect("keychain answers")
+            .map(|entry| entry.secret().to_owned())
     }
 
     /// Makes the stored access token due for renewal, as time passing would.
     fn make_due(&self) {
         let (keychain, account) = self.keychain();
         let mut record: serde_json::Value =
-            serde_json::from_str(&keychain.load(&account).unwrap().expect("a record")).unwrap();
+            serde_json::from_str(keychain.load(&account).unwrap().expect("a record").secret())
+                .unwrap();
         record["expires_at"] = record["received_at"].clone();
-        keychain.save(&account, &record.to_string()).unwrap();
+        keychain
+            .save(&account, &keyhole_core::Secret::new(record.to_string()))
+            .unwrap();
     }
 }
 

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 /// Every way the engine can fail. Variants are named after the failure, not the library that saw it.
-/// Messages never contain a token, code or verifier.
+/// Messages never contain a token, code or verifier. A variant that wraps a cause keeps it as its
+/// `source` and its message never repeats it: [`Error::report`] prints the whole chain.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -14,6 +15,9 @@ pub enum Error {
         field: &'static str,
         /// What is wrong and how to fix it.
         message: String,
+        /// The file system's or parser's own error, when one saw the problem (the profiles file).
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// A request to the provider never got an HTTP answer (refused, timeout, DNS, TLS, cut off).
     #[error("could not reach {what} at {url}: {message}")]
@@ -102,7 +106,8 @@ pub enum Error {
         /// `error_description`, if any.
         description: Option<String>,
     },
-    /// The token endpoint answered something that is not a token response.
+    /// The token endpoint answered something that is not a token response (a redirect, an HTTP
+    /// error without an RFC 6749 error body); what it was, in plain words.
     #[error("the token endpoint's answer could not be read: {0}")]
     TokenResponse(String),
     /// A token failed verification.
@@ -125,8 +130,14 @@ pub enum Error {
     },
     /// The keychain entry holds something that is not a session Keyhole can use. It is left
     /// alone (and replaced at the next sign-in); nothing from it is sent anywhere.
-    #[error("the saved session could not be read ({0}); sign in again to replace it")]
-    StoredSession(String),
+    #[error("the saved session could not be read ({reason}); sign in again to replace it")]
+    StoredSession {
+        /// What is wrong with it, in plain words.
+        reason: String,
+        /// Where its JSON failed to parse, when it did (redacted: never the entry's text).
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// The cross-process session lock could not be used.
     #[error("{message}")]
     Lock {
@@ -171,6 +182,10 @@ pub enum Error {
         rule: Rule,
         /// What happened and what to do.
         message: String,
+        /// Where the answer failed to parse, when it did (redacted: never the answer's text,
+        /// which may hold a token).
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// The provider refused to start a device sign-in (RFC 8628 §3.2), e.g. `invalid_client`.
     #[error("the provider refused to start a sign-in with a code: {}", describe_oauth_error(error, description.as_deref()))]
@@ -313,7 +328,7 @@ impl Error {
             Error::TokenResponse(_) => "token_response",
             Error::Verification { .. } => "verification",
             Error::Keychain { .. } => "keychain",
-            Error::StoredSession(_) => "stored_session",
+            Error::StoredSession { .. } => "stored_session",
             Error::Lock { .. } => "lock",
             Error::Busy => "busy",
             Error::SessionEnded(_) => "session_ended",
@@ -354,7 +369,17 @@ impl Error {
         Error::Refused {
             rule,
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// This refusal (or unreadable entry), with where `error` broke its JSON as the source:
+    /// redacted, since the text may hold a token.
+    pub(crate) fn unparsed(mut self, error: &serde_json::Error) -> Self {
+        if let Error::Refused { source, .. } | Error::StoredSession { source, .. } = &mut self {
+            *source = Some(Box::new(Unparsed::of(error)));
+        }
+        self
     }
 
     /// The setting at fault, for [`Error::InvalidSetting`].
@@ -369,6 +394,28 @@ impl Error {
         Error::InvalidSetting {
             field,
             message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A setting that `source` (the file system, a parser) found at fault.
+    pub(crate) fn setting_from(
+        field: &'static str,
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Error::InvalidSetting {
+            field,
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// A keychain entry that is not a usable session, for `reason`.
+    pub(crate) fn stored_session(reason: impl Into<String>) -> Self {
+        Error::StoredSession {
+            reason: reason.into(),
+            source: None,
         }
     }
 
@@ -420,11 +467,75 @@ impl Error {
 
     pub(crate) fn lock(message: &str, source: std::io::Error) -> Self {
         Error::Lock {
-            message: format!("{message}: {source}"),
+            message: message.to_owned(),
             source,
         }
     }
+
+    /// This error and every cause under it, on one line: `top: cause: cause`. What front ends
+    /// print, since each message leaves its cause to its source.
+    pub fn report(&self) -> String {
+        chain(self)
+    }
 }
+
+/// `error` and every cause under it, on one line (`top: cause: cause`). A cause whose text is
+/// already there (some libraries repeat their source) is left out.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        if !part.is_empty() && !text.contains(&part) {
+            // A sentence's full stop goes before its cause, not after.
+            if text.ends_with('.') {
+                text.pop();
+            }
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Where a JSON document that may hold secrets (a token response, a keychain entry) failed to
+/// parse: the kind of failure and its line and column, never the text around it (serde's own
+/// message can quote the value, which may be a token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unparsed {
+    category: serde_json::error::Category,
+    line: usize,
+    column: usize,
+}
+
+impl Unparsed {
+    pub(crate) fn of(error: &serde_json::Error) -> Unparsed {
+        Unparsed {
+            category: error.classify(),
+            line: error.line(),
+            column: error.column(),
+        }
+    }
+}
+
+impl std::fmt::Display for Unparsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.category {
+            serde_json::error::Category::Io => "read error",
+            serde_json::error::Category::Syntax => "syntax error",
+            serde_json::error::Category::Data => "unexpected data",
+            serde_json::error::Category::Eof => "cut off",
+        })?;
+        // Line 0 means serde did not read text (a value already parsed): no place to name.
+        if self.line > 0 {
+            write!(f, " at line {}, column {}", self.line, self.column)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Unparsed {}
 
 /// The sentence with its first letter in upper case, for messages built from lower-case parts.
 pub(crate) fn capitalize(text: &str) -> String {
@@ -457,5 +568,136 @@ fn human_duration(d: Duration) -> String {
         format!("{secs} s")
     } else {
         format!("{} ms", d.as_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    /// Each level of `error`'s chain, top first, checking on the way that none repeats the text
+    /// of its source (a reporter walking the chain would print it twice).
+    fn levels(error: &Error) -> Vec<String> {
+        let mut levels = vec![error.to_string()];
+        let mut source = error.source();
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            let above = levels.last().map(String::as_str).unwrap_or_default();
+            assert!(
+                !above.contains(&text),
+                "{above:?} repeats its source {text:?}"
+            );
+            levels.push(text);
+            source = cause.source();
+        }
+        levels
+    }
+
+    #[test]
+    fn a_keychain_entry_that_is_not_json_chains_to_where_it_broke_without_quoting_it() {
+        let entry = r#"{"v":2,"access_token":"oat_s3cret"#;
+        let error = crate::session::record::Stored::parse(entry).expect_err("cut off");
+        assert_eq!(
+            levels(&error),
+            [
+                "the saved session could not be read (it is not valid JSON); sign in again to replace it",
+                "cut off at line 1, column 33",
+            ]
+        );
+        assert_eq!(
+            error.report(),
+            "the saved session could not be read (it is not valid JSON); sign in again to replace it: cut off at line 1, column 33"
+        );
+        assert!(!format!("{error:?}").contains("oat_s3cret"), "{error:?}");
+    }
+
+    #[test]
+    fn a_token_response_that_is_not_json_keeps_where_it_broke_but_never_the_body() {
+        let body = br#"{"access_token":"oat_s3cret","token_type":"Bearer",}"#;
+        let error = crate::tokens::grant::parse_token_response(body).expect_err("not JSON");
+        assert_eq!(error.rule(), Some(Rule::TokenResponse));
+        let levels = levels(&error);
+        assert_eq!(levels.len(), 2, "{levels:?}");
+        assert!(
+            levels[0].contains("not a valid token response"),
+            "{levels:?}"
+        );
+        assert_eq!(levels[1], "syntax error at line 1, column 52");
+        assert!(!error.report().contains("oat_s3cret"), "{}", error.report());
+        assert!(!format!("{error:?}").contains("oat_s3cret"), "{error:?}");
+    }
+
+    #[test]
+    fn an_unreadable_profiles_file_chains_to_the_file_system_error() {
+        // A directory where the file should be: a real I/O failure.
+        let error = crate::settings::profiles::Profiles::at(std::env::temp_dir())
+            .list()
+            .expect_err("a directory is no profiles file");
+        let levels = levels(&error);
+        let io = error
+            .source()
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .expect("the I/O error is the source");
+        assert_eq!(levels.len(), 2, "{levels:?}");
+        assert!(
+            levels[0].ends_with("could not be read; fix or remove it."),
+            "{levels:?}"
+        );
+        assert_eq!(levels[1], io.to_string());
+        // The full stop moves behind the cause.
+        assert_eq!(
+            error.report(),
+            format!("{}: {io}", levels[0].trim_end_matches('.'))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_chains_to_the_transport_error_once() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let url = format!("http://127.0.0.1:{port}/.well-known/openid-configuration");
+        let http = crate::http::client(std::time::Duration::from_secs(5));
+        let error =
+            crate::http::get_json::<serde_json::Value>(&http, &url, "the discovery document")
+                .await
+                .expect_err("nothing listens there");
+        let levels = levels(&error);
+        assert_eq!(
+            levels[0],
+            format!("could not reach the discovery document at {url}: the connection was refused — is the server running on that port?")
+        );
+        assert!(
+            levels.len() > 2,
+            "the transport's own chain follows: {levels:?}"
+        );
+        let report = error.report();
+        assert!(report.starts_with(&levels[0]), "{report}");
+        assert!(
+            report.to_lowercase().contains("connection refused"),
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn a_lock_error_says_its_cause_once() {
+        let error = Error::lock(
+            "could not lock /run/user/1/keyhole/x.lock",
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        );
+        assert_eq!(
+            levels(&error),
+            [
+                "could not lock /run/user/1/keyhole/x.lock",
+                "permission denied"
+            ]
+        );
+        assert_eq!(
+            error.report(),
+            "could not lock /run/user/1/keyhole/x.lock: permission denied"
+        );
     }
 }

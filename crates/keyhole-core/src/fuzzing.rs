@@ -20,7 +20,7 @@ pub fn jwt_header(raw: &str) -> Option<Map<String, Value>> {
 /// A JWKS document: how many keys may verify signatures.
 pub fn jwks(body: &[u8]) -> Result<usize> {
     let document: Value = serde_json::from_slice(body)
-        .map_err(|e| crate::Error::discovery_from(format!("the JWKS is not JSON: {e}"), e))?;
+        .map_err(|e| crate::Error::discovery_from("the JWKS is not JSON", e))?;
     Ok(crate::tokens::jwks::parse_key_set(&document)?
         .iter()
         .filter(|k| k.verifies)

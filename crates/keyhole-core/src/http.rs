@@ -1,7 +1,6 @@
 //! The one place the engine's HTTP client is built, plus bounded body reads and plain-words
 //! transport errors.
 
-use std::error::Error as _;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -100,9 +99,22 @@ pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(
         )));
     }
     serde_json::from_slice(&body).map_err(|e| {
-        let message = format!("{what} at {url} is not valid JSON of the expected shape: {e}");
+        let message = format!("{what} at {url} is not valid JSON of the expected shape");
         Error::discovery_from(message, e)
     })
+}
+
+/// `body` as a JSON object, for answers that may hold secrets; else `refusal(why)`, with where
+/// the JSON broke (redacted) as its source.
+pub(crate) fn json_object(
+    body: &[u8],
+    refusal: impl Fn(&str) -> Error,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
+    match serde_json::from_slice(body) {
+        Ok(serde_json::Value::Object(members)) => Ok(members),
+        Ok(_) => Err(refusal("it is not a JSON object")),
+        Err(e) => Err(refusal("it is not a JSON object").unparsed(&e)),
+    }
 }
 
 /// The first `max` characters of a body as text, on one line.
@@ -127,39 +139,27 @@ pub(crate) fn network_error(what: &'static str, url: &str, error: reqwest::Error
     }
 }
 
-/// Plain words for why a request got no HTTP answer.
+/// Plain words for why a request got no HTTP answer. The transport's own words are not repeated
+/// here: they stay in the error's source, for [`Error::report`].
 pub fn describe_transport_error(error: &reqwest::Error) -> String {
-    let chain = error_chain(error);
-    let lower = chain.to_ascii_lowercase();
+    let lower = crate::error::chain(error).to_ascii_lowercase();
     if error.is_timeout() || lower.contains("timed out") {
-        "it did not answer in time (timeout)".into()
+        "it did not answer in time (timeout)"
     } else if lower.contains("dns error") || lower.contains("failed to lookup") {
-        format!("the host name could not be resolved (DNS): {chain}")
+        "the host name could not be resolved (DNS)"
     } else if lower.contains("connection refused") {
-        "the connection was refused — is the server running on that port?".into()
+        "the connection was refused — is the server running on that port?"
     } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
     {
-        format!("the TLS connection failed: {chain}")
+        "the TLS connection failed"
     } else if error.is_connect() {
-        format!("the connection failed: {chain}")
+        "the connection failed"
     } else if error.is_body() || error.is_decode() {
-        format!("the answer was cut off: {chain}")
+        "the answer was cut off"
     } else {
-        chain
+        "no HTTP answer came back"
     }
-}
-
-fn error_chain(error: &reqwest::Error) -> String {
-    let mut parts = vec![error.to_string()];
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    parts.join(": ")
+    .to_owned()
 }
 
 #[cfg(test)]

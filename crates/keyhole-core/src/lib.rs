@@ -16,7 +16,8 @@
 //!   diagnosis when it disappoints.
 //! - [`SecretStore`]: where secrets live — the OS [`Keychain`], or memory without one.
 //! - [`Error`]: one error type; [`Error::kind`] gives a stable name for UIs, [`Error::rule`] the
-//!   rule of the standards that refused something.
+//!   rule of the standards that refused something, [`Error::report`] the message with its causes
+//!   (each cause is a `source`, never repeated in the message).
 //!
 //! # Inside
 //! `settings` (config, profiles) → `signin` (discovery, resource metadata, registration, the
@@ -70,6 +71,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod http;
+mod secret;
 mod service;
 mod session;
 mod settings;
@@ -80,9 +82,10 @@ mod tokens;
 pub use api::probe::{ApiResponse, Body, BODY_CAP};
 pub use api::request::{ApiRequest, Method, Pair, RequestBody};
 pub use engine::{ApiResult, ApiWarning};
-pub use error::{Error, Result, Rule};
+pub use error::{chain, Error, Result, Rule};
 /// Token newtypes with redacted `Debug`, from the `oauth2` crate.
 pub use oauth2::{AccessToken, RefreshToken};
+pub use secret::Secret;
 pub use service::{
     Curl, Event, EventSink, ProfilesView, Resumed, Service, ServiceOptions, SetUp, SettingsStore,
 };

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::{config_for, quiet, StandIn};
 use keyhole_core::SignInMethod;
 use keyhole_core::{
-    account_for, ApiRequest, Body, CancellationToken, Keychain, Keyhole, SecretStore,
+    account_for, ApiRequest, Body, CancellationToken, Keychain, Keyhole, Secret, SecretStore,
     SessionKeeper, SignInOptions,
 };
 use keyhole_sandbox::{Sandbox, SandboxOptions};
@@ -47,6 +47,7 @@ fn stored(store: &Keychain, sandbox: &Sandbox) -> Option<String> {
     store
         .load(&account_for(&sandbox.issuer, &sandbox.client_id))
         .unwrap()
+        .map(|entry| entry.secret().to_owned())
 }
 
 /// The refresh token in the stored session record, if any.
@@ -201,7 +202,10 @@ async fn a_restore_with_a_revoked_token_signs_out_with_the_reason() {
     let store = keychain("revoked");
     let account = account_for(&sandbox.issuer, &sandbox.client_id);
     store
-        .save(&account, "not-a-refresh-token-the-provider-knows")
+        .save(
+            &account,
+            &Secret::new("not-a-refresh-token-the-provider-knows".into()),
+        )
         .unwrap();
     let keeper = keeper(sandbox, store.clone(), &sandbox.api.lax);
     let error = keeper.restore().await.unwrap_err();
@@ -234,7 +238,10 @@ async fn sign_out_revokes_at_the_provider_and_wipes_the_keychain() {
     );
     let watcher = tokio::spawn(async move {
         watch.wait_for(|u| u.session.is_none()).await.unwrap();
-        watched_store.load(&account_for(&issuer, &client)).unwrap()
+        watched_store
+            .load(&account_for(&issuer, &client))
+            .unwrap()
+            .map(|entry| entry.secret().to_owned())
     });
     let outcome = keeper.sign_out().await;
     let entry = watcher.await.unwrap().unwrap_or_default();
@@ -271,7 +278,7 @@ async fn sign_out_with_the_provider_down_still_wipes_everything_and_says_so() {
     );
     let entry = store.load(&account_for(&issuer, &client)).unwrap();
     assert!(
-        entry.is_some_and(|e| !e.contains("refresh_token")),
+        entry.is_some_and(|e| !e.secret().contains("refresh_token")),
         "no token left in the keychain"
     );
     assert!(keeper.current().await.is_none());
@@ -306,10 +313,18 @@ async fn a_401_refreshes_once_and_the_call_is_retried_with_the_new_token() {
 /// Rewrites the stored record with `edit` (as another run, or time passing, would leave it).
 fn edit_record(store: &Keychain, sandbox: &Sandbox, edit: impl FnOnce(&mut serde_json::Value)) {
     let account = account_for(&sandbox.issuer, &sandbox.client_id);
-    let mut record: serde_json::Value =
-        serde_json::from_str(&store.load(&account).unwrap().expect("a stored record")).unwrap();
+    let mut record: serde_json::Value = serde_json::from_str(
+        store
+            .load(&account)
+            .unwrap()
+            .expect("a stored record")
+            .secret(),
+    )
+    .unwrap();
     edit(&mut record);
-    store.save(&account, &record.to_string()).unwrap();
+    store
+        .save(&account, &Secret::new(record.to_string()))
+        .unwrap();
 }
 
 #[tokio::test]
@@ -376,7 +391,7 @@ async fn an_old_format_entry_is_renewed_and_upgraded_and_garbage_is_refused_with
     let refresh = stored_refresh(&store, &sandbox).unwrap();
     drop(first);
     // Keyhole 0.1 kept the bare refresh token.
-    store.save(&account, &refresh).unwrap();
+    store.save(&account, &Secret::new(refresh)).unwrap();
     let second = keeper(&sandbox, store.clone(), &sandbox.api.lax);
     let session = second.restore().await.unwrap().expect("restored");
     assert_eq!(session.subject(), Some("user_2upgrade"));
@@ -385,7 +400,9 @@ async fn an_old_format_entry_is_renewed_and_upgraded_and_garbage_is_refused_with
     second.sign_out().await;
 
     let requests = || sandbox.stats().unwrap()["requests"].as_u64().unwrap();
-    store.save(&account, "{\"v\":2,\"garbage\":true}").unwrap();
+    store
+        .save(&account, &Secret::new("{\"v\":2,\"garbage\":true}".into()))
+        .unwrap();
     let before = requests();
     let third = keeper(&sandbox, store.clone(), &sandbox.api.lax);
     let error = third.restore().await.unwrap_err();

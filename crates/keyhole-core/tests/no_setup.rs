@@ -431,7 +431,7 @@ async fn delete_registered(store: &Arc<dyn SecretStore>, issuer: &str) {
         .load(&registration::registration_account(issuer))
         .unwrap()
         .unwrap();
-    let entry: serde_json::Value = serde_json::from_str(&entry).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(entry.secret()).unwrap();
     let deleted = http()
         .delete(entry["registration_client_uri"].as_str().unwrap())
         .bearer_auth(entry["registration_access_token"].as_str().unwrap())

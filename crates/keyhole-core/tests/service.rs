@@ -113,7 +113,7 @@ async fn with_no_client_id_the_service_registers_once_and_replaces_a_forgotten_c
         ))
         .expect("loads")
         .expect("a stored registration");
-    keyhole_sandbox::forget_registration(&entry).expect("the provider forgets it");
+    keyhole_sandbox::forget_registration(entry.secret()).expect("the provider forgets it");
     heard.forget();
     service
         .sign_in(SignInMethod::Browser)

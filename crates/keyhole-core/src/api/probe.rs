@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use oauth2::AccessToken;
-use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE, LOCATION};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, LOCATION};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -132,7 +132,8 @@ async fn exchange(
     for _ in 0..=MAX_REDIRECTS {
         let mut builder = request.builder(http, method, &current, with_body);
         if let Some(token) = token {
-            builder = builder.header(AUTHORIZATION, format!("Bearer {}", token.secret()));
+            // Marked sensitive, so the header's Debug never shows the token.
+            builder = builder.bearer_auth(token.secret());
         }
         let response = builder
             .send()

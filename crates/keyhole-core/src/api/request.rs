@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use oauth2::AccessToken;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -367,7 +368,9 @@ impl ApiRequest {
             words.push(match token {
                 // Double quotes so the shell runs the command substitution.
                 CurlToken::Command(command) => format!("\"Authorization: Bearer $({command})\""),
-                CurlToken::Literal(value) => quote(&format!("Authorization: Bearer {value}")),
+                CurlToken::Literal(token) => {
+                    quote(&format!("Authorization: Bearer {}", token.secret()))
+                }
             });
         }
         if let Some(body) = &prepared.body {
@@ -385,7 +388,7 @@ pub enum CurlToken {
     /// A shell command that prints the token (e.g. `keyhole-cli token --profile work`).
     Command(String),
     /// The token itself (the user asked for it, and was warned).
-    Literal(String),
+    Literal(AccessToken),
 }
 
 impl CurlToken {
@@ -573,7 +576,7 @@ mod tests {
         assert!(curl.contains(r#"--data-binary '{"a":"b c"}'"#), "{curl}");
         assert!(curl.ends_with(" http://127.0.0.1:5000/echo"), "{curl}");
         let literal = r
-            .to_curl(&CurlToken::Literal("tok.en".into()))
+            .to_curl(&CurlToken::Literal(AccessToken::new("tok.en".into())))
             .expect("curl");
         assert!(
             literal.contains("-H 'Authorization: Bearer tok.en'"),
@@ -581,7 +584,7 @@ mod tests {
         );
         r.send_token = false;
         let without = r
-            .to_curl(&CurlToken::Literal("tok.en".into()))
+            .to_curl(&CurlToken::Literal(AccessToken::new("tok.en".into())))
             .expect("curl");
         assert!(!without.contains("Authorization"), "{without}");
     }

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use oauth2::AccessToken;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -22,6 +23,7 @@ use url::Url;
 use crate::api::request::{ApiRequest, CurlToken};
 use crate::engine::{ApiResult, SignInOptions};
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 use crate::session::accounts::Accounts;
 use crate::session::keeper::{SessionKeeper, SignOutOutcome};
 use crate::session::renewal::{self, RenewalStats};
@@ -106,24 +108,14 @@ pub enum Resumed {
 }
 
 /// A request as a curl command: what goes to the clipboard and what the window may show.
-/// `Debug` leaves out the copied command, which may hold the token.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Curl {
     /// The command to copy; holds the literal access token when one was asked for.
-    pub copied: String,
+    pub copied: Secret,
     /// The same command with the token shown as `<access token>`.
     pub shown: String,
     /// True when `copied` holds the literal token.
     pub literal_token: bool,
-}
-
-impl std::fmt::Debug for Curl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Curl")
-            .field("shown", &self.shown)
-            .field("literal_token", &self.literal_token)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The settings in force and their profile.
@@ -484,7 +476,8 @@ impl Service {
                 Err(error) => {
                     tracing::info!(kind = error.kind(), %error, "could not restore the session");
                     service.notice(format!(
-                        "Could not restore your session: {error}. You can sign in again."
+                        "Could not restore your session: {}. You can sign in again.",
+                        error.report()
                     ));
                 }
             }
@@ -737,17 +730,17 @@ impl Service {
                 &self.inner.options.keychain_service,
             ))?;
             return Ok(Curl {
-                shown: command.clone(),
-                copied: command,
+                copied: Secret::new(command.clone()),
+                shown: command,
                 literal_token,
             });
         }
         let session = self.fresh_session().await?;
         Ok(Curl {
-            copied: request.to_curl(&CurlToken::Literal(
-                session.tokens.access_token.secret().clone(),
-            ))?,
-            shown: request.to_curl(&CurlToken::Literal("<access token>".into()))?,
+            copied: Secret::new(request.to_curl(&CurlToken::Literal(session.tokens.access_token))?),
+            shown: request.to_curl(&CurlToken::Literal(AccessToken::new(
+                "<access token>".into(),
+            )))?,
             literal_token,
         })
     }

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
+use oauth2::{AccessToken, RefreshToken, StandardRevocableToken};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -20,6 +21,7 @@ use crate::api::diagnosis::{compare_answers, AnswerDigest};
 use crate::api::request::{ApiRequest, Prepared};
 use crate::engine::{ApiResult, Keyhole, SignInOptions};
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 use crate::session::lock;
 use crate::session::record::{Record, Stored};
 use crate::session::state::{Session, SessionSummary};
@@ -27,7 +29,7 @@ use crate::session::vault::SecretStore;
 use crate::signin::browser::Browser;
 use crate::signin::flow::Progress;
 use crate::signin::SignInMethod;
-use crate::tokens::grant::{self, TokenKind};
+use crate::tokens::grant;
 
 /// How long a refresh or sign-in waits for another Keyhole process to finish with the session.
 const LOCK_WAIT: Duration = Duration::from_secs(30);
@@ -425,7 +427,10 @@ impl SessionKeeper {
         };
         let stored = self.load().await.ok().flatten();
         if let Err(error) = self.save(Stored::signed_out_marker()).await {
-            problems.push(format!("the keychain entry could not be cleared ({error})"));
+            problems.push(format!(
+                "the keychain entry could not be cleared ({})",
+                error.report()
+            ));
         }
         let session = slot.take();
         // What is current is what the store holds now (another process may have rotated it).
@@ -437,20 +442,21 @@ impl SessionKeeper {
                     .as_ref()
                     .and_then(|s| s.tokens.refresh_token.as_ref())
             })
-            .map(|t| t.secret().clone());
-        let mut access: Vec<String> = session
+            .cloned();
+        let mut access: Vec<AccessToken> = session
             .iter()
-            .map(|s| s.tokens.access_token.secret().clone())
+            .map(|s| s.tokens.access_token.clone())
             .collect();
         if let Some(Stored::Session(record)) = &stored {
-            if !access.contains(record.access_token.secret()) {
-                access.push(record.access_token.secret().clone());
+            let secret = record.access_token.secret();
+            if !access.iter().any(|t| t.secret() == secret) {
+                access.push(record.access_token.clone());
             }
         }
         drop(lock);
         let held = refresh.is_some() || !access.is_empty();
         if held {
-            if let Err(problem) = self.revoke(refresh.as_deref(), &access).await {
+            if let Err(problem) = self.revoke(refresh.as_ref(), &access).await {
                 problems.push(problem);
             }
         }
@@ -462,12 +468,13 @@ impl SessionKeeper {
         }
     }
 
-    async fn revoke(&self, refresh: Option<&str>, access: &[String]) -> Result<(), String> {
-        let provider = self
-            .keyhole
-            .provider()
-            .await
-            .map_err(|e| format!("revocation could not be confirmed: {e}"))?;
+    async fn revoke(
+        &self,
+        refresh: Option<&RefreshToken>,
+        access: &[AccessToken],
+    ) -> Result<(), String> {
+        let unconfirmed = |e: Error| format!("revocation could not be confirmed: {}", e.report());
+        let provider = self.keyhole.provider().await.map_err(unconfirmed)?;
         let endpoint = provider.metadata.revocation_endpoint.as_ref().ok_or_else(|| {
             "the provider offers no revocation endpoint, so the tokens stay valid until they expire"
                 .to_owned()
@@ -476,19 +483,21 @@ impl SessionKeeper {
         let http = self.keyhole.http();
         // The refresh token first: revoking it ends the whole grant.
         if let Some(token) = refresh {
-            grant::revoke(http, endpoint, client_id, token, TokenKind::Refresh)
+            let token = StandardRevocableToken::RefreshToken(token.clone());
+            grant::revoke(http, endpoint, client_id, &token)
                 .await
-                .map_err(|e| format!("revocation could not be confirmed: {e}"))?;
+                .map_err(unconfirmed)?;
         }
         for token in access {
-            match grant::revoke(http, endpoint, client_id, token, TokenKind::Access).await {
+            let token = StandardRevocableToken::AccessToken(token.clone());
+            match grant::revoke(http, endpoint, client_id, &token).await {
                 Ok(()) => {}
                 // RFC 7009 §2.2.1: many providers cannot revoke self-contained JWT access tokens.
                 // With the grant revoked above, that token only lives out its short lifetime.
                 Err(Error::RevocationRefused {
                     error: Some(error), ..
                 }) if error == "unsupported_token_type" && refresh.is_some() => {}
-                Err(e) => return Err(format!("revocation could not be confirmed: {e}")),
+                Err(e) => return Err(unconfirmed(e)),
             }
         }
         Ok(())
@@ -587,7 +596,8 @@ impl SessionKeeper {
             Err(error @ Error::Verification { .. }) if previous.is_some() => {
                 // A renewed token that fails verification (e.g. another user) ends the session.
                 self.wipe().await;
-                return Err(self.end(slot, &format!("the renewed session was refused: {error}")));
+                let reason = format!("the renewed session was refused: {}", error.report());
+                return Err(self.end(slot, &reason));
             }
             Err(error) => return Err(error),
         };
@@ -617,12 +627,8 @@ impl SessionKeeper {
 
     /// Revokes what a renewal received but may not keep.
     async fn discard(&self, session: &Session) {
-        let refresh = session
-            .tokens
-            .refresh_token
-            .as_ref()
-            .map(|t| t.secret().as_str());
-        let access = [session.tokens.access_token.secret().clone()];
+        let refresh = session.tokens.refresh_token.as_ref();
+        let access = [session.tokens.access_token.clone()];
         if let Err(problem) = self.revoke(refresh, &access).await {
             tracing::warn!(%problem, "could not revoke tokens that arrived after the session ended");
         }
@@ -639,11 +645,11 @@ impl SessionKeeper {
         let (store, account) = (self.store.clone(), self.account.clone());
         match blocking(move || store.load(&account)).await? {
             None => Ok(None),
-            Some(text) => Stored::parse(&text).map(Some),
+            Some(text) => Stored::parse(text.secret()).map(Some),
         }
     }
 
-    async fn save(&self, text: String) -> Result<()> {
+    async fn save(&self, text: Secret) -> Result<()> {
         let (store, account) = (self.store.clone(), self.account.clone());
         blocking(move || store.save(&account, &text)).await
     }
@@ -662,13 +668,13 @@ pub(crate) fn is_due(session: &Session) -> bool {
         .is_some_and(|due| SystemTime::now() >= due)
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
-        Err(Error::keychain(
-            "the keychain call failed",
-            std::io::Error::other(e.to_string()),
-        ))
-    })
+/// Runs a keychain call off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(Error::keychain("the keychain call failed", e)))
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ pub(crate) async fn acquire(account: &str, wait: Duration) -> Result<AccountLock
         .unwrap_or_else(|e| {
             Err(LockError::Unusable(Error::lock(
                 "the lock task failed",
-                std::io::Error::other(e.to_string()),
+                std::io::Error::other(e),
             )))
         })
 }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 use crate::session::state::{Identity, Session};
 use crate::tokens::grant::{IdToken, TokenSet};
 use crate::tokens::verify::{self, AccessTokenInfo};
@@ -67,7 +68,7 @@ struct Marker {
 impl Stored {
     /// Reads an entry. Err ([`Error::StoredSession`]) when it is neither format.
     pub fn parse(text: &str) -> Result<Stored> {
-        let unreadable = |why: &str| Error::StoredSession(why.to_owned());
+        let unreadable = |why: &str| Error::stored_session(why);
         if text.len() > MAX_ENTRY {
             return Err(unreadable("it is far larger than a session"));
         }
@@ -77,9 +78,8 @@ impl Stored {
             check_token(trimmed, "refresh token", is_vschar)?;
             return Ok(Stored::Legacy(RefreshToken::new(trimmed.to_owned())));
         }
-        let value: Value = serde_json::from_str(trimmed).map_err(|e| {
-            Error::StoredSession(format!("it is not valid JSON ({})", e.classify_str()))
-        })?;
+        let value: Value = serde_json::from_str(trimmed)
+            .map_err(|e| unreadable("it is not valid JSON").unparsed(&e))?;
         match value.get("v").and_then(Value::as_u64) {
             Some(v) if v == u64::from(VERSION) => {}
             Some(v) if v > u64::from(VERSION) => {
@@ -91,23 +91,25 @@ impl Stored {
         }
         if value.get("signed_out_at").is_some() {
             serde_json::from_value::<Marker>(value)
-                .map_err(|_| unreadable("its sign-out marker is malformed"))?;
+                .map_err(|e| unreadable("its sign-out marker is malformed").unparsed(&e))?;
             return Ok(Stored::SignedOut);
         }
-        // serde's message may quote the offending value, which may be a token: not repeated.
+        // serde's message may quote the offending value, which may be a token: only its kind.
         let record: Record = serde_json::from_value(value)
-            .map_err(|_| unreadable("a field is missing or has the wrong type"))?;
+            .map_err(|e| unreadable("a field is missing or has the wrong type").unparsed(&e))?;
         record.check()?;
         Ok(Stored::Session(Box::new(record)))
     }
 
-    /// The text of a sign-out marker.
-    pub fn signed_out_marker() -> String {
-        serde_json::to_string(&Marker {
-            v: VERSION,
-            signed_out_at: unix(SystemTime::now()),
-        })
-        .unwrap_or_default()
+    /// The text of a sign-out marker (no secret in it, but stored as entries are).
+    pub fn signed_out_marker() -> Secret {
+        Secret::new(
+            serde_json::to_string(&Marker {
+                v: VERSION,
+                signed_out_at: unix(SystemTime::now()),
+            })
+            .unwrap_or_default(),
+        )
     }
 
     /// The refresh token held, if any.
@@ -138,10 +140,10 @@ impl Record {
         }
     }
 
-    /// The entry's text.
-    pub fn to_text(&self) -> String {
+    /// The entry's text: it holds the tokens.
+    pub fn to_text(&self) -> Secret {
         // Serializing plain strings, numbers and maps cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
+        Secret::new(serde_json::to_string(self).unwrap_or_default())
     }
 
     /// The session this record holds. The access token was verified when it was received and has
@@ -175,16 +177,14 @@ impl Record {
             check_token(token.secret(), "refresh token", is_vschar)?;
         }
         let url = url::Url::parse(&self.token_endpoint)
-            .map_err(|_| Error::StoredSession("its token endpoint is not a URL".to_owned()))?;
+            .map_err(|_| Error::stored_session("its token endpoint is not a URL"))?;
         if !matches!(url.scheme(), "https" | "http") {
-            return Err(Error::StoredSession(
-                "its token endpoint is not an http(s) URL".to_owned(),
+            return Err(Error::stored_session(
+                "its token endpoint is not an http(s) URL",
             ));
         }
         if self.issuer.is_empty() || self.client_id.is_empty() {
-            return Err(Error::StoredSession(
-                "it names no issuer or client".to_owned(),
-            ));
+            return Err(Error::stored_session("it names no issuer or client"));
         }
         Ok(())
     }
@@ -202,7 +202,7 @@ fn is_b64token(c: u8) -> bool {
 
 fn check_token(token: &str, what: &str, allowed: fn(u8) -> bool) -> Result<()> {
     if token.is_empty() || token.len() > MAX_TOKEN || !token.bytes().all(allowed) {
-        return Err(Error::StoredSession(format!(
+        return Err(Error::stored_session(format!(
             "its {what} is not a well-formed token"
         )));
     }
@@ -218,26 +218,12 @@ fn from_unix(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(secs.min(1 << 40))
 }
 
-trait ClassifyStr {
-    fn classify_str(&self) -> &'static str;
-}
-
-impl ClassifyStr for serde_json::Error {
-    fn classify_str(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "read error",
-            serde_json::error::Category::Syntax => "syntax error",
-            serde_json::error::Category::Data => "unexpected data",
-            serde_json::error::Category::Eof => "cut off",
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn session() -> Session {
+    /// A verified session's fields, for tests here and elsewhere in the crate.
+    pub(crate) fn session() -> Session {
         Session {
             issuer: "https://clerk.example.test".into(),
             client_id: "client".into(),
@@ -262,7 +248,7 @@ mod tests {
     #[test]
     fn a_record_round_trips_through_its_text() {
         let text = Record::of(&session(), "https://clerk.example.test/oauth/token").to_text();
-        let Stored::Session(record) = Stored::parse(&text).expect("parses") else {
+        let Stored::Session(record) = Stored::parse(text.secret()).expect("parses") else {
             panic!("not a session")
         };
         let back = record.session();
@@ -293,7 +279,7 @@ mod tests {
     #[test]
     fn the_sign_out_marker_reads_as_signed_out() {
         assert!(matches!(
-            Stored::parse(&Stored::signed_out_marker()),
+            Stored::parse(Stored::signed_out_marker().secret()),
             Ok(Stored::SignedOut)
         ));
     }
@@ -311,7 +297,9 @@ mod tests {
         ];
         for (text, why) in cases {
             match Stored::parse(text) {
-                Err(Error::StoredSession(message)) => {
+                Err(Error::StoredSession {
+                    reason: message, ..
+                }) => {
                     assert!(message.contains(why), "{text:?}: {message}")
                 }
                 other => panic!("{text:?} gave {other:?}"),
@@ -319,8 +307,10 @@ mod tests {
         }
         let mut record = Record::of(&session(), "https://clerk.example.test/oauth/token");
         record.access_token = AccessToken::new("bad token\r\nX-Injected: 1".into());
-        match Stored::parse(&record.to_text()) {
-            Err(Error::StoredSession(message)) => {
+        match Stored::parse(record.to_text().secret()) {
+            Err(Error::StoredSession {
+                reason: message, ..
+            }) => {
                 assert!(
                     message.contains("access token is not a well-formed"),
                     "{message}"
@@ -330,13 +320,15 @@ mod tests {
         }
         record.access_token = AccessToken::new("ok".into());
         record.token_endpoint = "file:///etc/passwd".into();
-        match Stored::parse(&record.to_text()) {
-            Err(Error::StoredSession(message)) => assert!(message.contains("http(s)"), "{message}"),
+        match Stored::parse(record.to_text().secret()) {
+            Err(Error::StoredSession {
+                reason: message, ..
+            }) => assert!(message.contains("http(s)"), "{message}"),
             other => panic!("{other:?}"),
         }
         assert!(matches!(
             Stored::parse(&"x".repeat(MAX_ENTRY + 1)),
-            Err(Error::StoredSession(m)) if m.contains("larger")
+            Err(Error::StoredSession { reason: m, .. }) if m.contains("larger")
         ));
     }
 }

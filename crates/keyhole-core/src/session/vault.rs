@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 
 /// A place for one secret per account. Implementations must not write secrets to plain files.
 pub trait SecretStore: Send + Sync {
     /// The secret for `account`, if one is stored.
-    fn load(&self, account: &str) -> Result<Option<String>>;
+    fn load(&self, account: &str) -> Result<Option<Secret>>;
     /// Stores (or replaces) the secret for `account`.
-    fn save(&self, account: &str, secret: &str) -> Result<()>;
+    fn save(&self, account: &str, secret: &Secret) -> Result<()>;
     /// Removes the secret for `account`; removing nothing is not an error.
     fn delete(&self, account: &str) -> Result<()>;
     /// Why secrets do not outlive this process, when they do not (no keychain was available).
@@ -54,16 +55,16 @@ impl Keychain {
         keyring::Entry::new(&self.service, account)
     }
 
-    fn load_raw(&self, account: &str) -> Result<Option<String>, keyring::Error> {
+    fn load_raw(&self, account: &str) -> Result<Option<Secret>, keyring::Error> {
         match self.entry(account)?.get_password() {
-            Ok(secret) => Ok(Some(secret)),
+            Ok(secret) => Ok(Some(Secret::new(secret))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    fn save_raw(&self, account: &str, secret: &str) -> Result<(), keyring::Error> {
-        self.entry(account)?.set_password(secret)
+    fn save_raw(&self, account: &str, secret: &Secret) -> Result<(), keyring::Error> {
+        self.entry(account)?.set_password(secret.secret())
     }
 
     fn delete_raw(&self, account: &str) -> Result<(), keyring::Error> {
@@ -75,11 +76,11 @@ impl Keychain {
 }
 
 impl SecretStore for Keychain {
-    fn load(&self, account: &str) -> Result<Option<String>> {
+    fn load(&self, account: &str) -> Result<Option<Secret>> {
         self.load_raw(account).map_err(keychain_error)
     }
 
-    fn save(&self, account: &str, secret: &str) -> Result<()> {
+    fn save(&self, account: &str, secret: &Secret) -> Result<()> {
         self.save_raw(account, secret).map_err(keychain_error)
     }
 
@@ -138,7 +139,7 @@ impl KeychainOrMemory {
             match on_keychain(&self.keychain) {
                 Err(error) if is_unavailable(&error) => {
                     tracing::info!(%error, "no system keychain; keeping the session in memory");
-                    let _ = self.failed.set(keychain_error(error).to_string());
+                    let _ = self.failed.set(keychain_error(error).report());
                 }
                 other => return other.map_err(keychain_error),
             }
@@ -148,10 +149,10 @@ impl KeychainOrMemory {
 }
 
 impl SecretStore for KeychainOrMemory {
-    fn load(&self, account: &str) -> Result<Option<String>> {
+    fn load(&self, account: &str) -> Result<Option<Secret>> {
         self.with(|k| k.load_raw(account), |m| m.load(account))
     }
-    fn save(&self, account: &str, secret: &str) -> Result<()> {
+    fn save(&self, account: &str, secret: &Secret) -> Result<()> {
         self.with(|k| k.save_raw(account, secret), |m| m.save(account, secret))
     }
     fn delete(&self, account: &str) -> Result<()> {
@@ -167,16 +168,16 @@ impl SecretStore for KeychainOrMemory {
 /// session then ends with the app), and a stand-in for unit tests.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    secrets: Mutex<HashMap<String, String>>,
+    secrets: Mutex<HashMap<String, Secret>>,
 }
 
 impl SecretStore for MemoryStore {
-    fn load(&self, account: &str) -> Result<Option<String>> {
+    fn load(&self, account: &str) -> Result<Option<Secret>> {
         Ok(self.lock().get(account).cloned())
     }
 
-    fn save(&self, account: &str, secret: &str) -> Result<()> {
-        self.lock().insert(account.to_owned(), secret.to_owned());
+    fn save(&self, account: &str, secret: &Secret) -> Result<()> {
+        self.lock().insert(account.to_owned(), secret.clone());
         Ok(())
     }
 
@@ -187,7 +188,7 @@ impl SecretStore for MemoryStore {
 }
 
 impl MemoryStore {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Secret>> {
         // A panic while holding this lock cannot leave the map half-written.
         self.secrets
             .lock()

@@ -385,10 +385,7 @@ pub fn parse_api_url(input: &str) -> Result<Url> {
 /// RFC 8707 §2: a resource is an absolute URI without a fragment.
 fn parse_resource(input: &str) -> Result<Url> {
     let url = Url::parse(input).map_err(|e| {
-        Error::setting(
-            "resource",
-            format!("“{input}” is not an absolute URI ({e})."),
-        )
+        Error::setting_from("resource", format!("“{input}” is not an absolute URI."), e)
     })?;
     if url.fragment().is_some() {
         return Err(Error::setting(

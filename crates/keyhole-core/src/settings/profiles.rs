@@ -190,6 +190,17 @@ impl Profiles {
                 ),
             )
         };
+        // The file system's or parser's words are the source, not repeated in the message.
+        let broken = |source: Box<dyn std::error::Error + Send + Sync>| {
+            Error::setting_from(
+                "profile",
+                format!(
+                    "The profiles file {} could not be read; fix or remove it.",
+                    self.path.display()
+                ),
+                source,
+            )
+        };
         let meta = match std::fs::metadata(&self.path) {
             Ok(meta) => meta,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -198,14 +209,13 @@ impl Profiles {
                     profiles: Vec::new(),
                 })
             }
-            Err(e) => return Err(unreadable(e.to_string())),
+            Err(e) => return Err(broken(e.into())),
         };
         if meta.len() > MAX_FILE {
             return Err(unreadable("it is far too large".into()));
         }
-        let text = std::fs::read_to_string(&self.path).map_err(|e| unreadable(e.to_string()))?;
-        let file: File = serde_json::from_str(&text)
-            .map_err(|e| unreadable(format!("line {}, column {}", e.line(), e.column())))?;
+        let text = std::fs::read_to_string(&self.path).map_err(|e| broken(e.into()))?;
+        let file: File = serde_json::from_str(&text).map_err(|e| broken(e.into()))?;
         if file.v > VERSION {
             return Err(unreadable(format!(
                 "it was written by a newer Keyhole (format {})",
@@ -217,12 +227,13 @@ impl Profiles {
 
     fn write(&self, file: &File) -> Result<()> {
         let failed = |e: std::io::Error| {
-            Error::setting(
+            Error::setting_from(
                 "profile",
                 format!(
-                    "The profiles file {} could not be written ({e}).",
+                    "The profiles file {} could not be written.",
                     self.path.display()
                 ),
+                e,
             )
         };
         if let Some(dir) = self.path.parent() {

@@ -111,7 +111,7 @@ impl QrCode {
 
 /// A started device sign-in: the device code stays in here.
 pub(crate) struct PendingDevice {
-    device_code: String,
+    device_code: oauth2::DeviceCode,
     shown: DeviceCode,
     interval: Duration,
     expires_at: Instant,
@@ -173,9 +173,7 @@ fn malformed(why: &str) -> Error {
 /// RFC 8628 §3.2, checked member by member. Nothing of the body is quoted: it holds the code.
 #[doc(hidden)]
 pub(crate) fn parse_response(body: &[u8]) -> Result<PendingDevice> {
-    let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(body) else {
-        return Err(malformed("it is not a JSON object"));
-    };
+    let members = crate::http::json_object(body, malformed)?;
     let string = |name: &str| match members.get(name) {
         Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.as_str())),
         None => Ok(None),
@@ -223,7 +221,7 @@ pub(crate) fn parse_response(body: &[u8]) -> Result<PendingDevice> {
     let qr_text = complete.as_ref().unwrap_or(&verification_uri).to_string();
     let qr = QrCode::encode(&qr_text).ok_or_else(|| malformed("its URL is too long"))?;
     Ok(PendingDevice {
-        device_code: device_code.to_owned(),
+        device_code: oauth2::DeviceCode::new(device_code.to_owned()),
         shown: DeviceCode {
             verification_uri: verification_uri.to_string(),
             verification_uri_complete: complete.map(String::from),

@@ -56,7 +56,8 @@ impl Listener {
                     std::io::ErrorKind::PermissionDenied => format!(
                         "port {port} needs special permissions; choose a port above 1023, or 0 for any free port"
                     ),
-                    _ => e.to_string(),
+                    // The system's own words are the source.
+                    _ => "the system refused it".to_owned(),
                 },
                 source: e,
             })?;
@@ -64,7 +65,7 @@ impl Listener {
             .local_addr()
             .map_err(|e| Error::Loopback {
                 port,
-                message: e.to_string(),
+                message: "its address could not be read".to_owned(),
                 source: e,
             })?
             .port();
@@ -136,12 +137,24 @@ pub(crate) fn judge_raw(
 }
 
 /// What the flow needs of a request head.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Head {
     method: String,
+    /// The path and query: on the callback, the query holds the authorization code.
     target: String,
     /// The `Host` header; None when absent or repeated.
     host: Option<String>,
+}
+
+impl std::fmt::Debug for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = self.target.split('?').next().unwrap_or_default();
+        f.debug_struct("Head")
+            .field("method", &self.method)
+            .field("path", &path)
+            .field("host", &self.host)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Head {

@@ -11,6 +11,8 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::error::{Error, Result, Rule};
+use crate::secret::Secret;
+use crate::session::keeper::blocking;
 use crate::session::vault::SecretStore;
 use crate::settings::config::{Config, Settings};
 use crate::signin::discovery::{self, ProviderMetadata};
@@ -31,7 +33,7 @@ pub struct RegisteredClient {
     pub issuer: String,
     /// The client ID the provider gave.
     pub client_id: String,
-    registration_access_token: Option<String>,
+    registration_access_token: Option<Secret>,
     registration_client_uri: Option<String>,
 }
 
@@ -241,7 +243,7 @@ async fn still_known(http: &reqwest::Client, client: &RegisteredClient) -> bool 
     let Ok(uri) = Url::parse(uri) else {
         return true;
     };
-    match http.get(uri).bearer_auth(token).send().await {
+    match http.get(uri).bearer_auth(token.secret()).send().await {
         Ok(response) => !matches!(response.status().as_u16(), 401 | 403 | 404),
         Err(_) => true,
     }
@@ -295,9 +297,7 @@ pub(crate) fn parse_response(
     issuer: &str,
     endpoint: &Url,
 ) -> Result<RegisteredClient> {
-    let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(body) else {
-        return Err(bad_answer("it is not a JSON object"));
-    };
+    let members = crate::http::json_object(body, bad_answer)?;
     let client_id = match members.get("client_id") {
         Some(Value::String(id))
             if !id.is_empty()
@@ -322,7 +322,7 @@ pub(crate) fn parse_response(
         .get("registration_access_token")
         .and_then(Value::as_str)
         .filter(|t| !t.is_empty() && t.len() <= 4096)
-        .map(str::to_owned);
+        .map(|t| Secret::new(t.to_owned()));
     // The registration access token only ever goes back to the registration endpoint's origin.
     let uri = members
         .get("registration_client_uri")
@@ -341,32 +341,19 @@ pub(crate) fn parse_response(
 
 async fn load(store: &Arc<dyn SecretStore>, issuer: &str) -> Result<Option<RegisteredClient>> {
     let (store, account) = (store.clone(), registration_account(issuer));
-    let text = tokio::task::spawn_blocking(move || store.load(&account))
-        .await
-        .map_err(|e| {
-            Error::keychain(
-                "the keychain call failed",
-                std::io::Error::other(e.to_string()),
-            )
-        })??;
+    let text = blocking(move || store.load(&account)).await?;
     // An entry that is not ours is ignored (and replaced by the next registration).
     Ok(text
-        .and_then(|t| serde_json::from_str::<RegisteredClient>(&t).ok())
+        .and_then(|t| serde_json::from_str::<RegisteredClient>(t.secret()).ok())
         .filter(|c| c.v == FORMAT && c.issuer == issuer))
 }
 
 async fn save(store: &Arc<dyn SecretStore>, client: &RegisteredClient) -> Result<()> {
     let text = serde_json::to_string(client)
+        .map(Secret::new)
         .map_err(|e| Error::keychain("the registration could not be written", e))?;
     let (store, account) = (store.clone(), registration_account(&client.issuer));
-    tokio::task::spawn_blocking(move || store.save(&account, &text))
-        .await
-        .map_err(|e| {
-            Error::keychain(
-                "the keychain call failed",
-                std::io::Error::other(e.to_string()),
-            )
-        })?
+    blocking(move || store.save(&account, &text)).await
 }
 
 #[cfg(test)]

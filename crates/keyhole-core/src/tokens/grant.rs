@@ -9,9 +9,9 @@ use oauth2::basic::{
     BasicTokenType,
 };
 use oauth2::{
-    AccessToken, AuthUrl, AuthorizationCode, ClientId, EndpointNotSet, EndpointSet,
-    ExtraTokenFields, PkceCodeVerifier, RedirectUrl, RefreshToken, StandardRevocableToken,
-    StandardTokenResponse, TokenUrl,
+    AccessToken, AuthUrl, AuthorizationCode, ClientId, DeviceCode, EndpointNotSet, EndpointSet,
+    ExtraTokenFields, PkceCodeVerifier, RedirectUrl, RefreshToken, RevocableToken,
+    StandardRevocableToken, StandardTokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -101,7 +101,7 @@ pub(crate) fn oauth_client(
     Ok(match redirect_uri {
         Some(uri) => client.set_redirect_uri(
             RedirectUrl::new(uri.to_owned())
-                .map_err(|e| Error::discovery_from(format!("bad redirect URI {uri}: {e}"), e))?,
+                .map_err(|e| Error::discovery_from(format!("bad redirect URI {uri}"), e))?,
         ),
         None => client,
     })
@@ -141,11 +141,11 @@ pub(crate) async fn device_grant(
     http: &reqwest::Client,
     metadata: &ProviderMetadata,
     client_id: &str,
-    device_code: &str,
+    device_code: &DeviceCode,
 ) -> Result<TokenSet> {
     let form = [
         ("grant_type", DEVICE_CODE_GRANT),
-        ("device_code", device_code),
+        ("device_code", device_code.secret().as_str()),
         ("client_id", client_id),
     ];
     let response = request_tokens(http, metadata, &form).await?;
@@ -229,9 +229,7 @@ pub fn parse_token_response(body: &[u8]) -> Result<TokenResponse> {
             format!("The token endpoint's answer is not a valid token response ({why}), so Keyhole refused it; the provider is misconfigured or not the one you meant."),
         )
     };
-    let Ok(Value::Object(members)) = serde_json::from_slice::<Value>(body) else {
-        return Err(malformed("it is not a JSON object"));
-    };
+    let members = crate::http::json_object(body, malformed)?;
     // RFC 6749 §5.1 omits members that have no value; a null where a value belongs is malformed,
     // not absent.
     let string = |name: &str| -> Result<Option<&str>> {
@@ -358,13 +356,6 @@ fn token_set(response: TokenResponse, previous_refresh: Option<&RefreshToken>) -
     }
 }
 
-/// Which kind of token is revoked (RFC 7009 `token_type_hint`).
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum TokenKind {
-    Refresh,
-    Access,
-}
-
 /// Revokes a token at the RFC 7009 endpoint (Clerk: `/oauth/token/revoke`) as a public client.
 ///
 /// Written by hand because the oauth2 crate refuses every non-https revocation URL, including
@@ -373,18 +364,14 @@ pub(crate) async fn revoke(
     http: &reqwest::Client,
     endpoint: &url::Url,
     client_id: &str,
-    token: &str,
-    kind: TokenKind,
+    token: &StandardRevocableToken,
 ) -> Result<()> {
-    let hint = match kind {
-        TokenKind::Refresh => "refresh_token",
-        TokenKind::Access => "access_token",
-    };
-    let request = http.post(endpoint.clone()).form(&[
-        ("token", token),
-        ("token_type_hint", hint),
-        ("client_id", client_id),
-    ]);
+    let mut form = vec![("token", token.secret())];
+    if let Some(hint) = token.type_hint() {
+        form.push(("token_type_hint", hint));
+    }
+    form.push(("client_id", client_id));
+    let request = http.post(endpoint.clone()).form(&form);
     let (status, body, _) = crate::http::post_for_json(
         request,
         endpoint.as_str(),

@@ -329,11 +329,13 @@ fn describe(what: &str, error: jsonwebtoken::errors::Error, raw: &str) -> Error 
         }
         ErrorKind::InvalidClaimFormat(claim) => format!("{what}'s {claim} claim is malformed"),
         // RFC 7518 §3.3: RSA keys for RS256/384/512 are 2048 bits or larger.
-        ErrorKind::InvalidRsaKey(why) => format!(
-            "{what} is signed with a provider key that is not a usable RSA key ({why}); \
+        // Why the key is unusable is the source's to say.
+        ErrorKind::InvalidRsaKey(_) => format!(
+            "{what} is signed with a provider key that is not a usable RSA key; \
              keys under 2048 bits are refused"
         ),
-        _ => format!("{what} could not be verified ({error})"),
+        // The JWT library's words are the source, not repeated here.
+        _ => format!("{what} could not be verified"),
     };
     Error::verification_from(message, error)
 }
