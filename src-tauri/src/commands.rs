@@ -37,11 +37,8 @@ pub async fn set_up_from_api<R: Runtime>(
     app: AppHandle<R>,
     settings: Settings,
 ) -> Result<SetUpView> {
-    let note = app.service().set_up_from_api(&settings).await?.note;
-    Ok(SetUpView {
-        settings: settings_ext::view(&app),
-        note,
-    })
+    let done = app.service().set_up_from_api(&settings).await?;
+    Ok(settings_ext::set_up_view(&app, done))
 }
 
 /// Settings with an instance but no client ID: Keyhole registers itself (RFC 7591) and saves
@@ -51,11 +48,8 @@ pub async fn register_client<R: Runtime>(
     app: AppHandle<R>,
     settings: Settings,
 ) -> Result<SetUpView> {
-    let note = app.service().register_client(&settings).await?.note;
-    Ok(SetUpView {
-        settings: settings_ext::view(&app),
-        note,
-    })
+    let done = app.service().register_client(&settings).await?;
+    Ok(settings_ext::set_up_view(&app, done))
 }
 
 /// The session, whether a stored one is being restored, and any notice to show once.

@@ -120,6 +120,14 @@ pub fn view<R: Runtime>(app: &AppHandle<R>) -> SettingsView {
     }
 }
 
+/// What a set-up did, as the UI sees it.
+pub fn set_up_view<R: Runtime>(app: &AppHandle<R>, done: keyhole_core::SetUp) -> SetUpView {
+    SetUpView {
+        settings: view(app),
+        note: done.note,
+    }
+}
+
 /// `settings.json` as the service's settings store. A failed save puts back what was there.
 pub struct SettingsFile<R: Runtime> {
     /// The app, whose store plugin holds the file.
