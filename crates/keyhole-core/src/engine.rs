@@ -11,7 +11,7 @@ use crate::api::diagnosis::{diagnose, TokenContext};
 use crate::api::probe::{self, ApiResponse};
 #[cfg(any(test, feature = "test-support"))]
 use crate::api::request::ApiRequest;
-use crate::api::request::Prepared;
+use crate::api::request::{Credential, Prepared};
 use crate::error::{Error, Result, Rule};
 use crate::session::state::Session;
 use crate::settings::config::Config;
@@ -296,10 +296,10 @@ impl Keyhole {
         session: Option<&Session>,
         cancel: &CancellationToken,
     ) -> Result<ApiResult> {
-        let session = match (request.sends_token(), session) {
-            (true, Some(session)) => Some(session),
-            (true, None) => return Err(Error::NotSignedIn),
-            (false, _) => None,
+        let session = match (request.credential(), session) {
+            (Credential::OAuth, Some(session)) => Some(session),
+            (Credential::OAuth, None) => return Err(Error::NotSignedIn),
+            (Credential::None, _) => None,
         };
         let warnings = match session {
             Some(session) => self.destination(request.url(), session)?,

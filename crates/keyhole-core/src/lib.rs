@@ -80,7 +80,7 @@ mod tokens;
 
 // What the two front ends use: the service, and the types its calls take and give.
 pub use api::probe::{ApiResponse, Body, BODY_CAP};
-pub use api::request::{ApiRequest, Method, Pair, RequestBody};
+pub use api::request::{ApiRequest, Credential, Method, Pair, RequestBody};
 pub use engine::{ApiResult, ApiWarning};
 pub use error::{chain, Error, Result, Rule};
 /// Token newtypes with redacted `Debug`, from the `oauth2` crate.

@@ -162,6 +162,30 @@ pub struct ApiRequest {
     pub name: Option<String>,
 }
 
+/// The credential a request carries. Each kind of token the API may accept is one variant: the
+/// engine reads it where it builds the `Authorization` header (`Keyhole::send`), renews it
+/// (`SessionKeeper::send`) and copies it as curl.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Credential {
+    /// The OAuth access token of the signed-in session, as `Authorization: Bearer …`.
+    #[serde(rename = "oauth")]
+    OAuth,
+    /// Nothing: the request goes as a signed-out caller's would.
+    None,
+}
+
+impl ApiRequest {
+    /// The credential this request carries.
+    pub fn credential(&self) -> Credential {
+        if self.send_token {
+            Credential::OAuth
+        } else {
+            Credential::None
+        }
+    }
+}
+
 /// A checked request, ready to send.
 #[derive(Debug, Clone)]
 pub struct Prepared {
@@ -182,9 +206,13 @@ impl Prepared {
     pub fn method(&self) -> Method {
         self.method
     }
-    /// Whether the access token goes along.
-    pub fn sends_token(&self) -> bool {
-        self.send_token
+    /// The credential that goes along.
+    pub fn credential(&self) -> Credential {
+        if self.send_token {
+            Credential::OAuth
+        } else {
+            Credential::None
+        }
     }
     /// The timeout.
     pub fn timeout(&self) -> Duration {

@@ -20,7 +20,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::api::request::{ApiRequest, CurlToken};
+use crate::api::request::{ApiRequest, Credential, CurlToken};
 use crate::engine::{ApiResult, SignInOptions};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
@@ -678,10 +678,9 @@ impl Service {
     /// if due and once more on a 401, or none) until it is answered, times out, or
     /// [`Service::cancel_request`] is called. A new request cancels the one in flight.
     pub async fn send(&self, request: &ApiRequest) -> Result<ApiResult> {
-        let keeper = if request.send_token {
-            self.stored_keeper().await?
-        } else {
-            self.keeper()?
+        let keeper = match request.credential() {
+            Credential::OAuth => self.stored_keeper().await?,
+            Credential::None => self.keeper()?,
         };
         let cancel = CancellationToken::new();
         let call = self.inner.calls.fetch_add(1, Ordering::SeqCst);
@@ -723,7 +722,7 @@ impl Service {
     /// one — only when the user asked for it.
     pub async fn curl(&self, request: &ApiRequest, literal_token: bool) -> Result<Curl> {
         let config = self.config()?;
-        let literal_token = literal_token && request.send_token;
+        let literal_token = literal_token && request.credential() == Credential::OAuth;
         if !literal_token {
             let command = request.to_curl(&CurlToken::command_for(
                 &config,

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::api::diagnosis::{compare_answers, AnswerDigest};
-use crate::api::request::{ApiRequest, Prepared};
+use crate::api::request::{ApiRequest, Credential, Prepared};
 use crate::engine::{ApiResult, Keyhole, SignInOptions};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
@@ -359,8 +359,9 @@ impl SessionKeeper {
         request: &Prepared,
         cancel: &CancellationToken,
     ) -> Result<ApiResult> {
-        if !request.sends_token() {
-            return self.keyhole.send(request, None, cancel).await;
+        match request.credential() {
+            Credential::None => return self.keyhole.send(request, None, cancel).await,
+            Credential::OAuth => {}
         }
         let session = self.fresh_session().await?;
         let first = self.keyhole.send(request, Some(&session), cancel).await?;
@@ -392,7 +393,7 @@ impl SessionKeeper {
             answers.clear();
         }
         let pair = answers.entry(target).or_default();
-        let (with, without) = if request.sends_token() {
+        let (with, without) = if request.credential() != Credential::None {
             pair.0 = Some(AnswerDigest::of(&result.response));
             (pair.0.as_ref(), pair.1.as_ref())
         } else {
