@@ -1,7 +1,8 @@
 //! Property tests of every parser of outside input: callback request, discovery document, token
 //! response, JWT header and claims, JWKS, publishable key, API URL. None may panic, and each rule
 //! holds for every input proptest can find. `PROPTEST_CASES` raises the case count (default 48,
-//! so the suite stays within seconds in CI).
+//! so the suite stays within seconds in CI). They reach the parsers through the `fuzzing` feature:
+//! `cargo test -p keyhole-core --features fuzzing --test properties`.
 
 use std::sync::OnceLock;
 

@@ -81,6 +81,7 @@ pub(crate) async fn discover_trusting(
 }
 
 /// Parses and checks a discovery document (for the fuzz targets and property tests).
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub fn check_document(body: &[u8], issuer: &str) -> Result<ProviderMetadata> {
     let document: Document = serde_json::from_slice(body).map_err(|e| {

@@ -124,6 +124,7 @@ impl Listener {
 /// Judges one raw request as the listener on `port` would, for the fuzz targets and property
 /// tests: None when the head is incomplete or unreadable; else the status sent and, when the
 /// request ends the flow, its outcome.
+#[cfg(feature = "fuzzing")]
 pub(crate) fn judge_raw(
     raw: &[u8],
     port: u16,
