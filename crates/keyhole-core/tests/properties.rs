@@ -258,6 +258,15 @@ proptest! {
     }
 
     #[test]
+    fn any_string_expires_in_is_refused_by_name(expires_in in ".{0,12}") {
+        let mut r = honest_token_response();
+        r["expires_in"] = expires_in.into();
+        let err = fuzzing::token_response(r.to_string().as_bytes()).unwrap_err();
+        prop_assert_eq!(err.rule(), Some(Rule::TokenResponse));
+        prop_assert!(err.to_string().contains("expires_in is a string"), "{}", err);
+    }
+
+    #[test]
     fn an_accepted_access_token_is_a_nonempty_b64token(token in "[ -~]{0,24}") {
         let mut r = honest_token_response();
         r["access_token"] = token.clone().into();

@@ -293,17 +293,19 @@ pub fn parse_token_response(body: &[u8]) -> Result<TokenResponse> {
         ));
     }
     let id_token = token("id_token")?;
+    // RFC 6749 §5.1: seconds, as a JSON number. A string is refused by name, with no exception
+    // for any provider: Clerk sends a number. (oauth4webapi refused strings in 2.x and reads them
+    // since 3.0.1, for Naver and Azure AD; a supported provider that sent one would be named here.)
+    // Negative, fractional and beyond-u64 values are refused; a huge one is capped in `token_set`.
     let expires_in = match members.get("expires_in") {
         None => None,
         Some(Value::Number(n)) => Some(
             n.as_u64()
                 .ok_or_else(|| malformed("expires_in is not a whole number of seconds"))?,
         ),
-        // Some providers send it as a string; harmless when it is a number.
-        Some(Value::String(s)) => Some(
-            s.parse::<u64>()
-                .map_err(|_| malformed("expires_in is not a whole number of seconds"))?,
-        ),
+        Some(Value::String(_)) => {
+            return Err(malformed("expires_in is a string, not a number of seconds"))
+        }
         Some(Value::Null) => return Err(malformed("expires_in is null")),
         Some(_) => return Err(malformed("expires_in is not a number")),
     };
@@ -525,6 +527,76 @@ mod tests {
                 Some(Rule::TokenResponse)
             );
         }
+    }
+
+    fn with_expires_in(value: Value) -> Result<TokenResponse> {
+        let mut r = clerk_like();
+        r["expires_in"] = value;
+        parse(r)
+    }
+
+    #[test]
+    fn a_string_expires_in_is_refused_by_name() {
+        for value in ["3600", "", " 3600", "3600s"] {
+            let err = with_expires_in(json!(value)).unwrap_err();
+            assert_eq!(err.rule(), Some(Rule::TokenResponse), "{value:?}: {err}");
+            assert!(
+                err.to_string()
+                    .contains("(expires_in is a string, not a number of seconds)"),
+                "{value:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_whole_number_expires_in_is_read_as_seconds() {
+        for secs in [0, 1, 3600, u64::MAX] {
+            assert_eq!(with_expires_in(json!(secs)).unwrap().expires_in, Some(secs));
+        }
+        let mut r = clerk_like();
+        r.as_object_mut().unwrap().remove("expires_in");
+        assert_eq!(parse(r).unwrap().expires_in, None);
+    }
+
+    #[test]
+    fn a_negative_fractional_or_out_of_range_expires_in_is_refused() {
+        let whole = "(expires_in is not a whole number of seconds)";
+        let not_number = "(expires_in is not a number)";
+        let cases = [
+            (json!(-1), whole),
+            (json!(3599.5), whole),
+            (json!(1e3), whole),
+            (json!(true), not_number),
+            (json!([3600]), not_number),
+        ];
+        for (value, why) in cases {
+            let err = with_expires_in(value.clone()).unwrap_err();
+            assert_eq!(err.rule(), Some(Rule::TokenResponse), "{value}: {err}");
+            assert!(err.to_string().contains(why), "{value}: {err}");
+        }
+        // One past u64::MAX is not a u64 (serde_json reads it as a float).
+        let body =
+            br#"{"access_token":"a","token_type":"Bearer","expires_in":18446744073709551616}"#;
+        let err = parse_token_response(body).unwrap_err();
+        assert_eq!(err.rule(), Some(Rule::TokenResponse));
+        assert!(err.to_string().contains(whole), "{err}");
+    }
+
+    #[test]
+    fn an_absurd_expires_in_is_capped_at_ten_years() {
+        let tokens = token_set(with_expires_in(json!(u64::MAX)).unwrap(), None);
+        let lifetime = tokens
+            .expires_at
+            .unwrap()
+            .duration_since(tokens.received_at)
+            .unwrap();
+        assert_eq!(lifetime, Duration::from_secs(10 * 365 * 24 * 3600));
+        let tokens = token_set(with_expires_in(json!(3600)).unwrap(), None);
+        let lifetime = tokens
+            .expires_at
+            .unwrap()
+            .duration_since(tokens.received_at);
+        assert_eq!(lifetime.unwrap(), Duration::from_secs(3600));
     }
 
     #[test]
