@@ -1,17 +1,19 @@
-//! Token endpoint calls through the `oauth2` crate: the code exchange (PKCE, public client) and
-//! the refresh grant, plus the token set Keyhole keeps.
+//! Token endpoint calls as a public client: the code exchange (PKCE), the device grant, the
+//! refresh grant and revocation, plus the token set Keyhole keeps.
+//!
+//! They are written by hand, not made through the `oauth2` crate: its token calls read bodies of
+//! any size and are lenient where RFC 6749 is not (`null` members, any `token_type`, empty
+//! tokens), and it refuses every non-https revocation URL, loopback ones included. Keyhole uses
+//! `oauth2` only for the sign-in's authorization URL ([`oauth_client`]), PKCE, the CSRF state and
+//! the redacting token newtypes.
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use oauth2::basic::{
-    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
-    BasicTokenType,
-};
+use oauth2::basic::BasicClient;
 use oauth2::{
-    AccessToken, AuthUrl, AuthorizationCode, ClientId, EndpointNotSet, EndpointSet,
-    ExtraTokenFields, PkceCodeVerifier, RedirectUrl, RefreshToken, StandardRevocableToken,
-    StandardTokenResponse, TokenUrl,
+    AccessToken, AuthUrl, AuthorizationCode, ClientId, EndpointSet, PkceCodeVerifier, RedirectUrl,
+    RefreshToken,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -47,31 +49,9 @@ impl fmt::Debug for IdToken {
     }
 }
 
-/// The `id_token` member of an OIDC token response.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-pub struct OidcFields {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    id_token: Option<IdToken>,
-}
-impl ExtraTokenFields for OidcFields {}
-
-/// Only to name the oauth2 client type (which builds the authorization URL); token responses are
-/// parsed by [`parse_token_response`].
-type OAuthTokenResponse = StandardTokenResponse<OidcFields, BasicTokenType>;
-
-/// The oauth2 client Keyhole uses: a public client with authorization and token endpoints set.
-pub(crate) type OAuthClient = oauth2::Client<
-    BasicErrorResponse,
-    OAuthTokenResponse,
-    BasicTokenIntrospectionResponse,
-    StandardRevocableToken,
-    BasicRevocationErrorResponse,
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointSet,
->;
+/// The oauth2 client Keyhole uses: a public client with only its authorization endpoint set, since
+/// it only builds the authorization URL.
+pub(crate) type OAuthClient = BasicClient<EndpointSet>;
 
 /// Tokens from one grant. Every secret is a redacting newtype.
 #[derive(Debug, Clone)]
@@ -90,21 +70,17 @@ pub struct TokenSet {
     pub scopes: Option<Vec<String>>,
 }
 
+/// The client that builds the authorization URL for `redirect_uri`.
 pub(crate) fn oauth_client(
     metadata: &ProviderMetadata,
     client_id: &str,
-    redirect_uri: Option<&str>,
+    redirect_uri: &str,
 ) -> Result<OAuthClient> {
-    let client = oauth2::Client::new(ClientId::new(client_id.to_owned()))
+    let redirect_uri = RedirectUrl::new(redirect_uri.to_owned())
+        .map_err(|e| Error::discovery_from(format!("bad redirect URI {redirect_uri}: {e}"), e))?;
+    Ok(BasicClient::new(ClientId::new(client_id.to_owned()))
         .set_auth_uri(AuthUrl::from_url(metadata.authorization_endpoint.clone()))
-        .set_token_uri(TokenUrl::from_url(metadata.token_endpoint.clone()));
-    Ok(match redirect_uri {
-        Some(uri) => client.set_redirect_uri(
-            RedirectUrl::new(uri.to_owned())
-                .map_err(|e| Error::discovery_from(format!("bad redirect URI {uri}: {e}"), e))?,
-        ),
-        None => client,
-    })
+        .set_redirect_uri(redirect_uri))
 }
 
 /// Exchanges an authorization code. `redirect_uri` must be byte-for-byte the one sent to authorize;
@@ -170,8 +146,6 @@ pub async fn refresh(
 }
 
 /// POSTs a grant to the token endpoint as a public client and reads the answer, bounded in size.
-/// Written by hand rather than through the oauth2 crate, which reads bodies of any size and is
-/// lenient where RFC 6749 is not (`null` members, any `token_type`, empty tokens).
 async fn request_tokens(
     http: &reqwest::Client,
     metadata: &ProviderMetadata,
@@ -368,9 +342,7 @@ pub(crate) enum TokenKind {
 }
 
 /// Revokes a token at the RFC 7009 endpoint (Clerk: `/oauth/token/revoke`) as a public client.
-///
-/// Written by hand because the oauth2 crate refuses every non-https revocation URL, including
-/// loopback ones; discovery already allows plain http only on loopback.
+/// Discovery already allows plain http only on loopback.
 pub(crate) async fn revoke(
     http: &reqwest::Client,
     endpoint: &url::Url,
