@@ -1,5 +1,7 @@
 //! The parsers of outside input as plain functions, for the fuzz targets (`fuzz/`) and the
-//! property tests. Not a supported API: it may change at any time.
+//! property tests (`tests/properties.rs`). Behind the `fuzzing` feature, so it is not part of the
+//! crate's API: not a supported API, it may change at any time.
+
 use serde_json::{Map, Value};
 
 use crate::error::Rule;
@@ -62,22 +64,28 @@ fn run<T>(
     checker: &Checker<'_>,
     check: impl AsyncFnOnce(&crate::tokens::verify::Verifier<'_>) -> T,
 ) -> T {
+    // One runtime and client per thread, not per input: building them costs more than most
+    // checks, and the fuzzer runs millions of inputs.
+    thread_local! {
+        static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("no runtime: {e}"));
+        static HTTP: reqwest::Client = crate::http::client(std::time::Duration::from_millis(200));
+    }
     // An unreachable JWKS URL: a refetch fails at once, nothing leaves the machine.
     let uri = url::Url::parse("http://127.0.0.1:9/jwks").unwrap_or_else(|_| unreachable!());
     let keys = crate::tokens::jwks::KeySet::preloaded(uri, checker.jwks);
-    let http = crate::http::client(std::time::Duration::from_millis(200));
-    let verifier = crate::tokens::verify::Verifier {
-        http: &http,
-        keys: &keys,
-        issuer: checker.issuer,
-        client_id: checker.client_id,
-        id_token_algs: checker.id_token_algs,
-    };
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| panic!("no runtime: {e}"))
-        .block_on(check(&verifier))
+    HTTP.with(|http| {
+        let verifier = crate::tokens::verify::Verifier {
+            http,
+            keys: &keys,
+            issuer: checker.issuer,
+            client_id: checker.client_id,
+            id_token_algs: checker.id_token_algs,
+        };
+        RUNTIME.with(|runtime| runtime.block_on(check(&verifier)))
+    })
 }
 
 /// Verifies an ID token as a sign-in does.

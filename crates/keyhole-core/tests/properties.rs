@@ -1,7 +1,8 @@
 //! Property tests of every parser of outside input: callback request, discovery document, token
 //! response, JWT header and claims, JWKS, publishable key, API URL. None may panic, and each rule
 //! holds for every input proptest can find. `PROPTEST_CASES` raises the case count (default 48,
-//! so the suite stays within seconds in CI).
+//! so the suite stays within seconds in CI). They reach the parsers through the `fuzzing` feature:
+//! `cargo test -p keyhole-core --features fuzzing --test properties`.
 
 use std::sync::OnceLock;
 
@@ -254,6 +255,15 @@ proptest! {
         r[TOKEN_MEMBERS[which]] = Value::Null;
         let err = fuzzing::token_response(r.to_string().as_bytes()).unwrap_err();
         prop_assert!(matches!(err.rule(), Some(Rule::TokenResponse | Rule::TokenType)), "{}", err);
+    }
+
+    #[test]
+    fn any_string_expires_in_is_refused_by_name(expires_in in ".{0,12}") {
+        let mut r = honest_token_response();
+        r["expires_in"] = expires_in.into();
+        let err = fuzzing::token_response(r.to_string().as_bytes()).unwrap_err();
+        prop_assert_eq!(err.rule(), Some(Rule::TokenResponse));
+        prop_assert!(err.to_string().contains("expires_in is a string"), "{}", err);
     }
 
     #[test]

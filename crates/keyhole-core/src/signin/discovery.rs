@@ -81,6 +81,7 @@ pub(crate) async fn discover_trusting(
 }
 
 /// Parses and checks a discovery document (for the fuzz targets and property tests).
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 #[cfg(any(test, feature = "fuzzing"))]
 pub fn check_document(body: &[u8], issuer: &str) -> Result<ProviderMetadata> {

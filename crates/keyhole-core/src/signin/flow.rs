@@ -84,8 +84,7 @@ impl PendingSignIn {
         let nonce = config
             .wants_id_token()
             .then(|| CsrfToken::new_random_len(32).secret().clone());
-        let client =
-            grant::oauth_client(&provider.metadata, &config.client_id, Some(&redirect_uri))?;
+        let client = grant::oauth_client(&provider.metadata, &config.client_id, &redirect_uri)?;
         let issued_state = state.clone();
         let mut request = client
             .authorize_url(move || issued_state)

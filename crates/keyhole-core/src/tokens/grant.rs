@@ -1,17 +1,19 @@
-//! Token endpoint calls through the `oauth2` crate: the code exchange (PKCE, public client) and
-//! the refresh grant, plus the token set Keyhole keeps.
+//! Token endpoint calls as a public client: the code exchange (PKCE), the device grant, the
+//! refresh grant and revocation, plus the token set Keyhole keeps.
+//!
+//! They are written by hand, not made through the `oauth2` crate: its token calls read bodies of
+//! any size and are lenient where RFC 6749 is not (`null` members, any `token_type`, empty
+//! tokens), and it refuses every non-https revocation URL, loopback ones included. Keyhole uses
+//! `oauth2` only for the sign-in's authorization URL ([`oauth_client`]), PKCE, the CSRF state and
+//! the redacting token newtypes.
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use oauth2::basic::{
-    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
-    BasicTokenType,
-};
+use oauth2::basic::BasicClient;
 use oauth2::{
-    AccessToken, AuthUrl, AuthorizationCode, ClientId, DeviceCode, EndpointNotSet, EndpointSet,
-    ExtraTokenFields, PkceCodeVerifier, RedirectUrl, RefreshToken, RevocableToken,
-    StandardRevocableToken, StandardTokenResponse, TokenUrl,
+    AccessToken, AuthUrl, AuthorizationCode, ClientId, DeviceCode, EndpointSet, PkceCodeVerifier,
+    RedirectUrl, RefreshToken, RevocableToken, StandardRevocableToken,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -47,31 +49,9 @@ impl fmt::Debug for IdToken {
     }
 }
 
-/// The `id_token` member of an OIDC token response.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-pub struct OidcFields {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    id_token: Option<IdToken>,
-}
-impl ExtraTokenFields for OidcFields {}
-
-/// Only to name the oauth2 client type (which builds the authorization URL); token responses are
-/// parsed by [`parse_token_response`].
-type OAuthTokenResponse = StandardTokenResponse<OidcFields, BasicTokenType>;
-
-/// The oauth2 client Keyhole uses: a public client with authorization and token endpoints set.
-pub(crate) type OAuthClient = oauth2::Client<
-    BasicErrorResponse,
-    OAuthTokenResponse,
-    BasicTokenIntrospectionResponse,
-    StandardRevocableToken,
-    BasicRevocationErrorResponse,
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointSet,
->;
+/// The oauth2 client Keyhole uses: a public client with only its authorization endpoint set, since
+/// it only builds the authorization URL.
+pub(crate) type OAuthClient = BasicClient<EndpointSet>;
 
 /// Tokens from one grant. Every secret is a redacting newtype.
 #[derive(Debug, Clone)]
@@ -90,21 +70,17 @@ pub struct TokenSet {
     pub scopes: Option<Vec<String>>,
 }
 
+/// The client that builds the authorization URL for `redirect_uri`.
 pub(crate) fn oauth_client(
     metadata: &ProviderMetadata,
     client_id: &str,
-    redirect_uri: Option<&str>,
+    redirect_uri: &str,
 ) -> Result<OAuthClient> {
-    let client = oauth2::Client::new(ClientId::new(client_id.to_owned()))
+    let redirect_uri = RedirectUrl::new(redirect_uri.to_owned())
+        .map_err(|e| Error::discovery_from(format!("bad redirect URI {redirect_uri}"), e))?;
+    Ok(BasicClient::new(ClientId::new(client_id.to_owned()))
         .set_auth_uri(AuthUrl::from_url(metadata.authorization_endpoint.clone()))
-        .set_token_uri(TokenUrl::from_url(metadata.token_endpoint.clone()));
-    Ok(match redirect_uri {
-        Some(uri) => client.set_redirect_uri(
-            RedirectUrl::new(uri.to_owned())
-                .map_err(|e| Error::discovery_from(format!("bad redirect URI {uri}"), e))?,
-        ),
-        None => client,
-    })
+        .set_redirect_uri(redirect_uri))
 }
 
 /// Exchanges an authorization code. `redirect_uri` must be byte-for-byte the one sent to authorize;
@@ -170,8 +146,6 @@ pub async fn refresh(
 }
 
 /// POSTs a grant to the token endpoint as a public client and reads the answer, bounded in size.
-/// Written by hand rather than through the oauth2 crate, which reads bodies of any size and is
-/// lenient where RFC 6749 is not (`null` members, any `token_type`, empty tokens).
 async fn request_tokens(
     http: &reqwest::Client,
     metadata: &ProviderMetadata,
@@ -291,17 +265,19 @@ pub fn parse_token_response(body: &[u8]) -> Result<TokenResponse> {
         ));
     }
     let id_token = token("id_token")?;
+    // RFC 6749 §5.1: seconds, as a JSON number. A string is refused by name, with no exception
+    // for any provider: Clerk sends a number. (oauth4webapi refused strings in 2.x and reads them
+    // since 3.0.1, for Naver and Azure AD; a supported provider that sent one would be named here.)
+    // Negative, fractional and beyond-u64 values are refused; a huge one is capped in `token_set`.
     let expires_in = match members.get("expires_in") {
         None => None,
         Some(Value::Number(n)) => Some(
             n.as_u64()
                 .ok_or_else(|| malformed("expires_in is not a whole number of seconds"))?,
         ),
-        // Some providers send it as a string; harmless when it is a number.
-        Some(Value::String(s)) => Some(
-            s.parse::<u64>()
-                .map_err(|_| malformed("expires_in is not a whole number of seconds"))?,
-        ),
+        Some(Value::String(_)) => {
+            return Err(malformed("expires_in is a string, not a number of seconds"))
+        }
         Some(Value::Null) => return Err(malformed("expires_in is null")),
         Some(_) => return Err(malformed("expires_in is not a number")),
     };
@@ -357,9 +333,7 @@ fn token_set(response: TokenResponse, previous_refresh: Option<&RefreshToken>) -
 }
 
 /// Revokes a token at the RFC 7009 endpoint (Clerk: `/oauth/token/revoke`) as a public client.
-///
-/// Written by hand because the oauth2 crate refuses every non-https revocation URL, including
-/// loopback ones; discovery already allows plain http only on loopback.
+/// Discovery already allows plain http only on loopback.
 pub(crate) async fn revoke(
     http: &reqwest::Client,
     endpoint: &url::Url,
@@ -512,6 +486,76 @@ mod tests {
                 Some(Rule::TokenResponse)
             );
         }
+    }
+
+    fn with_expires_in(value: Value) -> Result<TokenResponse> {
+        let mut r = clerk_like();
+        r["expires_in"] = value;
+        parse(r)
+    }
+
+    #[test]
+    fn a_string_expires_in_is_refused_by_name() {
+        for value in ["3600", "", " 3600", "3600s"] {
+            let err = with_expires_in(json!(value)).unwrap_err();
+            assert_eq!(err.rule(), Some(Rule::TokenResponse), "{value:?}: {err}");
+            assert!(
+                err.to_string()
+                    .contains("(expires_in is a string, not a number of seconds)"),
+                "{value:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_whole_number_expires_in_is_read_as_seconds() {
+        for secs in [0, 1, 3600, u64::MAX] {
+            assert_eq!(with_expires_in(json!(secs)).unwrap().expires_in, Some(secs));
+        }
+        let mut r = clerk_like();
+        r.as_object_mut().unwrap().remove("expires_in");
+        assert_eq!(parse(r).unwrap().expires_in, None);
+    }
+
+    #[test]
+    fn a_negative_fractional_or_out_of_range_expires_in_is_refused() {
+        let whole = "(expires_in is not a whole number of seconds)";
+        let not_number = "(expires_in is not a number)";
+        let cases = [
+            (json!(-1), whole),
+            (json!(3599.5), whole),
+            (json!(1e3), whole),
+            (json!(true), not_number),
+            (json!([3600]), not_number),
+        ];
+        for (value, why) in cases {
+            let err = with_expires_in(value.clone()).unwrap_err();
+            assert_eq!(err.rule(), Some(Rule::TokenResponse), "{value}: {err}");
+            assert!(err.to_string().contains(why), "{value}: {err}");
+        }
+        // One past u64::MAX is not a u64 (serde_json reads it as a float).
+        let body =
+            br#"{"access_token":"a","token_type":"Bearer","expires_in":18446744073709551616}"#;
+        let err = parse_token_response(body).unwrap_err();
+        assert_eq!(err.rule(), Some(Rule::TokenResponse));
+        assert!(err.to_string().contains(whole), "{err}");
+    }
+
+    #[test]
+    fn an_absurd_expires_in_is_capped_at_ten_years() {
+        let tokens = token_set(with_expires_in(json!(u64::MAX)).unwrap(), None);
+        let lifetime = tokens
+            .expires_at
+            .unwrap()
+            .duration_since(tokens.received_at)
+            .unwrap();
+        assert_eq!(lifetime, Duration::from_secs(10 * 365 * 24 * 3600));
+        let tokens = token_set(with_expires_in(json!(3600)).unwrap(), None);
+        let lifetime = tokens
+            .expires_at
+            .unwrap()
+            .duration_since(tokens.received_at);
+        assert_eq!(lifetime.unwrap(), Duration::from_secs(3600));
     }
 
     #[test]
