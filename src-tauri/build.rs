@@ -2,16 +2,9 @@
 #[path = "src/command_list.rs"]
 mod command_list;
 
-/// `["load_settings", …]` from the list of commands.
-macro_rules! names {
-    ($($name:ident),* $(,)?) => {
-        &[$(stringify!($name)),*]
-    };
-}
-
 /// The app's own commands (src/command_list.rs). Declaring them makes Tauri permission-check each
 /// one: the capability in src-tauri/capabilities/ must allow it (`allow-<command>`, `-` for `_`).
-const COMMANDS: &[&str] = with_commands!(names);
+const COMMANDS: &[&str] = with_commands!(command_names);
 
 #[path = "../build/commit.rs"]
 mod commit;

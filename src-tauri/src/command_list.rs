@@ -5,7 +5,7 @@
 //! - `src-tauri/tests/command_list.rs` fails when `capabilities/default.json` (`allow-<name>`)
 //!   or `ui/api.js` (`invoke("<name>")`) lists one more or one fewer.
 //!
-//! Read as a module by build.rs and the tests too, so it holds nothing but the macro.
+//! Read as a module by build.rs and the tests too, so it holds nothing but macros.
 
 /// Calls the macro `$then` with every command name: `$then! { load_settings, save_settings, … }`.
 /// A callback rather than a list value, because `generate_handler!` wants paths written out.
@@ -35,5 +35,14 @@ macro_rules! with_commands {
             save_request,
             delete_saved_request,
         }
+    };
+}
+
+/// The callback that makes the names strings: `with_commands!(command_names)` is
+/// `&["load_settings", …]`, for build.rs and the tests (lib.rs wants paths, not names).
+#[allow(unused_macros)]
+macro_rules! command_names {
+    ($($name:ident),* $(,)?) => {
+        &[$(stringify!($name)),*]
     };
 }

@@ -8,13 +8,7 @@ use std::collections::BTreeMap;
 #[path = "../src/command_list.rs"]
 mod command_list;
 
-macro_rules! names {
-    ($($name:ident),* $(,)?) => {
-        &[$(stringify!($name)),*]
-    };
-}
-
-const COMMANDS: &[&str] = with_commands!(names);
+const COMMANDS: &[&str] = with_commands!(command_names);
 
 const CAPABILITY: &str = "src-tauri/capabilities/default.json";
 const API_JS: &str = "ui/api.js";
