@@ -1,29 +1,10 @@
-/// The app's own commands. Declaring them makes Tauri permission-check each one: the capability
-/// in src-tauri/capabilities/ must allow it (`allow-<command>`, with `-` for `_`).
-const COMMANDS: &[&str] = &[
-    "load_settings",
-    "save_settings",
-    "set_up_from_api",
-    "register_client",
-    "session",
-    "sign_in",
-    "sign_in_device",
-    "cancel_sign_in",
-    "open_browser_again",
-    "sign_out",
-    "call_api",
-    "send_request",
-    "cancel_request",
-    "history",
-    "clear_history",
-    "copy_curl",
-    "profiles",
-    "switch_profile",
-    "save_profile",
-    "saved_requests",
-    "save_request",
-    "delete_saved_request",
-];
+#[macro_use]
+#[path = "src/command_list.rs"]
+mod command_list;
+
+/// The app's own commands (src/command_list.rs). Declaring them makes Tauri permission-check each
+/// one: the capability in src-tauri/capabilities/ must allow it (`allow-<command>`, `-` for `_`).
+const COMMANDS: &[&str] = with_commands!(command_names);
 
 #[path = "../build/commit.rs"]
 mod commit;
@@ -34,6 +15,7 @@ fn main() {
     // tauri-build watches its default capabilities folder only; with a custom pattern, say it here
     // or an edited capability is silently not compiled in.
     println!("cargo:rerun-if-changed=src-tauri/capabilities");
+    println!("cargo:rerun-if-changed=src-tauri/src/command_list.rs");
     // The release app packs its relative relocations (DT_RELR): ~0.3 MB of the binary (15,000
     // relocations of 24 bytes each) and less for the loader to apply at start. It needs glibc 2.36
     // at run time, which the .deb and .rpm require (tauri.conf.json); GNU ld 2.38+ links it.

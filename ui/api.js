@@ -41,8 +41,8 @@ export async function saveSettings(settings) { return invoke("save_settings", { 
 export async function setUpFromApi(settings) { return invoke("set_up_from_api", { settings }); }
 export async function registerClient(settings) { return invoke("register_client", { settings }); }
 export async function session() { return invoke("session"); }
-export async function signIn() { return invoke("sign_in"); }
-export async function signInDevice() { return invoke("sign_in_device"); }
+/** `method`: "browser" (the system browser, loopback redirect) or "device" (a code, RFC 8628). */
+export async function signIn(method = "browser") { return invoke("sign_in", { method }); }
 export async function cancelSignIn() { return invoke("cancel_sign_in"); }
 export async function openBrowserAgain() { return invoke("open_browser_again"); }
 export async function signOut() { return invoke("sign_out"); }

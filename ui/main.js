@@ -136,13 +136,13 @@ const effects = {
     // A background restore may have signed us in while the settings were saving.
     if (state.screen !== "signedOut") return;
     dispatch({ type: "signInStarted" });
-    await settle(api.signIn(), (session) => ({ type: "signInSucceeded", session }), (error) => ({ type: "signInFailed", error }));
+    await settle(api.signIn("browser"), (session) => ({ type: "signInSucceeded", session }), (error) => ({ type: "signInFailed", error }));
   },
   async deviceSignInClicked() {
     if (!(await saveForSignIn())) return;
     if (state.screen !== "signedOut") return;
     dispatch({ type: "signInStarted" });
-    await settle(api.signInDevice(), (session) => ({ type: "signInSucceeded", session }), (error) => ({ type: "signInFailed", error }));
+    await settle(api.signIn("device"), (session) => ({ type: "signInSucceeded", session }), (error) => ({ type: "signInFailed", error }));
   },
   async copyCodeClicked() {
     let ok = false;

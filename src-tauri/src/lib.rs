@@ -11,6 +11,8 @@
 //! - `error`: the one error type, sent to the UI as `{kind, message, field?}`.
 
 mod clipboard;
+#[macro_use]
+mod command_list;
 mod commands;
 mod error;
 mod history_ext;
@@ -93,30 +95,15 @@ pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
             // The load event: the document, the styles and every module have run.
             tauri::webview::PageLoadEvent::Finished => startup_mark("page load finished"),
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::load_settings,
-            commands::save_settings,
-            commands::set_up_from_api,
-            commands::register_client,
-            commands::session,
-            commands::sign_in,
-            commands::sign_in_device,
-            commands::cancel_sign_in,
-            commands::open_browser_again,
-            commands::sign_out,
-            commands::call_api,
-            commands::send_request,
-            commands::cancel_request,
-            commands::history,
-            commands::clear_history,
-            commands::copy_curl,
-            commands::profiles,
-            commands::switch_profile,
-            commands::save_profile,
-            commands::saved_requests,
-            commands::save_request,
-            commands::delete_saved_request,
-        ])
+        .invoke_handler({
+            // Every command of command_list.rs, as `commands::<name>`.
+            macro_rules! handler {
+                ($($name:ident),* $(,)?) => {
+                    tauri::generate_handler![$(commands::$name),*]
+                };
+            }
+            with_commands!(handler)
+        })
 }
 
 /// Builds the app's state, one `manage` per type: the engine's service over the stored settings,

@@ -24,12 +24,13 @@ test("each function invokes its snake_case command with camelCase args", async (
   await api.saveSettings(settings);
   await api.session();
   await api.signIn();
+  await api.signIn("device");
   await api.cancelSignIn();
   await api.openBrowserAgain();
   await api.signOut();
   await api.callApi();
   assert.deepEqual(calls, [
-    ["load_settings", undefined], ["save_settings", { settings }], ["session", undefined], ["sign_in", undefined],
+    ["load_settings", undefined], ["save_settings", { settings }], ["session", undefined], ["sign_in", { method: "browser" }], ["sign_in", { method: "device" }],
     ["cancel_sign_in", undefined], ["open_browser_again", undefined], ["sign_out", undefined], ["call_api", undefined],
   ]);
 });

@@ -614,7 +614,7 @@ describe("no set-up", () => {
     await ui.click("sign-in-device");
     assert.equal(ui.$("error-clientId").textContent, message);
     assert.equal(ui.doc.activeElement.id, "client-id");
-    assert.ok(!ui.commands().includes("sign_in_device"));
+    assert.ok(!ui.commands().includes("sign_in"));
     assert.equal(ui.state(), "signedOut");
   });
 });

@@ -2,90 +2,32 @@
 //! endpoint (Express + @clerk/express): every request flag, the answer's forms (-i, --json),
 //! copy as curl (run in a shell, same answer), `token`, and profiles with their own sessions.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::Command;
 
 use keyhole_sandbox::Sandbox;
 
-struct Cli {
-    service: String,
-    config_dir: PathBuf,
+use common::{assert_not_signed_in, failed_with, json, login, settings, text, Cli};
+
+/// The shared sandbox, and a CLI with a keychain service and a config dir of `test`'s own.
+fn explorer(test: &str) -> (&'static Sandbox, Cli) {
+    (keyhole_sandbox::shared(), Cli::new(test).with_config_dir())
 }
 
-impl Cli {
-    fn new(test: &str) -> Cli {
-        let config_dir =
-            std::env::temp_dir().join(format!("keyhole-explorer-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&config_dir);
-        Cli {
-            service: format!("dev.keyhole.test.cli.{test}.{}", std::process::id()),
-            config_dir,
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyhole-cli"));
-        cmd.args(args)
-            .env("KEYHOLE_KEYCHAIN_SERVICE", &self.service)
-            .env("KEYHOLE_CONFIG_DIR", &self.config_dir)
-            .env_remove("KEYHOLE_INSTANCE")
-            .env_remove("KEYHOLE_CLIENT_ID")
-            .env_remove("KEYHOLE_API_URL")
-            .env_remove("KEYHOLE_PROFILE")
-            .env_remove("KEYHOLE_BROWSER")
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().expect("keyhole-cli runs")
-    }
-}
-
-impl Drop for Cli {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.config_dir);
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn login(name: &str) -> String {
-    let script = keyhole_sandbox::sandbox_dir().join("login-http.mjs");
-    format!("node {} --login {name}", script.display())
-}
-
-fn settings(sandbox: &Sandbox) -> [&str; 4] {
-    [
-        "--instance",
-        sandbox.issuer.as_str(),
-        "--client-id",
-        sandbox.client_id.as_str(),
-    ]
-}
-
-/// Runs `call` with the settings and `args`, signing in as `user` when needed.
-fn call(cli: &Cli, sandbox: &Sandbox, user: &str, args: &[&str]) -> Output {
-    let browser = login(user);
-    let mut all = vec!["call", "--browser-command", browser.as_str()];
-    all.extend(settings(sandbox));
-    all.extend(args);
-    cli.run(&all)
-}
-
-fn json(out: &Output) -> serde_json::Value {
+/// Saves `sandbox`'s instance and client with its echo API as profile `name`.
+fn save_profile(cli: &Cli, sandbox: &Sandbox, name: &str) {
+    let mut save = vec!["profile", "save", name, "--api-url", &sandbox.api.echo];
+    save.extend(settings(sandbox));
+    let out = cli.run(&save);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
 }
 
 #[test]
 fn method_headers_and_a_json_body_reach_the_api_with_the_token() {
-    let sandbox = keyhole_sandbox::shared();
-    let cli = Cli::new("post");
-    let out = call(
-        &cli,
+    let (sandbox, cli) = explorer("post");
+    let out = cli.call(
         sandbox,
         "user_2post",
         &[
@@ -113,14 +55,12 @@ fn method_headers_and_a_json_body_reach_the_api_with_the_token() {
 
 #[test]
 fn data_from_a_file_that_is_not_json_is_sent_as_text() {
-    let sandbox = keyhole_sandbox::shared();
-    let cli = Cli::new("file");
-    std::fs::create_dir_all(&cli.config_dir).unwrap();
-    let file = cli.config_dir.join("body.txt");
+    let (sandbox, cli) = explorer("file");
+    std::fs::create_dir_all(cli.config_dir()).unwrap();
+    let file = cli.config_dir().join("body.txt");
     std::fs::write(&file, "plain words").unwrap();
     let data = format!("@{}", file.display());
-    let out = call(
-        &cli,
+    let out = cli.call(
         sandbox,
         "user_2file",
         &["--api-url", &sandbox.api.echo, "-X", "PUT", "-d", &data],
@@ -133,8 +73,7 @@ fn data_from_a_file_that_is_not_json_is_sent_as_text() {
 
 #[test]
 fn no_token_sends_as_a_signed_out_caller_without_signing_in() {
-    let sandbox = keyhole_sandbox::shared();
-    let cli = Cli::new("notoken");
+    let (sandbox, cli) = explorer("notoken");
     let mut args = vec![
         "call",
         "--no-token",
@@ -154,10 +93,8 @@ fn no_token_sends_as_a_signed_out_caller_without_signing_in() {
 
 #[test]
 fn include_prints_the_status_line_and_headers_and_json_prints_everything() {
-    let sandbox = keyhole_sandbox::shared();
-    let cli = Cli::new("forms");
-    let out = call(
-        &cli,
+    let (sandbox, cli) = explorer("forms");
+    let out = cli.call(
         sandbox,
         "user_2forms",
         &["--api-url", &sandbox.api.echo, "-i"],
@@ -175,8 +112,7 @@ fn include_prints_the_status_line_and_headers_and_json_prints_everything() {
     );
     let _: serde_json::Value = serde_json::from_str(body).expect("the body follows");
 
-    let out = call(
-        &cli,
+    let out = cli.call(
         sandbox,
         "user_2forms",
         &["--api-url", &sandbox.api.echo, "--json"],
@@ -193,26 +129,26 @@ fn include_prints_the_status_line_and_headers_and_json_prints_everything() {
 
 #[test]
 fn curl_sends_nothing_and_its_command_gets_the_same_answer_in_a_shell() {
-    let sandbox = keyhole_sandbox::shared();
-    let cli = Cli::new("curl");
-    let url = sandbox.api.echo.as_str();
-    // Before any sign-in: --curl needs no session and opens no browser.
-    let mut args = vec![
-        "call",
-        "--curl",
+    let (sandbox, cli) = explorer("curl");
+    let request = [
         "--api-url",
-        url,
+        sandbox.api.echo.as_str(),
         "-X",
         "POST",
         "-H",
         "X-Trace: copied",
         "-d",
         r#"{"n":1}"#,
+    ];
+    // Before any sign-in: --curl needs no session and opens no browser.
+    let mut args = vec!["call", "--curl"];
+    args.extend(request);
+    args.extend([
         "--browser-command",
         "/nonexistent/browser",
         "--timeout",
         "2",
-    ];
+    ]);
     args.extend(settings(sandbox));
     let out = cli.run(&args);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -221,21 +157,7 @@ fn curl_sends_nothing_and_its_command_gets_the_same_answer_in_a_shell() {
     assert!(curl.contains("$(keyhole-cli token --instance"), "{curl}");
 
     // Signed in, the pasted command runs as is and the API sees the same request and user.
-    let direct = json(&call(
-        &cli,
-        sandbox,
-        "user_2curl",
-        &[
-            "--api-url",
-            url,
-            "-X",
-            "POST",
-            "-H",
-            "X-Trace: copied",
-            "-d",
-            r#"{"n":1}"#,
-        ],
-    ));
+    let direct = json(&cli.call(sandbox, "user_2curl", &request));
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_keyhole-cli"))
         .parent()
         .expect("bin dir")
@@ -266,20 +188,14 @@ fn curl_sends_nothing_and_its_command_gets_the_same_answer_in_a_shell() {
 
 #[test]
 fn token_prints_only_the_token() {
-    let sandbox = keyhole_sandbox::shared();
-    let cli = Cli::new("token");
+    let (sandbox, cli) = explorer("token");
     let mut args = vec!["token"];
     args.extend(settings(sandbox));
     let out = cli.run(&args);
     assert_eq!(out.status.code(), Some(3), "not signed in yet");
     assert!(out.stdout.is_empty());
 
-    json(&call(
-        &cli,
-        sandbox,
-        "user_2token",
-        &["--api-url", &sandbox.api.echo],
-    ));
+    json(&cli.call(sandbox, "user_2token", &["--api-url", &sandbox.api.echo]));
     let out = cli.run(&args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
@@ -294,12 +210,8 @@ fn token_prints_only_the_token() {
 
 #[test]
 fn profiles_are_saved_listed_used_by_name_and_keep_their_own_sessions() {
-    let sandbox = keyhole_sandbox::shared();
-    let cli = Cli::new("profiles");
-    let mut save = vec!["profile", "save", "local", "--api-url", &sandbox.api.echo];
-    save.extend(settings(sandbox));
-    let out = cli.run(&save);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (sandbox, cli) = explorer("profiles");
+    save_profile(&cli, sandbox, "local");
     let list = text(&cli.run(&["profile", "list"]).stdout);
     assert_eq!(
         list.trim(),
@@ -324,12 +236,10 @@ fn profiles_are_saved_listed_used_by_name_and_keep_their_own_sessions() {
     let mut status = vec!["status"];
     status.extend(settings(sandbox));
     let out = cli.run(&status);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stdout).contains("Not signed in"));
+    assert_not_signed_in(&out);
 
     let out = cli.run(&["status", "--profile", "nope"]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
+    let stderr = failed_with(&out, 2);
     assert!(
         stderr.contains("--profile") && stderr.contains("the profiles are local"),
         "{stderr}"
@@ -339,8 +249,7 @@ fn profiles_are_saved_listed_used_by_name_and_keep_their_own_sessions() {
 
 #[test]
 fn bad_request_flags_are_settings_errors_before_any_sign_in() {
-    let sandbox = keyhole_sandbox::shared();
-    let cli = Cli::new("badflags");
+    let (sandbox, cli) = explorer("badflags");
     for (flags, names) in [
         (vec!["-H", "no colon here"], "--header"),
         (vec!["-X", "BREW"], "--request"),
@@ -367,34 +276,27 @@ fn bad_request_flags_are_settings_errors_before_any_sign_in() {
 
 #[test]
 fn a_call_slower_than_max_time_is_a_timeout_with_exit_code_4() {
-    let sandbox = keyhole_sandbox::shared();
-    let cli = Cli::new("maxtime");
+    let (sandbox, cli) = explorer("maxtime");
     let slow = format!("{}?ms=5000", sandbox.api.slow);
-    let out = call(
-        &cli,
+    let out = cli.call(
         sandbox,
         "user_2slow",
         &["--api-url", &slow, "--max-time", "1"],
     );
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    let stderr = failed_with(&out, 4);
     assert!(stderr.contains("did not answer within 1 s"), "{stderr}");
 }
 
 #[test]
 fn saved_requests_are_listed_and_sent_by_name_with_flags_on_top() {
-    let sandbox = keyhole_sandbox::shared();
-    let cli = Cli::new("saved");
-    let mut save = vec!["profile", "save", "a", "--api-url", &sandbox.api.echo];
-    save.extend(settings(sandbox));
-    let out = cli.run(&save);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (sandbox, cli) = explorer("saved");
+    save_profile(&cli, sandbox, "a");
     let out = cli.run(&["profile", "requests", "a"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "", "none saved yet");
 
     // The window saves requests through the engine; so does this test.
-    let profiles = keyhole_core::Profiles::at(cli.config_dir.join("profiles.json"));
+    let profiles = keyhole_core::Profiles::at(cli.config_dir().join("profiles.json"));
     let mut request =
         keyhole_core::ApiRequest::get(&format!("{}?from=saved", sandbox.api.echo).parse().unwrap());
     request.method = keyhole_core::Method::Post;
@@ -450,8 +352,7 @@ fn saved_requests_are_listed_and_sent_by_name_with_flags_on_top() {
     let mut args = base.to_vec();
     args[6] = "nope";
     let out = cli.run(&args);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
+    let stderr = failed_with(&out, 2);
     assert!(
         stderr.contains("--saved") && stderr.contains("it has echo post"),
         "{stderr}"

@@ -5,6 +5,8 @@
 //! Registration reuse across runs needs a keychain: run with a Secret Service (scripts/test
 //! starts one); without it each run keeps its registration in memory and registers again.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -12,6 +14,8 @@ use std::time::Duration;
 
 use keyhole_core::SecretStore;
 use keyhole_sandbox::{Sandbox, SandboxOptions};
+
+use common::{failed_with, login, succeeded, text, Cli};
 
 fn sandbox() -> &'static Sandbox {
     static SANDBOX: OnceLock<Sandbox> = OnceLock::new();
@@ -22,27 +26,6 @@ fn sandbox() -> &'static Sandbox {
         })
         .unwrap_or_else(|e| panic!("{e}"))
     })
-}
-
-fn command(service: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyhole-cli"));
-    cmd.args(args)
-        .env("KEYHOLE_KEYCHAIN_SERVICE", service_of(service))
-        .env_remove("KEYHOLE_INSTANCE")
-        .env_remove("KEYHOLE_CLIENT_ID")
-        .env_remove("KEYHOLE_API_URL")
-        .env_remove("KEYHOLE_BROWSER")
-        .env_remove("KEYHOLE_DEVICE");
-    cmd
-}
-
-fn run(service: &str, args: &[&str]) -> Output {
-    command(service, args).output().expect("keyhole-cli runs")
-}
-
-fn standin(login: &str) -> String {
-    let script = keyhole_sandbox::sandbox_dir().join("login-http.mjs");
-    format!("node {} --login {login}", script.display())
 }
 
 /// Runs the CLI, waits for the device code on its stderr, completes it "on another device" as
@@ -82,18 +65,9 @@ fn with_device(mut cmd: Command, login: Option<&str>) -> (Output, String) {
 
 #[test]
 fn sign_in_device_shows_the_code_on_stderr_and_signs_in() {
-    let sb = sandbox();
-    let cmd = command(
-        "device",
-        &[
-            "sign-in",
-            "--device",
-            "--instance",
-            &sb.issuer,
-            "--client-id",
-            &sb.client_id,
-        ],
-    );
+    let cmd = Cli::new("device")
+        .signing_in_to(sandbox())
+        .command(&["sign-in", "--device"]);
     let (out, stderr) = with_device(cmd, Some("user_2clidevice"));
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("To sign in, visit "), "{stderr}");
@@ -105,19 +79,12 @@ fn sign_in_device_shows_the_code_on_stderr_and_signs_in() {
 #[test]
 fn call_device_signs_in_with_a_code_and_calls_the_api() {
     let sb = sandbox();
-    let cmd = command(
-        "calldevice",
-        &[
-            "call",
-            "--device",
-            "--instance",
-            &sb.issuer,
-            "--client-id",
-            &sb.client_id,
-            "--api-url",
-            &sb.api.strict,
-        ],
-    );
+    let cmd = Cli::new("calldevice").signing_in_to(sb).command(&[
+        "call",
+        "--device",
+        "--api-url",
+        &sb.api.strict,
+    ]);
     let (out, stderr) = with_device(cmd, Some("user_2clicall"));
     assert!(out.status.success(), "{stderr}");
     let auth: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
@@ -126,18 +93,9 @@ fn call_device_signs_in_with_a_code_and_calls_the_api() {
 
 #[test]
 fn a_declined_device_sign_in_is_one_sentence_and_exit_3() {
-    let sb = sandbox();
-    let cmd = command(
-        "declined",
-        &[
-            "sign-in",
-            "--device",
-            "--instance",
-            &sb.issuer,
-            "--client-id",
-            &sb.client_id,
-        ],
-    );
+    let cmd = Cli::new("declined")
+        .signing_in_to(sandbox())
+        .command(&["sign-in", "--device"]);
     let (out, stderr) = with_device(cmd, None);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
@@ -148,17 +106,9 @@ fn a_declined_device_sign_in_is_one_sentence_and_exit_3() {
 
 #[test]
 fn without_a_display_or_browser_the_cli_offers_the_device_flow_by_itself() {
-    let sb = sandbox();
-    let mut cmd = command(
-        "nodisplay",
-        &[
-            "sign-in",
-            "--instance",
-            &sb.issuer,
-            "--client-id",
-            &sb.client_id,
-        ],
-    );
+    let mut cmd = Cli::new("nodisplay")
+        .signing_in_to(sandbox())
+        .command(&["sign-in"]);
     cmd.env_remove("DISPLAY").env_remove("WAYLAND_DISPLAY");
     let (out, stderr) = with_device(cmd, Some("user_2headless"));
     assert!(out.status.success(), "{stderr}");
@@ -168,47 +118,39 @@ fn without_a_display_or_browser_the_cli_offers_the_device_flow_by_itself() {
     );
 }
 
-#[test]
-fn without_a_client_id_the_cli_registers_keyhole_and_signs_in() {
-    let sb = sandbox();
-    let out = run(
-        "register",
-        &[
-            "call",
-            "--instance",
-            &sb.issuer,
-            "--api-url",
-            &sb.api.strict,
-            "--browser-command",
-            &standin("user_2cliregistered"),
-        ],
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+/// Runs `call` with `settings` (no client ID) against the strict API, signing in as `user`; it
+/// must succeed and say Keyhole registered itself. Its stderr and the API's answer.
+fn registering_call(test: &str, settings: &[&str], user: &str) -> (String, serde_json::Value) {
+    let mut args = vec!["call", "--api-url", &sandbox().api.strict];
+    args.extend(settings);
+    let browser = login(user);
+    args.extend(["--browser-command", &browser]);
+    let out = Cli::new(test).run(&args);
+    let stderr = succeeded(&out);
     assert!(
         stderr.contains("Keyhole registered itself as a client"),
         "{stderr}"
     );
     let auth: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(auth["userId"], "user_2cliregistered");
+    assert_eq!(auth["userId"], user);
+    (stderr, auth)
+}
+
+#[test]
+fn without_a_client_id_the_cli_registers_keyhole_and_signs_in() {
+    let sb = sandbox();
+    let (_, auth) = registering_call(
+        "register",
+        &["--instance", &sb.issuer],
+        "user_2cliregistered",
+    );
     assert_ne!(auth["clientId"], sb.client_id.as_str());
 }
 
 #[test]
 fn call_with_only_the_api_url_finds_the_provider_registers_and_calls() {
     let sb = sandbox();
-    let out = run(
-        "apionly",
-        &[
-            "call",
-            "--api-url",
-            &sb.api.strict,
-            "--browser-command",
-            &standin("user_2apionly"),
-        ],
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let (stderr, _) = registering_call("apionly", &[], "user_2apionly");
     assert!(
         stderr.contains(&format!(
             "The API names {} as its authorization server",
@@ -216,20 +158,13 @@ fn call_with_only_the_api_url_finds_the_provider_registers_and_calls() {
         )),
         "{stderr}"
     );
-    assert!(
-        stderr.contains("Keyhole registered itself as a client"),
-        "{stderr}"
-    );
-    let auth: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(auth["userId"], "user_2apionly");
 }
 
 #[test]
 fn no_registration_and_no_client_id_is_one_sentence_and_exit_2() {
     let adversary = keyhole_sandbox::adversary::Adversary::start().expect("adversary");
-    let out = run("noreg", &["sign-in", "--instance", &adversary.issuer]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let out = Cli::new("noreg").run(&["sign-in", "--instance", &adversary.issuer]);
+    let stderr = failed_with(&out, 2);
     assert!(stderr.starts_with("error: --client-id: "), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
@@ -237,8 +172,8 @@ fn no_registration_and_no_client_id_is_one_sentence_and_exit_2() {
 #[test]
 fn an_api_that_says_nothing_about_sign_in_is_one_sentence() {
     let sb = sandbox();
-    let out = run("nometadata", &["call", "--api-url", &sb.api.session_only]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = Cli::new("nometadata").run(&["call", "--api-url", &sb.api.session_only]);
+    let stderr = text(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{stderr}");
     assert!(
         stderr.contains("does not say how to sign in to it"),
@@ -252,11 +187,6 @@ fn registrations(sb: &Sandbox) -> u64 {
     sb.stats().expect("stats")["registrations"]
         .as_u64()
         .expect("a count")
-}
-
-/// The keychain service a test's CLI runs use (see `command`).
-fn service_of(name: &str) -> String {
-    format!("dev.keyhole.test.nosetup.{name}.{}", std::process::id())
 }
 
 /// The provider forgets Keyhole's registered client: an RFC 7592 DELETE with the registration
@@ -273,63 +203,37 @@ fn provider_forgets_the_registration(service: &str, issuer: &str) {
 #[test]
 fn status_sign_out_and_token_without_a_client_id_only_reuse_a_stored_registration() {
     let sb = Sandbox::start().expect("a sandbox of its own, to count registrations");
-    let service = "lookup";
+    let cli = Cli::new("lookup").with_args(&["--instance", &sb.issuer]);
     // Nothing registered yet: nothing to look at, and nothing is registered to find out.
-    let out = run(service, &["status", "--instance", &sb.issuer]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let out = cli.run(&["status"]);
+    let stderr = failed_with(&out, 1);
     assert!(
         stderr.contains(&format!("Not signed in to {}", sb.issuer)),
         "{stderr}"
     );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    let out = run(service, &["sign-out", "--instance", &sb.issuer]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = run(service, &["token", "--instance", &sb.issuer]);
+    succeeded(&cli.run(&["sign-out"]));
+    let out = cli.run(&["token"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(out.stdout.is_empty());
     assert_eq!(registrations(&sb), 0, "looking never registers");
 
     // A sign-in registers once; status and sign-out then use that client.
-    let out = run(
-        service,
-        &[
-            "sign-in",
-            "--instance",
-            &sb.issuer,
-            "--browser-command",
-            &standin("user_2lookup"),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&cli.run(&["sign-in", "--browser-command", &login("user_2lookup")]));
     assert_eq!(registrations(&sb), 1);
-    let out = run(service, &["status", "--instance", &sb.issuer]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = cli.run(&["status"]);
+    succeeded(&out);
+    let stdout = text(&out.stdout);
     assert!(
         stdout.contains(&format!("Signed in to {} as user_2lookup", sb.issuer)),
         "{stdout}"
     );
-    let out = run(service, &["sign-out", "--instance", &sb.issuer]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = succeeded(&cli.run(&["sign-out"]));
     assert!(
         stderr.contains("the provider revoked the session"),
         "{stderr}"
     );
-    let out = run(service, &["status", "--instance", &sb.issuer]);
+    let out = cli.run(&["status"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(registrations(&sb), 1, "status and sign-out reused it");
 }
@@ -337,31 +241,13 @@ fn status_sign_out_and_token_without_a_client_id_only_reuse_a_stored_registratio
 #[test]
 fn a_registered_client_the_provider_forgot_is_registered_again_once_in_the_loopback_flow() {
     let sb = Sandbox::start().expect("a sandbox of its own, to count registrations");
-    let service = "forgotten";
-    let sign_in = |login: &str| {
-        run(
-            service,
-            &[
-                "sign-in",
-                "--instance",
-                &sb.issuer,
-                "--browser-command",
-                &standin(login),
-            ],
-        )
-    };
-    let out = sign_in("user_2forgot1");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let cli = Cli::new("forgotten").with_args(&["--instance", &sb.issuer]);
+    let sign_in = |user: &str| cli.run(&["sign-in", "--browser-command", &login(user)]);
+    succeeded(&sign_in("user_2forgot1"));
     assert_eq!(registrations(&sb), 1);
 
-    provider_forgets_the_registration(&service_of(service), &sb.issuer);
-    let out = sign_in("user_2forgot2");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    provider_forgets_the_registration(&cli.service, &sb.issuer);
+    let stderr = succeeded(&sign_in("user_2forgot2"));
     assert_eq!(
         stderr
             .matches("no longer knew Keyhole's registered client, so Keyhole registered again")
@@ -373,9 +259,7 @@ fn a_registered_client_the_provider_forgot_is_registered_again_once_in_the_loopb
     assert_eq!(registrations(&sb), 2, "registered again exactly once");
 
     // The new client is kept: the next run reuses it and says nothing about registering.
-    let out = sign_in("user_2forgot3");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = succeeded(&sign_in("user_2forgot3"));
     assert!(!stderr.contains("registered"), "{stderr}");
     assert_eq!(registrations(&sb), 2);
 }

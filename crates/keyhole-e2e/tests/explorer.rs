@@ -11,22 +11,12 @@ mod common;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use common::{target_dir, App, Opener, Profile, SIGN_IN_WAIT, WAIT};
+use common::{
+    launch_as, launch_signed_in, sign_in, target_dir, App, Opener, Profile, SIGN_IN_WAIT, WAIT,
+};
 use serde_json::Value;
 
 const ESCAPE: &str = "\u{E00C}";
-
-fn chromium(login: &str) -> Opener {
-    Opener::Chromium {
-        login: login.to_owned(),
-    }
-}
-
-async fn sign_in(app: &App, login: &str) {
-    app.click("#sign-in").await;
-    app.wait_state("signedIn", SIGN_IN_WAIT).await;
-    assert_eq!(app.text("#subject").await, login);
-}
 
 /// Opens a section of the request editor (a `<details>`) if it is closed.
 async fn open_section(app: &App, id: &str) {
@@ -65,14 +55,25 @@ async fn call_slow(app: &App, slow: &str) {
     app.wait_text("#api-elapsed", "1 s", WAIT).await;
 }
 
-/// Clicks Send and waits for the answer; returns `data-result`.
-async fn send(app: &App) -> String {
-    app.call_api().await
+/// Whether the page prefers dark (GTK_THEME=Adwaita:dark switches WebKitGTK, where it works).
+async fn prefers_dark(app: &App) -> Value {
+    app.execute("return matchMedia('(prefers-color-scheme: dark)').matches")
+        .await
 }
 
-/// Takes the screenshot in light and, on a second launch of the same profile, dark.
 fn dark_supported(value: &Value) -> bool {
     value.as_bool() == Some(true)
+}
+
+/// The dark screenshot of `css` as `name`, when `dark` says the page is dark; else why not.
+async fn screenshot_if_dark(app: &App, test: &str, dark: &Value, name: &str, css: &str) {
+    if dark_supported(dark) {
+        app.screenshot_at(name, css).await;
+    } else {
+        eprintln!(
+            "[{test}] GTK_THEME=Adwaita:dark did not switch WebKitGTK to dark: no dark screenshot"
+        );
+    }
 }
 
 #[tokio::test]
@@ -81,10 +82,7 @@ async fn a_post_with_a_header_and_a_json_body_reaches_the_echo_endpoint_and_the_
     const TEST: &str = "explorer_post_echo";
     let login = "user_2e2e_echo";
     let sandbox = keyhole_sandbox::shared();
-    let profile = Profile::new(chromium(login));
-    let app = App::launch(TEST, profile.clone()).await;
-    app.wait_state("signedOut", WAIT).await;
-    sign_in(&app, login).await;
+    let (app, profile) = launch_signed_in(TEST, login).await;
     assert!(
         app.exists("#request-url:focus").await || app.exists("#screen-title:focus").await,
         "focus lands in the window{}",
@@ -94,7 +92,7 @@ async fn a_post_with_a_header_and_a_json_body_reaches_the_echo_endpoint_and_the_
 
     shape_post_to_echo(&app, &sandbox.api.echo).await;
     app.screenshot("editor").await;
-    assert_eq!(send(&app).await, "data", "{}", app.context().await);
+    app.call_api_for_data().await;
     let echo = app.api_json().await;
     assert_eq!(echo["method"], "POST", "{echo}");
     assert_eq!(echo["path"], "/echo", "{echo}");
@@ -122,7 +120,7 @@ async fn a_post_with_a_header_and_a_json_body_reaches_the_echo_endpoint_and_the_
     // Without the token: the same request as a signed-out caller.
     app.click("#send-token").await;
     assert!(!app.exists("#auth-header").await);
-    assert_eq!(send(&app).await, "data", "{}", app.context().await);
+    app.call_api_for_data().await;
     let echo = app.api_json().await;
     assert_eq!(echo["userId"], Value::Null, "{echo}");
     assert_eq!(echo["headers"].get("authorization"), None, "{echo}");
@@ -140,19 +138,11 @@ async fn a_post_with_a_header_and_a_json_body_reaches_the_echo_endpoint_and_the_
     profile.set_dark(true);
     let app = App::launch(TEST, profile.clone()).await;
     app.wait_state("signedIn", SIGN_IN_WAIT).await;
-    let dark = app
-        .execute("return matchMedia('(prefers-color-scheme: dark)').matches")
-        .await;
+    let dark = prefers_dark(&app).await;
     shape_post_to_echo(&app, &sandbox.api.echo).await;
-    assert_eq!(send(&app).await, "data", "{}", app.context().await);
+    app.call_api_for_data().await;
     open_section(&app, "api-headers").await;
-    if dark_supported(&dark) {
-        app.screenshot_at("answer-dark", "#api-result").await;
-    } else {
-        eprintln!(
-            "[{TEST}] GTK_THEME=Adwaita:dark did not switch WebKitGTK to dark: no dark screenshot"
-        );
-    }
+    screenshot_if_dark(&app, TEST, &dark, "answer-dark", "#api-result").await;
     app.quit().await;
 }
 
@@ -162,8 +152,7 @@ async fn a_slow_request_shows_the_time_waited_and_is_cancelled_by_the_button_or_
     const TEST: &str = "explorer_cancel";
     let login = "user_2e2e_cancel";
     let sandbox = keyhole_sandbox::shared();
-    let app = App::launch(TEST, Profile::new(chromium(login))).await;
-    sign_in(&app, login).await;
+    let (app, _) = launch_signed_in(TEST, login).await;
 
     call_slow(&app, &sandbox.api.slow).await;
     app.wait_text("#status", "calling the API", WAIT).await;
@@ -191,7 +180,7 @@ async fn a_slow_request_shows_the_time_waited_and_is_cancelled_by_the_button_or_
     // Still usable.
     app.fill("#request-timeout", "30").await;
     app.fill("#request-url", &sandbox.api.lax).await;
-    assert_eq!(send(&app).await, "data", "{}", app.context().await);
+    app.call_api_for_data().await;
     app.quit().await;
 }
 
@@ -234,15 +223,13 @@ async fn the_history_reopens_a_request_after_a_restart_and_no_store_file_holds_a
     const TEST: &str = "explorer_history";
     let login = "user_2e2e_history";
     let sandbox = keyhole_sandbox::shared();
-    let profile = Profile::new(chromium(login));
-    let app = App::launch(TEST, profile.clone()).await;
-    sign_in(&app, login).await;
+    let (app, profile) = launch_signed_in(TEST, login).await;
     shape_post_to_echo(&app, &sandbox.api.echo).await;
-    assert_eq!(send(&app).await, "data", "{}", app.context().await);
+    app.call_api_for_data().await;
     app.fill("#request-url", &sandbox.api.lax).await;
     app.select("#request-method", "GET").await;
     app.click("#body-kind-none").await;
-    assert_eq!(send(&app).await, "data", "{}", app.context().await);
+    app.call_api_for_data().await;
     app.wait_for("two history entries", "#history-list li:nth-child(2)", WAIT)
         .await;
     app.quit().await;
@@ -270,7 +257,7 @@ async fn the_history_reopens_a_request_after_a_restart_and_no_store_file_holds_a
         app.value("#request-body").await,
         r#"{"hello": "world", "n": 1}"#
     );
-    assert_eq!(send(&app).await, "data", "{}", app.context().await);
+    app.call_api_for_data().await;
     assert_eq!(app.api_json().await["query"]["from"], "e2e");
     app.screenshot("history-reopened").await;
     app.quit().await;
@@ -393,11 +380,9 @@ async fn copy_as_curl_puts_a_command_on_the_clipboard_that_gets_the_same_answer_
     const TEST: &str = "explorer_curl";
     let login = "user_2e2e_curl";
     let sandbox = keyhole_sandbox::shared();
-    let profile = Profile::new(chromium(login));
-    let app = App::launch(TEST, profile.clone()).await;
-    sign_in(&app, login).await;
+    let (app, profile) = launch_signed_in(TEST, login).await;
     shape_post_to_echo(&app, &sandbox.api.echo).await;
-    assert_eq!(send(&app).await, "data", "{}", app.context().await);
+    app.call_api_for_data().await;
     let in_app = app.api_json().await;
 
     app.click("#copy-curl").await;
@@ -459,8 +444,7 @@ async fn a_request_saved_in_a_profile_reopens_after_a_restart_and_the_cli_lists_
     const TEST: &str = "explorer_saved";
     let login = "user_2e2e_saved";
     let sandbox = keyhole_sandbox::shared();
-    let profile = Profile::new(chromium(login));
-    let app = App::launch(TEST, profile.clone()).await;
+    let (app, profile) = launch_as(TEST, login).await;
     app.wait_state("signedOut", WAIT).await;
     app.fill("#profile-name", "A").await;
     app.click("#save-profile").await;
@@ -494,7 +478,7 @@ async fn a_request_saved_in_a_profile_reopens_after_a_restart_and_the_cli_lists_
     app.click("#saved-0").await;
     assert_eq!(app.value("#request-url").await, sandbox.api.echo);
     assert_eq!(app.value("#request-method").await, "POST");
-    assert_eq!(send(&app).await, "data", "{}", app.context().await);
+    app.call_api_for_data().await;
     let echo = app.api_json().await;
     assert_eq!(echo["query"]["from"], "e2e", "{echo}");
     assert_eq!(echo["headers"]["x-keyhole-test"], "e2e header", "{echo}");
@@ -529,17 +513,8 @@ async fn a_request_saved_in_a_profile_reopens_after_a_restart_and_the_cli_lists_
     let app = App::launch(TEST, profile.clone()).await;
     app.wait_state("signedIn", SIGN_IN_WAIT).await;
     app.wait_for("the saved request", "#saved-0", WAIT).await;
-    let dark = app
-        .execute("return matchMedia('(prefers-color-scheme: dark)').matches")
-        .await;
-    if dark_supported(&dark) {
-        app.screenshot_at("saved-requests-dark", "#saved-requests")
-            .await;
-    } else {
-        eprintln!(
-            "[{TEST}] GTK_THEME=Adwaita:dark did not switch WebKitGTK to dark: no dark screenshot"
-        );
-    }
+    let dark = prefers_dark(&app).await;
+    screenshot_if_dark(&app, TEST, &dark, "saved-requests-dark", "#saved-requests").await;
     app.quit().await;
 }
 
@@ -548,12 +523,10 @@ async fn the_explorer_states_read_in_dark_too() {
     const TEST: &str = "explorer_dark";
     let login = "user_2e2e_dark";
     let sandbox = keyhole_sandbox::shared();
-    let profile = Profile::new(chromium(login));
+    let profile = Profile::new(Opener::chromium(login));
     profile.set_dark(true);
     let app = App::launch(TEST, profile.clone()).await;
-    let dark = app
-        .execute("return matchMedia('(prefers-color-scheme: dark)').matches")
-        .await;
+    let dark = prefers_dark(&app).await;
     assert!(
         dark_supported(&dark),
         "GTK_THEME=Adwaita:dark should switch WebKitGTK to dark: {dark}"
@@ -563,7 +536,7 @@ async fn the_explorer_states_read_in_dark_too() {
     // The editor, shaped; its answer; the history that answer leaves.
     shape_post_to_echo(&app, &sandbox.api.echo).await;
     app.screenshot("editor-dark").await;
-    assert_eq!(send(&app).await, "data", "{}", app.context().await);
+    app.call_api_for_data().await;
     app.wait_for("a history entry", "#history-list li", WAIT)
         .await;
     app.screenshot("history-dark").await;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{App, Opener, Profile, SIGN_IN_WAIT, WAIT};
+use common::{launch_as, App, Opener, Profile, SIGN_IN_WAIT, WAIT};
 
 #[tokio::test]
 async fn signing_in_with_a_code_shows_it_and_another_device_completes_it() {
@@ -58,7 +58,7 @@ async fn signing_in_with_a_code_shows_it_and_another_device_completes_it() {
     );
     app.screenshot("signed-in").await;
 
-    assert_eq!(app.call_api().await, "data", "{}", app.context().await);
+    app.call_api_for_data().await;
     let auth = app.api_json().await;
     assert_eq!(auth["subject"], login, "{auth}");
     assert_eq!(auth["tokenType"], "oauth_token", "{auth}");
@@ -72,10 +72,7 @@ async fn set_up_from_this_api_fills_the_settings_registers_and_the_sign_in_calls
     const TEST: &str = "set_up_from_api";
     let login = "user_2e2e_from_api";
     let sandbox = keyhole_sandbox::shared();
-    let profile = Profile::new(Opener::Chromium {
-        login: login.to_owned(),
-    });
-    let app = App::launch(TEST, profile.clone()).await;
+    let (app, profile) = launch_as(TEST, login).await;
     app.wait_state("signedOut", WAIT).await;
     assert!(
         app.exists("#set-up-from-api[hidden]").await,
@@ -119,7 +116,7 @@ async fn set_up_from_this_api_fills_the_settings_registers_and_the_sign_in_calls
     assert_eq!(app.text("#subject").await, login);
     app.screenshot("signed-in").await;
 
-    assert_eq!(app.call_api().await, "data", "{}", app.context().await);
+    app.call_api_for_data().await;
     let auth = app.api_json().await;
     assert_eq!(auth["subject"], login, "{auth}");
     assert_eq!(auth["userId"], login, "{auth}");

@@ -7,28 +7,17 @@
 
 mod common;
 
-use common::{closed_port_url, read_optional, App, Opener, Profile, SIGN_IN_WAIT, WAIT};
-
-fn chromium(login: &str) -> Opener {
-    Opener::Chromium {
-        login: login.to_owned(),
-    }
-}
-
-/// Clicks "Sign in with Clerk" and waits until the window shows `login` signed in.
-async fn sign_in(app: &App, login: &str) {
-    app.click("#sign-in").await;
-    app.wait_state("signedIn", SIGN_IN_WAIT).await;
-    let subject = app.text("#subject").await;
-    assert_eq!(subject, login, "the signed-in screen names the login");
-}
+use common::{
+    closed_port_url, launch_as, launch_signed_in, read_optional, sign_in, App, Opener, Profile,
+    SIGN_IN_WAIT, WAIT,
+};
 
 #[tokio::test]
 async fn signing_in_shows_the_login_and_calling_the_lax_api_shows_its_data() {
     const TEST: &str = "sign_in_and_lax_api";
     let login = "user_2e2e_lax";
     let sandbox = keyhole_sandbox::shared();
-    let app = App::launch(TEST, Profile::new(chromium(login))).await;
+    let (app, _) = launch_as(TEST, login).await;
 
     app.wait_state("signedOut", WAIT).await;
     assert!(
@@ -54,7 +43,7 @@ async fn signing_in_shows_the_login_and_calling_the_lax_api_shows_its_data() {
     );
     app.screenshot("signed-in").await;
 
-    assert_eq!(app.call_api().await, "data", "{}", app.context().await);
+    app.call_api_for_data().await;
     let box_text = app.text("#api-result").await;
     assert!(box_text.contains("Data from API"), "{box_text}");
     assert!(app.text("#api-meta").await.starts_with("200 OK"));
@@ -95,11 +84,10 @@ async fn the_strict_api_answers_with_a_token_refuses_another_instances_token_and
         .await
         .expect("join")
         .expect("a second sandbox starts");
-    let app = App::launch(TEST, Profile::new(chromium(login))).await;
-    sign_in(&app, login).await;
+    let (app, _) = launch_signed_in(TEST, login).await;
 
     app.set_api_url(&sandbox.api.strict).await;
-    assert_eq!(app.call_api().await, "data", "{}", app.context().await);
+    app.call_api_for_data().await;
     let auth = app.api_json().await;
     assert_eq!(auth["subject"], login, "{auth}");
     app.screenshot("strict-data").await;
@@ -138,11 +126,10 @@ async fn the_session_only_api_reads_the_token_as_signed_out_and_the_diagnosis_sa
     const TEST: &str = "session_only_api";
     let login = "user_2e2e_session_only";
     let sandbox = keyhole_sandbox::shared();
-    let app = App::launch(TEST, Profile::new(chromium(login))).await;
-    sign_in(&app, login).await;
+    let (app, _) = launch_signed_in(TEST, login).await;
 
     app.set_api_url(&sandbox.api.session_only).await;
-    assert_eq!(app.call_api().await, "data", "{}", app.context().await);
+    app.call_api_for_data().await;
     let auth = app.api_json().await;
     assert_eq!(auth["userId"], serde_json::Value::Null, "{auth}");
     let diagnosis = app.text("#diagnosis").await;
@@ -161,8 +148,7 @@ async fn the_session_only_api_reads_the_token_as_signed_out_and_the_diagnosis_sa
 async fn a_bad_api_url_is_a_field_error_and_nothing_is_saved() {
     const TEST: &str = "bad_api_url";
     let sandbox = keyhole_sandbox::shared();
-    let profile = Profile::new(chromium("user_2e2e_unused"));
-    let app = App::launch(TEST, profile.clone()).await;
+    let (app, profile) = launch_as(TEST, "user_2e2e_unused").await;
     app.wait_state("signedOut", WAIT).await;
 
     app.set_api_url(&sandbox.api.strict).await;
@@ -203,8 +189,7 @@ async fn an_unreachable_api_shows_an_error_and_the_next_good_call_works() {
     const TEST: &str = "unreachable_api";
     let login = "user_2e2e_unreachable";
     let sandbox = keyhole_sandbox::shared();
-    let app = App::launch(TEST, Profile::new(chromium(login))).await;
-    sign_in(&app, login).await;
+    let (app, _) = launch_signed_in(TEST, login).await;
 
     let closed = closed_port_url("/protected-endpoint");
     app.set_api_url(&closed).await;
@@ -220,7 +205,7 @@ async fn an_unreachable_api_shows_an_error_and_the_next_good_call_works() {
 
     // Still usable: same session, a good API answers.
     app.set_api_url(&sandbox.api.lax).await;
-    assert_eq!(app.call_api().await, "data", "{}", app.context().await);
+    app.call_api_for_data().await;
     assert_eq!(app.api_json().await["subject"], login);
     assert_eq!(app.text("#subject").await, login);
     app.screenshot("recovered").await;
@@ -285,8 +270,7 @@ async fn cancel_during_sign_in_returns_to_signed_out_and_a_new_sign_in_works() {
 async fn settings_survive_a_restart_of_the_app() {
     const TEST: &str = "restart";
     let sandbox = keyhole_sandbox::shared();
-    let profile = Profile::new(chromium("user_2e2e_restart"));
-    let app = App::launch(TEST, profile.clone()).await;
+    let (app, profile) = launch_as(TEST, "user_2e2e_restart").await;
     app.wait_state("signedOut", WAIT).await;
     app.fill("#scopes", "openid profile email").await;
     app.set_api_url(&sandbox.api.strict).await;
@@ -311,10 +295,7 @@ async fn settings_survive_a_restart_of_the_app() {
 async fn a_signed_in_session_survives_a_restart_of_the_app_until_sign_out() {
     const TEST: &str = "session_restart";
     let login = "user_2e2e_keep";
-    let profile = Profile::new(chromium(login));
-    let app = App::launch(TEST, profile.clone()).await;
-    app.wait_state("signedOut", WAIT).await;
-    sign_in(&app, login).await;
+    let (app, profile) = launch_signed_in(TEST, login).await;
     app.quit().await;
 
     // A new app process: the refresh token from the OS keychain brings the session back,
@@ -325,7 +306,7 @@ async fn a_signed_in_session_survives_a_restart_of_the_app_until_sign_out() {
     app.wait_state("signedIn", SIGN_IN_WAIT).await;
     assert_eq!(app.text("#subject").await, login);
     app.screenshot("restored").await;
-    assert_eq!(app.call_api().await, "data", "{}", app.context().await);
+    app.call_api_for_data().await;
     assert_eq!(app.api_json().await["userId"], login);
     let opened_after =
         std::fs::read_to_string(profile.path().join("standin.log")).unwrap_or_default();
@@ -353,7 +334,7 @@ async fn a_signed_in_session_survives_a_restart_of_the_app_until_sign_out() {
 #[tokio::test]
 async fn the_page_may_call_only_keyholes_own_commands() {
     const TEST: &str = "capabilities";
-    let app = App::launch(TEST, Profile::new(chromium("user_2e2e_unused"))).await;
+    let (app, _) = launch_as(TEST, "user_2e2e_unused").await;
     app.wait_state("signedOut", WAIT).await;
     // Allowed: the app's commands (through the app manifest's permissions).
     let settings = app

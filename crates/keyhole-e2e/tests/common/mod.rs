@@ -154,6 +154,15 @@ pub enum Opener {
     Recorder,
 }
 
+impl Opener {
+    /// Headless Chromium that signs in as `login`.
+    pub fn chromium(login: &str) -> Opener {
+        Opener::Chromium {
+            login: login.to_owned(),
+        }
+    }
+}
+
 /// One user's machine: XDG data/config dirs (so the settings store is private), the sandbox file,
 /// the opener, and logs. Shared by successive app launches to test what survives a restart.
 pub struct Profile {
@@ -824,6 +833,12 @@ impl App {
         }
     }
 
+    /// Clicks Call API (or Send) and checks the answer is data, not an error.
+    pub async fn call_api_for_data(&self) {
+        let result = self.call_api().await;
+        assert_eq!(result, "data", "{}", self.context().await);
+    }
+
     /// The API body shown under "Data from API", parsed as JSON.
     pub async fn api_json(&self) -> Value {
         let text = self.text("#api-data").await;
@@ -900,4 +915,27 @@ pub fn read_optional(path: &Path) -> Option<String> {
     let mut text = String::new();
     fs::File::open(path).ok()?.read_to_string(&mut text).ok()?;
     Some(text)
+}
+
+/// Clicks "Sign in with Clerk" and waits until the window shows `login` signed in.
+pub async fn sign_in(app: &App, login: &str) {
+    app.click("#sign-in").await;
+    app.wait_state("signedIn", SIGN_IN_WAIT).await;
+    let subject = app.text("#subject").await;
+    assert_eq!(subject, login, "the signed-in screen names the login");
+}
+
+/// Launches `test` on a new profile whose browser signs in as `login`.
+pub async fn launch_as(test: &'static str, login: &str) -> (App, Arc<Profile>) {
+    let profile = Profile::new(Opener::chromium(login));
+    (App::launch(test, profile.clone()).await, profile)
+}
+
+/// Launches `test` on a new profile whose browser signs in as `login`, and signs in from the
+/// signed-out screen.
+pub async fn launch_signed_in(test: &'static str, login: &str) -> (App, Arc<Profile>) {
+    let (app, profile) = launch_as(test, login).await;
+    app.wait_state("signedOut", WAIT).await;
+    sign_in(&app, login).await;
+    (app, profile)
 }
