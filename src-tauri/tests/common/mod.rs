@@ -93,13 +93,14 @@ impl SecretStore for GatedKeychain {
 
 /// The app, started in a temp folder of its own that outlives a restart.
 pub struct TestApp {
-    dir: TempDir,
     pub app: App<MockRuntime>,
     pub window: WebviewWindow<MockRuntime>,
     /// What copy_curl put on the clipboard.
     pub copied: Arc<Mutex<Vec<String>>>,
     /// Every `session-changed` payload, from before the launch-time restore begins.
     pub events: mpsc::Receiver<Value>,
+    /// Last, so it is removed after the app has quit.
+    dir: TempDir,
 }
 
 impl TestApp {
@@ -116,12 +117,25 @@ impl TestApp {
 
     /// Quits and starts again on the same files, with new memory for secrets.
     pub fn restart(self) -> TestApp {
-        start_in(self.dir, None, Arc::new(MemoryStore::default()))
+        self.quit_and_start(None)
     }
 
     /// [`TestApp::restart`] with `KEYHOLE_SANDBOX` naming `sandbox`.
     pub fn restart_with_sandbox(self, sandbox: SandboxDefaults) -> TestApp {
-        start_in(self.dir, Some(sandbox), Arc::new(MemoryStore::default()))
+        self.quit_and_start(Some(sandbox))
+    }
+
+    fn quit_and_start(self, sandbox: Option<SandboxDefaults>) -> TestApp {
+        let TestApp {
+            app,
+            window,
+            copied,
+            events,
+            dir,
+        } = self;
+        // The old app is gone before the new one reads the files, as across a real restart.
+        drop((app, window, copied, events));
+        start_in(dir, sandbox, Arc::new(MemoryStore::default()))
     }
 
     /// Calls `cmd` as the page does; the answer or the error, as JSON.
@@ -208,11 +222,11 @@ fn start_in(
         .build()
         .expect("the window builds");
     TestApp {
-        dir,
         app,
         window,
         copied,
         events,
+        dir,
     }
 }
 
