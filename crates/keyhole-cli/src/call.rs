@@ -84,7 +84,7 @@ pub async fn run(args: CallArgs) -> u8 {
 /// a GET of the API URL.
 fn request(args: &CallArgs, service: &Service) -> Result<ApiRequest, u8> {
     let saved = match &args.saved {
-        Some(name) => Some(saved(args, name)?),
+        Some(name) => Some(service.saved_request(name).map_err(|e| fail(&e))?),
         None => None,
     };
     let from_saved = saved.is_some();
@@ -144,17 +144,6 @@ fn api_url(service: &Service) -> Result<url::Url, u8> {
     service
         .config()
         .and_then(|config| config.require_api_url().cloned())
-        .map_err(|e| fail(&e))
-}
-
-/// The request saved as `name` in the profile named by --profile (or KEYHOLE_PROFILE).
-fn saved(args: &CallArgs, name: &str) -> Result<ApiRequest, u8> {
-    let Some(profile) = &args.sign_in.settings.profile else {
-        err!("error: --saved: saved requests belong to a profile; name it with --profile NAME.");
-        return Err(EXIT_SETTINGS);
-    };
-    keyhole_core::Profiles::open_default()
-        .and_then(|profiles| profiles.request(profile, name))
         .map_err(|e| fail(&e))
 }
 

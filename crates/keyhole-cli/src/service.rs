@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use keyhole_core::{
     Browser, CommandBrowser, Error, Event, KeychainOrMemory, Profiles, Progress, Service,
-    ServiceOptions, Session, SystemBrowser,
+    ServiceOptions, Session, SystemBrowser, DEFAULT_SIGN_IN_TIMEOUT,
 };
 
 use crate::cli::{SettingsArgs, SignInArgs};
@@ -50,7 +50,9 @@ pub fn service(
         secrets: Arc::new(KeychainOrMemory::new(&args.keychain_service)),
         keychain_service: args.keychain_service.clone(),
         browser,
-        sign_in_timeout: Duration::from_secs(sign_in.map_or(300, |a| a.timeout.max(1))),
+        sign_in_timeout: sign_in.map_or(DEFAULT_SIGN_IN_TIMEOUT, |a| {
+            Duration::from_secs(a.timeout.max(1))
+        }),
         settings_store: None,
         events: Arc::new(print_event),
         background: None,

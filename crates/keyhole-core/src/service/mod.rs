@@ -32,7 +32,7 @@ use crate::session::vault::SecretStore;
 use crate::settings::config::{Config, Settings};
 use crate::settings::profiles::{Profile, Profiles};
 use crate::signin::browser::Browser;
-use crate::signin::registration::Registration;
+use crate::signin::registration::{self, Registration};
 use crate::signin::SignInMethod;
 
 pub use events::{Event, EventSink};
@@ -196,18 +196,14 @@ impl Service {
     /// The settings in force, validated, in their profile, with the origins the front end
     /// allowed; or the first invalid setting.
     pub fn config(&self) -> Result<Config> {
-        let (settings, profile) = {
+        let mut config = {
             let chosen = lock(&self.inner.chosen);
-            (chosen.settings.clone(), chosen.profile.clone())
+            let config = chosen.settings.validate()?;
+            match &chosen.profile {
+                Some(name) => config.in_profile(name),
+                None => config,
+            }
         };
-        self.config_of(&settings, profile.as_deref())
-    }
-
-    fn config_of(&self, settings: &Settings, profile: Option<&str>) -> Result<Config> {
-        let mut config = settings.validate()?;
-        if let Some(name) = profile {
-            config = config.in_profile(name);
-        }
         for url in &self.inner.options.trusted_endpoint_origins {
             config = config.trust_endpoint_origin(url);
         }
@@ -349,7 +345,8 @@ impl Service {
 
     /// The request saved as `name` in the current profile.
     pub fn saved_request(&self, name: &str) -> Result<ApiRequest> {
-        let profile = self.require_profile("Saved requests belong to a profile: name one.")?;
+        let profile = self
+            .require_profile("saved requests belong to a profile; name it with --profile NAME.")?;
         self.profiles_file()?.request(&profile, name)
     }
 
@@ -542,7 +539,7 @@ impl Service {
             Err(error) if error.is_invalid_client() => {
                 let config = keeper.keyhole().config().clone();
                 let secrets = &self.inner.options.secrets;
-                match setup::replace_forgotten(&self.inner.http, secrets, &config).await? {
+                match registration::replace(&self.inner.http, secrets, &config).await? {
                     None => Err(error),
                     Some(client_id) => {
                         if let Some(note) = Registration::Replaced.note(&config.issuer) {
@@ -657,16 +654,8 @@ impl Service {
     /// part happens even when the provider cannot be reached; the outcome says so. Err
     /// [`Error::NotRegistered`] when no client could have a session.
     pub async fn sign_out(&self) -> Result<SignOutOutcome> {
-        let keeper = match self.inner.accounts.current() {
-            Some(keeper)
-                if self
-                    .config()
-                    .is_ok_and(|c| keeper.keyhole().config().same_sign_in(&c)) =>
-            {
-                keeper
-            }
-            _ => self.stored_keeper().await?,
-        };
+        // The current keeper when it serves these settings (`Accounts::for_config`).
+        let keeper = self.stored_keeper().await?;
         let outcome = keeper.sign_out().await;
         tracing::info!(revoked = outcome.revoked, "signed out");
         Ok(outcome)

@@ -2,25 +2,30 @@
 //! API's protected-resource metadata (RFC 9728); settings with no client ID get one by dynamic
 //! registration (RFC 7591), or the one Keyhole registered before; a client Keyhole registered is
 //! checked with the provider before a sign-in (RFC 7592) and registered again when forgotten —
-//! and replaced once more if the provider still answers `invalid_client` during the sign-in.
+//! and replaced once more (`registration::replace`) if the provider still answers
+//! `invalid_client` during the sign-in.
 
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::session::vault::SecretStore;
-use crate::settings::config::{Config, Settings};
+use crate::settings::config::Settings;
 use crate::signin::registration::{self, Stored};
 use crate::signin::resource;
 
 /// Err naming `instance` when `settings` have none.
 pub(super) fn require_instance(settings: &Settings) -> Result<()> {
     if settings.instance.trim().is_empty() {
-        return Err(Error::setting(
-            "instance",
-            "give the Clerk instance (its Frontend API URL or publishable key).",
-        ));
+        return Err(missing_instance());
     }
     Ok(())
+}
+
+fn missing_instance() -> Error {
+    Error::setting(
+        "instance",
+        "give the Clerk instance (its Frontend API URL or publishable key).",
+    )
 }
 
 /// `settings` completed for a sign-in, telling `notice` what was done on the user's behalf.
@@ -33,7 +38,7 @@ pub(super) async fn complete(
     if settings.instance.trim().is_empty() {
         let api_url = settings.api_url.trim();
         if api_url.is_empty() {
-            require_instance(settings)?;
+            return Err(missing_instance());
         }
         notice(format!(
             "No instance given: asking the API at {api_url} where to sign in…"
@@ -65,17 +70,4 @@ pub(super) async fn stored(
         Stored::Ready(settings, _) => Ok(settings),
         Stored::NotRegistered { issuer } => Err(Error::NotRegistered { issuer }),
     }
-}
-
-/// After `invalid_client` during a sign-in: a client Keyhole registered is registered again and
-/// the new client ID returned; None when the client is the user's (theirs to fix).
-pub(super) async fn replace_forgotten(
-    http: &reqwest::Client,
-    secrets: &Arc<dyn SecretStore>,
-    config: &Config,
-) -> Result<Option<String>> {
-    if !registration::is_registered_here(secrets, config).await? {
-        return Ok(None);
-    }
-    registration::replace(http, secrets, config).await.map(Some)
 }

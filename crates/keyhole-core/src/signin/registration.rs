@@ -122,16 +122,6 @@ async fn registered_here(store: &Arc<dyn SecretStore>, settings: &Settings) -> R
         .is_some_and(|stored| stored.client_id == config.client_id))
 }
 
-/// True when `config`'s client is the one Keyhole registered with its instance (a keychain read).
-pub(crate) async fn is_registered_here(
-    store: &Arc<dyn SecretStore>,
-    config: &Config,
-) -> Result<bool> {
-    Ok(load(store, &config.issuer)
-        .await?
-        .is_some_and(|stored| stored.client_id == config.client_id))
-}
-
 /// What [`stored_settings`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stored {
@@ -200,25 +190,20 @@ pub async fn client_for(
     Ok((client, Registration::Registered))
 }
 
-/// After the provider answered `invalid_client` for the registered client `rejected`: registers
-/// again and returns the new client ID. Callers do this once per attempt.
+/// After the provider answered `invalid_client` for `config`'s client: when that is the client
+/// Keyhole registered, registers again and returns the new client ID; None when it is the user's
+/// own (wrong, and theirs to fix: the provider's refusal says so). Callers do this once per
+/// attempt.
 pub async fn replace(
     http: &reqwest::Client,
     store: &Arc<dyn SecretStore>,
     config: &Config,
-) -> Result<String> {
-    let metadata = discovery::discover(http, &config.issuer).await?;
+) -> Result<Option<String>> {
     let stored = load(store, &config.issuer).await?;
     if stored.is_none_or(|s| s.client_id != config.client_id) {
-        // Not a client Keyhole registered: the user's client ID is wrong, and that is theirs to fix.
-        return Err(Error::setting(
-            "clientId",
-            format!(
-                "The provider at {} does not know the client ID {}; check it in the dashboard.",
-                config.issuer, config.client_id
-            ),
-        ));
+        return Ok(None);
     }
+    let metadata = discovery::discover(http, &config.issuer).await?;
     let endpoint = metadata.registration_endpoint.as_ref().ok_or_else(|| {
         Error::setting(
             "clientId",
@@ -227,7 +212,7 @@ pub async fn replace(
     })?;
     let client = register(http, &metadata, endpoint).await?;
     save(store, &client).await?;
-    Ok(client.client_id)
+    Ok(Some(client.client_id))
 }
 
 /// RFC 7592 §2.1: reads the client's registration; false only when the provider says it does
