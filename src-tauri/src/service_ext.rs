@@ -82,16 +82,21 @@ fn emit_state<R: Runtime>(app: &AppHandle<R>) {
 }
 
 /// The session as the UI sees it; waiting notices are handed over (shown once).
-pub fn state<R: Runtime>(app: &AppHandle<R>) -> SessionState {
+fn state<R: Runtime>(app: &AppHandle<R>) -> SessionState {
     let notices = app
         .try_state::<Notices>()
         .map(|n| std::mem::take(&mut *n.waiting.lock().unwrap_or_else(|e| e.into_inner())))
         .unwrap_or_default();
+    snapshot(app, (!notices.is_empty()).then(|| notices.join(" ")))
+}
+
+/// The session and whether a restore runs, with `notice`.
+fn snapshot<R: Runtime>(app: &AppHandle<R>, notice: Option<String>) -> SessionState {
     let service = app.service();
     SessionState {
         session: service.summary(),
         restoring: service.is_restoring(),
-        notice: (!notices.is_empty()).then(|| notices.join(" ")),
+        notice,
     }
 }
 
@@ -108,12 +113,7 @@ pub fn state_for_ui<R: Runtime>(app: &AppHandle<R>) -> SessionState {
 /// For the page's first frame (`crate::first_frame_script`): the session and whether a restore
 /// runs, read without taking the notices or marking the page ready.
 pub fn first_frame_state<R: Runtime>(app: &AppHandle<R>) -> SessionState {
-    let service = app.service();
-    SessionState {
-        session: service.summary(),
-        restoring: service.is_restoring(),
-        notice: None,
-    }
+    snapshot(app, None)
 }
 
 /// `app.service()` from anything that can reach the app's state.

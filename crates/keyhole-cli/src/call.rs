@@ -43,20 +43,13 @@ pub async fn run(args: CallArgs) -> u8 {
             Err(error) => fail(&error),
         };
     }
-    let mut session = None;
     if request.send_token {
         match service
             .session_or_sign_in(service::method(&args.sign_in))
             .await
         {
-            Ok((stored, Resumed::Stored)) => {
-                err!("Using the stored session.");
-                session = Some(stored);
-            }
-            Ok((signed_in, Resumed::SignedIn)) => {
-                service::signed_in(&signed_in);
-                session = Some(signed_in);
-            }
+            Ok((_, Resumed::Stored)) => err!("Using the stored session."),
+            Ok((signed_in, Resumed::SignedIn)) => service::signed_in(&signed_in),
             Err(error) => return fail(&error),
         }
     }
@@ -64,14 +57,8 @@ pub async fn run(args: CallArgs) -> u8 {
         Ok(result) => result,
         Err(error) => return fail(&error),
     };
-    // The session the request went with (renewed on a 401, perhaps): the freshest view.
-    let summary = match (
-        args.json,
-        service.summary().or(session.map(|s| s.summary())),
-    ) {
-        (true, Some(summary)) => Some(summary),
-        _ => None,
-    };
+    // The session the request went with (renewed on a 401, perhaps).
+    let summary = if args.json { service.summary() } else { None };
     print_result(&result, &args, summary.as_ref());
     if result.response.ok {
         0

@@ -134,7 +134,8 @@ struct Inner {
     renewals: Arc<RenewalStats>,
     restoring: AtomicBool,
     keychain_notice_given: AtomicBool,
-    http: reqwest::Client,
+    /// For set-up requests; built on first use, so a run that only calls the API never builds it.
+    http: std::sync::OnceLock<reqwest::Client>,
     calls: AtomicU64,
     request_in_flight: Mutex<Option<(u64, CancellationToken)>>,
 }
@@ -166,11 +167,17 @@ impl Service {
                 renewals: Arc::default(),
                 restoring: AtomicBool::new(false),
                 keychain_notice_given: AtomicBool::new(false),
-                http: crate::http::client(SET_UP_TIMEOUT),
+                http: std::sync::OnceLock::new(),
                 calls: AtomicU64::new(0),
                 request_in_flight: Mutex::new(None),
             }),
         }
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        self.inner
+            .http
+            .get_or_init(|| crate::http::client(SET_UP_TIMEOUT))
     }
 
     fn emit(&self, event: Event) {
@@ -258,7 +265,7 @@ impl Service {
     /// nothing.
     pub async fn set_up_from_api(&self, input: &Settings) -> Result<SetUp> {
         let setup = crate::signin::resource::set_up_from_api(
-            &self.inner.http,
+            self.http(),
             &self.inner.options.secrets,
             &input.api_url,
             input,
@@ -272,7 +279,7 @@ impl Service {
     /// registration is a `clientId` error and nothing is saved.
     pub async fn register_client(&self, input: &Settings) -> Result<SetUp> {
         let (settings, how) = crate::signin::registration::complete_settings(
-            &self.inner.http,
+            self.http(),
             &self.inner.options.secrets,
             input,
         )
@@ -508,7 +515,7 @@ impl Service {
             return Ok(());
         }
         let completed = setup::complete(
-            &self.inner.http,
+            self.http(),
             &self.inner.options.secrets,
             &settings,
             &|text| self.notice(text),
@@ -539,7 +546,7 @@ impl Service {
             Err(error) if error.is_invalid_client() => {
                 let config = keeper.keyhole().config().clone();
                 let secrets = &self.inner.options.secrets;
-                match registration::replace(&self.inner.http, secrets, &config).await? {
+                match registration::replace(self.http(), secrets, &config).await? {
                     None => Err(error),
                     Some(client_id) => {
                         if let Some(note) = Registration::Replaced.note(&config.issuer) {
