@@ -47,6 +47,33 @@ impl Default for SignInOptions {
     }
 }
 
+/// What an interactive sign-in needs from its front end: where to open the URL, how long to wait
+/// and how to give up, and where to report progress. Every sign-in method takes the same one.
+#[derive(Clone, Copy)]
+pub struct SignInContext<'a> {
+    /// Opens the authorization URL (unused by methods that only show a code).
+    pub browser: &'a dyn Browser,
+    /// The timeout and the cancellation.
+    pub options: &'a SignInOptions,
+    /// Told each step, to show it.
+    pub progress: &'a (dyn Fn(Progress) + Send + Sync),
+}
+
+impl<'a> SignInContext<'a> {
+    /// Bundles the three.
+    pub fn new(
+        browser: &'a dyn Browser,
+        options: &'a SignInOptions,
+        progress: &'a (dyn Fn(Progress) + Send + Sync),
+    ) -> Self {
+        SignInContext {
+            browser,
+            options,
+            progress,
+        }
+    }
+}
+
 /// An API answer plus Keyhole's explanation when it disappoints.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -130,10 +157,13 @@ impl Keyhole {
     pub async fn sign_in(
         &self,
         method: SignInMethod,
-        browser: &dyn Browser,
-        options: &SignInOptions,
-        progress: &(dyn Fn(Progress) + Send + Sync),
+        context: &SignInContext<'_>,
     ) -> Result<Session> {
+        let SignInContext {
+            browser,
+            options,
+            progress,
+        } = *context;
         match method {
             SignInMethod::Browser => self.sign_in_browser(browser, options, progress).await,
             SignInMethod::Device => self.sign_in_device(options, progress).await,

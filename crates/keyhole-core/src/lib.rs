@@ -106,7 +106,7 @@ pub use tokens::verify::AccessTokenInfo;
 #[doc(hidden)]
 pub use {
     api::diagnosis,
-    engine::{Keyhole, SignInOptions},
+    engine::{Keyhole, SignInContext, SignInOptions},
     http::{client as http_client, describe_transport_error},
     session::keeper::SessionKeeper,
     session::renewal,

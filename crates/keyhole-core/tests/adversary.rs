@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{quiet, StandIn};
-use keyhole_core::SignInMethod;
 use keyhole_core::{
     ApiResult, CancellationToken, Config, Error, Keyhole, MemoryStore, Result, Rule, SessionKeeper,
     Settings, SignInOptions,
 };
+use keyhole_core::{SignInContext, SignInMethod};
 use keyhole_sandbox::adversary::{Adversary, Answer, Forge, Grant};
 use serde_json::{json, Value};
 
@@ -48,9 +48,7 @@ async fn flow_with(config: Config) -> Result<ApiResult> {
     let session = keyhole
         .sign_in(
             SignInMethod::Browser,
-            &browser(),
-            &options(Duration::from_secs(20)),
-            &quiet,
+            &SignInContext::new(&browser(), &options(Duration::from_secs(20)), &quiet),
         )
         .await?;
     keyhole.call_api(&session).await
@@ -79,9 +77,7 @@ async fn signed_in_keeper(adversary: &Adversary) -> SessionKeeper {
     let session = keyhole
         .sign_in(
             SignInMethod::Browser,
-            &browser(),
-            &options(Duration::from_secs(20)),
-            &quiet,
+            &SignInContext::new(&browser(), &options(Duration::from_secs(20)), &quiet),
         )
         .await
         .expect("honest sign-in");
@@ -209,9 +205,7 @@ async fn class3_a_refresh_that_widens_the_scope_is_refused() {
     let session = keyhole
         .sign_in(
             SignInMethod::Browser,
-            &browser(),
-            &options(Duration::from_secs(20)),
-            &quiet,
+            &SignInContext::new(&browser(), &options(Duration::from_secs(20)), &quiet),
         )
         .await
         .expect("honest sign-in");
@@ -375,9 +369,7 @@ async fn class10_a_callback_with_a_foreign_host_is_ignored_and_the_code_never_ex
     let error = keyhole
         .sign_in(
             SignInMethod::Browser,
-            &rebinding,
-            &options(Duration::from_secs(3)),
-            &quiet,
+            &SignInContext::new(&rebinding, &options(Duration::from_secs(3)), &quiet),
         )
         .await
         .unwrap_err();

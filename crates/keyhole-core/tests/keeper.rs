@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{config_for, quiet, StandIn};
-use keyhole_core::SignInMethod;
 use keyhole_core::{
     account_for, ApiRequest, Body, CancellationToken, Keychain, Keyhole, Secret, SecretStore,
     SessionKeeper, SignInOptions,
 };
+use keyhole_core::{SignInContext, SignInMethod};
 use keyhole_sandbox::{Sandbox, SandboxOptions};
 
 /// A real keychain under a service name of this test's own.
@@ -35,9 +35,7 @@ async fn sign_in(keeper: &SessionKeeper, login: &'static str) {
     keeper
         .sign_in(
             SignInMethod::Browser,
-            &StandIn::http_login(login),
-            &options,
-            &quiet,
+            &SignInContext::new(&StandIn::http_login(login), &options, &quiet),
         )
         .await
         .expect("sign-in");

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use keyhole_core::registration::{self, Registration};
 use keyhole_core::resource;
-use keyhole_core::SignInMethod;
 use keyhole_core::{
     CancellationToken, Error, Keyhole, MemoryStore, Progress, Rule, SecretStore, SessionKeeper,
     Settings, SignInOptions,
 };
+use keyhole_core::{SignInContext, SignInMethod};
 use keyhole_sandbox::adversary::{Adversary, Answer};
 use keyhole_sandbox::{Sandbox, SandboxOptions};
 use serde_json::json;
@@ -76,9 +76,7 @@ async fn device_sign_in(
     let outcome = keeper
         .sign_in(
             SignInMethod::Device,
-            &common::NoBrowser,
-            &options(),
-            &move |stage| p(stage),
+            &SignInContext::new(&common::NoBrowser, &options(), &move |stage| p(stage)),
         )
         .await;
     let device = device.join().expect("device thread");
@@ -151,12 +149,14 @@ async fn a_device_sign_in_can_be_cancelled_while_polling() {
     let err = keeper
         .sign_in(
             SignInMethod::Device,
-            &common::NoBrowser,
-            &SignInOptions {
-                timeout: Duration::from_secs(60),
-                cancel,
-            },
-            &progress,
+            &SignInContext::new(
+                &common::NoBrowser,
+                &SignInOptions {
+                    timeout: Duration::from_secs(60),
+                    cancel,
+                },
+                &progress,
+            ),
         )
         .await
         .expect_err("cancelled");
@@ -212,9 +212,7 @@ async fn the_sandbox_enforces_slow_down_and_keyhole_honours_it() {
     keyhole
         .sign_in(
             SignInMethod::Device,
-            &common::NoBrowser,
-            &options(),
-            &|_| {},
+            &SignInContext::new(&common::NoBrowser, &options(), &|_| {}),
         )
         .await
         .expect("signed in after slowing down");
@@ -242,9 +240,7 @@ async fn a_device_code_that_expires_says_so_and_stores_nothing() {
     let err = keeper
         .sign_in(
             SignInMethod::Device,
-            &common::NoBrowser,
-            &options(),
-            &|_| {},
+            &SignInContext::new(&common::NoBrowser, &options(), &|_| {}),
         )
         .await
         .expect_err("expired");
@@ -255,9 +251,7 @@ async fn a_device_code_that_expires_says_so_and_stores_nothing() {
     let err = keeper
         .sign_in(
             SignInMethod::Device,
-            &common::NoBrowser,
-            &options(),
-            &|_| {},
+            &SignInContext::new(&common::NoBrowser, &options(), &|_| {}),
         )
         .await
         .expect_err("expired");
@@ -291,7 +285,10 @@ async fn without_a_client_id_keyhole_registers_reuses_and_signs_in_with_its_clie
     let keeper = keeper_with(&first, store.clone());
     let browser = common::StandIn::http_login("user_2registered");
     let session = keeper
-        .sign_in(SignInMethod::Browser, &browser, &options(), &|_| {})
+        .sign_in(
+            SignInMethod::Browser,
+            &SignInContext::new(&browser, &options(), &|_| {}),
+        )
         .await
         .expect("sign-in with the registered client");
     assert_eq!(session.client_id, first.client_id);
@@ -317,9 +314,7 @@ async fn a_registered_client_the_provider_forgot_is_registered_again_once() {
     let err = keeper
         .sign_in(
             SignInMethod::Device,
-            &common::NoBrowser,
-            &options(),
-            &|_| {},
+            &SignInContext::new(&common::NoBrowser, &options(), &|_| {}),
         )
         .await
         .expect_err("forgotten client");
@@ -532,7 +527,10 @@ async fn from_the_api_url_alone_keyhole_finds_the_provider_registers_and_signs_i
     let keeper = keeper_with(&setup.settings, store.clone());
     let browser = common::StandIn::http_login("user_2resource");
     keeper
-        .sign_in(SignInMethod::Browser, &browser, &options(), &|_| {})
+        .sign_in(
+            SignInMethod::Browser,
+            &SignInContext::new(&browser, &options(), &|_| {}),
+        )
         .await
         .expect("sign-in with resource=");
     let answer = keeper.call_api().await.expect("call");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::{closed_port, keyhole, quiet, StandIn};
 use keyhole_core::SignInMethod;
-use keyhole_core::{Body, CancellationToken, Keyhole, Session, SignInOptions};
+use keyhole_core::{Body, CancellationToken, Keyhole, Session, SignInContext, SignInOptions};
 use tokio::sync::OnceCell;
 
 /// One sign-in shared by the tests in this file.
@@ -21,7 +21,10 @@ async fn session() -> &'static Session {
                 cancel: CancellationToken::new(),
             };
             keyhole
-                .sign_in(SignInMethod::Browser, &browser, &options, &quiet)
+                .sign_in(
+                    SignInMethod::Browser,
+                    &SignInContext::new(&browser, &options, &quiet),
+                )
                 .await
                 .expect("sign-in")
         })

@@ -10,7 +10,9 @@ use std::time::Duration;
 use common::{config_for, quiet, StandIn};
 use keyhole_core::renewal::{self, RenewalStats};
 use keyhole_core::SignInMethod;
-use keyhole_core::{CancellationToken, Keychain, Keyhole, SessionKeeper, SignInOptions};
+use keyhole_core::{
+    CancellationToken, Keychain, Keyhole, SessionKeeper, SignInContext, SignInOptions,
+};
 use keyhole_sandbox::{Sandbox, SandboxOptions};
 
 /// A sandbox whose access tokens live `ttl` seconds, and a keeper signed in to it as `login`,
@@ -34,9 +36,7 @@ async fn signed_in(ttl: u32, login: &'static str) -> (Sandbox, Arc<SessionKeeper
     keeper
         .sign_in(
             SignInMethod::Browser,
-            &StandIn::http_login(login),
-            &options,
-            &quiet,
+            &SignInContext::new(&StandIn::http_login(login), &options, &quiet),
         )
         .await
         .expect("sign-in");

@@ -7,10 +7,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{keyhole, quiet, StandIn};
-use keyhole_core::SignInMethod;
 use keyhole_core::{
     ApiRequest, Body, CancellationToken, Method, Pair, RequestBody, Session, SignInOptions,
 };
+use keyhole_core::{SignInContext, SignInMethod};
 use tokio::sync::OnceCell;
 
 async fn session() -> &'static Session {
@@ -24,9 +24,7 @@ async fn session() -> &'static Session {
             keyhole("")
                 .sign_in(
                     SignInMethod::Browser,
-                    &StandIn::http_login("user_2request"),
-                    &options,
-                    &quiet,
+                    &SignInContext::new(&StandIn::http_login("user_2request"), &options, &quiet),
                 )
                 .await
                 .expect("sign-in")

@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{closed_port, keyhole, quiet, NoBrowser, StandIn};
-use keyhole_core::SignInMethod;
 use keyhole_core::{
     AccessTokenInfo, AccessTokenView, CancellationToken, Keyhole, Progress, Settings, SignInOptions,
 };
+use keyhole_core::{SignInContext, SignInMethod};
 
 fn options() -> SignInOptions {
     SignInOptions {
@@ -30,7 +30,10 @@ async fn a_full_sign_in_yields_verified_tokens_for_the_login_used() {
 
     let started = Instant::now();
     let session = keyhole
-        .sign_in(SignInMethod::Browser, &browser, &options(), &record)
+        .sign_in(
+            SignInMethod::Browser,
+            &SignInContext::new(&browser, &options(), &record),
+        )
         .await
         .expect("sign-in");
     eprintln!(
@@ -100,7 +103,10 @@ async fn a_headless_chromium_completes_the_providers_login_form() {
     let keyhole = keyhole(&sandbox.api.lax);
     let browser = StandIn::new(|url| keyhole_sandbox::chromium_login(url, "user_2chromium"));
     let session = keyhole
-        .sign_in(SignInMethod::Browser, &browser, &options(), &quiet)
+        .sign_in(
+            SignInMethod::Browser,
+            &SignInContext::new(&browser, &options(), &quiet),
+        )
         .await
         .expect("sign-in through Chromium");
     browser.result().expect("Chromium reached the callback");
@@ -114,7 +120,10 @@ async fn the_providers_access_denied_answer_ends_the_sign_in_with_that_error() {
     let keyhole = keyhole("");
     let browser = StandIn::new(keyhole_sandbox::http_deny);
     let error = keyhole
-        .sign_in(SignInMethod::Browser, &browser, &options(), &quiet)
+        .sign_in(
+            SignInMethod::Browser,
+            &SignInContext::new(&browser, &options(), &quiet),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind(), "provider", "{error}");
@@ -140,7 +149,10 @@ async fn a_callback_with_the_wrong_state_is_refused_and_the_real_one_still_compl
     });
     let keyhole = keyhole("");
     let session = keyhole
-        .sign_in(SignInMethod::Browser, &browser, &options(), &quiet)
+        .sign_in(
+            SignInMethod::Browser,
+            &SignInContext::new(&browser, &options(), &quiet),
+        )
         .await
         .expect("the real callback still completes");
     browser
@@ -168,7 +180,10 @@ async fn timeout_and_cancel_end_the_flow_and_free_the_port() {
         cancel: CancellationToken::new(),
     };
     let error = keyhole
-        .sign_in(SignInMethod::Browser, &NoBrowser, &timeout, &quiet)
+        .sign_in(
+            SignInMethod::Browser,
+            &SignInContext::new(&NoBrowser, &timeout, &quiet),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind(), "timeout", "{error}");
@@ -193,7 +208,10 @@ async fn timeout_and_cancel_end_the_flow_and_free_the_port() {
     };
     let started = Instant::now();
     let error = keyhole
-        .sign_in(SignInMethod::Browser, &NoBrowser, &options, &on_progress)
+        .sign_in(
+            SignInMethod::Browser,
+            &SignInContext::new(&NoBrowser, &options, &on_progress),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind(), "cancelled", "{error}");
@@ -217,7 +235,10 @@ async fn a_browser_that_cannot_open_leaves_the_flow_waiting_with_the_url() {
     };
     let failing = |_: &url::Url| Err::<(), String>("no browser installed".into());
     let session = keyhole
-        .sign_in(SignInMethod::Browser, &failing, &options(), &on_progress)
+        .sign_in(
+            SignInMethod::Browser,
+            &SignInContext::new(&failing, &options(), &on_progress),
+        )
         .await
         .expect("sign-in by hand");
     assert_eq!(
@@ -280,7 +301,10 @@ async fn an_unknown_client_id_is_reported_by_the_provider() {
         cancel: CancellationToken::new(),
     };
     let error = keyhole
-        .sign_in(SignInMethod::Browser, &browser, &options, &quiet)
+        .sign_in(
+            SignInMethod::Browser,
+            &SignInContext::new(&browser, &options, &quiet),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind(), "timeout", "{error}");
@@ -295,7 +319,10 @@ async fn refresh_rotates_the_refresh_token_and_the_old_one_is_refused() {
     let keyhole = keyhole("");
     let browser = StandIn::http_login("user_2refresh");
     let first = keyhole
-        .sign_in(SignInMethod::Browser, &browser, &options(), &quiet)
+        .sign_in(
+            SignInMethod::Browser,
+            &SignInContext::new(&browser, &options(), &quiet),
+        )
         .await
         .unwrap();
     let second = keyhole.refresh(&first).await.expect("refresh");
@@ -320,7 +347,10 @@ async fn an_unknown_kid_triggers_one_jwks_refetch_not_one_per_token() {
     let keyhole = keyhole("");
     let browser = StandIn::http_login("user_2kid");
     let session = keyhole
-        .sign_in(SignInMethod::Browser, &browser, &options(), &quiet)
+        .sign_in(
+            SignInMethod::Browser,
+            &SignInContext::new(&browser, &options(), &quiet),
+        )
         .await
         .unwrap();
     let provider = keyhole.provider().await.unwrap();

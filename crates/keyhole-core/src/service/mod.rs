@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::api::request::{ApiRequest, Credential, CurlToken};
-use crate::engine::{ApiResult, SignInOptions};
+use crate::engine::{ApiResult, SignInContext, SignInOptions};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::session::accounts::Accounts;
@@ -582,9 +582,9 @@ impl Service {
         keeper
             .sign_in(
                 method,
-                self.inner.options.browser.as_ref(),
-                &options,
-                &|progress| events(Event::SignIn(progress)),
+                &SignInContext::new(self.inner.options.browser.as_ref(), &options, &|progress| {
+                    events(Event::SignIn(progress))
+                }),
             )
             .await
     }

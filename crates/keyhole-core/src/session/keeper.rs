@@ -19,14 +19,13 @@ use url::Url;
 
 use crate::api::diagnosis::{compare_answers, AnswerDigest};
 use crate::api::request::{ApiRequest, Credential, Prepared};
-use crate::engine::{ApiResult, Keyhole, SignInOptions};
+use crate::engine::{ApiResult, Keyhole, SignInContext, SignInOptions};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::session::lock;
 use crate::session::record::{Record, Stored};
 use crate::session::state::{Session, SessionSummary};
 use crate::session::vault::SecretStore;
-use crate::signin::browser::Browser;
 use crate::signin::flow::Progress;
 use crate::signin::SignInMethod;
 use crate::tokens::grant;
@@ -167,18 +166,19 @@ impl SessionKeeper {
     pub async fn sign_in(
         &self,
         method: SignInMethod,
-        browser: &dyn Browser,
-        options: &SignInOptions,
-        progress: &(dyn Fn(Progress) + Send + Sync),
+        context: &SignInContext<'_>,
     ) -> Result<Session> {
-        let (id, options) = self.begin_sign_in(options);
+        let (id, options) = self.begin_sign_in(context.options);
         let record_url = |p: Progress| {
             self.note_progress(id, &p);
-            progress(p);
+            (context.progress)(p);
         };
         let outcome = self
             .keyhole
-            .sign_in(method, browser, &options, &record_url)
+            .sign_in(
+                method,
+                &SignInContext::new(context.browser, &options, &record_url),
+            )
             .await;
         self.finish_sign_in(id, outcome).await
     }
