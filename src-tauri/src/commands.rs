@@ -67,7 +67,7 @@ pub async fn sign_in<R: Runtime>(
     method: Option<SignInMethod>,
 ) -> Result<SessionSummary> {
     let method = method.unwrap_or_default();
-    Ok(app.service().sign_in(method).await?.summary())
+    app.service().sign_in(method).await.map_err(Into::into)
 }
 
 /// Cancels the pending sign-in (its `sign_in` fails with kind `cancelled`).

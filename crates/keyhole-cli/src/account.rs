@@ -2,9 +2,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use keyhole_core::{Error, Profile, Profiles};
+use keyhole_core::{Credential, Error, Profile, Profiles};
 
-use crate::cli::{ProfileCommand, SettingsArgs, SignInArgs};
+use crate::cli::{ProfileCommand, SettingsArgs, SignInArgs, TokenArgs};
 use crate::output::{err, out};
 use crate::service::{self, fail, EXIT_HTTP_ERROR, EXIT_SIGN_IN};
 
@@ -88,15 +88,16 @@ pub async fn sign_out(args: SettingsArgs) -> u8 {
 }
 
 /// `token`: the current access token on stdout, renewed first when due; nothing else there.
-pub async fn token(args: SettingsArgs) -> u8 {
-    let service = match service::service(&args, None, None) {
+pub async fn token(args: TokenArgs) -> u8 {
+    let service = match service::service(&args.settings, None, None) {
         Ok(service) => service,
         Err(code) => return code,
     };
-    match service.fresh_session().await {
-        Ok(session) => {
+    let credential = args.token_type.map_or(Credential::OAuth, Credential::from);
+    match service.token(credential).await {
+        Ok(token) => {
             // Printed because the user asked for exactly this value (like `gh auth token`).
-            out!("{}", session.tokens.access_token.secret());
+            out!("{}", token.secret());
             0
         }
         Err(error @ Error::NotRegistered { .. }) => {
@@ -105,8 +106,12 @@ pub async fn token(args: SettingsArgs) -> u8 {
         }
         Err(Error::NotSignedIn) => {
             err!(
-                "Not signed in to {}; run keyhole-cli sign-in first.",
-                service.config().map(|c| c.issuer).unwrap_or_default()
+                "Not signed in to {}; run keyhole-cli sign-in{} first.",
+                service.settings().instance.trim(),
+                match credential {
+                    Credential::Session => " --token-type session",
+                    _ => "",
+                }
             );
             EXIT_SIGN_IN
         }

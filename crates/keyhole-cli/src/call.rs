@@ -1,7 +1,9 @@
 //! `keyhole-cli call`: send a request to the API with the stored session (signing in first when
 //! needed) and print the answer; or print it as curl.
 
-use keyhole_core::{ApiRequest, ApiResult, Body, Method, Pair, RequestBody, Resumed, Service};
+use keyhole_core::{
+    ApiRequest, ApiResult, Body, Credential, Method, Pair, RequestBody, Resumed, Service,
+};
 
 use crate::cli::CallArgs;
 use crate::output::{err, out};
@@ -21,11 +23,14 @@ pub async fn run(args: CallArgs) -> u8 {
         Ok(service) => service,
         Err(code) => return code,
     };
+    let asked = args.sign_in.token_type.map(Credential::from);
     // The set-up order first (no instance: the API's metadata names it; no client ID: Keyhole
     // registers), then everything is checked before any browser opens: a bad request must not
-    // cost a sign-in.
-    if let Err(error) = service.prepare().await {
-        return fail(&error);
+    // cost a sign-in. A Clerk session needs no OAuth client, so no set-up.
+    if asked != Some(Credential::Session) {
+        if let Err(error) = service.prepare().await {
+            return fail(&error);
+        }
     }
     let request = match request(&args, &service) {
         Ok(request) => request,
@@ -43,22 +48,26 @@ pub async fn run(args: CallArgs) -> u8 {
             Err(error) => fail(&error),
         };
     }
-    if request.send_token {
-        match service
-            .session_or_sign_in(service::method(&args.sign_in))
-            .await
-        {
-            Ok((_, Resumed::Stored)) => err!("Using the stored session."),
-            Ok((signed_in, Resumed::SignedIn)) => service::signed_in(&signed_in),
-            Err(error) => return fail(&error),
-        }
+    let credential = request.credential();
+    match service
+        .ready_for(credential, service::method(&args.sign_in))
+        .await
+    {
+        Ok(None) => {}
+        Ok(Some((_, Resumed::Stored))) => err!("Using the stored session."),
+        Ok(Some((signed_in, Resumed::SignedIn))) => service::signed_in(&signed_in),
+        Err(error) => return fail(&error),
     }
     let result = match service.send(&request).await {
         Ok(result) => result,
         Err(error) => return fail(&error),
     };
-    // The session the request went with (renewed on a 401, perhaps).
-    let summary = if args.json { service.summary() } else { None };
+    // The session the request went with (renewed on a 401, or the token just minted).
+    let summary = match (args.json, credential) {
+        (false, _) | (true, Credential::None) => None,
+        (true, Credential::Session) => service.clerk_session().await.ok().flatten(),
+        (true, _) => service.summary(),
+    };
     print_result(&result, &args, summary.as_ref());
     if result.response.ok {
         0
@@ -119,7 +128,10 @@ fn request(args: &CallArgs, service: &Service) -> Result<ApiRequest, u8> {
         };
     }
     if args.no_token {
-        request.send_token = false;
+        request.token_type = Some(Credential::None);
+    }
+    if let Some(kind) = args.sign_in.token_type {
+        request.token_type = Some(kind.into());
     }
     if let Some(secs) = args.max_time {
         request.timeout_secs = Some(secs);

@@ -40,7 +40,8 @@ pub enum Command {
     SignOut(SettingsArgs),
     /// Print the current access token (renewed first when due) and nothing else, for scripts:
     /// curl -H "Authorization: Bearer $(keyhole-cli token --profile work)" …
-    Token(SettingsArgs),
+    /// With --token-type session, a Clerk session token minted now (it lives about a minute).
+    Token(TokenArgs),
     /// Save or list profiles: named settings shared with the Keyhole app.
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -109,8 +110,9 @@ pub struct CallArgs {
     /// text; a Content-Type header of your own wins.
     #[arg(short = 'd', long = "data", value_name = "DATA|@FILE")]
     pub data: Option<String>,
-    /// Send the request without the token, as a signed-out caller would (no sign-in needed).
-    #[arg(long)]
+    /// Send the request without the token, as a signed-out caller would (no sign-in needed);
+    /// the same as --token-type none.
+    #[arg(long, conflicts_with = "token_type")]
     pub no_token: bool,
     /// Print the status line and the response headers before the body.
     #[arg(short = 'i', long = "include")]
@@ -143,6 +145,42 @@ pub struct SignInArgs {
     /// Offered by itself when no display and no browser command is found.
     #[arg(long, env = "KEYHOLE_DEVICE")]
     pub device: bool,
+    /// The token to send (call) or to sign in for (sign-in): `oauth` (the OAuth access token,
+    /// the default), `session` (a Clerk session token minted for each call from a Clerk session,
+    /// what the tutorial's backend reads; the sign-in goes through Clerk's own sign-in), or
+    /// `none`.
+    #[arg(long, env = "KEYHOLE_TOKEN_TYPE", value_enum, value_name = "TYPE")]
+    pub token_type: Option<TokenType>,
+}
+
+/// `--token-type`: the kinds of token Keyhole sends ([`keyhole_core::Credential`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TokenType {
+    /// A Clerk session token, minted for the call.
+    Session,
+    /// The OAuth access token.
+    Oauth,
+    /// No token.
+    None,
+}
+
+impl From<TokenType> for keyhole_core::Credential {
+    fn from(kind: TokenType) -> Self {
+        match kind {
+            TokenType::Session => keyhole_core::Credential::Session,
+            TokenType::Oauth => keyhole_core::Credential::OAuth,
+            TokenType::None => keyhole_core::Credential::None,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    /// The token to print: `oauth` (default) or `session`.
+    #[arg(long, env = "KEYHOLE_TOKEN_TYPE", value_enum, value_name = "TYPE")]
+    pub token_type: Option<TokenType>,
 }
 
 /// The configuration fields every command needs, each also readable from the environment, and

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use keyhole_core::{
     Browser, CommandBrowser, Error, Event, KeychainOrMemory, Profiles, Progress, Service,
-    ServiceOptions, Session, SystemBrowser, DEFAULT_SIGN_IN_TIMEOUT,
+    ServiceOptions, SessionSummary, SystemBrowser, DEFAULT_SIGN_IN_TIMEOUT,
 };
 
 use crate::cli::{SettingsArgs, SignInArgs};
@@ -72,10 +72,12 @@ fn origins(flag: &str, urls: &[String]) -> Result<Vec<url::Url>, u8> {
         .collect()
 }
 
-/// The method the flags ask for: `--device`, else the browser (the engine switches to the
-/// device flow by itself where no browser can open).
+/// The method the flags ask for: Clerk's own sign-in for `--token-type session`, `--device`,
+/// else the browser (the engine switches to the device flow by itself where no browser can open).
 pub fn method(args: &SignInArgs) -> keyhole_core::SignInMethod {
-    if args.device {
+    if args.token_type == Some(crate::cli::TokenType::Session) {
+        keyhole_core::SignInMethod::Clerk
+    } else if args.device {
         keyhole_core::SignInMethod::Device
     } else {
         keyhole_core::SignInMethod::Browser
@@ -83,10 +85,13 @@ pub fn method(args: &SignInArgs) -> keyhole_core::SignInMethod {
 }
 
 /// Says who signed in, after a sign-in.
-pub fn signed_in(session: &Session) {
-    let summary = session.summary();
+pub fn signed_in(summary: &SessionSummary) {
+    let what = match summary.credential {
+        keyhole_core::Credential::Session => " (a Clerk session)",
+        _ => "",
+    };
     err!(
-        "Signed in as {}{}.",
+        "Signed in as {}{}{what}.",
         summary.subject.as_deref().unwrap_or("an unnamed user"),
         summary
             .email
@@ -171,6 +176,8 @@ fn flag_name(field: &str) -> &'static str {
         "headers" => "header",
         "body" => "data",
         "timeout" => "max-time",
+        "tokenType" => "token-type",
+        "clerkStrategy" => "instance",
         _ => "api-url",
     }
 }

@@ -1,7 +1,7 @@
 //! [`Keyhole`]: the engine a front end holds — configuration, HTTP client, discovered provider.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -13,6 +13,7 @@ use crate::api::probe::{self, ApiResponse};
 use crate::api::request::ApiRequest;
 use crate::api::request::{Credential, Prepared};
 use crate::error::{Error, Result, Rule};
+use crate::session::clerk::Minted;
 use crate::session::state::Session;
 use crate::settings::config::Config;
 use crate::signin::browser::Browser;
@@ -167,6 +168,11 @@ impl Keyhole {
         match method {
             SignInMethod::Browser => self.sign_in_browser(browser, options, progress).await,
             SignInMethod::Device => self.sign_in_device(options, progress).await,
+            // Not an OAuth flow: the service signs in to Clerk's Frontend API itself.
+            SignInMethod::Clerk => Err(Error::setting(
+                "method",
+                "Clerk's own sign-in gives a Clerk session, not OAuth tokens; start it from the service.",
+            )),
         }
     }
 
@@ -314,43 +320,65 @@ impl Keyhole {
     #[cfg(any(test, feature = "test-support"))]
     pub async fn call(&self, url: &Url, session: &Session) -> Result<ApiResult> {
         let request = ApiRequest::get(url).prepare()?;
-        self.send(&request, Some(session), &CancellationToken::new())
+        self.send(&request, Bearer::OAuth(session), &CancellationToken::new())
             .await
     }
 
-    /// Sends `request`, with the session's access token when the request says so (then a
-    /// session is needed), until `cancel` or its timeout, and explains a disappointing answer.
+    /// Sends `request` with `bearer` (which must be the kind the request asks for), until
+    /// `cancel` or its timeout, and explains a disappointing answer.
     pub async fn send(
         &self,
         request: &Prepared,
-        session: Option<&Session>,
+        bearer: Bearer<'_>,
         cancel: &CancellationToken,
     ) -> Result<ApiResult> {
-        let session = match (request.credential(), session) {
-            (Credential::OAuth, Some(session)) => Some(session),
-            (Credential::OAuth, None) => return Err(Error::NotSignedIn),
-            (Credential::None, _) => None,
-        };
-        let warnings = match session {
-            Some(session) => self.destination(request.url(), session)?,
-            None => Vec::new(),
+        let wanted = request.credential();
+        if bearer.credential() != wanted {
+            // A caller's mistake, not the user's: the request asked for another token.
+            return Err(Error::NotSignedIn);
+        }
+        let warnings = match &bearer {
+            Bearer::OAuth(session) => self.destination(request.url(), session)?,
+            Bearer::Session(_) => cleartext_warnings(
+                request.url(),
+                "session token",
+                &self.config.cleartext_api_origins,
+            )?,
+            Bearer::None => Vec::new(),
         };
         for warning in &warnings {
             tracing::warn!(kind = warning.kind, "{}", warning.message);
         }
-        let token = session.map(|s| &s.tokens.access_token);
+        let token = bearer.token();
         let response = probe::send(self.api_http(), request, token, cancel).await?;
         // Without a token, a signed-out answer is what was asked for: nothing to explain.
-        let diagnosis = session.and_then(|session| {
-            diagnose(
-                &response,
-                &TokenContext {
-                    access: &session.access,
-                    expires_at: session.expires_at(),
-                    issuer: &session.issuer,
-                },
-            )
-        });
+        let session_token;
+        let context = match &bearer {
+            Bearer::OAuth(session) => Some(TokenContext {
+                credential: Credential::OAuth,
+                access: &session.access,
+                expires_at: session.expires_at(),
+                issuer: &session.issuer,
+            }),
+            Bearer::Session(minted) => {
+                session_token = AccessTokenInfo::Jwt {
+                    header: minted.header.clone(),
+                    claims: minted.claims.clone(),
+                };
+                Some(TokenContext {
+                    credential: Credential::Session,
+                    access: &session_token,
+                    expires_at: Some(UNIX_EPOCH + Duration::from_secs(minted.expires_at)),
+                    issuer: minted
+                        .claims
+                        .get("iss")
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or(""),
+                })
+            }
+            Bearer::None => None,
+        };
+        let diagnosis = context.and_then(|context| diagnose(&response, &context));
         Ok(ApiResult {
             response,
             diagnosis,
@@ -359,35 +387,73 @@ impl Keyhole {
     }
 }
 
+/// The token a request goes out with, of the kind its [`Credential`] names.
+pub enum Bearer<'a> {
+    /// The OAuth session's access token.
+    OAuth(&'a Session),
+    /// A Clerk session token just minted.
+    Session(&'a Minted),
+    /// None.
+    None,
+}
+
+impl Bearer<'_> {
+    fn credential(&self) -> Credential {
+        match self {
+            Bearer::OAuth(_) => Credential::OAuth,
+            Bearer::Session(_) => Credential::Session,
+            Bearer::None => Credential::None,
+        }
+    }
+
+    fn token(&self) -> Option<&str> {
+        match self {
+            Bearer::OAuth(session) => Some(session.tokens.access_token.secret()),
+            Bearer::Session(minted) => Some(minted.token.secret()),
+            Bearer::None => None,
+        }
+    }
+}
+
+/// RFC 6750 §5.3 for any bearer token about to go to `url`.
+fn cleartext_warnings(
+    url: &Url,
+    what: &str,
+    cleartext_allowed: &[url::Origin],
+) -> Result<Vec<ApiWarning>> {
+    let origin = url.origin();
+    let loopback = url
+        .host_str()
+        .is_some_and(crate::settings::config::is_loopback_host);
+    if url.scheme() != "http" || loopback {
+        return Ok(Vec::new());
+    }
+    if !cleartext_allowed.contains(&origin) {
+        return Err(Error::refused(
+            Rule::Cleartext,
+            format!(
+                "The API URL uses plain http on {}, so your {what} would cross the network unencrypted where anyone on the path can copy it; use https, or allow cleartext for that origin explicitly.",
+                origin.ascii_serialization()
+            ),
+        ));
+    }
+    Ok(vec![ApiWarning {
+        kind: "cleartext",
+        message: format!(
+            "Your {what} goes to {} unencrypted (plain http), as you allowed; anyone on the network path can copy it.",
+            origin.ascii_serialization()
+        ),
+    }])
+}
+
 /// RFC 6750 §5.3 and the token's audience, for a bearer token about to go to `url`.
 fn destination_warnings(
     url: &Url,
     session: &Session,
     cleartext_allowed: &[url::Origin],
 ) -> Result<Vec<ApiWarning>> {
-    let mut warnings = Vec::new();
+    let mut warnings = cleartext_warnings(url, "access token", cleartext_allowed)?;
     let origin = url.origin();
-    let loopback = url
-        .host_str()
-        .is_some_and(crate::settings::config::is_loopback_host);
-    if url.scheme() == "http" && !loopback {
-        if !cleartext_allowed.contains(&origin) {
-            return Err(Error::refused(
-                Rule::Cleartext,
-                format!(
-                    "The API URL uses plain http on {}, so your access token would cross the network unencrypted where anyone on the path can copy it; use https, or allow cleartext for that origin explicitly.",
-                    origin.ascii_serialization()
-                ),
-            ));
-        }
-        warnings.push(ApiWarning {
-            kind: "cleartext",
-            message: format!(
-                "Your access token goes to {} unencrypted (plain http), as you allowed; anyone on the network path can copy it.",
-                origin.ascii_serialization()
-            ),
-        });
-    }
     if let AccessTokenInfo::Jwt { claims, .. } = &session.access {
         let audiences: Vec<&str> = match claims.get("aud") {
             Some(serde_json::Value::String(a)) => vec![a.as_str()],

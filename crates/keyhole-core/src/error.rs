@@ -174,6 +174,19 @@ pub enum Error {
     /// An operation needs a session and there is none.
     #[error("not signed in")]
     NotSignedIn,
+    /// Clerk's Frontend or Backend API refused a request. The message is one plain sentence that
+    /// names the fix when Keyhole knows it.
+    #[error("{message}")]
+    Clerk {
+        /// "Frontend API" or "Backend API".
+        api: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// Clerk's error code (e.g. `native_api_disabled`), empty when it gave none.
+        code: String,
+        /// What happened and what to do.
+        message: String,
+    },
     /// Something that crossed the boundary broke a rule of the standards, so Keyhole refused it;
     /// `rule` says which (see SECURITY.md). The message is one plain sentence.
     #[error("{message}")]
@@ -333,6 +346,7 @@ impl Error {
             Error::Busy => "busy",
             Error::SessionEnded(_) => "session_ended",
             Error::NotSignedIn => "not_signed_in",
+            Error::Clerk { .. } => "clerk",
             Error::NotRegistered { .. } => "not_registered",
             Error::NoSignIn => "no_sign_in",
             Error::Browser(_) => "browser",
@@ -362,6 +376,20 @@ impl Error {
         match self {
             Error::Refused { rule, .. } => Some(*rule),
             _ => None,
+        }
+    }
+
+    pub(crate) fn clerk(
+        api: &'static str,
+        status: u16,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::Clerk {
+            api,
+            status,
+            code: code.into(),
+            message: message.into(),
         }
     }
 

@@ -43,6 +43,7 @@ pub fn callback(
         state: &state,
         issuer,
         require_iss: false,
+        carries: crate::signin::loopback::CODE,
     };
     let (status, rule, outcome) = crate::signin::loopback::judge_raw(raw, port, &expected)?;
     Some((status, rule, outcome.map(|o| o.map(|c| c.secret().clone()))))

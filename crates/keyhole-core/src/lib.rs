@@ -65,6 +65,7 @@
 #![deny(missing_docs)]
 
 mod api;
+mod clerk;
 mod engine;
 mod error;
 #[cfg(feature = "fuzzing")]
@@ -106,7 +107,7 @@ pub use tokens::verify::AccessTokenInfo;
 #[doc(hidden)]
 pub use {
     api::diagnosis,
-    engine::{Keyhole, SignInContext, SignInOptions},
+    engine::{Bearer, Keyhole, SignInContext, SignInOptions},
     http::{client as http_client, describe_transport_error},
     session::keeper::SessionKeeper,
     session::renewal,

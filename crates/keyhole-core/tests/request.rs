@@ -10,7 +10,7 @@ use common::{keyhole, quiet, StandIn};
 use keyhole_core::{
     ApiRequest, Body, CancellationToken, Method, Pair, RequestBody, Session, SignInOptions,
 };
-use keyhole_core::{SignInContext, SignInMethod};
+use keyhole_core::{Bearer, SignInContext, SignInMethod};
 use tokio::sync::OnceCell;
 
 async fn session() -> &'static Session {
@@ -39,7 +39,11 @@ fn echo() -> ApiRequest {
 async fn send(request: &ApiRequest) -> keyhole_core::Result<keyhole_core::ApiResult> {
     let prepared = request.prepare()?;
     keyhole("")
-        .send(&prepared, Some(session().await), &CancellationToken::new())
+        .send(
+            &prepared,
+            Bearer::OAuth(session().await),
+            &CancellationToken::new(),
+        )
         .await
 }
 
@@ -98,7 +102,7 @@ async fn without_the_token_the_api_reads_a_signed_out_caller_and_needs_no_sessio
     let prepared = request.prepare().unwrap();
     // No session at all.
     let result = keyhole("")
-        .send(&prepared, None, &CancellationToken::new())
+        .send(&prepared, Bearer::None, &CancellationToken::new())
         .await
         .unwrap();
     let seen = json(&result);
@@ -132,7 +136,7 @@ async fn a_cancelled_call_ends_at_once() {
     });
     let started = Instant::now();
     let error = keyhole("")
-        .send(&prepared, Some(session().await), &cancel)
+        .send(&prepared, Bearer::OAuth(session().await), &cancel)
         .await
         .unwrap_err();
     assert_eq!(error.kind(), "cancelled", "{error}");

@@ -86,7 +86,7 @@ async fn with_no_client_id_the_service_registers_once_and_replaces_a_forgotten_c
         .sign_in(SignInMethod::Browser)
         .await
         .expect("signed in");
-    assert_eq!(session.summary().subject.as_deref(), Some("user_2service"));
+    assert_eq!(session.subject.as_deref(), Some("user_2service"));
     let first = service.settings().client_id;
     assert!(!first.is_empty(), "the registered client ID is in force");
     assert_eq!(registrations(&sb), 1);
@@ -180,7 +180,7 @@ async fn where_no_browser_can_open_the_service_signs_in_with_a_device_code_and_s
         .sign_in(SignInMethod::Browser)
         .await
         .expect("signed in on the other device");
-    assert_eq!(session.summary().subject.as_deref(), Some("user_2headless"));
+    assert_eq!(session.subject.as_deref(), Some("user_2headless"));
     let notices = heard.notices();
     assert!(
         notices

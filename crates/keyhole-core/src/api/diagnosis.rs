@@ -9,10 +9,13 @@ use std::time::SystemTime;
 use serde_json::Value;
 
 use crate::api::probe::{ApiResponse, Body};
+use crate::api::request::Credential;
 use crate::tokens::verify::AccessTokenInfo;
 
 /// What Keyhole knows about the token it sent.
 pub struct TokenContext<'a> {
+    /// The kind of token that was sent.
+    pub credential: Credential,
     /// The decoded access token, or that it is opaque.
     pub access: &'a AccessTokenInfo,
     /// When the access token expires: [`crate::Session::expires_at`], which already falls back
@@ -24,8 +27,23 @@ pub struct TokenContext<'a> {
 
 const ACCEPTS_TOKEN_HINT: &str = "Clerk's backend SDKs read session tokens only by default. To accept Keyhole's OAuth access token, the backend must ask for it: getAuth(req, { acceptsToken: 'oauth_token' }) with @clerk/express (the deprecated @clerk/clerk-sdk-node cannot accept OAuth tokens at all).";
 
+const SESSION_TOKEN_HINT: &str = "Clerk's backend SDKs accept session tokens by default, so this backend was probably told to accept other kinds only (its acceptsToken must include 'session_token'), or it sets authorizedParties: Keyhole's session tokens carry no azp (no browser Origin), and @clerk/backend refuses such a token when authorizedParties is set.";
+
+/// What the backend must change to accept the kind of token that was sent.
+fn accepts_hint(credential: Credential) -> &'static str {
+    match credential {
+        Credential::Session => SESSION_TOKEN_HINT,
+        Credential::OAuth | Credential::None => ACCEPTS_TOKEN_HINT,
+    }
+}
+
 /// Explains a disappointing answer, or returns None when there is nothing to explain.
 pub fn diagnose(response: &ApiResponse, token: &TokenContext<'_>) -> Option<String> {
+    let hint = accepts_hint(token.credential);
+    let noun = match token.credential {
+        Credential::Session => "session token",
+        Credential::OAuth | Credential::None => "access token",
+    };
     if let Some(target) = &response.blocked_redirect {
         let mut text = format!(
             "The API redirected (HTTP {}) to {target}, which is another origin. Keyhole did not follow it, so your token was not sent there.",
@@ -43,7 +61,7 @@ pub fn diagnose(response: &ApiResponse, token: &TokenContext<'_>) -> Option<Stri
     }
     if let Some(expired) = expired_since(token) {
         return Some(format!(
-            "Your access token expired {expired} ago. Refresh the session or sign in again."
+            "Your {noun} expired {expired} ago. Refresh the session or sign in again."
         ));
     }
     let opaque_note = match token.access {
@@ -59,14 +77,16 @@ pub fn diagnose(response: &ApiResponse, token: &TokenContext<'_>) -> Option<Stri
             Body::Json { value } => value.get("tokenType").and_then(Value::as_str),
             _ => None,
         };
-        return Some(if token_type == Some("oauth_token") {
-            format!(
+        return Some(
+            if token_type == Some("oauth_token") && token.credential == Credential::OAuth {
+                format!(
                 "The API looked for an OAuth token but reads you as signed out, although Keyhole's token is valid. The backend is probably set up for another Clerk instance: its keys (CLERK_JWT_KEY or secret key) must be those of {}. A clock that is far off can cause this too.{opaque_note}",
                 token.issuer
             )
-        } else {
-            format!("The API answered, but reads you as signed out although Keyhole sent a valid token. {ACCEPTS_TOKEN_HINT} {instance_hint}{opaque_note}")
-        });
+            } else {
+                format!("The API answered, but reads you as signed out although Keyhole sent a valid {noun}. {hint} {instance_hint}{opaque_note}")
+            },
+        );
     }
     let challenge = response
         .headers
@@ -75,7 +95,7 @@ pub fn diagnose(response: &ApiResponse, token: &TokenContext<'_>) -> Option<Stri
         .map(|(_, value)| format!(" Its WWW-Authenticate header says: {value}."))
         .unwrap_or_default();
     Some(format!(
-        "The API refused (HTTP {}) a token that Keyhole holds and verified.{challenge} {ACCEPTS_TOKEN_HINT} {instance_hint}{opaque_note}",
+        "The API refused (HTTP {}) a {noun} that Keyhole holds and verified.{challenge} {hint} {instance_hint}{opaque_note}",
         response.status
     ))
 }
@@ -210,6 +230,7 @@ mod tests {
 
     fn ctx(access: &AccessTokenInfo, expires_at: Option<SystemTime>) -> TokenContext<'_> {
         TokenContext {
+            credential: Credential::OAuth,
             access,
             expires_at,
             issuer: "https://clerk.example.com",

@@ -2,7 +2,6 @@
 
 use std::time::{Duration, Instant};
 
-use oauth2::AccessToken;
 use reqwest::header::{HeaderMap, CONTENT_TYPE, LOCATION};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -91,7 +90,7 @@ impl ApiResponse {
 pub async fn send(
     http: &reqwest::Client,
     request: &Prepared,
-    token: Option<&AccessToken>,
+    token: Option<&str>,
     cancel: &CancellationToken,
 ) -> Result<ApiResponse> {
     let exchange = tokio::time::timeout(request.timeout(), exchange(http, request, token));
@@ -122,7 +121,7 @@ pub async fn send(
 async fn exchange(
     http: &reqwest::Client,
     request: &Prepared,
-    token: Option<&AccessToken>,
+    token: Option<&str>,
 ) -> Result<ApiResponse> {
     let started = Instant::now();
     let origin = request.url().origin();
@@ -133,7 +132,7 @@ async fn exchange(
         let mut builder = request.builder(http, method, &current, with_body);
         if let Some(token) = token {
             // Marked sensitive, so the header's Debug never shows the token.
-            builder = builder.bearer_auth(token.secret());
+            builder = builder.bearer_auth(token);
         }
         let response = builder
             .send()

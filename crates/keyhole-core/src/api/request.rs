@@ -154,6 +154,10 @@ pub struct ApiRequest {
     /// caller would.
     #[serde(default = "yes")]
     pub send_token: bool,
+    /// The kind of token to send; when absent, `send_token` decides between the OAuth token and
+    /// none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<Credential>,
     /// How long the call may take, in seconds (default 30, at most 600).
     #[serde(default)]
     pub timeout_secs: Option<u64>,
@@ -163,25 +167,64 @@ pub struct ApiRequest {
 }
 
 /// The credential a request carries. Each kind of token the API may accept is one variant: the
-/// engine reads it where it builds the `Authorization` header (`Keyhole::send`), renews it
-/// (`SessionKeeper::send`) and copies it as curl.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// engine reads it where it picks the token (`Service::send`), builds the `Authorization` header
+/// (`Keyhole::send`) and copies as curl. The names are the CLI's `--token-type` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Credential {
-    /// The OAuth access token of the signed-in session, as `Authorization: Bearer …`.
+    /// A Clerk session token minted for this call from the Clerk session Keyhole holds, as the
+    /// tutorial's React client sends it (`getToken()`).
+    Session,
+    /// The OAuth access token of the signed-in session.
     #[serde(rename = "oauth")]
     OAuth,
     /// Nothing: the request goes as a signed-out caller's would.
     None,
 }
 
+impl Credential {
+    /// Every kind, in the order a matrix lists them.
+    pub const ALL: [Credential; 3] = [Credential::Session, Credential::OAuth, Credential::None];
+
+    /// The name as the CLI and the UI write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Credential::Session => "session",
+            Credential::OAuth => "oauth",
+            Credential::None => "none",
+        }
+    }
+
+    /// Parses a name (see [`Credential::as_str`]); Err names the kinds.
+    pub fn parse(text: &str) -> Result<Credential> {
+        Credential::ALL
+            .into_iter()
+            .find(|c| c.as_str() == text.trim())
+            .ok_or_else(|| {
+                Error::setting(
+                    "tokenType",
+                    format!(
+                        "{:?} is not a token type Keyhole sends; use session, oauth or none.",
+                        text.trim()
+                    ),
+                )
+            })
+    }
+
+    /// True when a token goes along.
+    pub fn sends_token(self) -> bool {
+        self != Credential::None
+    }
+}
+
 impl ApiRequest {
-    /// The credential this request carries.
+    /// The credential this request carries: its `tokenType`, else the OAuth token when
+    /// `sendToken` (saved requests from before token types) is on.
     pub fn credential(&self) -> Credential {
-        if self.send_token {
-            Credential::OAuth
-        } else {
-            Credential::None
+        match self.token_type {
+            Some(kind) => kind,
+            None if self.send_token => Credential::OAuth,
+            None => Credential::None,
         }
     }
 }
@@ -193,7 +236,7 @@ pub struct Prepared {
     pub(crate) url: Url,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Option<Vec<u8>>,
-    pub(crate) send_token: bool,
+    pub(crate) credential: Credential,
     pub(crate) timeout: Duration,
 }
 
@@ -208,11 +251,7 @@ impl Prepared {
     }
     /// The credential that goes along.
     pub fn credential(&self) -> Credential {
-        if self.send_token {
-            Credential::OAuth
-        } else {
-            Credential::None
-        }
+        self.credential
     }
     /// The timeout.
     pub fn timeout(&self) -> Duration {
@@ -246,6 +285,7 @@ impl ApiRequest {
             headers: Vec::new(),
             body: RequestBody::None,
             send_token: true,
+            token_type: None,
             timeout_secs: None,
             name: None,
         }
@@ -286,7 +326,7 @@ impl ApiRequest {
                     ),
                 )
             })?;
-            if name == AUTHORIZATION && self.send_token {
+            if name == AUTHORIZATION && self.credential().sends_token() {
                 return Err(Error::setting(
                     "headers",
                     "Keyhole adds the Authorization header with your token; remove yours, or turn off sending the token to send your own.",
@@ -369,7 +409,7 @@ impl ApiRequest {
             url,
             headers,
             body,
-            send_token: self.send_token,
+            credential: self.credential(),
             timeout,
         })
     }
@@ -391,7 +431,7 @@ impl ApiRequest {
             words.push("-H".to_owned());
             words.push(quote(&format!("{name}: {value}")));
         }
-        if prepared.send_token {
+        if prepared.credential.sends_token() {
             words.push("-H".to_owned());
             words.push(match token {
                 // Double quotes so the shell runs the command substitution.
@@ -422,7 +462,11 @@ pub enum CurlToken {
 impl CurlToken {
     /// `keyhole-cli token …` for `config`'s session: by profile when it has one, else by instance
     /// and client; the keychain service only when it is not the default.
-    pub fn command_for(config: &Config, keychain_service: &str) -> CurlToken {
+    pub fn command_for(
+        config: &Config,
+        keychain_service: &str,
+        credential: Credential,
+    ) -> CurlToken {
         let mut words = vec!["keyhole-cli".to_owned(), "token".to_owned()];
         match &config.profile {
             Some(profile) => words.extend(["--profile".to_owned(), quote(profile)]),
@@ -435,6 +479,10 @@ impl CurlToken {
         }
         if keychain_service != crate::Keychain::SERVICE {
             words.extend(["--keychain-service".to_owned(), quote(keychain_service)]);
+        }
+        // The OAuth token is the default; another kind says which.
+        if credential != Credential::OAuth {
+            words.extend(["--token-type".to_owned(), credential.as_str().to_owned()]);
         }
         CurlToken::Command(words.join(" "))
     }
@@ -545,7 +593,8 @@ mod tests {
         }
         .validate()
         .expect("valid");
-        let CurlToken::Command(plain) = CurlToken::command_for(&config, crate::Keychain::SERVICE)
+        let CurlToken::Command(plain) =
+            CurlToken::command_for(&config, crate::Keychain::SERVICE, Credential::OAuth)
         else {
             panic!("a command")
         };
@@ -553,9 +602,11 @@ mod tests {
             plain,
             "keyhole-cli token --instance https://clerk.example.com --client-id abc"
         );
-        let CurlToken::Command(profiled) =
-            CurlToken::command_for(&config.in_profile("my staging"), "other.service")
-        else {
+        let CurlToken::Command(profiled) = CurlToken::command_for(
+            &config.in_profile("my staging"),
+            "other.service",
+            Credential::OAuth,
+        ) else {
             panic!("a command")
         };
         assert_eq!(

@@ -25,6 +25,7 @@ use crate::engine::{ApiResult, SignInContext, SignInOptions};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::session::accounts::Accounts;
+use crate::session::clerk::ClerkKeeper;
 use crate::session::keeper::{SessionKeeper, SignOutOutcome};
 use crate::session::renewal::{self, RenewalStats};
 use crate::session::state::{Session, SessionSummary};
@@ -118,6 +119,13 @@ pub struct Curl {
     pub literal_token: bool,
 }
 
+/// Who sends a request: the OAuth session's keeper (renewal, the with/without comparison) or
+/// the Clerk session's.
+enum Sender {
+    OAuth(Arc<SessionKeeper>),
+    Clerk(Arc<ClerkKeeper>),
+}
+
 /// The settings in force and their profile.
 struct Chosen {
     settings: Settings,
@@ -138,6 +146,10 @@ struct Inner {
     http: std::sync::OnceLock<reqwest::Client>,
     calls: AtomicU64,
     request_in_flight: Mutex<Option<(u64, CancellationToken)>>,
+    /// The Clerk session's keeper for the instance in force, once one was needed.
+    clerk: tokio::sync::Mutex<Option<Arc<ClerkKeeper>>>,
+    /// Cancels the Clerk sign-in in progress; a new one replaces (and cancels) it.
+    clerk_sign_in: Mutex<Option<CancellationToken>>,
 }
 
 /// The front ends' one service. Cheap to clone: clones share everything.
@@ -170,6 +182,8 @@ impl Service {
                 http: std::sync::OnceLock::new(),
                 calls: AtomicU64::new(0),
                 request_in_flight: Mutex::new(None),
+                clerk: tokio::sync::Mutex::new(None),
+                clerk_sign_in: Mutex::new(None),
             }),
         }
     }
@@ -203,9 +217,13 @@ impl Service {
     /// The settings in force, validated, in their profile, with the origins the front end
     /// allowed; or the first invalid setting.
     pub fn config(&self) -> Result<Config> {
+        self.config_with(Settings::validate)
+    }
+
+    fn config_with(&self, validate: impl Fn(&Settings) -> Result<Config>) -> Result<Config> {
         let mut config = {
             let chosen = lock(&self.inner.chosen);
-            let config = chosen.settings.validate()?;
+            let config = validate(&chosen.settings)?;
             match &chosen.profile {
                 Some(name) => config.in_profile(name),
                 None => config,
@@ -417,6 +435,34 @@ impl Service {
         self.keeper()
     }
 
+    /// The keeper of the Clerk session of the instance in force (made, and its session read from
+    /// the keychain, on first use). Needs only the instance: no OAuth client.
+    async fn clerk_keeper(&self) -> Result<Arc<ClerkKeeper>> {
+        setup::require_instance(&self.settings())?;
+        let config = self.config_with(Settings::validate_without_client)?;
+        let mut slot = self.inner.clerk.lock().await;
+        if let Some(keeper) = slot.as_ref().filter(|k| {
+            k.config().issuer == config.issuer
+                && k.config().cleartext_api_origins == config.cleartext_api_origins
+        }) {
+            return Ok(Arc::clone(keeper));
+        }
+        let keeper = Arc::new(ClerkKeeper::new(
+            config,
+            Arc::clone(&self.inner.options.secrets),
+        )?);
+        keeper.restore().await?;
+        *slot = Some(Arc::clone(&keeper));
+        Ok(keeper)
+    }
+
+    /// The Clerk session of the instance in force, if one is kept (a keychain read, nothing
+    /// sent).
+    pub async fn clerk_session(&self) -> Result<Option<SessionSummary>> {
+        let keeper = self.clerk_keeper().await?;
+        Ok(keeper.summary().await)
+    }
+
     /// The session now, without waiting for a renewal in progress.
     pub fn summary(&self) -> Option<SessionSummary> {
         self.inner.accounts.current().and_then(|k| k.summary())
@@ -537,7 +583,48 @@ impl Service {
     /// be opened here and the provider offers it (said in an [`Event::Notice`]). When the
     /// provider answers `invalid_client` for a client Keyhole registered, Keyhole registers once
     /// more and signs in again.
-    pub async fn sign_in(&self, method: SignInMethod) -> Result<Session> {
+    ///
+    /// [`SignInMethod::Clerk`] signs in to Clerk's Frontend API instead (no OAuth client, no
+    /// set-up): a Clerk session, whose session tokens requests with [`Credential::Session`] carry.
+    pub async fn sign_in(&self, method: SignInMethod) -> Result<SessionSummary> {
+        match method {
+            SignInMethod::Clerk => self.sign_in_to_clerk().await,
+            SignInMethod::Browser | SignInMethod::Device => {
+                Ok(self.sign_in_oauth(method).await?.summary())
+            }
+        }
+    }
+
+    async fn sign_in_to_clerk(&self) -> Result<SessionSummary> {
+        let keeper = self.clerk_keeper().await?;
+        tracing::info!(issuer = %keeper.config().issuer, "Clerk sign-in started");
+        let cancel = CancellationToken::new();
+        if let Some(replaced) = lock(&self.inner.clerk_sign_in).replace(cancel.clone()) {
+            tracing::info!("a new sign-in replaces the pending one");
+            replaced.cancel();
+        }
+        let options = SignInOptions {
+            timeout: self.inner.options.sign_in_timeout,
+            cancel,
+        };
+        let events = &self.inner.options.events;
+        let progress = |progress| events(Event::SignIn(progress));
+        let context = SignInContext::new(self.inner.options.browser.as_ref(), &options, &progress);
+        let summary = keeper
+            .sign_in(keeper.config().redirect_port, None, &context)
+            .await
+            .inspect_err(
+                |error| tracing::info!(kind = error.kind(), %error, "Clerk sign-in ended"),
+            )?;
+        self.check_keychain();
+        tracing::info!(
+            subject = summary.subject.as_deref().unwrap_or("?"),
+            "signed in to Clerk"
+        );
+        Ok(summary)
+    }
+
+    async fn sign_in_oauth(&self, method: SignInMethod) -> Result<Session> {
         self.set_up(false).await?;
         let keeper = self.keeper()?;
         let method = self.method_for(&keeper, method).await?;
@@ -627,12 +714,36 @@ impl Service {
             Err(error @ Error::SessionEnded(_)) => self.notice(error.to_string()),
             Err(error) => return Err(error),
         }
-        Ok((self.sign_in(method).await?, Resumed::SignedIn))
+        Ok((self.sign_in_oauth(method).await?, Resumed::SignedIn))
+    }
+
+    /// What a request with `credential` needs, made ready: the session it uses (kept, or a
+    /// sign-in now — with `method` for the OAuth session, Clerk's own for a Clerk session), or
+    /// None for a request that sends no token.
+    pub async fn ready_for(
+        &self,
+        credential: Credential,
+        method: SignInMethod,
+    ) -> Result<Option<(SessionSummary, Resumed)>> {
+        match credential {
+            Credential::None => Ok(None),
+            Credential::OAuth => {
+                let (session, resumed) = self.session_or_sign_in(method).await?;
+                Ok(Some((session.summary(), resumed)))
+            }
+            Credential::Session => match self.clerk_session().await? {
+                Some(summary) => Ok(Some((summary, Resumed::Stored))),
+                None => Ok(Some((self.sign_in_to_clerk().await?, Resumed::SignedIn))),
+            },
+        }
     }
 
     /// Cancels the pending sign-in, if any; its [`Service::sign_in`] fails with
     /// [`Error::Cancelled`].
     pub fn cancel_sign_in(&self) {
+        if let Some(clerk) = lock(&self.inner.clerk_sign_in).take() {
+            clerk.cancel();
+        }
         if let Some(keeper) = self.inner.accounts.current() {
             tracing::info!("sign-in cancelled by the user");
             keeper.cancel_sign_in();
@@ -660,12 +771,55 @@ impl Service {
     /// Ends the session: revoked at the provider, removed from the keychain and memory. The local
     /// part happens even when the provider cannot be reached; the outcome says so. Err
     /// [`Error::NotRegistered`] when no client could have a session.
+    ///
+    /// A Clerk session of the same instance ends too (at Clerk, `POST …/sessions/{id}/end`): signing
+    /// out leaves Keyhole holding nothing for the instance.
     pub async fn sign_out(&self) -> Result<SignOutOutcome> {
+        let clerk = match self.clerk_keeper().await {
+            Ok(keeper) => Some(keeper.sign_out().await),
+            Err(_) => None,
+        };
         // The current keeper when it serves these settings (`Accounts::for_config`).
-        let keeper = self.stored_keeper().await?;
-        let outcome = keeper.sign_out().await;
+        let mut outcome = match (self.stored_keeper().await, &clerk) {
+            (Ok(keeper), _) => keeper.sign_out().await,
+            // Only a Clerk session was held: its outcome is the whole outcome.
+            (Err(Error::NotRegistered { .. }), Some(_)) => SignOutOutcome {
+                revoked: true,
+                message: None,
+            },
+            (Err(error), _) => return Err(error),
+        };
+        if let Some(Err(error)) = clerk {
+            outcome.revoked = false;
+            let said = format!("Clerk could not be told to end the session ({error}); it ends there on its own when it expires.");
+            outcome.message = Some(match outcome.message.take() {
+                Some(first) => format!("{first} {said}"),
+                None => said,
+            });
+        }
         tracing::info!(revoked = outcome.revoked, "signed out");
         Ok(outcome)
+    }
+
+    /// A token of kind `credential` to hand to another program (`keyhole-cli token`): the OAuth
+    /// access token (fresh), or a session token minted now. Err [`Error::NotSignedIn`] when
+    /// nothing of that kind is held; none for [`Credential::None`].
+    pub async fn token(&self, credential: Credential) -> Result<Secret> {
+        match credential {
+            Credential::OAuth => Ok(Secret::new(
+                self.fresh_session()
+                    .await?
+                    .tokens
+                    .access_token
+                    .secret()
+                    .to_owned(),
+            )),
+            Credential::Session => Ok(self.clerk_keeper().await?.token().await?.token),
+            Credential::None => Err(Error::setting(
+                "tokenType",
+                "The token type none has no token to print; choose session or oauth.",
+            )),
+        }
     }
 
     // --- the API -------------------------------------------------------------------------------
@@ -674,9 +828,14 @@ impl Service {
     /// if due and once more on a 401, or none) until it is answered, times out, or
     /// [`Service::cancel_request`] is called. A new request cancels the one in flight.
     pub async fn send(&self, request: &ApiRequest) -> Result<ApiResult> {
-        let keeper = match request.credential() {
-            Credential::OAuth => self.stored_keeper().await?,
-            Credential::None => self.keeper()?,
+        let sender = match request.credential() {
+            Credential::OAuth => Sender::OAuth(self.stored_keeper().await?),
+            Credential::None => match self.keeper() {
+                Ok(keeper) => Sender::OAuth(keeper),
+                // No OAuth client needed to send nothing: the Clerk side's sender will do.
+                Err(_) => Sender::Clerk(self.clerk_keeper().await?),
+            },
+            Credential::Session => Sender::Clerk(self.clerk_keeper().await?),
         };
         let cancel = CancellationToken::new();
         let call = self.inner.calls.fetch_add(1, Ordering::SeqCst);
@@ -685,7 +844,13 @@ impl Service {
         {
             previous.cancel();
         }
-        let outcome = keeper.send(request, &cancel).await;
+        let outcome = match sender {
+            Sender::OAuth(keeper) => keeper.send(request, &cancel).await,
+            Sender::Clerk(keeper) => match request.prepare() {
+                Ok(prepared) => keeper.send(&prepared, &cancel).await,
+                Err(error) => Err(error),
+            },
+        };
         {
             let mut in_flight = lock(&self.inner.request_in_flight);
             if in_flight.as_ref().is_some_and(|(id, _)| *id == call) {
@@ -717,12 +882,17 @@ impl Service {
     /// session, or is the literal access token (fresh) when `literal_token` and the request sends
     /// one — only when the user asked for it.
     pub async fn curl(&self, request: &ApiRequest, literal_token: bool) -> Result<Curl> {
-        let config = self.config()?;
-        let literal_token = literal_token && request.credential() == Credential::OAuth;
+        let credential = request.credential();
+        let config = match credential {
+            Credential::Session => self.config_with(Settings::validate_without_client)?,
+            _ => self.config()?,
+        };
+        let literal_token = literal_token && credential.sends_token();
         if !literal_token {
             let command = request.to_curl(&CurlToken::command_for(
                 &config,
                 &self.inner.options.keychain_service,
+                credential,
             ))?;
             return Ok(Curl {
                 copied: Secret::new(command.clone()),
@@ -730,12 +900,16 @@ impl Service {
                 literal_token,
             });
         }
-        let session = self.fresh_session().await?;
+        let token = self.token(credential).await?;
+        let placeholder = match credential {
+            Credential::Session => "<session token>",
+            _ => "<access token>",
+        };
         Ok(Curl {
-            copied: Secret::new(request.to_curl(&CurlToken::Literal(session.tokens.access_token))?),
-            shown: request.to_curl(&CurlToken::Literal(AccessToken::new(
-                "<access token>".into(),
-            )))?,
+            copied: Secret::new(request.to_curl(&CurlToken::Literal(AccessToken::new(
+                token.secret().to_owned(),
+            )))?),
+            shown: request.to_curl(&CurlToken::Literal(AccessToken::new(placeholder.into())))?,
             literal_token,
         })
     }

@@ -19,7 +19,7 @@ use url::Url;
 
 use crate::api::diagnosis::{compare_answers, AnswerDigest};
 use crate::api::request::{ApiRequest, Credential, Prepared};
-use crate::engine::{ApiResult, Keyhole, SignInContext, SignInOptions};
+use crate::engine::{ApiResult, Bearer, Keyhole, SignInContext, SignInOptions};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::session::lock;
@@ -360,11 +360,16 @@ impl SessionKeeper {
         cancel: &CancellationToken,
     ) -> Result<ApiResult> {
         match request.credential() {
-            Credential::None => return self.keyhole.send(request, None, cancel).await,
+            Credential::None => return self.keyhole.send(request, Bearer::None, cancel).await,
             Credential::OAuth => {}
+            // The service sends session tokens through the Clerk session's keeper.
+            Credential::Session => return Err(Error::NotSignedIn),
         }
         let session = self.fresh_session().await?;
-        let first = self.keyhole.send(request, Some(&session), cancel).await?;
+        let first = self
+            .keyhole
+            .send(request, Bearer::OAuth(&session), cancel)
+            .await?;
         if first.response.status != 401 || session.tokens.refresh_token.is_none() {
             return Ok(first);
         }
@@ -379,7 +384,9 @@ impl SessionKeeper {
             }
             slot.clone().ok_or(Error::NotSignedIn)?
         };
-        self.keyhole.send(request, Some(&retry), cancel).await
+        self.keyhole
+            .send(request, Bearer::OAuth(&retry), cancel)
+            .await
     }
 
     /// Keeps the latest answer of this request with and without the token; once both are known,

@@ -2,6 +2,7 @@
 //! processes under a lock, and sign-out.
 
 pub(crate) mod accounts;
+pub(crate) mod clerk;
 pub(crate) mod keeper;
 pub(crate) mod lock;
 pub(crate) mod record;

@@ -5,6 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::api::request::Credential;
 use crate::tokens::grant::TokenSet;
 use crate::tokens::verify::AccessTokenInfo;
 
@@ -102,6 +103,33 @@ pub struct SessionSummary {
     pub refreshable: bool,
     /// When the session will be renewed (unix seconds), if it can be.
     pub refresh_at: Option<u64>,
+    /// The token this session gives the API: `oauth` (an access token) or `session` (a Clerk
+    /// session token, minted for each call).
+    pub credential: Credential,
+    /// Clerk's session ID (`sess_…`), for a Clerk session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+}
+
+impl SessionSummary {
+    /// A Clerk session's summary before anything is known but its ID.
+    pub(crate) fn clerk_default(session_id: &str) -> SessionSummary {
+        SessionSummary {
+            subject: None,
+            name: None,
+            email: None,
+            issuer: String::new(),
+            expires_at: None,
+            scopes: Vec::new(),
+            access_token: AccessTokenView::Opaque,
+            id_token_claims: None,
+            // A new session token can be minted whenever one is needed.
+            refreshable: true,
+            refresh_at: None,
+            credential: Credential::Session,
+            session_id: Some(session_id.to_owned()),
+        }
+    }
 }
 
 /// The access token as a UI shows it.
@@ -204,6 +232,8 @@ impl Session {
                 .refresh_due()
                 .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
                 .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0)),
+            credential: Credential::OAuth,
+            session_id: None,
         }
     }
 }

@@ -91,9 +91,21 @@ pub struct Config {
 impl Settings {
     /// Checks every field and returns the first problem, naming the field.
     pub fn validate(&self) -> Result<Config> {
+        // The fields in the order the form shows them: the first problem is the one reported.
+        parse_instance(&self.instance)?;
+        let client_id = parse_client_id(&self.client_id)?;
+        Ok(Config {
+            client_id,
+            ..self.validate_without_client()?
+        })
+    }
+
+    /// Like [`Settings::validate`] for what needs no OAuth client (a Clerk session signed in
+    /// through the Frontend API): the client ID is not read and stays empty.
+    pub(crate) fn validate_without_client(&self) -> Result<Config> {
         Ok(Config {
             issuer: parse_instance(&self.instance)?,
-            client_id: parse_client_id(&self.client_id)?,
+            client_id: String::new(),
             scopes: parse_scopes(&self.scopes)?,
             redirect_port: self.redirect_port,
             api_url: match self.api_url.trim() {

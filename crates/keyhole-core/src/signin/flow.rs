@@ -137,6 +137,7 @@ impl PendingSignIn {
                 .provider
                 .metadata
                 .authorization_response_iss_parameter_supported,
+            carries: crate::signin::loopback::CODE,
         };
         let code = self.listener.wait(&expected, timeout, cancel).await?;
         on_code();

@@ -39,7 +39,13 @@ pub struct Expected<'a> {
     pub issuer: &'a str,
     /// RFC 9207: the provider declared it always sends `iss`, so a response without it is refused.
     pub require_iss: bool,
+    /// The query parameter that carries what the flow waits for: `code` for OAuth (RFC 6749
+    /// §4.1.2), `rotating_token_nonce` for Clerk's native sign-in.
+    pub carries: &'static str,
 }
+
+/// What an OAuth authorization response carries.
+pub const CODE: &str = "code";
 
 impl Listener {
     /// Binds `127.0.0.1:<port>` (0 = any free port). Bind before the browser opens, so the
@@ -290,7 +296,7 @@ fn judge(
             None,
         );
     }
-    let params = match Params::parse(query) {
+    let params = match Params::parse(query, expected.carries) {
         Some(params) => params,
         None => {
             return (
@@ -372,12 +378,13 @@ struct Params {
 }
 
 impl Params {
-    /// Parses the query; `None` when a parameter Keyhole reads appears twice (RFC 6749 §3.1).
-    fn parse(query: &str) -> Option<Params> {
+    /// Parses the query, reading what the flow waits for from `carries`; `None` when a
+    /// parameter Keyhole reads appears twice (RFC 6749 §3.1).
+    fn parse(query: &str, carries: &str) -> Option<Params> {
         let mut params = Params::default();
         for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
             let slot = match name.as_ref() {
-                "code" => &mut params.code,
+                name if name == carries => &mut params.code,
                 "state" => &mut params.state,
                 "iss" => &mut params.iss,
                 "error" => &mut params.error,
@@ -456,6 +463,7 @@ mod tests {
             state: &state,
             issuer: ISSUER,
             require_iss,
+            carries: CODE,
         };
         judge(head, AUTHORITY, &expected)
     }
@@ -626,6 +634,7 @@ mod tests {
             state: &state,
             issuer: ISSUER,
             require_iss: false,
+            carries: CODE,
         };
         let code = listener
             .wait(&expected, Duration::from_secs(10), &cancel)
@@ -652,6 +661,7 @@ mod tests {
             state: &state,
             issuer: ISSUER,
             require_iss: false,
+            carries: CODE,
         };
 
         let listener = Listener::bind(0).await.unwrap();

@@ -24,4 +24,8 @@ pub enum SignInMethod {
     Browser,
     /// A code entered on another device (RFC 8628), for machines without a browser.
     Device,
+    /// Clerk's own sign-in (its Frontend API as a native client, an SSO connection in the system
+    /// browser, back to the loopback listener): a Clerk session, whose session tokens are what
+    /// the tutorial's backend reads. Needs no OAuth client.
+    Clerk,
 }

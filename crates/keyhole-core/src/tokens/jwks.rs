@@ -49,9 +49,8 @@ impl KeySet {
         }
     }
 
-    /// A key set already holding the keys of `document` (tests and fuzz targets check tokens
-    /// without HTTP).
-    #[cfg(any(test, feature = "fuzzing"))]
+    /// A key set already holding the keys of `document` (a kept copy, or tests and fuzz targets
+    /// that check tokens without HTTP); an unknown `kid` still refetches.
     pub(crate) fn preloaded(jwks_uri: Url, document: &serde_json::Value) -> Self {
         let keys = parse_key_set(document).unwrap_or_default();
         KeySet {

@@ -180,6 +180,36 @@ impl Verifier<'_> {
         Ok(AccessTokenInfo::Jwt { header, claims })
     }
 
+    /// Verifies a Clerk session token minted for `session_id`: typed `JWT` (not an access or ID
+    /// token, RFC 8725 §3.11), signed by the instance, issued by it, alive, for that session.
+    pub async fn session_token(&self, raw: &str, session_id: &str) -> Result<Map<String, Value>> {
+        const WHAT: &str = "the session token";
+        check_length(raw, WHAT)?;
+        let header = peek_header(raw)
+            .map_err(|()| Error::verification(format!("{WHAT} is not a well-formed JWT")))?;
+        if is_access_token_type(header.get("typ")) {
+            return Err(Error::refused(
+                Rule::TokenConfusion,
+                "Clerk sent an OAuth access token (typ at+jwt) where a session token belongs, so Keyhole refused it.",
+            ));
+        }
+        let (_, claims) = self.jwt(raw, WHAT).await?;
+        if claims.get("sid").and_then(Value::as_str) != Some(session_id) {
+            return Err(Error::verification(format!(
+                "{WHAT} is for session {}, not for the one Keyhole holds",
+                show(claims.get("sid"))
+            )));
+        }
+        if claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return Err(Error::verification(format!("{WHAT} has no subject (sub)")));
+        }
+        Ok(claims)
+    }
+
     /// Signature, algorithm, `iss`, `exp`, `nbf`, `iat`.
     async fn jwt(&self, raw: &str, what: &str) -> Result<(Map<String, Value>, Map<String, Value>)> {
         check_length(raw, what)?;
