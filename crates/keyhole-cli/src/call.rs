@@ -2,7 +2,7 @@
 //! needed) and print the answer; or print it as curl.
 
 use keyhole_core::{
-    ApiRequest, ApiResult, Body, Credential, Method, Pair, RequestBody, Resumed, Service,
+    ApiRequest, ApiResult, Body, Credential, Matrix, Method, Pair, RequestBody, Resumed, Service,
 };
 
 use crate::cli::CallArgs;
@@ -45,6 +45,12 @@ pub async fn run(args: CallArgs) -> u8 {
                 out!("{}", curl.shown);
                 0
             }
+            Err(error) => fail(&error),
+        };
+    }
+    if args.every_token_type {
+        return match service.try_every_token_type(&request).await {
+            Ok(matrix) => print_matrix(&matrix, args.json),
             Err(error) => fail(&error),
         };
     }
@@ -137,6 +143,60 @@ fn request(args: &CallArgs, service: &Service) -> Result<ApiRequest, u8> {
         request.timeout_secs = Some(secs);
     }
     Ok(request)
+}
+
+/// Prints the matrix; exit 0 when some kind with a token was let in, else 1.
+fn print_matrix(matrix: &Matrix, json: bool) -> u8 {
+    if json {
+        out!(
+            "{}",
+            serde_json::to_string_pretty(matrix).unwrap_or_default()
+        );
+    } else {
+        err!("{}: one request per kind of token held", matrix.target);
+        out!(
+            "{:<8} {:<6} {:<9} WHAT WOULD LET IT IN",
+            "KIND",
+            "STATUS",
+            "SIGNED IN"
+        );
+        for row in &matrix.rows {
+            let status = row.status.map_or("-".to_owned(), |s| s.to_string());
+            let signed_in = match row.signed_in {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "?",
+            };
+            let note = row
+                .error
+                .as_deref()
+                .map(|e| format!("failed: {e}"))
+                .or_else(|| row.fix.clone())
+                .unwrap_or_default();
+            out!(
+                "{:<8} {:<6} {:<9} {note}",
+                row.credential.as_str(),
+                status,
+                signed_in
+            );
+        }
+        for missing in &matrix.missing {
+            err!(
+                "Not tried: {} (none held; {}).",
+                missing.credential.as_str(),
+                missing.how
+            );
+        }
+    }
+    let let_in = matrix
+        .rows
+        .iter()
+        .any(|r| r.credential.sends_token() && r.signed_in == Some(true));
+    if let_in {
+        0
+    } else {
+        EXIT_HTTP_ERROR
+    }
 }
 
 fn api_url(service: &Service) -> Result<url::Url, u8> {

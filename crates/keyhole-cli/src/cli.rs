@@ -114,6 +114,11 @@ pub struct CallArgs {
     /// the same as --token-type none.
     #[arg(long, conflicts_with = "token_type")]
     pub no_token: bool,
+    /// Send the same request once per kind of token Keyhole holds (session, oauth, none) and
+    /// print which kinds the API let in, with the acceptsToken setting that would let each
+    /// refused kind in (a table, or JSON with --json). Signs nothing in.
+    #[arg(long, conflicts_with_all = ["token_type", "no_token", "curl"])]
+    pub every_token_type: bool,
     /// Print the status line and the response headers before the body.
     #[arg(short = 'i', long = "include")]
     pub include: bool,

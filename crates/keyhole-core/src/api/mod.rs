@@ -2,5 +2,6 @@
 //! the plain-words diagnosis of a disappointing one.
 
 pub mod diagnosis;
+pub(crate) mod matrix;
 pub(crate) mod probe;
 pub(crate) mod request;

@@ -20,6 +20,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use crate::api::matrix::{Matrix, MatrixRow, MissingKind};
 use crate::api::request::{ApiRequest, Credential, CurlToken};
 use crate::engine::{ApiResult, SignInContext, SignInOptions};
 use crate::error::{Error, Result};
@@ -868,6 +869,55 @@ impl Service {
             Err(error) => tracing::info!(kind = error.kind(), %error, "request failed"),
         }
         outcome
+    }
+
+    /// "Try every token type": sends `request` once per kind of token held (a Clerk session's
+    /// session token, the OAuth access token, none), one after another, and says for each
+    /// whether the API let it in and, when not, the `acceptsToken` setting that would. A kind that
+    /// fails (a mint refused, no answer) is a failed row; the other rows still run. Nothing is
+    /// signed in for it: kinds not held are listed with how to get one.
+    pub async fn try_every_token_type(&self, request: &ApiRequest) -> Result<Matrix> {
+        let prepared = request.prepare()?;
+        let target = format!("{} {}", prepared.method().as_str(), prepared.url());
+        let mut held = Vec::new();
+        let mut missing = Vec::new();
+        match self.clerk_session().await {
+            Ok(Some(_)) => held.push(Credential::Session),
+            _ => missing.push(MissingKind {
+                credential: Credential::Session,
+                how: "sign in with Clerk's own sign-in (keyhole-cli sign-in --token-type session, or Sign in with Clerk in the window)".into(),
+            }),
+        }
+        let oauth_held = match self.summary() {
+            Some(_) => true,
+            None => matches!(self.restore().await, Ok(Some(_))),
+        };
+        if oauth_held {
+            held.push(Credential::OAuth);
+        } else {
+            missing.push(MissingKind {
+                credential: Credential::OAuth,
+                how: "sign in through the OAuth application (keyhole-cli sign-in)".into(),
+            });
+        }
+        held.push(Credential::None);
+        let mut rows = Vec::new();
+        for credential in held {
+            let one = ApiRequest {
+                token_type: Some(credential),
+                ..request.clone()
+            };
+            rows.push(match self.send(&one).await {
+                Ok(result) => MatrixRow::answered(credential, &result.response),
+                Err(error @ Error::CallCancelled) => return Err(error),
+                Err(error) => MatrixRow::failed(credential, error.to_string()),
+            });
+        }
+        Ok(Matrix {
+            target,
+            rows,
+            missing,
+        })
     }
 
     /// Cancels the request in flight; its [`Service::send`] fails with [`Error::CallCancelled`].
