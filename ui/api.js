@@ -49,6 +49,8 @@ export async function signOut() { return invoke("sign_out"); }
 export async function callApi() { return invoke("call_api"); }
 export async function sendRequest(request) { return invoke("send_request", { request }); }
 export async function cancelRequest() { return invoke("cancel_request"); }
+export async function clerkSession() { return invoke("clerk_session"); }
+export async function tryEveryTokenType(request) { return invoke("try_every_token_type", { request }); }
 export async function history() { return invoke("history"); }
 export async function clearHistory() { return invoke("clear_history"); }
 export async function copyCurl(request, literalToken) { return invoke("copy_curl", { request, literalToken }); }

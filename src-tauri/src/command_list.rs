@@ -24,6 +24,8 @@ macro_rules! with_commands {
             call_api,
             send_request,
             cancel_request,
+            clerk_session,
+            try_every_token_type,
             history,
             clear_history,
             copy_curl,

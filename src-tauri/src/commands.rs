@@ -3,7 +3,8 @@
 //! (registration, permissions). Tested through the IPC layer in `src-tauri/tests/commands.rs`.
 
 use keyhole_core::{
-    ApiRequest, ApiResult, ProfilesView, SessionSummary, Settings, SignInMethod, SignOutOutcome,
+    ApiRequest, ApiResult, Matrix, ProfilesView, SessionSummary, Settings, SignInMethod,
+    SignOutOutcome,
 };
 use tauri::{AppHandle, Runtime};
 
@@ -103,6 +104,25 @@ pub async fn call_api<R: Runtime>(app: AppHandle<R>) -> Result<ApiResult> {
 #[tauri::command]
 pub async fn send_request<R: Runtime>(app: AppHandle<R>, request: ApiRequest) -> Result<ApiResult> {
     app.requests().send(&app, &request).await
+}
+
+/// The Clerk session of the instance in force (signed in with method `clerk`), if one is kept.
+#[tauri::command]
+pub async fn clerk_session<R: Runtime>(app: AppHandle<R>) -> Result<Option<SessionSummary>> {
+    app.service().clerk_session().await.map_err(Into::into)
+}
+
+/// "Try every token type": the request once per kind of token held, and what the API made of
+/// each (see `Service::try_every_token_type`). Not recorded in the history.
+#[tauri::command]
+pub async fn try_every_token_type<R: Runtime>(
+    app: AppHandle<R>,
+    request: ApiRequest,
+) -> Result<Matrix> {
+    app.service()
+        .try_every_token_type(&request)
+        .await
+        .map_err(Into::into)
 }
 
 /// Cancels the request in flight.
