@@ -155,7 +155,8 @@ export function createClerkStandin(opts) {
       id: si.id,
       status: si.status,
       supported_identifiers: [],
-      supported_first_factors: [{ strategy: 'oauth_custom_sandbox' }],
+      // The spec's SignInFactor.strategy enum has no custom oauth_custom_* values (only oauth_custom_mock).
+      supported_first_factors: [],
       supported_second_factors: null,
       first_factor_verification: {
         object: 'verification_oauth',
@@ -191,7 +192,20 @@ export function createClerkStandin(opts) {
       updated_at: c.updatedAt,
     };
   }
-  function environmentJson() {
+  const isObj = (v) => v && typeof v === 'object' && !Array.isArray(v);
+  const merge = (base, over) => {
+    if (!isObj(base) || !isObj(over)) return over;
+    const out = { ...base };
+    for (const [k, v] of Object.entries(over)) out[k] = merge(base[k], v);
+    return out;
+  };
+  let environmentCache;
+  // The spec's minimal Client.Environment with what this sandbox means laid over it.
+  function environmentJson(spec) {
+    environmentCache ??= merge(spec.sample('fapi', 'Client.Environment'), environmentOverlay());
+    return environmentCache;
+  }
+  function environmentOverlay() {
     return {
       auth_config: {
         object: 'auth_config',
@@ -214,7 +228,7 @@ export function createClerkStandin(opts) {
         url_based_session_syncing: false,
         claimed_at: null,
         reverification: false,
-        native_settings: { api_enabled: !nativeApiDisabled },
+        native_settings: { object: 'native_settings', api_enabled: !nativeApiDisabled, trusted_device_sign_in_enabled: false, trusted_device_enrollment_prompt_after_sign_in_enabled: false, trusted_device_enrollment_prompt_after_sign_up_enabled: false },
       },
       display_config: { object: 'display_config', id: 'display_config_sandbox', instance_environment_type: 'production', application_name: 'Keyhole sandbox', home_url: issuer },
       user_settings: {
@@ -286,7 +300,7 @@ export function createClerkStandin(opts) {
 
   // --- FAPI routes: keyed by the spec's method + path template ---------------------------------
   const fapiRoutes = {
-    'GET /v1/environment': () => ({ status: 200, body: environmentJson(), bare: true }),
+    'GET /v1/environment': (ctx) => ({ status: 200, body: environmentJson(ctx.spec), bare: true }),
     'GET /v1/client': ({ client }) => ({ status: 200, body: null }),
     'POST /v1/client': (ctx) => {
       ctx.client = newClient();
@@ -609,7 +623,7 @@ export function createClerkStandin(opts) {
         client = clientFromAuthorization(headers.authorization);
         if (client === null) out = authInvalid();
         else {
-          const ctx = { client, params: found.params, query: url.searchParams, form: body, headers };
+          const ctx = { client, params: found.params, query: url.searchParams, form: body, headers, spec };
           out = routes[routeKey](ctx);
           client = ctx.client;
           // The FAPI envelope: {response, client}; a few answers are bare (environment, tokens).
@@ -649,7 +663,7 @@ export function createClerkStandin(opts) {
     }),
     stats: async () => {
       const spec = await checker;
-      return { fapi_requests: { ...fapiRequests }, bapi_requests: { ...bapiRequests }, spec_checked: spec.checked, spec_violations: [...spec.violations] };
+      return { fapi_requests: { ...fapiRequests }, bapi_requests: { ...bapiRequests }, spec_checked: spec.checked, spec_violations: [...spec.violations], spec_gaps: [...spec.gaps] };
     },
     bapiOrigin,
   };

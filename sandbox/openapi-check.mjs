@@ -83,6 +83,34 @@ function pathRegex(template) {
   return { re: new RegExp(`^${src}$`), names };
 }
 
+// Answers Clerk's own code shows but the spec does not list for that operation. They are kept
+// apart (spec_gaps) instead of counting as violations; each names where the behaviour is seen.
+export const KNOWN_GAPS = [
+  {
+    api: 'bapi',
+    status: 401,
+    code: 'machine_secret_key_invalid',
+    reason: "clerk/javascript packages/backend/src/api/__tests__/M2MTokenApi.test.ts answers a bad machine secret key with 401 machine_secret_key_invalid; the spec's POST /m2m_tokens lists 201/400/409 only",
+  },
+  {
+    api: 'fapi',
+    status: 401,
+    code: 'authentication_invalid',
+    reason: 'clerk-js Base.ts handles a 401 on any FAPI request (handleUnauthenticated); not every operation lists 401',
+  },
+  {
+    api: 'fapi',
+    code: 'native_api_disabled',
+    reason: "@clerk/expo createClerkInstance.ts reads native_api_disabled from any FAPI answer; the status is not documented and most operations don't list it",
+  },
+  {
+    api: 'fapi',
+    path: '/v1/environment',
+    strip: ['user_settings', 'social', 'oauth_custom_sandbox'],
+    reason: "the spec's UserSettings.Socials is closed (additionalProperties: false) to Clerk's built-in providers plus oauth_custom_mock, so no custom OIDC connection (oauth_custom_<key>, which Clerk serves) validates; checked without it",
+  },
+];
+
 export async function createSpecChecker({ prefixes = { fapi: '', bapi: '/v1' } } = {}) {
   const [{ default: Ajv }, { default: addFormats }] = await Promise.all([import('ajv'), import('ajv-formats')]);
   const docs = {};
@@ -134,6 +162,7 @@ export async function createSpecChecker({ prefixes = { fapi: '', bapi: '/v1' } }
   };
 
   const violations = [];
+  const gaps = [];
   let checked = 0;
 
   // Finds the operation for an actual request path (with the API's mount prefix, e.g. /v1 for
@@ -214,6 +243,12 @@ export async function createSpecChecker({ prefixes = { fapi: '', bapi: '/v1' } }
     // Answer.
     const responses = op.responses ?? {};
     const entry = responses[String(res.status)] ?? responses[`${String(res.status)[0]}XX`] ?? responses.default;
+    const code = res.body?.errors?.[0]?.code;
+    const gap = KNOWN_GAPS.find((g) => g.api === api && (g.status === undefined || g.status === res.status) && g.code === code);
+    if (gap && (!entry || gap.code === 'native_api_disabled')) {
+      gaps.push({ api, method: method.toUpperCase(), path: template, status: res.status, code, reason: gap.reason });
+      return;
+    }
     if (!entry) {
       record(api, method, template, `response ${res.status}`, `status not listed (${Object.keys(responses).join(', ')})`);
       return;
@@ -221,16 +256,66 @@ export async function createSpecChecker({ prefixes = { fapi: '', bapi: '/v1' } }
     const resp = deref(api, entry);
     const media = resp?.content?.['application/json'];
     if (media?.schema && res.body !== undefined) {
+      let body = res.body;
+      for (const g of KNOWN_GAPS) {
+        if (g.api !== api || g.path !== template || !g.strip) continue;
+        const parent = g.strip.slice(0, -1).reduce((o, k) => o?.[k], body);
+        const last = g.strip[g.strip.length - 1];
+        if (parent && typeof parent === 'object' && last in parent) {
+          body = JSON.parse(JSON.stringify(body));
+          delete g.strip.slice(0, -1).reduce((o, k) => o[k], body)[last];
+          gaps.push({ api, method: method.toUpperCase(), path: template, status: res.status, field: g.strip.join('.'), reason: g.reason });
+        }
+      }
       const v = validator(api, media.schema, false, `${key}:response:${res.status}`);
-      if (!v(res.body)) record(api, method, template, `response ${res.status}`, ajvMessage(v));
+      if (!v(body)) record(api, method, template, `response ${res.status}`, ajvMessage(v));
     }
+  }
+
+  // A minimal instance of a component schema: required properties only, null where nullable,
+  // the first enum value, 0 / false / '' / []. The stand-in overlays what it really means.
+  function sample(api, name) {
+    const seen = new Set();
+    const gen = (schema, depth) => {
+      if (!schema || depth > 40) return null;
+      if (schema.$ref) {
+        if (seen.has(schema.$ref) && depth > 20) return null;
+        seen.add(schema.$ref);
+        return gen(deref(api, { $ref: schema.$ref }), depth + 1);
+      }
+      if (schema.anyOf) {
+        if (schema.anyOf.some((x) => x.type === 'null')) return null;
+        return gen(schema.anyOf[0], depth + 1);
+      }
+      if (schema.oneOf) return gen(schema.oneOf[0], depth + 1);
+      if (schema.allOf) return Object.assign({}, ...schema.allOf.map((x) => gen(x, depth + 1)));
+      if (schema.enum) return schema.enum[0];
+      const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
+      if (type === 'object' || schema.properties) {
+        const out = {};
+        // An object that requires nothing (Client.Environment) gets all its properties.
+        const keys = schema.required ?? (depth < 3 ? Object.keys(schema.properties ?? {}) : []);
+        for (const r of keys) out[r] = gen(schema.properties?.[r] ?? {}, depth + 1);
+        return out;
+      }
+      if (type === 'array') return [];
+      if (type === 'integer' || type === 'number') return schema.minimum ?? 0;
+      if (type === 'boolean') return false;
+      if (type === 'string') return '';
+      return null;
+    };
+    return gen({ $ref: `#/components/schemas/${name}` }, 0);
   }
 
   return {
     check,
     find,
+    sample,
     get violations() {
       return violations;
+    },
+    get gaps() {
+      return gaps;
     },
     get checked() {
       return checked;

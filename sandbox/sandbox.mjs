@@ -856,7 +856,7 @@ const ready = {
     accepts_strict: `${ACCEPTS_API_BASE}/accepts-strict`,
   },
   fapi: ISSUER,
-  bapi: `${BAPI_BASE}/v1`,
+  bapi: BAPI_BASE,
   secret_key: TEST_SECRET_KEY,
   machine_secret_key: MACHINE_SECRET_KEY,
   machine_id: MACHINE_ID,
