@@ -74,6 +74,12 @@ const USAGE = `usage: node sandbox.mjs [options]
   --provider-port N        port of the Clerk stand-in (default 0 = any free port)
   --api-port N             port of the oauth API (default 0)
   --session-api-port N     port of the session-only API (default 0)
+  --bapi-port N            port of the Clerk Backend API stand-in (default 0)
+  --tutorial-api-port N    port of the tutorial's @clerk/clerk-sdk-node API (default 0)
+  --accepts-api-port N     port of the @clerk/express acceptsToken API (default 0)
+  --native-redirect-port N FAPI native SSO: allow only http://127.0.0.1:N/callback as redirect_url
+                           (default: any port)
+  --native-api-disabled    FAPI answers every /v1 request with native_api_disabled
   --client-id ID           the public client's id (default keyhole-sandbox)
   --access-token-ttl SECS  access token lifetime (default 3600)
   --id-token-ttl SECS      ID token lifetime (default 3600)
@@ -89,6 +95,11 @@ try {
       'provider-port': { type: 'string', default: '0' },
       'api-port': { type: 'string', default: '0' },
       'session-api-port': { type: 'string', default: '0' },
+      'bapi-port': { type: 'string', default: '0' },
+      'tutorial-api-port': { type: 'string', default: '0' },
+      'accepts-api-port': { type: 'string', default: '0' },
+      'native-redirect-port': { type: 'string' },
+      'native-api-disabled': { type: 'boolean', default: false },
       'client-id': { type: 'string', default: 'keyhole-sandbox' },
       'access-token-ttl': { type: 'string', default: '3600' },
       'id-token-ttl': { type: 'string', default: '3600' },
@@ -121,6 +132,11 @@ function intFlag(name, min, max) {
 const PROVIDER_PORT = intFlag('provider-port', 0, 65535);
 const API_PORT = intFlag('api-port', 0, 65535);
 const SESSION_API_PORT = intFlag('session-api-port', 0, 65535);
+const BAPI_PORT = intFlag('bapi-port', 0, 65535);
+const TUTORIAL_API_PORT = intFlag('tutorial-api-port', 0, 65535);
+const ACCEPTS_API_PORT = intFlag('accepts-api-port', 0, 65535);
+const NATIVE_REDIRECT_PORT = args['native-redirect-port'] === undefined ? null : intFlag('native-redirect-port', 1, 65535);
+const NATIVE_API_DISABLED = args['native-api-disabled'];
 const ACCESS_TOKEN_TTL = intFlag('access-token-ttl', 1, 10 * 365 * 24 * 3600);
 // For race tests: hold each refresh grant's answer this long after it was issued, so a refresh
 // is "in flight" (new tokens issued, not yet received) for a while.
@@ -146,31 +162,6 @@ if (!args.verbose) {
 } else {
   console.warn = (...a) => console.error(...a);
 }
-
-// --- Clerk SDK environment: set before @clerk/express is imported ---------------------------
-const { publicKey, privateKey } = crypto.generateKeyPairSync('rsa', {
-  modulusLength: 2048,
-  publicExponent: 65537,
-});
-const KID = `ins_sandbox_${crypto.randomBytes(6).toString('hex')}`;
-const privateJwk = { ...privateKey.export({ format: 'jwk' }), kid: KID, alg: 'RS256', use: 'sig' };
-const PUBLIC_PEM = publicKey.export({ type: 'spki', format: 'pem' });
-const PUBLISHABLE_KEY = `pk_live_${Buffer.from('clerk.sandbox.keyhole.test$').toString('base64')}`;
-const SECRET_KEY = `sk_live_sandbox${crypto.randomBytes(16).toString('hex')}`;
-
-Object.assign(process.env, {
-  CLERK_JWT_KEY: PUBLIC_PEM,
-  CLERK_PUBLISHABLE_KEY: PUBLISHABLE_KEY,
-  CLERK_SECRET_KEY: SECRET_KEY,
-  CLERK_TELEMETRY_DISABLED: '1',
-});
-
-const [{ default: Provider, errors: oidcErrors }, { default: express }, clerk] = await Promise.all([
-  import('oidc-provider'),
-  import('express'),
-  import('@clerk/express'),
-]);
-const { clerkMiddleware, getAuth } = clerk;
 
 // --- listen first, so the issuer is the real URL ---------------------------------------------
 const servers = [];
@@ -202,14 +193,60 @@ function listen(port, label) {
   });
 }
 
-const [prov, oauthApi, sessionApi] = [
+const [prov, oauthApi, sessionApi, bapiServer, tutorialApi, acceptsApi] = [
   await listen(PROVIDER_PORT, 'provider (--provider-port)'),
   await listen(API_PORT, 'oauth API (--api-port)'),
   await listen(SESSION_API_PORT, 'session-only API (--session-api-port)'),
+  await listen(BAPI_PORT, 'Backend API stand-in (--bapi-port)'),
+  await listen(TUTORIAL_API_PORT, 'tutorial API (--tutorial-api-port)'),
+  await listen(ACCEPTS_API_PORT, 'acceptsToken API (--accepts-api-port)'),
 ];
 const ISSUER = `http://127.0.0.1:${prov.port}`;
 const API_BASE = `http://127.0.0.1:${oauthApi.port}`;
 const SESSION_API_BASE = `http://127.0.0.1:${sessionApi.port}`;
+const BAPI_BASE = `http://127.0.0.1:${bapiServer.port}`;
+const TUTORIAL_API_BASE = `http://127.0.0.1:${tutorialApi.port}`;
+const ACCEPTS_API_BASE = `http://127.0.0.1:${acceptsApi.port}`;
+
+// --- Clerk SDK environment: set before @clerk/express is imported ---------------------------
+const { publicKey, privateKey } = crypto.generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  publicExponent: 65537,
+});
+const KID = `ins_sandbox_${crypto.randomBytes(6).toString('hex')}`;
+const privateJwk = { ...privateKey.export({ format: 'jwk' }), kid: KID, alg: 'RS256', use: 'sig' };
+const PUBLIC_PEM = publicKey.export({ type: 'spki', format: 'pem' });
+const PUBLISHABLE_KEY = `pk_live_${Buffer.from('clerk.sandbox.keyhole.test$').toString('base64')}`;
+const SECRET_KEY = `sk_live_sandbox${crypto.randomBytes(16).toString('hex')}`;
+// For Keyhole's tests: a development secret key, the machine secret key for M2M tokens, and a
+// development publishable key that encodes the FAPI host (this provider's host:port).
+const TEST_SECRET_KEY = `sk_test_sandbox${crypto.randomBytes(16).toString('hex')}`;
+const MACHINE_SECRET_KEY = `ak_${crypto.randomBytes(16).toString('hex')}`;
+const MACHINE_ID = `mch_2${crypto.randomBytes(13).toString('hex')}`;
+const TEST_PUBLISHABLE_KEY = `pk_test_${Buffer.from(`127.0.0.1:${prov.port}$`).toString('base64')}`;
+const FAPI_CLIENT = { client_id: 'clerk-fapi-standin', client_secret: crypto.randomBytes(24).toString('hex') };
+
+Object.assign(process.env, {
+  CLERK_JWT_KEY: PUBLIC_PEM,
+  CLERK_PUBLISHABLE_KEY: PUBLISHABLE_KEY,
+  CLERK_SECRET_KEY: SECRET_KEY,
+  CLERK_TELEMETRY_DISABLED: '1',
+  // @clerk/backend (and @clerk/clerk-sdk-node) call the Backend API here: API keys and M2M tokens.
+  CLERK_API_URL: BAPI_BASE,
+});
+
+const [{ default: Provider, errors: oidcErrors }, { default: express }, clerk, clerkSdkNode, { createSpecChecker }, { createClerkStandin }] = await Promise.all([
+  import('oidc-provider'),
+  import('express'),
+  import('@clerk/express'),
+  import('@clerk/clerk-sdk-node'),
+  import('./openapi-check.mjs'),
+  import('./clerk-standin.mjs'),
+]);
+const { clerkMiddleware, getAuth } = clerk;
+// Clerk's OpenAPI specs, loaded once (a JSON cache of the YAML); checks every FAPI/BAPI exchange.
+const specChecker = createSpecChecker();
+specChecker.catch((err) => die(`cannot load Clerk's OpenAPI specs: ${err.message}`));
 
 // --- the Clerk stand-in -----------------------------------------------------------------------
 const stats = {
@@ -287,6 +324,17 @@ const provider = new Provider(ISSUER, {
       token_endpoint_auth_method: 'none',
       redirect_uris: ['http://127.0.0.1/callback'],
       grant_types: ['authorization_code', 'refresh_token', DEVICE_GRANT],
+      response_types: ['code'],
+    },
+    {
+      // The FAPI stand-in's own connection ("custom OIDC provider" oauth_custom_sandbox).
+      client_id: FAPI_CLIENT.client_id,
+      client_secret: FAPI_CLIENT.client_secret,
+      client_name: 'Clerk (sandbox Frontend API)',
+      application_type: 'web',
+      token_endpoint_auth_method: 'client_secret_basic',
+      redirect_uris: [`${ISSUER}/v1/oauth_callback`],
+      grant_types: ['authorization_code'],
       response_types: ['code'],
     },
   ],
@@ -389,6 +437,7 @@ const recordIssued = (...values) => {
   const lines = values.filter((v) => typeof v === 'string' && v.length >= 16);
   if (tokenLog && lines.length) fs.appendFileSync(tokenLog, `${lines.join('\n')}\n`, { mode: 0o600 });
 };
+recordIssued(SECRET_KEY, TEST_SECRET_KEY, MACHINE_SECRET_KEY, FAPI_CLIENT.client_secret);
 provider.on('authorization_code.saved', (code) => recordIssued(code.jti));
 provider.on('device_code.saved', (code) => recordIssued(code.jti));
 provider.on('registration_create.success', (ctx) => {
@@ -399,6 +448,8 @@ provider.on('grant.revoked', (_ctx, grantId) => liveGrants.delete(grantId));
 
 provider.on('grant.success', (ctx) => {
   recordIssued(ctx.body?.access_token, ctx.body?.refresh_token, ctx.body?.id_token);
+  // The FAPI stand-in's own code exchanges are not Keyhole's grants.
+  if (ctx.oidc.client?.clientId === FAPI_CLIENT.client_id) return;
   const gt = ctx.oidc.params?.grant_type;
   if (gt === 'refresh_token') stats.refresh_grants += 1;
   else if (gt === DEVICE_GRANT) {
@@ -449,7 +500,7 @@ provider.use(async (ctx, next) => {
   // Test observable.
   if (ctx.path === '/sandbox/stats' && ctx.method === 'GET') {
     ctx.set('cache-control', 'no-store');
-    ctx.body = { ...stats, live_grants: liveGrants.size };
+    ctx.body = { ...stats, live_grants: liveGrants.size, ...(await clerkStandin.stats()) };
     return;
   }
   stats.requests += 1;
@@ -565,10 +616,30 @@ provider.use(async (ctx, next) => {
   }
 });
 
-prov.setHandler(provider.callback());
+// The Clerk Frontend API (native mode) on the same origin as the OAuth server, like real Clerk.
+const clerkStandin = createClerkStandin({
+  issuer: ISSUER,
+  bapiOrigin: BAPI_BASE,
+  privateKey,
+  kid: KID,
+  recordIssued,
+  checker: specChecker,
+  nativeApiDisabled: NATIVE_API_DISABLED,
+  nativeRedirectPort: NATIVE_REDIRECT_PORT,
+  secretKeys: [SECRET_KEY, TEST_SECRET_KEY],
+  machineSecretKey: MACHINE_SECRET_KEY,
+  machineId: MACHINE_ID,
+  oauthClient: FAPI_CLIENT,
+  log,
+});
+{
+  const providerCallback = provider.callback();
+  prov.setHandler((req, res) => (req.url.startsWith('/v1/') ? clerkStandin.fapi(req, res) : providerCallback(req, res)));
+}
+bapiServer.setHandler(clerkStandin.bapi);
 
 // --- the protected APIs -----------------------------------------------------------------------
-const clerkOptions = { jwtKey: PUBLIC_PEM, publishableKey: PUBLISHABLE_KEY, secretKey: SECRET_KEY };
+const clerkOptions = { jwtKey: PUBLIC_PEM, publishableKey: PUBLISHABLE_KEY, secretKey: SECRET_KEY, apiUrl: BAPI_BASE };
 
 let bigBody;
 function big() {
@@ -685,7 +756,57 @@ function buildSessionOnlyApi() {
   return app;
 }
 
+// The tutorial's backend, as the Clerk + Express tutorial writes it (@clerk/clerk-sdk-node 5.1.6,
+// env CLERK_SECRET_KEY / CLERK_JWT_KEY / CLERK_PUBLISHABLE_KEY / CLERK_API_URL).
+function buildTutorialApi() {
+  const { ClerkExpressWithAuth, ClerkExpressRequireAuth } = clerkSdkNode;
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/protected-endpoint', ClerkExpressWithAuth(), (req, res) => {
+    res.json(req.auth);
+  });
+  app.get('/protected-auth-required', ClerkExpressRequireAuth(), (req, res) => {
+    res.json(req.auth);
+  });
+  // eslint-disable-next-line no-unused-vars
+  app.use((err, req, res, next) => {
+    log(`tutorial API: ${err.message}`);
+    res.status(401).send('Unauthenticated!');
+  });
+  return app;
+}
+
+// One @clerk/express route per acceptsToken value: /accepts/<value> answers
+// getAuth(req, { acceptsToken }) as JSON; /accepts-strict/<value> is 401 Unauthenticated! when
+// that is not authenticated. `session_token,api_key` is the array form.
+const ACCEPTS = ['session_token', 'oauth_token', 'api_key', 'm2m_token', 'any', 'session_token,api_key'];
+function buildAcceptsApi() {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.use(clerkMiddleware(clerkOptions));
+  const acceptsToken = (value) => (value.includes(',') ? value.split(',') : value);
+  app.get('/accepts/:value', (req, res, next) => {
+    if (!ACCEPTS.includes(req.params.value)) return next();
+    res.json(getAuth(req, { acceptsToken: acceptsToken(req.params.value) }));
+  });
+  app.get('/accepts-strict/:value', (req, res, next) => {
+    if (!ACCEPTS.includes(req.params.value)) return next();
+    const auth = getAuth(req, { acceptsToken: acceptsToken(req.params.value) });
+    if (!auth.isAuthenticated) return next(new Error('Unauthenticated'));
+    res.json(auth);
+  });
+  // eslint-disable-next-line no-unused-vars
+  app.use((err, _req, res, _next) => {
+    log(`acceptsToken API: ${err.message}`);
+    res.status(401).send('Unauthenticated!');
+  });
+  return app;
+}
+
 oauthApi.setHandler(buildOauthApi());
+tutorialApi.setHandler(buildTutorialApi());
+acceptsApi.setHandler(buildAcceptsApi());
 sessionApi.setHandler(buildSessionOnlyApi());
 
 // --- lifecycle ----------------------------------------------------------------------------------
@@ -729,7 +850,20 @@ const ready = {
     echo: `${API_BASE}/echo`,
     big: `${API_BASE}/big`,
     session_only: `${SESSION_API_BASE}/protected-endpoint`,
+    tutorial_lax: `${TUTORIAL_API_BASE}/protected-endpoint`,
+    tutorial_strict: `${TUTORIAL_API_BASE}/protected-auth-required`,
+    accepts: `${ACCEPTS_API_BASE}/accepts`,
+    accepts_strict: `${ACCEPTS_API_BASE}/accepts-strict`,
   },
+  fapi: ISSUER,
+  bapi: BAPI_BASE,
+  secret_key: TEST_SECRET_KEY,
+  machine_secret_key: MACHINE_SECRET_KEY,
+  machine_id: MACHINE_ID,
+  publishable_key: TEST_PUBLISHABLE_KEY,
+  native_sso_strategy: 'oauth_custom_sandbox',
+  native_redirect_port: NATIVE_REDIRECT_PORT,
+  native_api_disabled: NATIVE_API_DISABLED,
   registration_endpoint: `${ISSUER}/oauth/register`,
   device_authorization_endpoint: `${ISSUER}/oauth/device_authorization`,
   stats: `${ISSUER}/sandbox/stats`,
@@ -750,5 +884,6 @@ if (args['state-file']) {
   }
 }
 
-log(`provider ${ISSUER} (client ${CLIENT_ID}), oauth API ${API_BASE}, session-only API ${SESSION_API_BASE}`);
+await specChecker;
+log(`provider + FAPI ${ISSUER} (client ${CLIENT_ID}), BAPI ${BAPI_BASE}, oauth API ${API_BASE}, session-only API ${SESSION_API_BASE}, tutorial API ${TUTORIAL_API_BASE}, acceptsToken API ${ACCEPTS_API_BASE}`);
 writeReadyLine(line);

@@ -201,6 +201,133 @@ try {
   const again = await tokenReq({ grant_type: 'authorization_code', client_id: ready.client_id, code, redirect_uri: redirectUri, code_verifier: verifier });
   check(again.status === 400 && again.body.error === 'invalid_grant', 'code reuse → invalid_grant');
 
+  // 10. Clerk's Frontend API (native mode) on the provider's origin: the native SSO flow.
+  const fapi = async (method, p, { jwt, form, query = {}, headers = {}, native = true } = {}) => {
+    const u = new URL(`${ready.fapi}/v1${p}`);
+    if (native) u.searchParams.set('_is_native', '1');
+    for (const [k, v] of Object.entries(query)) u.searchParams.set(k, v);
+    const h = { ...headers };
+    if (jwt) h.authorization = `Bearer ${jwt}`;
+    const r = await fetch(u, { method, headers: h, body: form ? new URLSearchParams(form) : undefined, redirect: 'manual' });
+    const text = await r.text();
+    let json;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // not JSON
+    }
+    return { status: r.status, json, jwt: r.headers.get('authorization') };
+  };
+  const env = await fapi('GET', '/environment');
+  check(env.status === 200 && env.json?.user_settings?.social?.oauth_custom_sandbox?.authenticatable === true, 'FAPI /v1/environment lists oauth_custom_sandbox');
+  const notNative = await fapi('GET', '/client', { native: false });
+  check(notNative.status === 401 && notNative.json?.errors?.[0]?.code === 'authentication_invalid', 'FAPI without _is_native → 401 authentication_invalid');
+  const created = await fapi('POST', '/client');
+  const jwt1 = created.jwt;
+  check(created.status === 200 && typeof jwt1 === 'string' && created.json?.client?.object === 'client', 'POST /v1/client → client JWT in authorization');
+  const refused = await fapi('POST', '/client/sign_ins', { jwt: jwt1, form: { strategy: 'oauth_custom_sandbox', redirect_url: 'https://evil.example/callback' } });
+  check(refused.status === 422 && refused.json?.errors?.[0]?.meta?.param_name === 'redirect_url', 'a redirect_url off the allowlist → 422 form_param_value_invalid (redirect_url)');
+  const start = await fapi('POST', '/client/sign_ins', { jwt: jwt1, form: { strategy: 'oauth_custom_sandbox', redirect_url: `${redirectUri}?state=keyhole-state-1` } });
+  const signInId = start.json?.response?.id;
+  const ext = start.json?.response?.first_factor_verification?.external_verification_redirect_url;
+  check(start.status === 200 && start.json?.response?.status === 'needs_first_factor' && ext?.startsWith(`${ready.issuer}/oauth/authorize?`), 'sign-in needs_first_factor, external URL is the provider authorize');
+  callbackQuery = undefined;
+  const sso = await runNode('login-http.mjs', [ext, '--login', 'user_2native']);
+  const nonce = callbackQuery?.get('rotating_token_nonce');
+  check(sso.code === 0 && nonce && callbackQuery?.get('state') === 'keyhole-state-1', `native SSO reached the loopback callback with rotating_token_nonce and the app's state (${sso.ms} ms)`);
+  const done = await fapi('GET', `/client/sign_ins/${signInId}`, { jwt: jwt1, query: { rotating_token_nonce: nonce ?? '' } });
+  const jwt2 = done.jwt;
+  const sid = done.json?.response?.created_session_id;
+  check(done.status === 200 && done.json?.response?.status === 'complete' && sid?.startsWith('sess_') && jwt2 && jwt2 !== jwt1, 'nonce → sign-in complete, created_session_id, client JWT rotated');
+  const old = await fapi('GET', '/client', { jwt: jwt1 });
+  check(old.status === 401 && old.json?.errors?.[0]?.code === 'authentication_invalid', 'the old client JWT → 401 authentication_invalid');
+  const reused = await fapi('GET', `/client/sign_ins/${signInId}`, { jwt: jwt2, query: { rotating_token_nonce: nonce ?? '' } });
+  check(reused.status === 400, 'a used rotating_token_nonce → 400');
+  const mint = await fapi('POST', `/client/sessions/${sid}/tokens`, { jwt: jwt2 });
+  const st = mint.json?.jwt;
+  const std = st ? decode(st) : { header: {}, payload: {} };
+  const jwks = await (await fetch(disco.jwks_uri)).json();
+  check(mint.status === 200 && mint.json?.object === 'token' && std.header.typ === 'JWT' && std.header.alg === 'RS256' && jwks.keys.some((k) => k.kid === std.header.kid), 'session token: RS256, typ JWT, kid in the JWKS');
+  check(std.payload.v === 2 && std.payload.sid === sid && std.payload.sub === 'user_2native' && std.payload.exp - std.payload.iat === 60 && std.payload.sts === 'active' && std.payload.azp === undefined, 'session token v2 claims', Object.keys(std.payload).join(','));
+  {
+    const jwk = jwks.keys.find((k) => k.kid === std.header.kid);
+    const [h, p, sig] = st.split('.');
+    const ok = crypto.verify('RSA-SHA256', Buffer.from(`${h}.${p}`), crypto.createPublicKey({ key: jwk, format: 'jwk' }), Buffer.from(sig, 'base64url'));
+    check(ok, 'session token verifies against /.well-known/jwks.json');
+  }
+  const withOrigin = await fapi('POST', `/client/sessions/${sid}/tokens`, { jwt: jwt2, headers: { origin: 'http://127.0.0.1:1420' } });
+  check(decode(withOrigin.json.jwt).payload.azp === 'http://127.0.0.1:1420', 'azp = the Origin header');
+
+  // 11. The tutorial's backend (@clerk/clerk-sdk-node 5.1.6) and the acceptsToken API.
+  const tl = await get(ready.api.tutorial_lax, st);
+  check(tl.status === 200 && tl.json?.userId === 'user_2native' && tl.json?.sessionId === sid && tl.json?.claims?.sid === sid && tl.json?.claims?.sub === 'user_2native', "the tutorial's ClerkExpressWithAuth() accepts the FAPI session token");
+  const ts = await get(ready.api.tutorial_strict, st);
+  check(ts.status === 200 && ts.json?.userId === 'user_2native', "the tutorial's ClerkExpressRequireAuth() → 200");
+  const ta = await get(ready.api.tutorial_strict);
+  check(ta.status === 401 && ta.text === 'Unauthenticated!', "the tutorial's strict route without a token → 401 Unauthenticated!");
+  const tOauth = await get(ready.api.tutorial_lax, tok.body.access_token);
+  check(tOauth.status === 200 && tOauth.json?.userId === null, 'the OAuth access token is signed out on the tutorial backend');
+  const tOauthStrict = await get(ready.api.tutorial_strict, tok.body.access_token);
+  check(tOauthStrict.status === 401, 'the OAuth access token → 401 on the tutorial strict route');
+  const aSess = await get(`${ready.api.accepts}/session_token`, st);
+  check(aSess.json?.isAuthenticated === true && aSess.json?.tokenType === 'session_token', '/accepts/session_token accepts the session token');
+  const aOauth = await get(`${ready.api.accepts}/oauth_token`, st);
+  check(aOauth.status === 200 && aOauth.json?.isAuthenticated === false, 'the session token is signed out on /accepts/oauth_token');
+  const aOauthStrict = await get(`${ready.api.accepts_strict}/oauth_token`, st);
+  check(aOauthStrict.status === 401, '/accepts-strict/oauth_token with a session token → 401');
+  const aOauthOk = await get(`${ready.api.accepts}/oauth_token`, tok.body.access_token);
+  check(aOauthOk.json?.isAuthenticated === true && aOauthOk.json?.tokenType === 'oauth_token', '/accepts/oauth_token accepts the OAuth access token');
+
+  // 12. The Backend API stand-in, driven by Clerk's own @clerk/backend.
+  process.env.CLERK_TELEMETRY_DISABLED = '1';
+  const { createClerkClient } = await import('@clerk/backend');
+  const bapi = createClerkClient({ secretKey: ready.secret_key, apiUrl: ready.bapi, publishableKey: ready.publishable_key });
+  const userId = 'user_2selftestSelftestSelftest00'; // user_ + 27 word characters, as the BAPI spec wants
+  const session = await bapi.sessions.createSession({ userId });
+  check(session?.id?.startsWith('sess_') && session.userId === userId && session.status === 'active', '@clerk/backend sessions.createSession parses');
+  const bt = await bapi.sessions.getToken(session.id);
+  check(typeof bt?.jwt === 'string' && decode(bt.jwt).payload.sid === session.id, '@clerk/backend sessions.getToken parses');
+  const bts = await get(ready.api.tutorial_strict, bt.jwt);
+  check(bts.status === 200 && bts.json?.sessionId === session.id, 'a BAPI session token passes the tutorial strict route');
+  const key = await bapi.apiKeys.create({ name: 'selftest key', subject: userId, scopes: ['read'] });
+  check(key?.secret?.startsWith('ak_') && key.subject === userId, '@clerk/backend apiKeys.create parses (secret ak_…)');
+  const aKey = await get(`${ready.api.accepts}/api_key`, key.secret);
+  check(aKey.json?.isAuthenticated === true && aKey.json?.tokenType === 'api_key' && aKey.json?.userId === userId, '/accepts/api_key accepts the API key (verified through BAPI)');
+  const aKeyArr = await get(`${ready.api.accepts}/session_token,api_key`, key.secret);
+  check(aKeyArr.json?.isAuthenticated === true, '/accepts/session_token,api_key accepts the API key');
+  const aKeySess = await get(`${ready.api.accepts}/session_token`, key.secret);
+  check(aKeySess.json?.isAuthenticated === false, 'the API key is signed out on /accepts/session_token');
+  const m2m = await bapi.m2m.createToken({ machineSecretKey: ready.machine_secret_key });
+  check(m2m?.token?.startsWith('mt_') && m2m.subject === ready.machine_id, '@clerk/backend m2m.createToken parses (opaque mt_…)');
+  const m2mv = await bapi.m2m.verify({ token: m2m.token, machineSecretKey: ready.machine_secret_key });
+  check(m2mv?.id === m2m.id, '@clerk/backend m2m.verify parses');
+  const aM2m = await get(`${ready.api.accepts}/m2m_token`, m2m.token);
+  check(aM2m.json?.isAuthenticated === true && aM2m.json?.tokenType === 'm2m_token' && aM2m.json?.subject === ready.machine_id, '/accepts/m2m_token accepts the M2M token');
+  const m2mJwt = await bapi.m2m.createToken({ machineSecretKey: ready.machine_secret_key, tokenFormat: 'jwt' });
+  const aM2mJwt = await get(`${ready.api.accepts}/m2m_token`, m2mJwt?.token);
+  check(aM2mJwt.json?.isAuthenticated === true, '/accepts/m2m_token accepts a JWT M2M token (token_format jwt, verified with CLERK_JWT_KEY)');
+  const aAny = await get(`${ready.api.accepts}/any`, m2m.token);
+  check(aAny.json?.isAuthenticated === true, '/accepts/any accepts the M2M token');
+  const wrong = await createClerkClient({ secretKey: 'sk_test_wrong', apiUrl: ready.bapi }).sessions.createSession({ userId }).catch((e) => e);
+  check(wrong?.status === 401 && wrong?.errors?.[0]?.code === 'clerk_key_invalid', 'a wrong secret key → 401 clerk_key_invalid');
+  const wrongMachine = await bapi.m2m.createToken({ machineSecretKey: 'ak_wrong' }).catch((e) => e);
+  check(wrongMachine?.status === 401 && wrongMachine?.errors?.[0]?.code === 'machine_secret_key_invalid', 'a wrong machine secret key → 401 machine_secret_key_invalid');
+
+  // 13. Revoked at Clerk (BAPI) while Keyhole holds it: FAPI refuses new tokens; ending works.
+  const before = (await (await fetch(ready.stats)).json()).fapi_requests?.['POST /v1/client/sessions/{id}/tokens'];
+  await bapi.sessions.revokeSession(sid);
+  const afterRevoke = await fapi('POST', `/client/sessions/${sid}/tokens`, { jwt: jwt2 });
+  check(afterRevoke.status === 401 && afterRevoke.json?.errors?.[0]?.code === 'signed_out', 'after a BAPI revoke, FAPI tokens → 401 signed_out');
+  const after = (await (await fetch(ready.stats)).json()).fapi_requests?.['POST /v1/client/sessions/{id}/tokens'];
+  check(before === 2 && after === 3, 'stats count FAPI token mints per path', `${before} → ${after}`);
+  const ended = await fapi('POST', `/client/sessions/${sid}/end`, { jwt: jwt2 });
+  check(ended.status === 200 && ended.json?.response?.object === 'session', 'POST /v1/client/sessions/{id}/end answers the session');
+  const hosted = await fapi('POST', '/client/hosted_auth', { jwt: jwt2 });
+  check(hosted.status === 404, '/v1/client/hosted_auth (`{}` in the spec) is not served');
+
+  const finalStats = await (await fetch(ready.stats)).json();
+  check(finalStats.spec_checked > 20 && Array.isArray(finalStats.spec_violations) && finalStats.spec_violations.length === 0 && finalStats.spec_gaps?.length === 2, `no OpenAPI violations in ${finalStats.spec_checked} checked exchanges (${finalStats.spec_gaps?.length} known spec gaps)`, JSON.stringify(finalStats.spec_violations).slice(0, 3000));
+
   cb.close();
 } catch (err) {
   check(false, `selftest crashed: ${err.message}`);

@@ -58,6 +58,17 @@ pub struct ApiUrls {
     /// `GET /protected-endpoint` on the session-only API (plain `getAuth(req)`): an OAuth token
     /// reads as signed out (`userId: null`).
     pub session_only: String,
+    /// The tutorial's lax route on `@clerk/clerk-sdk-node` 5.1.6 (`ClerkExpressWithAuth()`,
+    /// `res.json(req.auth)`): session tokens only; an OAuth token reads as signed out.
+    pub tutorial_lax: String,
+    /// The tutorial's strict route (`ClerkExpressRequireAuth()` + its `401 Unauthenticated!`).
+    pub tutorial_strict: String,
+    /// Base of the `@clerk/express` acceptsToken routes: `{accepts}/<value>` answers
+    /// `getAuth(req, { acceptsToken })` as JSON for `session_token`, `oauth_token`, `api_key`,
+    /// `m2m_token`, `any` and `session_token,api_key` (the array form).
+    pub accepts: String,
+    /// The strict twins: `{accepts_strict}/<value>` is `401 Unauthenticated!` when signed out.
+    pub accepts_strict: String,
 }
 
 /// Options for [`Sandbox::start_with`]. `None` means the sandbox's default.
@@ -79,6 +90,13 @@ pub struct SandboxOptions {
     pub refresh_delay_ms: Option<u32>,
     /// The RFC 8628 polling interval the provider announces and enforces (default 5 s).
     pub device_interval: Option<u32>,
+    /// Port of the Clerk Backend API stand-in (default: any free port).
+    pub bapi_port: Option<u16>,
+    /// FAPI native SSO: allow only `http://127.0.0.1:<port>/callback` as `redirect_url`
+    /// (default: any port).
+    pub native_redirect_port: Option<u16>,
+    /// FAPI answers every `/v1` request with the error code `native_api_disabled`.
+    pub native_api_disabled: bool,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +109,12 @@ struct Ready {
     pid: u32,
     registration_endpoint: String,
     device_authorization_endpoint: String,
+    fapi: String,
+    bapi: String,
+    secret_key: String,
+    machine_secret_key: String,
+    machine_id: String,
+    publishable_key: String,
 }
 
 /// A running sandbox. Dropping it stops the node process.
@@ -110,6 +134,20 @@ pub struct Sandbox {
     pub registration_endpoint: String,
     /// RFC 8628 device authorization.
     pub device_authorization_endpoint: String,
+    /// Clerk Frontend API stand-in (native mode: `_is_native=1`, client JWT in `Authorization`),
+    /// on the issuer's origin like real Clerk: `{fapi}/v1/environment`, `/v1/client`, ...
+    pub fapi: String,
+    /// Clerk Backend API stand-in origin (what `CLERK_API_URL` / `apiUrl` take); its paths are
+    /// `{bapi}/v1/sessions`, ... and `{bapi}/api_keys`, `{bapi}/m2m_tokens` (also under `/v1`).
+    pub bapi: String,
+    /// A development secret key (`sk_test_...`) the BAPI stand-in accepts.
+    pub secret_key: String,
+    /// The machine secret key (`ak_...`) that may create M2M tokens at BAPI.
+    pub machine_secret_key: String,
+    /// The machine (`mch_...`) those M2M tokens are for.
+    pub machine_id: String,
+    /// A development publishable key (`pk_test_...`) that encodes the FAPI host (`127.0.0.1:<port>`).
+    pub publishable_key: String,
     stats_url: String,
     child: Child,
     stdin: Option<ChildStdin>,
@@ -195,10 +233,18 @@ impl Sandbox {
             options.provider_port.map(|v| v.to_string()),
         );
         flag("--api-port", options.api_port.map(|v| v.to_string()));
+        flag("--bapi-port", options.bapi_port.map(|v| v.to_string()));
+        flag(
+            "--native-redirect-port",
+            options.native_redirect_port.map(|v| v.to_string()),
+        );
         flag(
             "--session-api-port",
             options.session_api_port.map(|v| v.to_string()),
         );
+        if options.native_api_disabled {
+            cmd.arg("--native-api-disabled");
+        }
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -293,6 +339,12 @@ impl Sandbox {
             pid: ready.pid,
             registration_endpoint: ready.registration_endpoint,
             device_authorization_endpoint: ready.device_authorization_endpoint,
+            fapi: ready.fapi,
+            bapi: ready.bapi,
+            secret_key: ready.secret_key,
+            machine_secret_key: ready.machine_secret_key,
+            machine_id: ready.machine_id,
+            publishable_key: ready.publishable_key,
             stats_url: ready.stats,
             child,
             stdin,
@@ -317,6 +369,43 @@ impl Sandbox {
             return Err(format!("stats: HTTP {status}"));
         }
         serde_json::from_str(&body).map_err(|e| format!("stats: {e}"))
+    }
+
+    /// Every exchange with the FAPI/BAPI stand-ins that did not validate against Clerk's OpenAPI
+    /// specs (`{api, method, path, where, message}`; never a token value). Empty is good.
+    pub fn spec_violations(&self) -> Result<Vec<serde_json::Value>, String> {
+        match self.stats()?.get("spec_violations") {
+            Some(serde_json::Value::Array(v)) => Ok(v.clone()),
+            other => Err(format!("stats: no spec_violations array: {other:?}")),
+        }
+    }
+
+    /// How many FAPI requests were served for `path`, written as method + the spec's path with
+    /// every parameter as `{id}`, e.g. `"POST /v1/client/sessions/{id}/tokens"`. 0 when none.
+    pub fn fapi_requests(&self, path: &str) -> u64 {
+        self.stats()
+            .ok()
+            .and_then(|s| s.get("fapi_requests")?.get(path)?.as_u64())
+            .unwrap_or(0)
+    }
+
+    /// Revokes a session "at Clerk" (BAPI `POST /v1/sessions/{id}/revoke` with the `sk_test`
+    /// key): FAPI then refuses new session tokens for it (401 `signed_out`).
+    pub fn revoke_session(&self, session_id: &str) -> Result<serde_json::Value, String> {
+        let (status, body) = http_request_with_headers(
+            "POST",
+            &format!(
+                "{}/v1/sessions/{}/revoke",
+                self.bapi,
+                form_encode(session_id)
+            ),
+            &[("Authorization", &format!("Bearer {}", self.secret_key))],
+            None,
+        )?;
+        if status != 200 {
+            return Err(format!("revoke_session: HTTP {status}: {body}"));
+        }
+        serde_json::from_str(&body).map_err(|e| format!("revoke_session: {e}"))
     }
 
     /// Whether the node process is still running.
@@ -436,6 +525,20 @@ pub fn http_request(
     url: &str,
     body: Option<(&str, &str)>,
 ) -> Result<(u16, String), String> {
+    http_request_with_headers(method, url, &[], body)
+}
+
+/// [`http_request`] with extra request headers (name, value).
+pub fn http_request_with_headers(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, &str)>,
+) -> Result<(u16, String), String> {
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     let rest = url
         .strip_prefix("http://")
         .ok_or_else(|| format!("http_get: only http:// URLs: {url}"))?;
@@ -463,7 +566,7 @@ pub fn http_request(
         .unwrap_or_default();
     write!(
         stream,
-        "{method} {path} HTTP/1.0\r\nHost: {authority}\r\nAccept: */*\r\n{body_head}Connection: close\r\n\r\n{}",
+        "{method} {path} HTTP/1.0\r\nHost: {authority}\r\nAccept: */*\r\n{extra}{body_head}Connection: close\r\n\r\n{}",
         body.map_or("", |(_, text)| text)
     )
     .map_err(|e| format!("http_get {url}: {e}"))?;
@@ -667,6 +770,84 @@ mod tests {
         })
         .expect_err("port is busy");
         assert!(err.contains("busy"), "{err}");
+    }
+
+    #[test]
+    fn clerk_standins_are_in_the_ready_line_and_match_the_specs() {
+        let sb = Sandbox::start_with(SandboxOptions {
+            native_redirect_port: Some(45789),
+            ..Default::default()
+        })
+        .expect("sandbox starts");
+        assert_eq!(sb.fapi, sb.issuer);
+        assert!(sb.bapi.starts_with("http://127.0.0.1:"), "{}", sb.bapi);
+        assert!(sb.secret_key.starts_with("sk_test_"));
+        assert!(sb.machine_secret_key.starts_with("ak_"));
+        assert!(sb.machine_id.starts_with("mch_"));
+        assert!(sb.publishable_key.starts_with("pk_test_"));
+        for url in [&sb.api.tutorial_lax, &sb.api.tutorial_strict] {
+            assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        }
+        let (status, body) = http_get(&sb.api.tutorial_strict).expect("GET tutorial strict");
+        assert_eq!((status, body.as_str()), (401, "Unauthenticated!"));
+
+        // BAPI: create a session with the sk_test key, then revoke it.
+        let (status, body) = http_request_with_headers(
+            "POST",
+            &format!("{}/v1/sessions", sb.bapi),
+            &[("Authorization", &format!("Bearer {}", sb.secret_key))],
+            Some((
+                "application/json",
+                r#"{"user_id":"user_2rustRustRustRustRustRustRust"}"#,
+            )),
+        )
+        .expect("POST /v1/sessions");
+        assert_eq!(status, 200, "{body}");
+        let session: serde_json::Value = serde_json::from_str(&body).expect("session JSON");
+        let sid = session["id"].as_str().expect("session id");
+        let revoked = sb.revoke_session(sid).expect("revoke");
+        assert_eq!(revoked["status"], "revoked");
+
+        // A wrong key is Clerk's 401.
+        let (status, body) = http_request_with_headers(
+            "POST",
+            &format!("{}/v1/sessions", sb.bapi),
+            &[("Authorization", "Bearer sk_test_wrong")],
+            Some(("application/json", r#"{"user_id":"user_2x"}"#)),
+        )
+        .expect("POST /v1/sessions");
+        assert_eq!(status, 401, "{body}");
+        assert!(body.contains("clerk_key_invalid"), "{body}");
+
+        // FAPI: a redirect_url on another port than --native-redirect-port is refused.
+        let (status, _) = http_request(
+            "POST",
+            &format!("{}/v1/client/sign_ins?_is_native=1", sb.fapi),
+            Some((
+                "application/x-www-form-urlencoded",
+                "strategy=oauth_custom_sandbox&redirect_url=http%3A%2F%2F127.0.0.1%3A1234%2Fcallback",
+            )),
+        )
+        .expect("POST sign_ins");
+        assert_eq!(status, 422);
+        assert_eq!(sb.fapi_requests("POST /v1/client/sign_ins"), 1);
+        assert_eq!(
+            sb.spec_violations().expect("stats"),
+            Vec::<serde_json::Value>::new()
+        );
+    }
+
+    #[test]
+    fn native_api_disabled_is_clerks_error() {
+        let sb = Sandbox::start_with(SandboxOptions {
+            native_api_disabled: true,
+            ..Default::default()
+        })
+        .expect("sandbox starts");
+        let (status, body) =
+            http_get(&format!("{}/v1/environment?_is_native=1", sb.fapi)).expect("GET env");
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("native_api_disabled"), "{body}");
     }
 
     #[test]
