@@ -5,6 +5,8 @@
 //
 //   node login-http.mjs <authorize-url> [--login NAME] [--password PW] [--deny]
 //   node login-http.mjs <verification-uri-complete> --device [--login NAME] [--deny]
+//   --forge NAME=VALUE  replace that query parameter of the redirect before delivering it (a
+//                       forged rotating_token_nonce, for refusal tests)
 //
 // Exit 0 when the callback was delivered (whatever it answered), non-zero otherwise.
 // With --device (RFC 8628, on another "device"): confirm the user code, sign in, consent, and exit
@@ -31,6 +33,7 @@ try {
       password: { type: 'string', default: 'any-password' },
       deny: { type: 'boolean', default: false },
       device: { type: 'boolean', default: false },
+      forge: { type: 'string' },
     },
   });
 } catch (err) {
@@ -112,6 +115,12 @@ function pageErrorText(html) {
 
 async function deliverCallback(url) {
   if (!isLoopback(url)) fail(`the provider redirected to ${url.origin}, which is not a loopback address; not following`);
+  if (opts.forge) {
+    const [name, ...rest] = opts.forge.split('=');
+    url = new URL(url);
+    url.searchParams.set(name, rest.join('='));
+    say(`forged ${name} in the redirect`);
+  }
   say(`delivering redirect to ${redact(url.toString())}`);
   let res;
   try {

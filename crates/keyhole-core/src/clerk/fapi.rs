@@ -193,10 +193,20 @@ pub(crate) fn clerk_error(
             .filter(|s| !s.is_empty())
     };
     let code = text("code").unwrap_or_default();
+    let param = first
+        .and_then(|e| e.get("meta"))
+        .and_then(|m| m.get("param_name"))
+        .and_then(Value::as_str);
+    // Clerk names no code of its own for a redirect URL off the allowlist; a refused
+    // `redirect_url` parameter is that.
+    let code_for_message = match (code.as_str(), param) {
+        ("form_param_value_invalid", Some("redirect_url")) => "redirect_url_not_allowed",
+        (code, _) => code,
+    };
     let said = text("long_message").or_else(|| text("message"));
-    let message = match code.as_str() {
+    let message = match code_for_message {
         "native_api_disabled" => "This Clerk instance does not let native apps use its Frontend API: turn on Native API in the Clerk Dashboard (Configure → Native applications), then sign in again.".to_owned(),
-        "redirect_url_not_allowed" | "invalid_redirect_url" => "Clerk refused Keyhole's loopback redirect URL because it is not on the instance's allowlist: add http://127.0.0.1:<port>/callback in the Clerk Dashboard (Native applications → Allowlist for mobile SSO redirect), set that fixed port as Keyhole's redirect port, and sign in again.".to_owned(),
+        "redirect_url_not_allowed" => "Clerk refused Keyhole's loopback redirect URL because it is not on the instance's allowlist: add http://127.0.0.1:<port>/callback in the Clerk Dashboard (Native applications → Allowlist for mobile SSO redirect), set that fixed port as Keyhole's redirect port, and sign in again.".to_owned(),
         _ => match said {
             Some(said) if code.is_empty() => format!("Clerk's {api} refused {what} (HTTP {status}): {said}."),
             Some(said) => format!("Clerk's {api} refused {what} (HTTP {status}, {code}): {said}."),
@@ -231,6 +241,19 @@ mod tests {
         );
         assert!(disabled.to_string().contains("Native API"), "{disabled}");
         assert!(disabled.to_string().contains("Dashboard"), "{disabled}");
+    }
+
+    #[test]
+    fn a_refused_redirect_url_names_the_allowlist() {
+        let refused = error_of(
+            json!({"errors": [{"code": "form_param_value_invalid", "message": "is invalid", "meta": {"param_name": "redirect_url"}}]}),
+        );
+        assert!(refused.to_string().contains("allowlist"), "{refused}");
+        assert!(refused.to_string().contains("redirect port"), "{refused}");
+        let other = error_of(
+            json!({"errors": [{"code": "form_param_value_invalid", "message": "is invalid", "meta": {"param_name": "strategy"}}]}),
+        );
+        assert!(!other.to_string().contains("allowlist"), "{other}");
     }
 
     #[test]
