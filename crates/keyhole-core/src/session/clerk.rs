@@ -22,7 +22,7 @@ use crate::engine::{ApiResult, Bearer, Keyhole, SignInContext};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::session::lock;
-use crate::session::state::{AccessTokenView, SessionSummary};
+use crate::session::state::{AccessTokenView, Minted, SessionSummary};
 use crate::session::vault::SecretStore;
 use crate::settings::config::Config;
 use crate::tokens::jwks::KeySet;
@@ -32,15 +32,6 @@ use crate::tokens::verify::{now_secs, peek_header, Verifier};
 /// Clerk's live ~60 s; an API may be a few seconds away, and clocks drift.
 pub(crate) const MIN_LIFE: Duration = Duration::from_secs(15);
 const LOCK_WAIT: Duration = Duration::from_secs(30);
-
-/// A session token ready to send.
-#[derive(Debug, Clone)]
-pub struct Minted {
-    pub(crate) token: Secret,
-    pub(crate) header: Map<String, Value>,
-    pub(crate) claims: Map<String, Value>,
-    pub(crate) expires_at: u64,
-}
 
 /// What the keychain holds for a Clerk session: the session and the instance's public keys (so a
 /// warm call verifies its token without a second request).

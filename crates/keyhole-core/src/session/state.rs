@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::api::request::Credential;
+use crate::secret::Secret;
 use crate::tokens::grant::TokenSet;
 use crate::tokens::verify::AccessTokenInfo;
 
@@ -77,6 +78,15 @@ impl Identity {
             None
         }
     }
+}
+
+/// A Clerk session token, verified against the instance's keys, ready to send.
+#[derive(Debug, Clone)]
+pub struct Minted {
+    pub(crate) token: Secret,
+    pub(crate) header: Map<String, Value>,
+    pub(crate) claims: Map<String, Value>,
+    pub(crate) expires_at: u64,
 }
 
 /// What a UI shows about a session; no token values.
