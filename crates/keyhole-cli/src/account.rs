@@ -4,7 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use keyhole_core::{Credential, Error, Profile, Profiles};
 
-use crate::cli::{ProfileCommand, SettingsArgs, SignInArgs, TokenArgs};
+use crate::cli::{KeyCommand, ProfileCommand, SettingsArgs, SignInArgs, TokenArgs};
 use crate::output::{err, out};
 use crate::service::{self, fail, EXIT_HTTP_ERROR, EXIT_SIGN_IN};
 
@@ -13,7 +13,15 @@ pub async fn sign_in(args: SignInArgs) -> u8 {
         Ok(service) => service,
         Err(code) => return code,
     };
-    match service.sign_in(service::method(&args)).await {
+    let signed_in = match &args.test_user {
+        Some(user) => {
+            service
+                .start_test_session(user, args.allow_production)
+                .await
+        }
+        None => service.sign_in(service::method(&args)).await,
+    };
+    match signed_in {
         Ok(session) => {
             service::signed_in(&session);
             0
@@ -174,5 +182,53 @@ pub fn profile(command: ProfileCommand) -> u8 {
             }
             Err(error) => fail(&error),
         },
+    }
+}
+
+/// `keyhole-cli key …`: the instance's Clerk keys, kept in the keychain.
+pub async fn key(command: KeyCommand) -> u8 {
+    let settings = match &command {
+        KeyCommand::Set { settings, .. }
+        | KeyCommand::List { settings }
+        | KeyCommand::Forget { settings, .. }
+        | KeyCommand::CreateApiKey { settings, .. } => settings,
+    };
+    let service = match service::service(settings, None, None) {
+        Ok(service) => service,
+        Err(code) => return code,
+    };
+    let view = match &command {
+        KeyCommand::Set { kind, .. } => {
+            let mut pasted = String::new();
+            // Bounded: a key is short; whatever is longer is refused by the engine's check.
+            let read = std::io::Read::read_to_string(
+                &mut std::io::Read::take(std::io::stdin(), 4096),
+                &mut pasted,
+            );
+            if let Err(e) = read {
+                err!("error: could not read the key from stdin ({e}).");
+                return service::EXIT_SETTINGS;
+            }
+            service.save_clerk_key((*kind).into(), &pasted).await
+        }
+        KeyCommand::List { .. } => service.clerk_keys().await,
+        KeyCommand::Forget { kind, .. } => service.forget_clerk_key((*kind).into()).await,
+        KeyCommand::CreateApiKey { subject, .. } => match service.create_api_key(subject).await {
+            Ok(masked) => {
+                err!("Created and kept API key {masked}.");
+                service.clerk_keys().await
+            }
+            Err(error) => Err(error),
+        },
+    };
+    match view {
+        Ok(view) => {
+            let show = |key: &Option<String>| key.clone().unwrap_or_else(|| "-".into());
+            out!("secret-key\t{}", show(&view.secret_key));
+            out!("api-key\t{}", show(&view.api_key));
+            out!("machine-key\t{}", show(&view.machine_key));
+            0
+        }
+        Err(error) => fail(&error),
     }
 }

@@ -42,6 +42,10 @@ pub enum Command {
     /// curl -H "Authorization: Bearer $(keyhole-cli token --profile work)" …
     /// With --token-type session, a Clerk session token minted now (it lives about a minute).
     Token(TokenArgs),
+    /// Keep, list or forget the instance's Clerk keys (secret key, API key, machine secret key),
+    /// in the system keychain only. Values are read from stdin, never from the command line.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Save or list profiles: named settings shared with the Keyhole app.
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -63,6 +67,62 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Keep a key for the instance, read from stdin (paste it, then Ctrl-D; or pipe it in).
+    Set {
+        /// Which key.
+        #[arg(value_enum)]
+        kind: KeyName,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// List the kept keys, masked.
+    List {
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// Forget a kept key.
+    Forget {
+        /// Which key.
+        #[arg(value_enum)]
+        kind: KeyName,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// Create an API key for a user (user_…) with the secret key, and keep it.
+    CreateApiKey {
+        /// The user (or organization) the key is for.
+        #[arg(long, value_name = "USER_ID")]
+        subject: String,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+}
+
+/// The Clerk keys Keyhole keeps.
+// The names are what users type (`secret-key`, `api-key`, `machine-key`), as Clerk calls them.
+#[allow(clippy::enum_variant_names)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyName {
+    /// The instance's secret key (sk_test_… or sk_live_…).
+    SecretKey,
+    /// A Clerk API key (ak_…).
+    ApiKey,
+    /// A machine secret key (ak_…), to mint M2M tokens.
+    MachineKey,
+}
+
+impl From<KeyName> for keyhole_core::KeyKind {
+    fn from(name: KeyName) -> Self {
+        match name {
+            KeyName::SecretKey => keyhole_core::KeyKind::SecretKey,
+            KeyName::ApiKey => keyhole_core::KeyKind::ApiKey,
+            KeyName::MachineKey => keyhole_core::KeyKind::MachineKey,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,6 +216,15 @@ pub struct SignInArgs {
     /// `none`.
     #[arg(long, env = "KEYHOLE_TOKEN_TYPE", value_enum, value_name = "TYPE")]
     pub token_type: Option<TokenType>,
+    /// sign-in: instead of a sign-in, make an impersonated test session for this Clerk user
+    /// (user_…) with the instance's secret key (`keyhole-cli key set secret-key`), as Clerk's
+    /// testing guide does. Development instances (sk_test_) only, unless --allow-production.
+    #[arg(long, value_name = "USER_ID")]
+    pub test_user: Option<String>,
+    /// With --test-user: allow a production secret key (sk_live_); the session acts as a real
+    /// user of a live app.
+    #[arg(long, requires = "test_user")]
+    pub allow_production: bool,
 }
 
 /// `--token-type`: the kinds of token Keyhole sends ([`keyhole_core::Credential`]).
@@ -165,6 +234,10 @@ pub enum TokenType {
     Session,
     /// The OAuth access token.
     Oauth,
+    /// The Clerk API key kept for the instance.
+    ApiKey,
+    /// An M2M token minted from the machine secret key.
+    M2m,
     /// No token.
     None,
 }
@@ -174,6 +247,8 @@ impl From<TokenType> for keyhole_core::Credential {
         match kind {
             TokenType::Session => keyhole_core::Credential::Session,
             TokenType::Oauth => keyhole_core::Credential::OAuth,
+            TokenType::ApiKey => keyhole_core::Credential::ApiKey,
+            TokenType::M2m => keyhole_core::Credential::M2m,
             TokenType::None => keyhole_core::Credential::None,
         }
     }
@@ -183,7 +258,8 @@ impl From<TokenType> for keyhole_core::Credential {
 pub struct TokenArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
-    /// The token to print: `oauth` (default) or `session`.
+    /// The token to print: `oauth` (default), `session` (minted now), `api-key` or `m2m` (minted
+    /// now).
     #[arg(long, env = "KEYHOLE_TOKEN_TYPE", value_enum, value_name = "TYPE")]
     pub token_type: Option<TokenType>,
 }
@@ -216,6 +292,10 @@ pub struct SettingsArgs {
     /// the issuer's. Refused by default: your code and tokens would go there.
     #[arg(long, env = "KEYHOLE_TRUST_ENDPOINT_ORIGIN", value_name = "URL")]
     pub trust_endpoint_origin: Vec<String>,
+    /// Clerk's Backend API, for test sessions, API keys and M2M tokens [default:
+    /// https://api.clerk.com].
+    #[arg(long, env = "KEYHOLE_BACKEND_API", value_name = "URL")]
+    pub backend_api: Option<String>,
     /// Send the access token to this plain-http API origin even though it is not on this machine
     /// (anyone on the network could read it). Refused by default.
     #[arg(long, env = "KEYHOLE_ALLOW_CLEARTEXT_API", value_name = "URL")]
@@ -242,6 +322,7 @@ impl SettingsArgs {
             redirect_port: self.redirect_port.unwrap_or(base.redirect_port),
             api_url: api_url.map(str::to_owned).unwrap_or(base.api_url),
             resource: base.resource,
+            backend_api: self.backend_api.clone().unwrap_or(base.backend_api),
         }
     }
 }

@@ -40,6 +40,7 @@ fn main() -> ExitCode {
                 cli::Command::Status(args) => account::status(args).await,
                 cli::Command::SignOut(args) => account::sign_out(args).await,
                 cli::Command::Token(args) => account::token(args).await,
+                cli::Command::Key(command) => account::key(command).await,
                 cli::Command::Profile(command) => account::profile(command),
                 cli::Command::Completions { shell } => docs::completions(shell),
                 cli::Command::Man { out_dir } => docs::man(out_dir.as_deref()),

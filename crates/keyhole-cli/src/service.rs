@@ -86,8 +86,9 @@ pub fn method(args: &SignInArgs) -> keyhole_core::SignInMethod {
 
 /// Says who signed in, after a sign-in.
 pub fn signed_in(summary: &SessionSummary) {
-    let what = match summary.credential {
-        keyhole_core::Credential::Session => " (a Clerk session)",
+    let what = match (summary.credential, summary.impersonated) {
+        (_, true) => " (an impersonated test session made with the secret key)",
+        (keyhole_core::Credential::Session, false) => " (a Clerk session)",
         _ => "",
     };
     err!(
@@ -177,6 +178,11 @@ fn flag_name(field: &str) -> &'static str {
         "body" => "data",
         "timeout" => "max-time",
         "tokenType" => "token-type",
+        "backendApi" => "backend-api",
+        "secretKey" => "secret-key",
+        "apiKey" => "api-key",
+        "machineKey" => "machine-key",
+        "testUser" => "test-user",
         "clerkStrategy" => "instance",
         _ => "api-url",
     }

@@ -13,6 +13,7 @@ use crate::api::probe::{self, ApiResponse};
 use crate::api::request::ApiRequest;
 use crate::api::request::{Credential, Prepared};
 use crate::error::{Error, Result, Rule};
+use crate::secret::Secret;
 use crate::session::state::{Minted, Session};
 use crate::settings::config::Config;
 use crate::signin::browser::Browser;
@@ -343,6 +344,14 @@ impl Keyhole {
                 "session token",
                 &self.config.cleartext_api_origins,
             )?,
+            Bearer::Opaque(kind, _) => cleartext_warnings(
+                request.url(),
+                match kind {
+                    Credential::ApiKey => "API key",
+                    _ => "M2M token",
+                },
+                &self.config.cleartext_api_origins,
+            )?,
             Bearer::None => Vec::new(),
         };
         for warning in &warnings {
@@ -375,6 +384,12 @@ impl Keyhole {
                         .unwrap_or(""),
                 })
             }
+            Bearer::Opaque(kind, _) => Some(TokenContext {
+                credential: *kind,
+                access: &AccessTokenInfo::Opaque,
+                expires_at: None,
+                issuer: &self.config.issuer,
+            }),
             Bearer::None => None,
         };
         let diagnosis = context.and_then(|context| diagnose(&response, &context));
@@ -392,6 +407,8 @@ pub enum Bearer<'a> {
     OAuth(&'a Session),
     /// A Clerk session token just minted.
     Session(&'a Minted),
+    /// An opaque credential of kind `.0` (an API key, an M2M token), sent as it is.
+    Opaque(Credential, &'a Secret),
     /// None.
     None,
 }
@@ -401,6 +418,7 @@ impl Bearer<'_> {
         match self {
             Bearer::OAuth(_) => Credential::OAuth,
             Bearer::Session(_) => Credential::Session,
+            Bearer::Opaque(kind, _) => *kind,
             Bearer::None => Credential::None,
         }
     }
@@ -409,6 +427,7 @@ impl Bearer<'_> {
         match self {
             Bearer::OAuth(session) => Some(session.tokens.access_token.secret()),
             Bearer::Session(minted) => Some(minted.token.secret()),
+            Bearer::Opaque(_, token) => Some(token.secret()),
             Bearer::None => None,
         }
     }

@@ -83,14 +83,16 @@ mod tokens;
 pub use api::matrix::{Matrix, MatrixRow, MissingKind};
 pub use api::probe::{ApiResponse, Body, BODY_CAP};
 pub use api::request::{ApiRequest, Credential, Method, Pair, RequestBody};
+/// Token newtypes with redacted `Debug`, from the `oauth2` crate.
+pub use clerk::keys::KeyKind;
 pub use engine::{ApiResult, ApiWarning};
 pub use error::{chain, Error, Result, Rule};
-/// Token newtypes with redacted `Debug`, from the `oauth2` crate.
 pub use oauth2::{AccessToken, RefreshToken};
 pub use secret::Secret;
 pub use service::{
     Curl, Event, EventSink, ProfilesView, Resumed, Service, ServiceOptions, SetUp, SettingsStore,
 };
+pub use session::clerk::KeysView;
 pub use session::keeper::{SessionUpdate, SignOutOutcome};
 pub use session::state::{AccessTokenView, Identity, Session, SessionSummary};
 pub use session::vault::{Keychain, KeychainOrMemory, MemoryStore, SecretStore};

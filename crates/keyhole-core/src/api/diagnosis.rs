@@ -33,6 +33,8 @@ const SESSION_TOKEN_HINT: &str = "Clerk's backend SDKs accept session tokens by 
 fn accepts_hint(credential: Credential) -> &'static str {
     match credential {
         Credential::Session => SESSION_TOKEN_HINT,
+        Credential::ApiKey => "Clerk's backend SDKs read API keys only when asked: getAuth(req, { acceptsToken: 'api_key' }) (or an array with it, or 'any'), and the backend checks an API key with Clerk, so it needs its secret key and network access.",
+        Credential::M2m => "Clerk's backend SDKs read M2M tokens only when asked: getAuth(req, { acceptsToken: 'm2m_token' }) (or an array with it, or 'any'); an opaque M2M token is checked with Clerk, so the backend needs its secret key and network access.",
         Credential::OAuth | Credential::None => ACCEPTS_TOKEN_HINT,
     }
 }
@@ -42,6 +44,8 @@ pub fn diagnose(response: &ApiResponse, token: &TokenContext<'_>) -> Option<Stri
     let hint = accepts_hint(token.credential);
     let noun = match token.credential {
         Credential::Session => "session token",
+        Credential::ApiKey => "API key",
+        Credential::M2m => "M2M token",
         Credential::OAuth | Credential::None => "access token",
     };
     if let Some(target) = &response.blocked_redirect {
@@ -64,7 +68,15 @@ pub fn diagnose(response: &ApiResponse, token: &TokenContext<'_>) -> Option<Stri
             "Your {noun} expired {expired} ago. Refresh the session or sign in again."
         ));
     }
+    // Opaque machine credentials are never decoded, so "verified" would be untrue of them.
+    let machine = matches!(token.credential, Credential::ApiKey | Credential::M2m);
+    let (sent, held) = if machine {
+        ("its", "that Keyhole holds")
+    } else {
+        ("a valid", "that Keyhole holds and verified")
+    };
     let opaque_note = match token.access {
+        _ if machine => "",
         AccessTokenInfo::Opaque => " Your access token is opaque (not a JWT): the backend can only check it by asking Clerk with its secret key, so it needs network access and the instance's secret key.",
         AccessTokenInfo::Jwt { .. } => "",
     };
@@ -84,7 +96,7 @@ pub fn diagnose(response: &ApiResponse, token: &TokenContext<'_>) -> Option<Stri
                 token.issuer
             )
             } else {
-                format!("The API answered, but reads you as signed out although Keyhole sent a valid {noun}. {hint} {instance_hint}{opaque_note}")
+                format!("The API answered, but reads you as signed out although Keyhole sent {sent} {noun}. {hint} {instance_hint}{opaque_note}")
             },
         );
     }
@@ -95,7 +107,7 @@ pub fn diagnose(response: &ApiResponse, token: &TokenContext<'_>) -> Option<Stri
         .map(|(_, value)| format!(" Its WWW-Authenticate header says: {value}."))
         .unwrap_or_default();
     Some(format!(
-        "The API refused (HTTP {}) a {noun} that Keyhole holds and verified.{challenge} {hint} {instance_hint}{opaque_note}",
+        "The API refused (HTTP {}) a {noun} {held}.{challenge} {hint} {instance_hint}{opaque_note}",
         response.status
     ))
 }

@@ -55,6 +55,8 @@ pub fn accepts_token_value(credential: Credential) -> Option<&'static str> {
     match credential {
         Credential::Session => Some("session_token"),
         Credential::OAuth => Some("oauth_token"),
+        Credential::ApiKey => Some("api_key"),
+        Credential::M2m => Some("m2m_token"),
         Credential::None => None,
     }
 }
@@ -126,6 +128,8 @@ fn credential_noun(credential: Credential) -> &'static str {
     match credential {
         Credential::Session => "Clerk session token",
         Credential::OAuth => "OAuth access token",
+        Credential::ApiKey => "Clerk API key",
+        Credential::M2m => "M2M token",
         Credential::None => "request without a token",
     }
 }

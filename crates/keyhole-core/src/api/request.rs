@@ -178,19 +178,31 @@ pub enum Credential {
     /// The OAuth access token of the signed-in session.
     #[serde(rename = "oauth")]
     OAuth,
+    /// The Clerk API key kept for the instance (`ak_…`, opaque), sent as it is.
+    ApiKey,
+    /// An M2M token minted for the call from the machine secret key (`mt_…`, opaque).
+    M2m,
     /// Nothing: the request goes as a signed-out caller's would.
     None,
 }
 
 impl Credential {
     /// Every kind, in the order a matrix lists them.
-    pub const ALL: [Credential; 3] = [Credential::Session, Credential::OAuth, Credential::None];
+    pub const ALL: [Credential; 5] = [
+        Credential::Session,
+        Credential::OAuth,
+        Credential::ApiKey,
+        Credential::M2m,
+        Credential::None,
+    ];
 
     /// The name as the CLI and the UI write it.
     pub fn as_str(self) -> &'static str {
         match self {
             Credential::Session => "session",
             Credential::OAuth => "oauth",
+            Credential::ApiKey => "api-key",
+            Credential::M2m => "m2m",
             Credential::None => "none",
         }
     }
@@ -204,7 +216,7 @@ impl Credential {
                 Error::setting(
                     "tokenType",
                     format!(
-                        "{:?} is not a token type Keyhole sends; use session, oauth or none.",
+                        "{:?} is not a token type Keyhole sends; use session, oauth, api-key, m2m or none.",
                         text.trim()
                     ),
                 )

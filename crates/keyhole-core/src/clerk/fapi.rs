@@ -206,6 +206,8 @@ pub(crate) fn clerk_error(
     let said = text("long_message").or_else(|| text("message"));
     let message = match code_for_message {
         "native_api_disabled" => "This Clerk instance does not let native apps use its Frontend API: turn on Native API in the Clerk Dashboard (Configure → Native applications), then sign in again.".to_owned(),
+        "clerk_key_invalid" => "Clerk refused the secret key: it is wrong, revoked, or of another instance. Copy it again from the Clerk Dashboard (Configure → API keys) of this instance.".to_owned(),
+        "machine_secret_key_invalid" => "Clerk refused the machine secret key: it is wrong or revoked. Copy it again from the Clerk Dashboard (Configure → Machines).".to_owned(),
         "redirect_url_not_allowed" => "Clerk refused Keyhole's loopback redirect URL because it is not on the instance's allowlist: add http://127.0.0.1:<port>/callback in the Clerk Dashboard (Native applications → Allowlist for mobile SSO redirect), set that fixed port as Keyhole's redirect port, and sign in again.".to_owned(),
         _ => match said {
             Some(said) if code.is_empty() => format!("Clerk's {api} refused {what} (HTTP {status}): {said}."),

@@ -30,8 +30,10 @@ const NONCE: &str = "rotating_token_nonce";
 /// A Clerk session held by a native client.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct NativeSession {
-    /// The client JWT (rotated by Clerk; the newest is the only one that works).
-    pub client_jwt: Secret,
+    /// The client JWT (rotated by Clerk; the newest is the only one that works). None for a test
+    /// session made with the secret key, whose tokens come from the Backend API.
+    #[serde(default)]
+    pub client_jwt: Option<Secret>,
     /// `sess_…`.
     pub session_id: String,
     /// `user_…`.
@@ -154,7 +156,7 @@ pub(crate) async fn sign_in(
         .to_owned();
     let (user_id, email) = user_of(finished.client.as_ref(), &session_id);
     Ok(NativeSession {
-        client_jwt: jwt,
+        client_jwt: Some(jwt),
         session_id,
         user_id: user_id.unwrap_or_default(),
         email,

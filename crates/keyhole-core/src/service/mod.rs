@@ -22,11 +22,12 @@ use url::Url;
 
 use crate::api::matrix::{Matrix, MatrixRow, MissingKind};
 use crate::api::request::{ApiRequest, Credential, CurlToken};
+use crate::clerk::keys::KeyKind;
 use crate::engine::{ApiResult, SignInContext, SignInOptions};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::session::accounts::Accounts;
-use crate::session::clerk::ClerkKeeper;
+use crate::session::clerk::{ClerkKeeper, KeysView};
 use crate::session::keeper::{SessionKeeper, SignOutOutcome};
 use crate::session::renewal::{self, RenewalStats};
 use crate::session::state::{Session, SessionSummary};
@@ -464,6 +465,49 @@ impl Service {
         Ok(keeper.summary().await)
     }
 
+    /// Keeps `pasted` as the instance's key of `kind`, in the keychain only (checked first:
+    /// one plain sentence, and nothing stored, when it is not such a key).
+    pub async fn save_clerk_key(&self, kind: KeyKind, pasted: &str) -> Result<KeysView> {
+        let keeper = self.clerk_keeper().await?;
+        keeper.save_key(kind, pasted)?;
+        self.check_keychain();
+        keeper.keys_view()
+    }
+
+    /// Forgets the instance's key of `kind`.
+    pub async fn forget_clerk_key(&self, kind: KeyKind) -> Result<KeysView> {
+        let keeper = self.clerk_keeper().await?;
+        keeper.forget_key(kind)?;
+        keeper.keys_view()
+    }
+
+    /// Which keys are kept for the instance, masked.
+    pub async fn clerk_keys(&self) -> Result<KeysView> {
+        self.clerk_keeper().await?.keys_view()
+    }
+
+    /// An impersonated test session for `user_id`, made with the instance's secret key
+    /// (Backend API), kept as its Clerk session: requests with [`Credential::Session`] then
+    /// carry that user's session tokens. Development keys only unless `allow_production`.
+    pub async fn start_test_session(
+        &self,
+        user_id: &str,
+        allow_production: bool,
+    ) -> Result<SessionSummary> {
+        let summary = self
+            .clerk_keeper()
+            .await?
+            .start_test_session(user_id, allow_production)
+            .await?;
+        tracing::info!(subject = %user_id.trim(), "test session started");
+        Ok(summary)
+    }
+
+    /// Creates an API key for `subject` with the secret key and keeps it; the masked key.
+    pub async fn create_api_key(&self, subject: &str) -> Result<String> {
+        self.clerk_keeper().await?.create_api_key(subject).await
+    }
+
     /// The session now, without waiting for a renewal in progress.
     pub fn summary(&self) -> Option<SessionSummary> {
         self.inner.accounts.current().and_then(|k| k.summary())
@@ -727,7 +771,8 @@ impl Service {
         method: SignInMethod,
     ) -> Result<Option<(SessionSummary, Resumed)>> {
         match credential {
-            Credential::None => Ok(None),
+            // Kept keys need no sign-in; a missing one is said when the request goes.
+            Credential::None | Credential::ApiKey | Credential::M2m => Ok(None),
             Credential::OAuth => {
                 let (session, resumed) = self.session_or_sign_in(method).await?;
                 Ok(Some((session.summary(), resumed)))
@@ -816,9 +861,11 @@ impl Service {
                     .to_owned(),
             )),
             Credential::Session => Ok(self.clerk_keeper().await?.token().await?.token),
+            Credential::ApiKey => self.clerk_keeper().await?.api_key(),
+            Credential::M2m => self.clerk_keeper().await?.m2m_token().await,
             Credential::None => Err(Error::setting(
                 "tokenType",
-                "The token type none has no token to print; choose session or oauth.",
+                "The token type none has no token to print; choose session, oauth, api-key or m2m.",
             )),
         }
     }
@@ -836,7 +883,9 @@ impl Service {
                 // No OAuth client needed to send nothing: the Clerk side's sender will do.
                 Err(_) => Sender::Clerk(self.clerk_keeper().await?),
             },
-            Credential::Session => Sender::Clerk(self.clerk_keeper().await?),
+            Credential::Session | Credential::ApiKey | Credential::M2m => {
+                Sender::Clerk(self.clerk_keeper().await?)
+            }
         };
         let cancel = CancellationToken::new();
         let call = self.inner.calls.fetch_add(1, Ordering::SeqCst);
@@ -900,6 +949,20 @@ impl Service {
                 how: "sign in through the OAuth application (keyhole-cli sign-in)".into(),
             });
         }
+        let clerk = self.clerk_keeper().await.ok();
+        for (credential, kind, how) in [
+            (Credential::ApiKey, KeyKind::ApiKey, "paste an API key or create one with the secret key (keyhole-cli key set api-key, key create-api-key)"),
+            (Credential::M2m, KeyKind::MachineKey, "paste a machine secret key (keyhole-cli key set machine-key)"),
+        ] {
+            if clerk.as_ref().is_some_and(|c| c.has_key(kind)) {
+                held.push(credential);
+            } else {
+                missing.push(MissingKind {
+                    credential,
+                    how: how.into(),
+                });
+            }
+        }
         held.push(Credential::None);
         let mut rows = Vec::new();
         for credential in held {
@@ -934,8 +997,8 @@ impl Service {
     pub async fn curl(&self, request: &ApiRequest, literal_token: bool) -> Result<Curl> {
         let credential = request.credential();
         let config = match credential {
-            Credential::Session => self.config_with(Settings::validate_without_client)?,
-            _ => self.config()?,
+            Credential::OAuth => self.config()?,
+            _ => self.config_with(Settings::validate_without_client)?,
         };
         let literal_token = literal_token && credential.sends_token();
         if !literal_token {
@@ -953,7 +1016,9 @@ impl Service {
         let token = self.token(credential).await?;
         let placeholder = match credential {
             Credential::Session => "<session token>",
-            _ => "<access token>",
+            Credential::ApiKey => "<API key>",
+            Credential::M2m => "<M2M token>",
+            Credential::OAuth | Credential::None => "<access token>",
         };
         Ok(Curl {
             copied: Secret::new(request.to_curl(&CurlToken::Literal(AccessToken::new(

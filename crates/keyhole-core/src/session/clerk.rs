@@ -13,11 +13,13 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use url::Url;
 
+use crate::clerk::bapi::{Bapi, M2mFormat};
 use crate::clerk::fapi::{self, Fapi};
+use crate::clerk::keys::{self, KeyKind};
 use crate::clerk::native::{self, NativeSession};
 use tokio_util::sync::CancellationToken;
 
-use crate::api::request::Prepared;
+use crate::api::request::{Credential, Prepared};
 use crate::engine::{ApiResult, Bearer, Keyhole, SignInContext};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
@@ -26,7 +28,7 @@ use crate::session::state::{AccessTokenView, Minted, SessionSummary};
 use crate::session::vault::SecretStore;
 use crate::settings::config::Config;
 use crate::tokens::jwks::KeySet;
-use crate::tokens::verify::{now_secs, peek_header, Verifier};
+use crate::tokens::verify::{now_secs, peek_claims, peek_header, Verifier};
 
 /// A minted session token with less life than this left is not sent; a new one is minted.
 /// Clerk's live ~60 s; an API may be a few seconds away, and clocks drift.
@@ -55,7 +57,31 @@ pub(crate) struct ClerkKeeper {
     keys: Mutex<Option<Arc<KeySet>>>,
     current: tokio::sync::Mutex<Option<NativeSession>>,
     minted: Mutex<Option<Minted>>,
+    /// The last M2M token minted, with its expiry.
+    m2m: Mutex<Option<(Secret, Option<u64>)>>,
 }
+
+/// Which keys are kept for an instance, masked.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeysView {
+    /// The secret key, e.g. `sk_test_…abcd`.
+    pub secret_key: Option<String>,
+    /// The API key.
+    pub api_key: Option<String>,
+    /// The machine secret key.
+    pub machine_key: Option<String>,
+}
+
+/// The token a request is about to carry.
+enum Ready {
+    Minted(Minted),
+    Opaque(Secret),
+    Nothing,
+}
+
+/// How long an M2M token Keyhole mints lives.
+const M2M_TTL: Duration = Duration::from_secs(10 * 60);
 
 impl ClerkKeeper {
     /// The keeper of the Clerk session of `config`'s instance (its Frontend API origin).
@@ -72,6 +98,7 @@ impl ClerkKeeper {
             keys: Mutex::new(None),
             current: tokio::sync::Mutex::new(None),
             minted: Mutex::new(None),
+            m2m: Mutex::new(None),
         })
     }
 
@@ -82,14 +109,28 @@ impl ClerkKeeper {
 
     /// Sends `request` with a session token minted for it (or one minted moments ago, see
     /// [`ClerkKeeper::token`]).
+    /// An API key or M2M token goes as it is; a request without a token goes without.
     pub async fn send(&self, request: &Prepared, cancel: &CancellationToken) -> Result<ApiResult> {
-        let minted = tokio::select! {
-            () = cancel.cancelled() => return Err(Error::CallCancelled),
-            minted = self.token() => minted?,
+        let credential = request.credential();
+        let ready = async {
+            match credential {
+                Credential::Session => Ok(Ready::Minted(self.token().await?)),
+                Credential::ApiKey => Ok(Ready::Opaque(self.api_key()?)),
+                Credential::M2m => Ok(Ready::Opaque(self.m2m_token().await?)),
+                Credential::OAuth | Credential::None => Ok(Ready::Nothing),
+            }
         };
-        self.sender
-            .send(request, Bearer::Session(&minted), cancel)
-            .await
+        let ready: Result<Ready> = tokio::select! {
+            () = cancel.cancelled() => return Err(Error::CallCancelled),
+            ready = ready => ready,
+        };
+        let ready = ready?;
+        let bearer = match &ready {
+            Ready::Minted(minted) => Bearer::Session(minted),
+            Ready::Opaque(token) => Bearer::Opaque(credential, token),
+            Ready::Nothing => Bearer::None,
+        };
+        self.sender.send(request, bearer, cancel).await
     }
 
     fn http(&self) -> &reqwest::Client {
@@ -164,6 +205,7 @@ impl ClerkKeeper {
                 subject: Some(session.user_id.clone()),
                 email: session.email.clone(),
                 issuer: self.instance.origin().ascii_serialization(),
+                impersonated: session.client_jwt.is_none(),
                 ..SessionSummary::clerk_default(&session.session_id)
             },
         })
@@ -178,21 +220,17 @@ impl ClerkKeeper {
             *slot = None;
             return Err(Error::NotSignedIn);
         };
-        let path = format!("/v1/client/sessions/{}/tokens", session.session_id);
-        let answer = match self
-            .fapi()
-            .post(
-                &path,
-                &[],
-                Some(&session.client_jwt),
-                "minting a session token",
-            )
-            .await
-        {
-            Ok(answer) => answer,
+        let jwt = match session.client_jwt.clone() {
+            Some(client_jwt) => self.mint_native(&mut session, &client_jwt).await,
+            None => self.mint_test(&session).await,
+        };
+        let jwt = match jwt {
+            Ok(jwt) => jwt,
             Err(Error::Clerk {
-                status: 401 | 404, ..
-            }) => {
+                status: 401 | 404,
+                code,
+                ..
+            }) if code != "clerk_key_invalid" => {
                 // Ended at Clerk (signed out elsewhere, revoked): forget it, so the next call
                 // asks for a sign-in instead of failing the same way again.
                 self.store.delete(&self.account)?;
@@ -204,23 +242,15 @@ impl ClerkKeeper {
             }
             Err(error) => return Err(error),
         };
-        if let Some(newer) = &answer.client_jwt {
-            if newer != &session.client_jwt {
-                session.client_jwt = newer.clone();
-                let jwks = self.load()?.and_then(|r| r.jwks);
-                self.save(&session, jwks.as_ref())?;
-            }
+        if let Some(iss) = peek_claims(&jwt)
+            .and_then(|c| c.get("iss").and_then(Value::as_str).map(str::to_owned))
+            .filter(|iss| *iss != self.instance.origin().ascii_serialization())
+        {
+            return Err(Error::setting(
+                "secretKey",
+                format!("The session token comes from another Clerk instance ({iss}), not from {}: the secret key or the session belongs to that one. Use this instance's secret key, or set the instance to that one.", self.instance.origin().ascii_serialization()),
+            ));
         }
-        let jwt = native::string_at(&answer.response, &["jwt"])
-            .ok_or_else(|| {
-                Error::clerk(
-                    "Frontend API",
-                    200,
-                    "",
-                    "Clerk's answer to minting a session token carries no jwt, so there is nothing to send.",
-                )
-            })?
-            .to_owned();
         let claims = self.verify(&jwt, &session.session_id).await?;
         let header = peek_header(&jwt).unwrap_or_default();
         let expires_at = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
@@ -231,6 +261,205 @@ impl ClerkKeeper {
             claims,
             expires_at,
         })
+    }
+
+    /// A session token from the Frontend API, as the client `client_jwt`; a rotated client JWT
+    /// is saved (the caller holds the lock).
+    async fn mint_native(
+        &self,
+        session: &mut NativeSession,
+        client_jwt: &Secret,
+    ) -> Result<String> {
+        let path = format!("/v1/client/sessions/{}/tokens", session.session_id);
+        let answer = self
+            .fapi()
+            .post(&path, &[], Some(client_jwt), "minting a session token")
+            .await?;
+        if let Some(newer) = answer.client_jwt.as_ref().filter(|n| *n != client_jwt) {
+            session.client_jwt = Some(newer.clone());
+            let jwks = self.load()?.and_then(|r| r.jwks);
+            self.save(session, jwks.as_ref())?;
+        }
+        native::string_at(&answer.response, &["jwt"])
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Error::clerk(
+                    "Frontend API",
+                    200,
+                    "",
+                    "Clerk's answer to minting a session token carries no jwt, so there is nothing to send.",
+                )
+            })
+    }
+
+    /// A session token for a test session, from the Backend API with the secret key.
+    async fn mint_test(&self, session: &NativeSession) -> Result<String> {
+        let key = self.key(KeyKind::SecretKey)?;
+        let token = self.bapi(&key).session_token(&session.session_id).await?;
+        Ok(token.secret().to_owned())
+    }
+
+    // --- test sessions, keys and machine tokens ------------------------------------------------
+
+    /// Makes a session for `user_id` with the secret key (Backend API `POST /v1/sessions`, as
+    /// Clerk's testing guide does) and keeps it as this instance's Clerk session: an
+    /// impersonated test session. A production key (`sk_live_`) only with `allow_production`.
+    pub async fn start_test_session(
+        &self,
+        user_id: &str,
+        allow_production: bool,
+    ) -> Result<SessionSummary> {
+        let user_id = user_id.trim();
+        if !user_id.starts_with("user_") || user_id.chars().any(char::is_whitespace) {
+            return Err(Error::setting(
+                "testUser",
+                "Give the user to act as by their Clerk user ID (user_…, from the Dashboard's Users page).",
+            ));
+        }
+        let key = self.key(KeyKind::SecretKey)?;
+        if !keys::is_development(&key) && !allow_production {
+            return Err(Error::setting(
+                "secretKey",
+                "That is a production secret key (sk_live_…): a test session acts as a real user of a live app, so Keyhole makes one only when you say so explicitly (--allow-production, or the window's checkbox).",
+            ));
+        }
+        let session_id = self.bapi(&key).create_session(user_id).await?;
+        let session = NativeSession {
+            client_jwt: None,
+            session_id,
+            user_id: user_id.to_owned(),
+            email: None,
+        };
+        let jwks_url = self.jwks_url()?;
+        let jwks: Option<Value> =
+            crate::http::get_json(self.http(), jwks_url.as_str(), "the instance's keys (JWKS)")
+                .await
+                .ok();
+        {
+            let _lock = lock::acquire(&self.account, LOCK_WAIT).await?;
+            self.save(&session, jwks.as_ref())?;
+        }
+        if let Some(jwks) = &jwks {
+            *self.keys_lock() = Some(Arc::new(KeySet::preloaded(jwks_url, jwks)));
+        }
+        *self.current.lock().await = Some(session.clone());
+        self.clear_minted();
+        let minted = match self.token().await {
+            Ok(minted) => minted,
+            Err(error) => {
+                // Nothing half-made stays behind.
+                self.store.delete(&self.account)?;
+                *self.current.lock().await = None;
+                return Err(error);
+            }
+        };
+        Ok(summary(&self.instance, &session, &minted))
+    }
+
+    /// Keeps `pasted` as this instance's key of `kind` (checked first; see [`keys::parse_key`]).
+    /// A new API or machine key replaces the token minted from the old one.
+    pub fn save_key(&self, kind: KeyKind, pasted: &str) -> Result<()> {
+        let key = keys::parse_key(kind, pasted)?;
+        self.store
+            .save(&kind.account(&self.config().issuer), &key)?;
+        *self.m2m_lock() = None;
+        Ok(())
+    }
+
+    /// Forgets this instance's key of `kind`.
+    pub fn forget_key(&self, kind: KeyKind) -> Result<()> {
+        self.store.delete(&kind.account(&self.config().issuer))?;
+        *self.m2m_lock() = None;
+        Ok(())
+    }
+
+    /// Which keys are kept, masked (`sk_test_…abcd`).
+    pub fn keys_view(&self) -> Result<KeysView> {
+        let masked = |kind: KeyKind| -> Result<Option<String>> {
+            Ok(self
+                .store
+                .load(&kind.account(&self.config().issuer))?
+                .map(|k| keys::masked(&k)))
+        };
+        Ok(KeysView {
+            secret_key: masked(KeyKind::SecretKey)?,
+            api_key: masked(KeyKind::ApiKey)?,
+            machine_key: masked(KeyKind::MachineKey)?,
+        })
+    }
+
+    /// True when a key of `kind` is kept.
+    pub fn has_key(&self, kind: KeyKind) -> bool {
+        matches!(
+            self.store.load(&kind.account(&self.config().issuer)),
+            Ok(Some(_))
+        )
+    }
+
+    /// Creates an API key for `subject` (a user ID) with the secret key (Backend API
+    /// `POST /v1/api_keys`) and keeps it as this instance's API key.
+    pub async fn create_api_key(&self, subject: &str) -> Result<String> {
+        let subject = subject.trim();
+        if subject.is_empty() || subject.chars().any(char::is_whitespace) {
+            return Err(Error::setting(
+                "apiKey",
+                "Give the user (user_…) or organization (org_…) the API key is for.",
+            ));
+        }
+        let key = self.key(KeyKind::SecretKey)?;
+        let created = self.bapi(&key).create_api_key(subject, "Keyhole").await?;
+        self.store
+            .save(&KeyKind::ApiKey.account(&self.config().issuer), &created)?;
+        Ok(keys::masked(&created))
+    }
+
+    /// The kept API key, sent as it is.
+    pub fn api_key(&self) -> Result<Secret> {
+        self.key(KeyKind::ApiKey)
+    }
+
+    /// An M2M token: the one minted last while it has [`MIN_LIFE`] left, else a new one from
+    /// the machine secret key.
+    pub async fn m2m_token(&self) -> Result<Secret> {
+        if let Some((token, expires_at)) = self.m2m_lock().clone() {
+            if expires_at.is_none_or(|at| at >= now_secs() + MIN_LIFE.as_secs()) {
+                return Ok(token);
+            }
+        }
+        let key = self.key(KeyKind::MachineKey)?;
+        let issued = self
+            .bapi(&key)
+            .m2m_token(M2mFormat::Opaque, M2M_TTL)
+            .await?;
+        *self.m2m_lock() = Some((issued.token.clone(), issued.expires_at));
+        Ok(issued.token)
+    }
+
+    fn key(&self, kind: KeyKind) -> Result<Secret> {
+        self.store
+            .load(&kind.account(&self.config().issuer))?
+            .ok_or_else(|| {
+                Error::setting(
+                    kind.field(),
+                    match kind {
+                        KeyKind::SecretKey => "No secret key is kept for this instance: give it first (keyhole-cli key set secret-key, or Keys in the window).",
+                        KeyKind::ApiKey => "No API key is kept for this instance: paste one (keyhole-cli key set api-key) or create one with the secret key (keyhole-cli key create-api-key).",
+                        KeyKind::MachineKey => "No machine secret key is kept for this instance: paste one (keyhole-cli key set machine-key).",
+                    },
+                )
+            })
+    }
+
+    fn bapi<'a>(&'a self, key: &'a Secret) -> Bapi<'a> {
+        Bapi {
+            http: self.http(),
+            base: &self.config().backend_api,
+            key,
+        }
+    }
+
+    fn m2m_lock(&self) -> std::sync::MutexGuard<'_, Option<(Secret, Option<u64>)>> {
+        self.m2m.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     async fn verify(&self, jwt: &str, session_id: &str) -> Result<Map<String, Value>> {
@@ -268,22 +497,31 @@ impl ClerkKeeper {
         let Some(record) = record else {
             return Ok(false);
         };
-        let path = format!("/v1/client/sessions/{}/end", record.session.session_id);
-        match self
-            .fapi()
-            .post(
-                &path,
-                &[],
-                Some(&record.session.client_jwt),
-                "ending the session",
-            )
-            .await
-        {
-            Ok(_) => Ok(true),
+        let ended = match &record.session.client_jwt {
+            Some(client_jwt) => {
+                let path = format!("/v1/client/sessions/{}/end", record.session.session_id);
+                self.fapi()
+                    .post(&path, &[], Some(client_jwt), "ending the session")
+                    .await
+                    .map(drop)
+            }
+            None => match self.key(KeyKind::SecretKey) {
+                Ok(key) => {
+                    self.bapi(&key)
+                        .revoke_session(&record.session.session_id)
+                        .await
+                }
+                Err(error) => Err(error),
+            },
+        };
+        match ended {
+            Ok(()) => Ok(true),
             // Already ended there: what sign-out wanted.
             Err(Error::Clerk {
-                status: 401 | 404, ..
-            }) => Ok(true),
+                status: 401 | 404,
+                code,
+                ..
+            }) if code != "clerk_key_invalid" => Ok(true),
             Err(error) => Err(error),
         }
     }
@@ -350,6 +588,7 @@ fn summary(instance: &Url, session: &NativeSession, minted: &Minted) -> SessionS
             header: minted.header.clone(),
             claims: minted.claims.clone(),
         },
+        impersonated: session.client_jwt.is_none(),
         ..SessionSummary::clerk_default(&session.session_id)
     }
 }

@@ -362,8 +362,10 @@ impl SessionKeeper {
         match request.credential() {
             Credential::None => return self.keyhole.send(request, Bearer::None, cancel).await,
             Credential::OAuth => {}
-            // The service sends session tokens through the Clerk session's keeper.
-            Credential::Session => return Err(Error::NotSignedIn),
+            // The service sends Clerk's own kinds through the Clerk keeper.
+            Credential::Session | Credential::ApiKey | Credential::M2m => {
+                return Err(Error::NotSignedIn)
+            }
         }
         let session = self.fresh_session().await?;
         let first = self

@@ -119,6 +119,9 @@ pub struct SessionSummary {
     /// Clerk's session ID (`sess_…`), for a Clerk session.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    /// True for a test session made with the secret key: Keyhole acts as that user without
+    /// their sign-in. A UI must say so plainly.
+    pub impersonated: bool,
 }
 
 impl SessionSummary {
@@ -138,6 +141,7 @@ impl SessionSummary {
             refresh_at: None,
             credential: Credential::Session,
             session_id: Some(session_id.to_owned()),
+            impersonated: false,
         }
     }
 }
@@ -244,6 +248,7 @@ impl Session {
                 .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0)),
             credential: Credential::OAuth,
             session_id: None,
+            impersonated: false,
         }
     }
 }

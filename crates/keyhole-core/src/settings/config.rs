@@ -61,6 +61,9 @@ pub struct Settings {
     /// The RFC 8707 resource to ask a token for (what the API's RFC 9728 metadata names);
     /// empty for none.
     pub resource: String,
+    /// Clerk's Backend API, for test sessions, API keys and M2M tokens; empty for
+    /// `https://api.clerk.com`.
+    pub backend_api: String,
 }
 
 /// Validated configuration.
@@ -86,6 +89,8 @@ pub struct Config {
     pub cleartext_api_origins: Vec<url::Origin>,
     /// The profile these settings come from; each profile keeps a session of its own.
     pub profile: Option<String>,
+    /// Clerk's Backend API origin (`https://api.clerk.com` unless set).
+    pub backend_api: Url,
 }
 
 impl Settings {
@@ -119,6 +124,7 @@ impl Settings {
             trusted_endpoint_origins: Vec::new(),
             cleartext_api_origins: Vec::new(),
             profile: None,
+            backend_api: parse_backend_api(&self.backend_api)?,
         })
     }
 
@@ -132,6 +138,7 @@ impl Settings {
             redirect_port: config.redirect_port,
             api_url: self.api_url.trim().to_owned(),
             resource: config.resource.map(String::from).unwrap_or_default(),
+            backend_api: self.backend_api.trim().to_owned(),
         })
     }
 }
@@ -394,6 +401,39 @@ pub fn parse_api_url(input: &str) -> Result<Url> {
     Ok(url)
 }
 
+/// The Backend API's origin: https, or http on this computer only (the secret key goes there).
+fn parse_backend_api(input: &str) -> Result<Url> {
+    const FIELD: &str = "backendApi";
+    let input = match input.trim() {
+        "" => crate::clerk::bapi::DEFAULT_BACKEND_API,
+        input => input,
+    };
+    check_length(FIELD, "Backend API URL", input, MAX_URL_LEN)?;
+    let url = Url::parse(input).map_err(|e| {
+        Error::setting(
+            FIELD,
+            format!(
+                "“{input}” is not a URL: {}. Leave it empty for https://api.clerk.com.",
+                url_problem(e)
+            ),
+        )
+    })?;
+    let local = url.host_str().is_some_and(is_loopback_host);
+    if !(url.scheme() == "https" || (url.scheme() == "http" && local)) {
+        return Err(Error::setting(
+            FIELD,
+            "The Backend API URL must use https:// (plain http:// only on this computer): your secret key goes there.",
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
+        return Err(Error::setting(
+            FIELD,
+            "The Backend API URL must be an origin such as https://api.clerk.com, with no user name, password or query.",
+        ));
+    }
+    Ok(url)
+}
+
 /// RFC 8707 §2: a resource is an absolute URI without a fragment.
 fn parse_resource(input: &str) -> Result<Url> {
     let url = Url::parse(input).map_err(|e| {
@@ -428,6 +468,32 @@ mod tests {
             redirect_port: 0,
             api_url: "http://localhost:5000/protected-endpoint".into(),
             resource: String::new(),
+            backend_api: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_backend_api_defaults_to_clerks_and_carries_a_secret_key_over_https_only() {
+        let config = settings().validate().expect("valid");
+        assert_eq!(config.backend_api.as_str(), "https://api.clerk.com/");
+        let local = Settings {
+            backend_api: "http://127.0.0.1:4001".into(),
+            ..settings()
+        };
+        assert_eq!(
+            local.validate().expect("valid").backend_api.as_str(),
+            "http://127.0.0.1:4001/"
+        );
+        for bad in [
+            "http://api.example.com",
+            "https://u:p@api.clerk.com",
+            "not a url",
+        ] {
+            let s = Settings {
+                backend_api: bad.into(),
+                ..settings()
+            };
+            assert_eq!(field_of(s), "backendApi", "{bad}");
         }
     }
 

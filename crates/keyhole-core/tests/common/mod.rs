@@ -19,6 +19,7 @@ pub fn config_for(sandbox: &Sandbox, api_url: &str) -> Config {
         redirect_port: 0,
         api_url: api_url.to_owned(),
         resource: String::new(),
+        backend_api: String::new(),
     }
     .validate()
     .expect("sandbox settings are valid")
