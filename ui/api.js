@@ -51,6 +51,11 @@ export async function sendRequest(request) { return invoke("send_request", { req
 export async function cancelRequest() { return invoke("cancel_request"); }
 export async function clerkSession() { return invoke("clerk_session"); }
 export async function tryEveryTokenType(request) { return invoke("try_every_token_type", { request }); }
+export async function clerkKeys() { return invoke("clerk_keys"); }
+export async function saveClerkKey(kind, value) { return invoke("save_clerk_key", { kind, value }); }
+export async function forgetClerkKey(kind) { return invoke("forget_clerk_key", { kind }); }
+export async function startTestSession(userId, allowProduction = false) { return invoke("start_test_session", { userId, allowProduction }); }
+export async function createApiKey(subject) { return invoke("create_api_key", { subject }); }
 export async function history() { return invoke("history"); }
 export async function clearHistory() { return invoke("clear_history"); }
 export async function copyCurl(request, literalToken) { return invoke("copy_curl", { request, literalToken }); }

@@ -3,8 +3,8 @@
 //! (registration, permissions). Tested through the IPC layer in `src-tauri/tests/commands.rs`.
 
 use keyhole_core::{
-    ApiRequest, ApiResult, Matrix, ProfilesView, SessionSummary, Settings, SignInMethod,
-    SignOutOutcome,
+    ApiRequest, ApiResult, KeyKind, KeysView, Matrix, ProfilesView, SessionSummary, Settings,
+    SignInMethod, SignOutOutcome,
 };
 use tauri::{AppHandle, Runtime};
 
@@ -121,6 +121,59 @@ pub async fn try_every_token_type<R: Runtime>(
 ) -> Result<Matrix> {
     app.service()
         .try_every_token_type(&request)
+        .await
+        .map_err(Into::into)
+}
+
+/// Which Clerk keys (secret key, API key, machine secret key) are kept for the instance, masked.
+#[tauri::command]
+pub async fn clerk_keys<R: Runtime>(app: AppHandle<R>) -> Result<KeysView> {
+    app.service().clerk_keys().await.map_err(Into::into)
+}
+
+/// Keeps a pasted Clerk key (`kind`: `secretKey`, `apiKey`, `machineKey`) in the keychain only;
+/// a value that is not such a key is a field error and nothing is stored. Answers the keys,
+/// masked: the value never comes back.
+#[tauri::command]
+pub async fn save_clerk_key<R: Runtime>(
+    app: AppHandle<R>,
+    kind: KeyKind,
+    value: String,
+) -> Result<KeysView> {
+    app.service()
+        .save_clerk_key(kind, &value)
+        .await
+        .map_err(Into::into)
+}
+
+/// Forgets a kept Clerk key.
+#[tauri::command]
+pub async fn forget_clerk_key<R: Runtime>(app: AppHandle<R>, kind: KeyKind) -> Result<KeysView> {
+    app.service()
+        .forget_clerk_key(kind)
+        .await
+        .map_err(Into::into)
+}
+
+/// An impersonated test session for `user_id` made with the secret key (development keys only
+/// unless `allow_production`); the summary says `impersonated: true`.
+#[tauri::command]
+pub async fn start_test_session<R: Runtime>(
+    app: AppHandle<R>,
+    user_id: String,
+    allow_production: Option<bool>,
+) -> Result<SessionSummary> {
+    app.service()
+        .start_test_session(&user_id, allow_production.unwrap_or(false))
+        .await
+        .map_err(Into::into)
+}
+
+/// Creates an API key for `subject` with the secret key and keeps it; answers it masked.
+#[tauri::command]
+pub async fn create_api_key<R: Runtime>(app: AppHandle<R>, subject: String) -> Result<String> {
+    app.service()
+        .create_api_key(&subject)
         .await
         .map_err(Into::into)
 }

@@ -86,7 +86,11 @@ async fn a_test_session_from_the_secret_key_is_impersonated_and_the_tutorial_rea
         .expect("answered");
     let auth = auth_of(&answer.response.body);
     assert_eq!(auth["userId"], USER, "{auth}");
-    assert_eq!(auth["sessionId"], summary.session_id.as_deref().unwrap_or("?"), "{auth}");
+    assert_eq!(
+        auth["sessionId"],
+        summary.session_id.as_deref().unwrap_or("?"),
+        "{auth}"
+    );
 
     let outcome = keyhole.sign_out().await.expect("signed out");
     assert!(outcome.revoked, "{outcome:?}");
@@ -101,7 +105,10 @@ async fn a_production_or_wrong_or_foreign_secret_key_is_refused_by_name() {
     let keyhole = service(sb, &sb.fapi, secrets.clone());
 
     // No key yet.
-    let none = keyhole.start_test_session(USER, false).await.expect_err("no key");
+    let none = keyhole
+        .start_test_session(USER, false)
+        .await
+        .expect_err("no key");
     assert_eq!(none.field(), Some("secretKey"), "{none:?}");
 
     // A production key, not explicitly allowed: nothing is sent.
@@ -109,22 +116,35 @@ async fn a_production_or_wrong_or_foreign_secret_key_is_refused_by_name() {
         .save_clerk_key(KeyKind::SecretKey, "sk_live_notallowedhere")
         .await
         .expect("kept");
-    let production = keyhole.start_test_session(USER, false).await.expect_err("refused");
+    let production = keyhole
+        .start_test_session(USER, false)
+        .await
+        .expect_err("refused");
     assert_eq!(production.field(), Some("secretKey"));
-    assert!(production.to_string().contains("production"), "{production}");
+    assert!(
+        production.to_string().contains("production"),
+        "{production}"
+    );
 
     // A wrong key: Clerk's refusal, in one sentence naming the Dashboard.
     keyhole
         .save_clerk_key(KeyKind::SecretKey, "sk_test_wrongwrongwrong")
         .await
         .expect("kept");
-    let wrong = keyhole.start_test_session(USER, false).await.expect_err("refused");
+    let wrong = keyhole
+        .start_test_session(USER, false)
+        .await
+        .expect_err("refused");
     assert!(
         matches!(&wrong, Error::Clerk { code, status: 401, .. } if code == "clerk_key_invalid"),
         "{wrong:?}"
     );
     assert!(wrong.to_string().contains("secret key"), "{wrong}");
-    assert_eq!(keyhole.clerk_session().await.expect("read"), None, "nothing kept");
+    assert_eq!(
+        keyhole.clerk_session().await.expect("read"),
+        None,
+        "nothing kept"
+    );
 
     // A publishable key (the instance) of another instance than the secret key's: the session
     // token names its real issuer, and Keyhole says which key belongs where.
@@ -134,10 +154,20 @@ async fn a_production_or_wrong_or_foreign_secret_key_is_refused_by_name() {
         .save_clerk_key(KeyKind::SecretKey, &sb.secret_key)
         .await
         .expect("kept");
-    let mixed = foreign.start_test_session(USER, false).await.expect_err("refused");
+    let mixed = foreign
+        .start_test_session(USER, false)
+        .await
+        .expect_err("refused");
     assert_eq!(mixed.field(), Some("secretKey"), "{mixed:?}");
-    assert!(mixed.to_string().contains("another Clerk instance"), "{mixed}");
-    assert_eq!(foreign.clerk_session().await.expect("read"), None, "nothing kept");
+    assert!(
+        mixed.to_string().contains("another Clerk instance"),
+        "{mixed}"
+    );
+    assert_eq!(
+        foreign.clerk_session().await.expect("read"),
+        None,
+        "nothing kept"
+    );
 
     // Not a secret key at all.
     let pasted = keyhole
@@ -174,7 +204,10 @@ async fn api_keys_and_m2m_tokens_go_as_they_are_and_the_matrix_names_what_lets_e
         "POST",
         &format!("{}/v1/api_keys", sb.bapi),
         &[("Authorization", &format!("Bearer {}", sb.secret_key))],
-        Some(("application/json", &format!(r#"{{"name":"pasted","subject":"{USER}"}}"#))),
+        Some((
+            "application/json",
+            &format!(r#"{{"name":"pasted","subject":"{USER}"}}"#),
+        )),
     )
     .expect("BAPI");
     assert_eq!(status, 200, "{body}");
@@ -217,7 +250,10 @@ async fn api_keys_and_m2m_tokens_go_as_they_are_and_the_matrix_names_what_lets_e
     assert_eq!(auth["tokenType"], "m2m_token", "{auth}");
 
     // The matrix on the tutorial's own route (session tokens only) with a test session held.
-    let session = keyhole.start_test_session(USER, false).await.expect("session");
+    let session = keyhole
+        .start_test_session(USER, false)
+        .await
+        .expect("session");
     let matrix = keyhole
         .try_every_token_type(&ApiRequest::get(
             &Url::parse(&sb.api.tutorial_lax).expect("URL"),
@@ -231,8 +267,15 @@ async fn api_keys_and_m2m_tokens_go_as_they_are_and_the_matrix_names_what_lets_e
             .find(|r| r.credential == kind)
             .unwrap_or_else(|| panic!("no {kind:?} row: {matrix:#?}"))
     };
-    assert_eq!(row(Credential::Session).signed_in, Some(true), "{matrix:#?}");
-    for (kind, value) in [(Credential::ApiKey, "'api_key'"), (Credential::M2m, "'m2m_token'")] {
+    assert_eq!(
+        row(Credential::Session).signed_in,
+        Some(true),
+        "{matrix:#?}"
+    );
+    for (kind, value) in [
+        (Credential::ApiKey, "'api_key'"),
+        (Credential::M2m, "'m2m_token'"),
+    ] {
         assert_eq!(row(kind).signed_in, Some(false), "{matrix:#?}");
         let fix = row(kind).fix.clone().unwrap_or_default();
         assert!(fix.contains(value), "{kind:?}: {fix}");
