@@ -29,6 +29,8 @@ pub struct SandboxDefaults {
     pub client_id: String,
     /// The API that accepts OAuth tokens (`api.lax`).
     pub api_url: String,
+    /// The Backend API stand-in (`bapi`), for test sessions, API keys and M2M tokens.
+    pub backend_api: String,
 }
 
 #[derive(Deserialize)]
@@ -36,6 +38,8 @@ struct ReadyLine {
     issuer: String,
     client_id: String,
     api: ReadyApi,
+    #[serde(default)]
+    bapi: String,
 }
 
 #[derive(Deserialize)]
@@ -51,6 +55,7 @@ impl SandboxDefaults {
             issuer: ready.issuer.trim_end_matches('/').to_owned(),
             client_id: ready.client_id,
             api_url: ready.api.lax,
+            backend_api: ready.bapi,
         })
     }
 
@@ -177,6 +182,7 @@ pub fn with_sandbox_defaults(stored: Settings, sandbox: Option<&SandboxDefaults>
             instance: sandbox.issuer.clone(),
             client_id: sandbox.client_id.clone(),
             api_url: sandbox.api_url.clone(),
+            backend_api: sandbox.backend_api.clone(),
             ..stored
         };
     }
@@ -193,6 +199,7 @@ pub fn with_sandbox_defaults(stored: Settings, sandbox: Option<&SandboxDefaults>
     Settings {
         client_id: or(stored.client_id, &sandbox.client_id),
         api_url: or(stored.api_url, &sandbox.api_url),
+        backend_api: or(stored.backend_api, &sandbox.backend_api),
         ..stored
     }
 }
@@ -233,7 +240,7 @@ mod tests {
         SandboxDefaults::from_ready_json(
             r#"{"issuer":"http://127.0.0.1:4000","client_id":"keyhole-sandbox",
                 "api":{"lax":"http://127.0.0.1:5000/protected-endpoint","strict":"x"},
-                "stats":"s","access_token_ttl":3600,"pid":1}"#,
+                "stats":"s","access_token_ttl":3600,"pid":1,"bapi":"http://127.0.0.1:4001"}"#,
         )
         .expect("ready JSON parses")
     }
@@ -244,6 +251,7 @@ mod tests {
         assert_eq!(sb.issuer, "http://127.0.0.1:4000");
         assert_eq!(sb.client_id, "keyhole-sandbox");
         assert_eq!(sb.api_url, "http://127.0.0.1:5000/protected-endpoint");
+        assert_eq!(sb.backend_api, "http://127.0.0.1:4001");
         assert!(SandboxDefaults::from_ready_json("{}").is_err());
     }
 

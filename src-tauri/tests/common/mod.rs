@@ -284,6 +284,7 @@ pub fn sandbox() -> SandboxDefaults {
         issuer: "http://127.0.0.1:4000".into(),
         client_id: "keyhole-sandbox".into(),
         api_url: "http://127.0.0.1:5000/protected-endpoint".into(),
+        backend_api: "http://127.0.0.1:4001".into(),
     }
 }
 
