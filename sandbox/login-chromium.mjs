@@ -70,7 +70,7 @@ const isCallback = (u) => {
 };
 const redact = (u) => {
   const url = new URL(u);
-  for (const k of ['code', 'state']) if (url.searchParams.has(k)) url.searchParams.set(k, 'REDACTED');
+  for (const k of ['code', 'state', 'rotating_token_nonce']) if (url.searchParams.has(k)) url.searchParams.set(k, 'REDACTED');
   return url.toString();
 };
 

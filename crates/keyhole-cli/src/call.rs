@@ -200,10 +200,7 @@ fn print_matrix(matrix: &Matrix, json: bool) -> u8 {
 }
 
 fn api_url(service: &Service) -> Result<url::Url, u8> {
-    service
-        .config()
-        .and_then(|config| config.require_api_url().cloned())
-        .map_err(|e| fail(&e))
+    service.api_url().map_err(|e| fail(&e))
 }
 
 fn read_data_file(path: &str) -> Result<String, u8> {

@@ -222,6 +222,14 @@ impl Service {
         self.config_with(Settings::validate)
     }
 
+    /// The API URL in force, validated; needs no OAuth client (a request may carry a Clerk
+    /// session token, an API key or nothing).
+    pub fn api_url(&self) -> Result<Url> {
+        self.config_with(Settings::validate_without_client)?
+            .require_api_url()
+            .cloned()
+    }
+
     fn config_with(&self, validate: impl Fn(&Settings) -> Result<Config>) -> Result<Config> {
         let mut config = {
             let chosen = lock(&self.inner.chosen);
