@@ -469,6 +469,36 @@ mod tests {
     }
 
     #[test]
+    fn clerks_redirect_is_read_for_its_nonce_and_still_needs_keyholes_state() {
+        let state = CsrfToken::new("s".repeat(43));
+        let expected = Expected {
+            state: &state,
+            issuer: ISSUER,
+            require_iss: false,
+            carries: "rotating_token_nonce",
+        };
+        let judge_target =
+            |target: &str| judge(&head(target, Some(AUTHORITY)), AUTHORITY, &expected);
+        let (reply, outcome) = judge_target(&format!(
+            "/callback?state={}&rotating_token_nonce=n0nce",
+            good_state()
+        ));
+        assert_eq!(reply.status, 200);
+        assert_eq!(
+            outcome
+                .and_then(Result::ok)
+                .map(|n| n.secret().clone())
+                .as_deref(),
+            Some("n0nce")
+        );
+        // A code is not what this flow waits for; a wrong state is not this sign-in's.
+        let (reply, outcome) = judge_target(&format!("/callback?state={}&code=abc", good_state()));
+        assert_eq!((reply.status, outcome.is_none()), (400, true));
+        let (reply, outcome) = judge_target("/callback?state=forged&rotating_token_nonce=n0nce");
+        assert_eq!((reply.status, outcome.is_none()), (400, true));
+    }
+
+    #[test]
     fn a_callback_addressed_to_any_other_host_is_ignored_and_the_flow_keeps_waiting() {
         let target = format!("/callback?code=abc&state={}", good_state());
         for host in [
