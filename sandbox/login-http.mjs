@@ -52,7 +52,7 @@ function isLoopback(url) {
 
 function redact(url) {
   const u = new URL(url);
-  for (const k of ['code', 'state', 'iss']) {
+  for (const k of ['code', 'state', 'iss', 'rotating_token_nonce']) {
     if (u.searchParams.has(k)) u.searchParams.set(k, k === 'iss' ? u.searchParams.get(k) : 'REDACTED');
   }
   return u.toString();
