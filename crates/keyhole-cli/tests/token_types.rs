@@ -320,6 +320,7 @@ fn a_secret_key_from_stdin_makes_an_impersonated_test_session_the_tutorial_reads
         "{auth}"
     );
 
+    assert!(sb.spec_violations().expect("stats").is_empty());
     runs.ok(&["sign-out"]);
     runs.ok(&["key", "forget", "secret-key"]);
     assert_eq!(runs.key_shown("secret-key"), "-");
@@ -400,6 +401,7 @@ fn every_token_type_on_an_oauth_only_route_lets_oauth_in_and_names_the_fix_of_ea
         "every kind held: {matrix:#}"
     );
 
+    assert!(sb.spec_violations().expect("stats").is_empty());
     runs.ok(&["sign-out"]);
     runs.assert_no_token_in_stderr(&[&api_key, &m2m]);
 }
