@@ -174,7 +174,8 @@ pub struct CallArgs {
     /// the same as --token-type none.
     #[arg(long, conflicts_with = "token_type")]
     pub no_token: bool,
-    /// Send the same request once per kind of token Keyhole holds (session, oauth, none) and
+    /// Send the same request once per kind of token Keyhole holds (session, oauth, api-key, m2m;
+    /// and none, always) and
     /// print which kinds the API let in, with the acceptsToken setting that would let each
     /// refused kind in (a table, or JSON with --json). Signs nothing in.
     #[arg(long, conflicts_with_all = ["token_type", "no_token", "curl"])]
