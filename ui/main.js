@@ -1,7 +1,7 @@
 // Boot, the dispatch loop, and the side effects (commands) that user intents trigger.
 
 import * as api from "./api.js";
-import { toApiRequest } from "./request.js";
+import { requestFor } from "./request.js";
 import { initialState, needsRegistration, next, settingsFromForm } from "./state.js";
 import { updateAbout, updateChrome, updateClock, updateSetUpOffer, view } from "./view.js";
 
@@ -126,23 +126,21 @@ async function settle(promise, ok, fail) {
 
 const effects = {
   async saveClicked() {
-    await saveForm({ quiet: false });
+    // Another instance may keep another Clerk session (or none).
+    if (await saveForm({ quiet: false })) await loadClerk();
   },
   async setUpClicked() {
     await setUp(api.setUpFromApi, "api");
   },
   async signInClicked() {
-    if (!(await saveForSignIn())) return;
-    // A background restore may have signed us in while the settings were saving.
-    if (state.screen !== "signedOut") return;
-    dispatch({ type: "signInStarted" });
-    await settle(api.signIn("browser"), (session) => ({ type: "signInSucceeded", session }), (error) => ({ type: "signInFailed", error }));
+    await signIn("browser", saveForSignIn);
   },
   async deviceSignInClicked() {
-    if (!(await saveForSignIn())) return;
-    if (state.screen !== "signedOut") return;
-    dispatch({ type: "signInStarted" });
-    await settle(api.signIn("device"), (session) => ({ type: "signInSucceeded", session }), (error) => ({ type: "signInFailed", error }));
+    await signIn("device", saveForSignIn);
+  },
+  async clerkSignInClicked() {
+    // Clerk's own sign-in needs only the instance: no client ID, so no registration.
+    await signIn("clerk", () => saveForm({ quiet: true }));
   },
   async copyCodeClicked() {
     let ok = false;
@@ -174,8 +172,15 @@ const effects = {
     if (!ok) document.getElementById("sign-in-url")?.select();
   },
   async callApiClicked() {
-    await settle(api.sendRequest(toApiRequest(state.request)), (result) => ({ type: "apiAnswered", result }), (error) => ({ type: "apiFailed", error }));
+    const request = requestFor(state);
+    await settle(api.sendRequest(request), (result) => ({ type: "apiAnswered", result }), (error) => ({ type: "apiFailed", error }));
     await loadHistory();
+    // A session token was minted for it: the Clerk card shows the newest one's claims.
+    if (request.tokenType === "session") await loadClerk();
+  },
+  async tryEveryClicked() {
+    await settle(api.tryEveryTokenType(requestFor(state)), (matrix) => ({ type: "matrixAnswered", matrix }), (error) => ({ type: "matrixFailed", error }));
+    await loadClerk();
   },
   async cancelRequestClicked() {
     // Success needs no event: the pending send_request rejects with kind "cancelled".
@@ -188,7 +193,7 @@ const effects = {
     await api.clearHistory();
   },
   async copyCurlClicked() {
-    await settle(api.copyCurl(toApiRequest(state.request), state.curl.literal), (copy) => ({ type: "curlCopied", copy }), (error) => ({ type: "curlFailed", error }));
+    await settle(api.copyCurl(requestFor(state), state.curl.literal), (copy) => ({ type: "curlCopied", copy }), (error) => ({ type: "curlFailed", error }));
   },
   async diagnosisCopyClicked() {
     let ok = false;
@@ -203,7 +208,7 @@ const effects = {
   },
   async profileSwitchClicked(event) {
     await settle(api.switchProfile(event.name || null), (settings) => ({ type: "profileSwitched", settings }), (error) => ({ type: "profileFailed", error }));
-    await Promise.all([loadProfiles(), loadSaved()]);
+    await Promise.all([loadProfiles(), loadSaved(), loadClerk()]);
   },
   async saveProfileClicked() {
     const name = state.profiles.draft.trim();
@@ -216,7 +221,7 @@ const effects = {
   },
   async saveRequestClicked() {
     if (!state.saved.busy) return; // no name: the state said so
-    const request = toApiRequest(state.request);
+    const request = requestFor(state);
     await settle(api.saveRequest(state.saved.draft.trim(), request), (requests) => ({ type: "savedLoaded", requests }), (error) => ({ type: "savedFailed", error }));
   },
   async savedOpened() {
@@ -239,6 +244,26 @@ function selectText(el) {
   selection.addRange(range);
 }
 
+/** A sign-in of `method` after `save` (the form); back where it was when saving failed. */
+async function signIn(method, save) {
+  const from = state.screen;
+  if (!(await save())) {
+    dispatch({ type: "signInAborted" });
+    return;
+  }
+  // A background restore may have signed us in (or a Clerk session come) while the settings
+  // were saving: then this kind is held, or the screen moved on, and no sign-in starts.
+  const held = method === "clerk" ? state.clerk : state.session;
+  if (state.screen !== from || held) return;
+  dispatch({ type: "signInStarted", method });
+  await settle(api.signIn(method), (session) => ({ type: "signInSucceeded", session }), (error) => ({ type: "signInFailed", error }));
+}
+
+/** The Clerk session kept for the instance (none, or an instance not set: null). */
+async function loadClerk() {
+  await settle(api.clerkSession(), (clerk) => ({ type: "clerkLoaded", clerk }), () => ({ type: "noop" }));
+}
+
 async function loadHistory() {
   await settle(api.history(), (entries) => ({ type: "historyLoaded", entries }), () => ({ type: "noop" }));
 }
@@ -253,7 +278,7 @@ async function loadProfiles() {
 
 /** Esc cancels the request in flight; Ctrl/Cmd+L goes to the URL; Ctrl/Cmd+Enter sends. */
 function onKeyDown(e) {
-  if (e.key === "Escape" && state.api.status === "loading") {
+  if (e.key === "Escape" && (state.api.status === "loading" || state.matrix.status === "loading")) {
     e.preventDefault();
     dispatch({ type: "cancelRequestClicked" });
   } else if ((e.ctrlKey || e.metaKey) && (e.key === "l" || e.key === "L")) {
@@ -332,7 +357,7 @@ async function boot() {
     reveal();
   }
 
-  await Promise.all([loadHistory(), loadProfiles(), loadSaved()]);
+  await Promise.all([loadHistory(), loadProfiles(), loadSaved(), loadClerk()]);
   setInterval(() => dispatch({ type: "tick", now: Date.now() }), 1000);
 }
 

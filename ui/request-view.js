@@ -3,7 +3,9 @@
 
 import { h } from "./dom.js";
 import * as fmt from "./format.js";
-import { BODY_KINDS, METHODS, contentTypeFor, splitDiagnosis } from "./request.js";
+import {
+  BODY_KINDS, METHODS, TOKEN_TYPES, contentTypeFor, effectiveTokenType, holdsTokenType, splitDiagnosis, tokenTypeInfo,
+} from "./request.js";
 
 const BODY_LABELS = { none: "No body", json: "JSON", text: "Text", form: "Form" };
 const ADD_LABELS = { query: "Add parameter", headers: "Add header", form: "Add field" };
@@ -27,6 +29,8 @@ function errorFor(state, ...fields) {
 export function requestCard(state, dispatch) {
   const r = state.request;
   const loading = state.api.status === "loading";
+  const busy = loading || state.matrix.status === "loading";
+  const tokenType = effectiveTokenType(state);
   const onSubmit = (e) => {
     e.preventDefault();
     dispatch({ type: "callApiClicked" });
@@ -54,21 +58,28 @@ export function requestCard(state, dispatch) {
           : null,
         // Enter in a field "clicks" the form's submit button, so this one handler serves both.
         h("button", {
-          id: "call-api", type: "submit", class: "primary", "aria-disabled": loading ? "true" : null,
+          id: "call-api", type: "submit", class: "primary", "aria-disabled": busy ? "true" : null,
           onClick: (e) => {
             e.preventDefault();
             dispatch({ type: "callApiClicked" });
           },
         }, "Send"),
+        tokenSelect(state, dispatch, tokenType),
+        h("button", {
+          id: "try-every-token-type", type: "button", "aria-disabled": busy ? "true" : null,
+          title: "Send this request once with each kind of token you hold, and see which ones the API lets in",
+          onClick: () => dispatch({ type: "tryEveryClicked" }),
+        }, "Try every token type"),
       ),
       errorFor(state, "apiUrl", "method"),
       h("p", { id: "shortcuts", class: "hint" }, SHORTCUTS),
-      tokenRow(state, dispatch),
+      tokenHint(state, tokenType),
       section("query", "request-query", `Query parameters (${r.query.length})`, state, dispatch,
         rows("query", r.query, dispatch), errorFor(state, "query")),
-      section("headers", "request-headers", `Headers (${r.headers.length + (r.sendToken ? 1 : 0)})`, state, dispatch,
-        r.sendToken ? h("p", { id: "auth-header", class: "masked-header" },
-          h("code", null, "Authorization: Bearer ••••••••"), h("span", { class: "hint" }, " added by Keyhole")) : null,
+      section("headers", "request-headers", `Headers (${r.headers.length + (tokenType !== "none" ? 1 : 0)})`, state, dispatch,
+        tokenType !== "none" ? h("p", { id: "auth-header", class: "masked-header", "data-token-type": tokenType },
+          h("code", null, "Authorization: Bearer ••••••••"),
+          h("span", { class: "hint" }, ` ${tokenTypeInfo(tokenType).label.toLowerCase()}, added by Keyhole`)) : null,
         rows("headers", r.headers, dispatch), errorFor(state, "headers")),
       section("body", "request-body-section", `Body (${BODY_LABELS[r.bodyKind]})`, state, dispatch,
         bodyEditor(state, dispatch), errorFor(state, "body")),
@@ -83,20 +94,29 @@ export function requestCard(state, dispatch) {
       curlRow(state, dispatch),
     ),
     apiResult(state, dispatch),
+    matrixView(state, dispatch),
   );
 }
 
-function tokenRow(state, dispatch) {
-  return h("div", { class: "check" },
-    h("input", {
-      id: "send-token", type: "checkbox", checked: state.request.sendToken,
-      onChange: (e) => dispatch({ type: "sendTokenToggled", on: e.target.checked }),
-    }),
-    h("label", { for: "send-token" }, "Send my access token"),
-    h("span", { class: "hint" }, state.request.sendToken
-      ? " (as Authorization: Bearer …)"
-      : " — off: the API sees a signed-out caller"),
-  );
+/** Which kind of token Send carries (TOKEN_TYPES; one not held says so in its label). */
+function tokenSelect(state, dispatch, tokenType) {
+  return [
+    h("label", { for: "token-type", class: "visually-hidden" }, "Token to send"),
+    h("select", {
+      id: "token-type", name: "tokenType",
+      onChange: (e) => dispatch({ type: "tokenTypeChosen", tokenType: e.target.value }),
+    }, TOKEN_TYPES.map((t) => h("option", { value: t.value, selected: t.value === tokenType },
+      holdsTokenType(state, t.value) ? t.label : `${t.label} (not signed in)`))),
+  ];
+}
+
+function tokenHint(state, tokenType) {
+  const info = tokenTypeInfo(tokenType);
+  let text;
+  if (tokenType === "none") text = "No token: the API sees a signed-out caller.";
+  else if (!holdsTokenType(state, tokenType)) text = `Sends ${info.sign} as Authorization: Bearer …, once you sign in for one.`;
+  else text = `Sends ${info.sign} as Authorization: Bearer ….`;
+  return h("p", { id: "token-hint", class: "hint" }, text);
 }
 
 function rows(list, items, dispatch) {
@@ -151,7 +171,8 @@ function bodyEditor(state, dispatch) {
 
 function curlRow(state, dispatch) {
   const c = state.curl;
-  const literal = state.curlLiteral && state.request.sendToken;
+  const tokenType = effectiveTokenType(state);
+  const literal = state.curlLiteral && tokenType !== "none";
   return h("div", { class: "curl" },
     h("div", { class: "actions" },
       h("button", {
@@ -167,7 +188,7 @@ function curlRow(state, dispatch) {
     ),
     literal
       ? h("p", { id: "curl-warning", class: ["note", "note-warning"], role: "note" },
-        "Warning: the copied command will contain your access token. Anyone who sees it can call the API as you until it expires. Without this, the command gets the token from keyhole-cli token.")
+        `Warning: the copied command will contain ${tokenTypeInfo(tokenType).sign}. Anyone who sees it can call the API as you until it expires. Without this, the command gets the token from keyhole-cli token --token-type ${tokenType}.`)
       : null,
     c?.status === "done"
       ? h("div", { id: "curl-copied" },
@@ -182,10 +203,68 @@ function curlRow(state, dispatch) {
 
 /** Called every second while waiting, instead of a full render. */
 export function updateWaiting(root, state) {
-  const el = root.querySelector("#api-elapsed");
-  if (!el || state.api.status !== "loading") return;
-  const text = fmt.waited(state.api.startedAt, state.now);
-  if (el.textContent !== text) el.textContent = text;
+  for (const [id, wait] of [["#api-elapsed", state.api], ["#matrix-elapsed", state.matrix]]) {
+    const el = root.querySelector(id);
+    if (!el || wait.status !== "loading") continue;
+    const text = fmt.waited(wait.startedAt, state.now);
+    if (el.textContent !== text) el.textContent = text;
+  }
+}
+
+// --- try every token type ----------------------------------------------------------------------
+
+const yesNo = (v) => (v === true ? "yes" : v === false ? "no" : "unclear");
+
+/** "Try every token type": Loading… / Error: … / the matrix (#token-matrix), one row per kind. */
+export function matrixView(state, dispatch) {
+  const m = state.matrix;
+  if (m.status === "idle") return null;
+  const box = (...children) => h("div", { id: "matrix-result", class: "api-result", "data-result": m.status },
+    h("h3", { id: "matrix-title" }, "Every token type"), ...children);
+  switch (m.status) {
+    case "loading":
+      return box(
+        h("p", { class: "stage" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Loading... ",
+          h("span", { id: "matrix-elapsed", class: "muted" }, fmt.waited(m.startedAt, state.now))),
+        h("div", { class: "actions" },
+          h("button", { id: "cancel-matrix", type: "button", onClick: () => dispatch({ type: "cancelRequestClicked" }) },
+            m.cancelling ? "Cancelling…" : "Cancel"),
+          h("span", { class: "hint" }, "or press Esc")));
+    case "error":
+      return box(
+        h("p", { id: "matrix-error", class: "error-text", role: "alert" }, `Error: ${m.message}`),
+        closeMatrix(dispatch));
+    default: {
+      const { result } = m;
+      return box(
+        h("p", { id: "matrix-target", class: "meta" }, result.target),
+        h("table", { id: "token-matrix", class: "matrix" },
+          h("thead", null, h("tr", null,
+            h("th", { scope: "col" }, "Token"), h("th", { scope: "col" }, "Status"),
+            h("th", { scope: "col" }, "Signed in"), h("th", { scope: "col" }, "What would let it in"))),
+          h("tbody", null, result.rows.map((r) => h("tr", {
+            id: `matrix-${r.credential}`, "data-credential": r.credential,
+            "data-signed-in": r.signedIn == null ? "unclear" : String(r.signedIn),
+          },
+          h("th", { scope: "row" }, tokenTypeInfo(r.credential).label),
+          h("td", { class: "matrix-status" }, r.status == null ? "—" : String(r.status)),
+          h("td", { class: ["matrix-signed-in", r.signedIn === true && "good", r.signedIn === false && "bad"] }, yesNo(r.signedIn)),
+          h("td", { class: "matrix-fix" },
+            r.error ? h("span", { class: "error-text" }, `Error: ${r.error}`) : (r.fix ?? (r.signedIn ? "Let in." : "")),
+            r.tokenTypeSeen && !r.fix ? h("span", { class: "muted" }, ` (it saw ${r.tokenTypeSeen})`) : null))))),
+        result.missing.length
+          ? h("ul", { id: "token-matrix-missing", class: "missing" },
+            result.missing.map((k) => h("li", { "data-credential": k.credential },
+              h("strong", null, `${tokenTypeInfo(k.credential).label}: not tried.`), ` To try it, ${k.how}.`)))
+          : null,
+        closeMatrix(dispatch));
+    }
+  }
+}
+
+function closeMatrix(dispatch) {
+  return h("div", { class: "actions" },
+    h("button", { id: "close-matrix", type: "button", class: "small", onClick: () => dispatch({ type: "matrixClosed" }) }, "Close"));
 }
 
 function destinationWarnings(result) {

@@ -12,6 +12,70 @@ export const REQUEST_FIELDS = Object.freeze(["method", "apiUrl", "query", "heade
 export const LISTS = Object.freeze(["query", "headers", "form"]);
 export const DEFAULT_TIMEOUT_SECS = 30;
 
+/**
+ * The kinds of token a request can carry, as the engine's `Credential` names them (kebab-case),
+ * in the order the selector and the matrix list them. `held` says which signed-in state has one
+ * (null: always available). A new kind ("api-key", "m2m") is one more line here.
+ */
+export const TOKEN_TYPES = Object.freeze([
+  Object.freeze({ value: "session", label: "Session token", held: "clerk", sign: "a Clerk session token" }),
+  Object.freeze({ value: "oauth", label: "OAuth token", held: "session", sign: "your OAuth access token" }),
+  Object.freeze({ value: "none", label: "No token", held: null, sign: null }),
+]);
+const TOKEN_VALUES = TOKEN_TYPES.map((t) => t.value);
+
+/** The entry of TOKEN_TYPES for `value` (an unknown kind from a newer engine gets a plain one). */
+export function tokenTypeInfo(value) {
+  return TOKEN_TYPES.find((t) => t.value === value) ?? { value, label: String(value), held: null, sign: `a ${value} token` };
+}
+
+/** Whether the user holds a token of this kind now (a kind needing no sign-in always is). */
+export function holdsTokenType(state, value) {
+  const held = tokenTypeInfo(value).held;
+  return held == null || Boolean(state[held]);
+}
+
+/**
+ * The kind a new request sends: the OAuth token when signed in through the OAuth application,
+ * else a session token when a Clerk session is held, else the OAuth token (the old default).
+ */
+export function defaultTokenType(state) {
+  if (state.session) return "oauth";
+  if (state.clerk) return "session";
+  return "oauth";
+}
+
+/** The kind the editor's request sends: the one chosen, or the default for what is held. */
+export function effectiveTokenType(state) {
+  const chosen = state.request?.tokenType;
+  return TOKEN_VALUES.includes(chosen) ? chosen : defaultTokenType(state);
+}
+
+/** The editor's request, with the kind of token it sends settled (what send_request takes). */
+export function requestFor(state) {
+  return toApiRequest(state.request, effectiveTokenType(state));
+}
+
+export const MATRIX_IDLE = Object.freeze({ status: "idle", result: null, message: null, startedAt: null, cancelling: false });
+
+/** The engine's Matrix, kept to what the table shows (strings and booleans, checked). */
+export function toMatrix(m) {
+  const str = (v) => (typeof v === "string" && v.trim() ? v : null);
+  return {
+    target: str(m.target) ?? "",
+    rows: m.rows.filter((r) => str(r?.credential)).map((r) => ({
+      credential: r.credential,
+      status: Number.isInteger(r.status) ? r.status : null,
+      signedIn: typeof r.signedIn === "boolean" ? r.signedIn : null,
+      tokenTypeSeen: str(r.tokenTypeSeen),
+      fix: str(r.fix),
+      error: str(r.error),
+    })),
+    missing: (Array.isArray(m.missing) ? m.missing : []).filter((k) => str(k?.credential))
+      .map((k) => ({ credential: k.credential, how: str(k.how) ?? "" })),
+  };
+}
+
 export const API_IDLE = Object.freeze({
   status: "idle", result: null, message: null, diagnosis: null, errorKind: null, startedAt: null, cancelling: false,
 });
@@ -22,24 +86,31 @@ const row = (name = "", value = "", enabled = true) => ({ name, value, enabled }
 export function emptyDraft(url = "") {
   return {
     method: "GET", url, query: [], headers: [], bodyKind: "none", bodyText: "", form: [],
-    sendToken: true, timeoutSecs: String(DEFAULT_TIMEOUT_SECS),
+    // null: the default for what is held (defaultTokenType), until the user picks one.
+    tokenType: null, timeoutSecs: String(DEFAULT_TIMEOUT_SECS),
   };
 }
 
-/** The editor's draft as the engine's ApiRequest (camelCase, as send_request takes it). */
-export function toApiRequest(draft) {
+/**
+ * The editor's draft as the engine's ApiRequest (camelCase, as send_request takes it). `fallback`
+ * is the kind sent when the draft names none. `sendToken` goes along for readers that predate
+ * `tokenType` (the engine reads `tokenType` first).
+ */
+export function toApiRequest(draft, fallback = "oauth") {
   const pairs = (rows) => rows.map((r) => ({ name: r.name, value: r.value, enabled: r.enabled }));
   let body = { kind: "none" };
   if (draft.bodyKind === "json" || draft.bodyKind === "text") body = { kind: draft.bodyKind, text: draft.bodyText };
   else if (draft.bodyKind === "form") body = { kind: "form", fields: pairs(draft.form) };
   const timeout = draft.timeoutSecs.trim();
+  const tokenType = draft.tokenType ?? fallback;
   return {
     method: draft.method,
     url: draft.url,
     query: pairs(draft.query),
     headers: pairs(draft.headers),
     body,
-    sendToken: draft.sendToken,
+    sendToken: tokenType !== "none",
+    tokenType,
     // A non-number cannot cross IPC as a number: 0 makes the engine say the allowed range.
     timeoutSecs: timeout === "" ? null : (/^\d{1,6}$/.test(timeout) ? Number(timeout) : 0),
   };
@@ -58,7 +129,8 @@ export function fromApiRequest(request) {
     bodyKind: kind,
     bodyText: kind === "json" || kind === "text" ? String(body.text ?? "") : "",
     form: kind === "form" ? rows(body.fields) : [],
-    sendToken: request?.sendToken !== false,
+    // Saved before token types: sendToken alone said OAuth token or none.
+    tokenType: TOKEN_VALUES.includes(request?.tokenType) ? request.tokenType : (request?.sendToken === false ? "none" : "oauth"),
     timeoutSecs: request?.timeoutSecs == null ? String(DEFAULT_TIMEOUT_SECS) : String(request.timeoutSecs),
   };
 }
@@ -109,9 +181,9 @@ export const requestHandlers = {
     if (!canEdit(s) || !BODY_KINDS.includes(kind) || s.request.bodyKind === kind) return s;
     return patchDraft(s, { bodyKind: kind });
   },
-  sendTokenToggled(s, { on }) {
-    if (!canEdit(s) || s.request.sendToken === Boolean(on)) return s;
-    return patchDraft(s, { sendToken: Boolean(on) });
+  tokenTypeChosen(s, { tokenType }) {
+    if (!canEdit(s) || !TOKEN_VALUES.includes(tokenType) || s.request.tokenType === tokenType) return s;
+    return { ...patchDraft(s, { tokenType }), curl: null };
   },
   rowAdded(s, { list }) {
     if (!canEdit(s) || !LISTS.includes(list)) return s;
@@ -132,10 +204,12 @@ export const requestHandlers = {
 
   // --- sending --------------------------------------------------------------------------
   callApiClicked(s) {
-    if (s.screen !== "signedIn" || s.api.status === "loading") return s;
+    if (s.screen !== "signedIn" || s.api.status === "loading" || s.matrix.status === "loading") return s;
     return { ...s, requestError: null, curl: null, diagnosisCopy: null, api: { ...API_IDLE, status: "loading", startedAt: s.now } };
   },
   cancelRequestClicked(s) {
+    // One cancel serves both waits: the matrix's requests are the engine's request in flight.
+    if (s.matrix.status === "loading" && !s.matrix.cancelling) return { ...s, matrix: { ...s.matrix, cancelling: true } };
     if (s.api.status !== "loading" || s.api.cancelling) return s;
     return { ...s, api: { ...s.api, cancelling: true } };
   },
@@ -157,6 +231,29 @@ export const requestHandlers = {
       api: { ...API_IDLE, status: "error", message: requestFailureMessage(error), errorKind: error?.kind ?? "unknown" },
     };
   },
+  // --- try every token type -------------------------------------------------------------------
+  tryEveryClicked(s) {
+    if (s.screen !== "signedIn" || s.api.status === "loading" || s.matrix.status === "loading") return s;
+    return { ...s, requestError: null, matrix: { ...MATRIX_IDLE, status: "loading", startedAt: s.now } };
+  },
+  matrixAnswered(s, { matrix }) {
+    if (s.matrix.status !== "loading") return s;
+    if (!matrix || !Array.isArray(matrix.rows)) {
+      return { ...s, matrix: { ...MATRIX_IDLE, status: "error", message: "The answer had no rows." } };
+    }
+    return { ...s, matrix: { ...MATRIX_IDLE, status: "data", result: toMatrix(matrix) } };
+  },
+  matrixFailed(s, { error }) {
+    if (s.matrix.status !== "loading") return s;
+    if (error?.kind === "invalid_setting" && REQUEST_FIELDS.includes(error.field)) {
+      return { ...s, matrix: MATRIX_IDLE, requestError: { field: error.field, message: error.message } };
+    }
+    return { ...s, matrix: { ...MATRIX_IDLE, status: "error", message: requestFailureMessage(error) } };
+  },
+  matrixClosed(s) {
+    return s.matrix.status === "idle" || s.matrix.status === "loading" ? s : { ...s, matrix: MATRIX_IDLE };
+  },
+
   answerToggled(s, { part, open }) {
     if (!["headers", "body"].includes(part) || s.answerOpen[part] === Boolean(open)) return s;
     return { ...s, answerOpen: { ...s.answerOpen, [part]: Boolean(open) } };
@@ -182,7 +279,8 @@ export const requestHandlers = {
   },
   copyCurlClicked(s) {
     if (!canEdit(s) || s.curl?.status === "pending") return s;
-    return { ...s, requestError: null, curl: { status: "pending", command: null, literal: s.curlLiteral && s.request.sendToken, message: null } };
+    const literal = s.curlLiteral && effectiveTokenType(s) !== "none";
+    return { ...s, requestError: null, curl: { status: "pending", command: null, literal, message: null } };
   },
   curlCopied(s, { copy }) {
     if (s.curl?.status !== "pending") return s;
@@ -256,6 +354,7 @@ export function initialRequestState() {
     request: emptyDraft(""),
     requestError: null, // { field, message } from the engine's check
     api: API_IDLE,
+    matrix: MATRIX_IDLE, // "Try every token type": { status, result: toMatrix(…), message, startedAt, cancelling }
     answerOpen: { headers: false, body: true },
     history: [], // newest first, from the backend
     curl: null, // { status: "pending" | "done" | "failed", command, literal, message }

@@ -3,7 +3,7 @@
 // re-renders and no command runs (e.g. a second "Call API" click while one is loading).
 
 import { backendNotice, sessionEndedNotice, signInFailureNotice, signOutNotice } from "./format.js";
-import { API_IDLE, emptyDraft, initialRequestState, requestHandlers } from "./request.js";
+import { API_IDLE, MATRIX_IDLE, emptyDraft, initialRequestState, requestHandlers } from "./request.js";
 
 /** Settings fields, as the backend names them in `{kind: "invalid_setting", field}`. */
 export const FIELDS = ["instance", "clientId", "scopes", "redirectPort", "apiUrl", "resource"];
@@ -19,8 +19,9 @@ export function initialState(now = 0) {
     fieldErrors: {}, // { [field]: message }
     saving: false,
     notice: null, // { tone: "info" | "warning" | "error", text }
-    session: null,
-    signIn: null, // while signingIn: { stage, url, message, cancelling, reopening, copy }
+    session: null, // the OAuth session (its access token: token type "oauth")
+    clerk: null, // the Clerk session (Frontend API; its session tokens: token type "session")
+    signIn: null, // while signingIn: { method, stage, url, message, cancelling, reopening, copy }
     signingOut: false,
     // api: { status: "idle" | "loading" | "error" | "data", result, message, diagnosis, … }
     ...initialRequestState(),
@@ -109,11 +110,24 @@ export function settingsFromForm(form, saved) {
   };
 }
 
+/**
+ * No OAuth session (any more). With a Clerk session still held, the explorer stays, sending
+ * session tokens; only a sign-out (which ends both) goes back to the sign-in form.
+ */
 function signedOut(state, notice) {
-  return {
-    ...state, screen: "signedOut", session: null, signIn: null,
-    signingOut: false, api: API_IDLE, notice,
-  };
+  const base = { ...state, session: null, signIn: null, signingOut: false, notice };
+  if (state.clerk) return { ...base, screen: "signedIn", api: state.session ? API_IDLE : state.api };
+  return { ...base, screen: "signedOut", api: API_IDLE, matrix: MATRIX_IDLE };
+}
+
+/** Whether the explorer has anything to send with: an OAuth or a Clerk session. */
+export function holdsSession(state) {
+  return Boolean(state.session || state.clerk);
+}
+
+/** The screens a sign-in starts from: the form, or the explorer (to add the other kind). */
+function canStartSignIn(s) {
+  return (s.screen === "signedOut" && !s.saving) || (s.screen === "signedIn" && !s.signingOut && !s.saving);
 }
 
 function signedIn(state, session) {
@@ -229,18 +243,27 @@ const handlers = {
 
   // --- sign-in ----------------------------------------------------------------------
   signInClicked(s) {
-    if (s.screen !== "signedOut" || s.saving) return s;
+    if (!canStartSignIn(s) || s.session) return s;
     return { ...s, saving: true, fieldErrors: {}, notice: null };
   },
   deviceSignInClicked(s) {
-    if (s.screen !== "signedOut" || s.saving) return s;
+    if (!canStartSignIn(s) || s.session) return s;
     return { ...s, saving: true, fieldErrors: {}, notice: null };
   },
-  signInStarted(s) {
+  /** Clerk's own sign-in (Frontend API, native client): a Clerk session, for session tokens. */
+  clerkSignInClicked(s) {
+    if (!canStartSignIn(s) || s.clerk) return s;
+    return { ...s, saving: true, fieldErrors: {}, notice: null };
+  },
+  signInStarted(s, { method = "browser" } = {}) {
     return {
       ...s, screen: "signingIn", saving: false, notice: keptNotice(s.notice),
-      signIn: { stage: null, url: null, message: null, cancelling: false, reopening: false, copy: null, device: null, codeCopy: null },
+      signIn: { method, stage: null, url: null, message: null, cancelling: false, reopening: false, copy: null, device: null, codeCopy: null },
     };
+  },
+  /** A sign-in did not start after all (the settings did not save): where it was, unchanged. */
+  signInAborted(s) {
+    return s.saving ? { ...s, saving: false } : s;
   },
   signInProgress(s, { progress }) {
     if (s.screen !== "signingIn" || !progress) return s;
@@ -256,10 +279,19 @@ const handlers = {
     return patchSignIn(s, { codeCopy: ok ? "done" : "failed" });
   },
   signInSucceeded(s, { session }) {
-    return session ? { ...signedIn(s, session), notice: keptNotice(s.notice) } : s;
+    if (!session) return s;
+    // A Clerk session (credential "session") sits beside the OAuth one; it never replaces it.
+    if (session.credential === "session") {
+      return { ...s, screen: "signedIn", clerk: session, signIn: null, saving: false, notice: keptNotice(s.notice) };
+    }
+    return { ...signedIn(s, session), notice: keptNotice(s.notice) };
   },
   signInFailed(s, { error }) {
     if (s.screen !== "signingIn") return s; // e.g. a session-changed already moved us on
+    if (holdsSession(s)) {
+      // Adding the other kind failed: back to the explorer, with what was held before.
+      return { ...s, screen: "signedIn", signIn: null, saving: false, notice: signInFailureNotice(error) };
+    }
     const out = signedOut(s, signInFailureNotice(error));
     return error?.kind === "invalid_setting" && FIELDS.includes(error.field)
       ? { ...settingsError(out, error), notice: out.notice }
@@ -320,8 +352,10 @@ const handlers = {
       case "restoring":
         return restoring ? withNotice(s, notice) : signedOut(s, notice ?? s.notice);
       case "signedIn":
+        // Only a Clerk session is held: "no OAuth session" is no news.
+        if (!s.session) return withNotice(s, notice);
         // Settings now name another instance/client: its stored session is being restored.
-        if (restoring && !s.signingOut) return { ...signedOut(s, notice ?? s.notice), screen: "restoring" };
+        if (restoring && !s.signingOut && !s.clerk) return { ...signedOut(s, notice ?? s.notice), screen: "restoring" };
         return sessionEnded(s, notice);
       default: // signedOut, signingIn: already not signed in; a restore (instance switched) may
         // still bring a session, but the form and a running sign-in stay where they are.
@@ -352,7 +386,23 @@ const handlers = {
     return { ...s, signingOut: true, notice: null };
   },
   signedOut(s, { outcome }) {
-    return signedOut(s, signOutNotice(outcome));
+    // Sign-out ends the Clerk session too (the engine's sign_out).
+    return signedOut({ ...s, clerk: null }, signOutNotice(outcome));
+  },
+  /**
+   * The Clerk session the backend keeps for the instance (clerk_session: at boot, after a
+   * settings change, after each send, which mints a new session token), or null.
+   */
+  clerkLoaded(s, { clerk }) {
+    const c = clerk && typeof clerk === "object" ? clerk : null;
+    if (JSON.stringify(c) === JSON.stringify(s.clerk)) return s;
+    if (c) {
+      // Kept from an earlier run: the explorer opens, with session tokens to send.
+      if (s.screen === "signedOut" && !s.saving) return { ...s, screen: "signedIn", clerk: c };
+      return { ...s, clerk: c };
+    }
+    if (s.screen === "signedIn" && !s.session) return signedOut({ ...s, clerk: null }, s.notice);
+    return { ...s, clerk: null };
   },
   signOutFailed(s, { error }) {
     return { ...s, signingOut: false, notice: { tone: "error", text: `Sign-out failed: ${error?.message}` } };

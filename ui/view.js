@@ -84,6 +84,7 @@ function signedOutScreen(state, dispatch) {
     "aria-disabled": state.saving ? "true" : null,
     onClick: () => dispatch({ type: "deviceSignInClicked" }),
   }, "Sign in with a code");
+  const clerkSignIn = clerkSignInButton(state, dispatch, false);
   // Shown while only the API URL is filled in (updateSetUpOffer follows the typing).
   const setUp = h("button", {
     id: "set-up-from-api", type: "button", class: "primary",
@@ -95,8 +96,19 @@ function signedOutScreen(state, dispatch) {
     screenTitle("Sign in"),
     h("p", { class: "lead" }, DESCRIPTION),
     profilesBar(state, dispatch),
-    settingsForm(state, dispatch, [setUp, signIn, withCode]),
+    settingsForm(state, dispatch, [setUp, signIn, withCode, clerkSignIn]),
+    h("p", { id: "hint-sign-in-kinds", class: "hint" },
+      "Sign in with Clerk goes through your OAuth application and gives an OAuth access token. Sign in with Clerk (session token) uses Clerk's own sign-in, with only the instance: its session tokens are what ClerkExpressWithAuth() and getAuth(req) read by default."),
   );
+}
+
+/** Clerk's own sign-in (a Clerk session, for session tokens), on the form and in the explorer. */
+function clerkSignInButton(state, dispatch, small) {
+  return h("button", {
+    id: "sign-in-clerk", type: "button", class: small ? "small" : null,
+    "aria-disabled": state.saving ? "true" : null,
+    onClick: () => dispatch({ type: "clerkSignInClicked" }),
+  }, "Sign in with Clerk (session token)");
 }
 
 /** After typing (which does not re-render): show "Set up from this API" when it applies. */
@@ -154,6 +166,9 @@ function signingInScreen(state, dispatch) {
   const s = state.signIn;
   return h("section", { class: "card narrow", "aria-labelledby": "screen-title", "aria-busy": "true" },
     screenTitle(s.device ? "Enter this code on another device" : "Finish in your browser…"),
+    s.method === "clerk"
+      ? h("p", { id: "sign-in-kind", class: "hint" }, "Signing in with Clerk's own sign-in, for a session token.")
+      : null,
     s.device ? deviceBox(s, dispatch) : null,
     h("p", { id: "sign-in-stage", class: "stage" },
       h("span", { class: "spinner", "aria-hidden": "true" }),
@@ -252,13 +267,14 @@ function signedInScreen(state, dispatch) {
   return h("div", { class: ["columns", "explorer"] },
     h("div", { class: "column" }, requestCard(state, dispatch)),
     h("div", { class: "column" },
-      whoCard(state, dispatch), savedCard(state, dispatch), historyCard(state, dispatch), tokenCard(state, dispatch), settingsPanel(state, dispatch)),
+      whoCard(state, dispatch), clerkCard(state, dispatch), savedCard(state, dispatch), historyCard(state, dispatch),
+      state.session ? tokenCard(state, dispatch) : null, settingsPanel(state, dispatch)),
   );
 }
 
 function whoCard(state, dispatch) {
   const { session } = state;
-  const who = fmt.identity(session);
+  const who = session ? fmt.identity(session) : null;
   return h("section", { class: "card", "aria-labelledby": "screen-title" },
     h("div", { class: "card-head" },
       screenTitle("Signed in"),
@@ -268,13 +284,47 @@ function whoCard(state, dispatch) {
         onClick: () => dispatch({ type: "signOutClicked" }),
       }, state.signingOut ? "Signing out…" : "Sign out"),
     ),
-    h("dl", { class: "facts" },
-      fact("Subject", h("code", { id: "subject" }, session.subject)),
-      who ? fact("User", h("span", { id: "identity" }, who)) : null,
-      fact("Issuer", h("code", { id: "issuer" }, session.issuer)),
-      fact("Expiry", [expiryView(session.expiresAt, state.now), renewalView(session)]),
-      fact("Scopes", scopesView(session.scopes)),
-    ),
+    h("h3", { id: "oauth-title", class: "kind-title" }, "OAuth session", h("span", { class: "muted" }, " · sends the OAuth access token")),
+    session
+      ? h("dl", { class: "facts" },
+        fact("Subject", h("code", { id: "subject" }, session.subject)),
+        who ? fact("User", h("span", { id: "identity" }, who)) : null,
+        fact("Issuer", h("code", { id: "issuer" }, session.issuer)),
+        fact("Expiry", [expiryView(session.expiresAt, state.now), renewalView(session)]),
+        fact("Scopes", scopesView(session.scopes)),
+      )
+      : h("div", { id: "oauth-none" },
+        h("p", { class: "muted" }, "Not signed in through the OAuth application: requests can send a session token, or none."),
+        h("div", { class: "actions" },
+          h("button", {
+            id: "sign-in-oauth", type: "button", class: "small", "aria-disabled": state.saving ? "true" : null,
+            onClick: () => dispatch({ type: "signInClicked" }),
+          }, "Sign in with Clerk (OAuth)"))),
+  );
+}
+
+/** The Clerk session (Frontend API): who, which session, and the last session token's claims. */
+function clerkCard(state, dispatch) {
+  const c = state.clerk;
+  const token = c?.accessToken;
+  return h("section", { id: "clerk-session", class: "card", "aria-labelledby": "clerk-title", "data-held": c ? "true" : "false" },
+    h("h2", { id: "clerk-title" }, "Clerk session", h("span", { class: "muted" }, " · sends session tokens")),
+    c
+      ? [
+        h("dl", { class: "facts" },
+          fact("User ID", h("code", { id: "clerk-subject" }, c.subject ?? "")),
+          fact("Session ID", h("code", { id: "clerk-session-id" }, c.sessionId ?? "")),
+          c.issuer ? fact("Frontend API", h("code", { id: "clerk-issuer" }, c.issuer)) : null,
+        ),
+        h("p", { class: "hint" }, "Keyhole mints a short-lived session token for each request that sends one, as getToken() does in the tutorial's React client. The last one minted:"),
+        token?.kind === "jwt"
+          ? h("pre", { id: "session-token-claims", class: "json", tabindex: "0", "aria-label": "Session token claims" }, fmt.prettyJson(token.claims))
+          : h("p", { id: "session-token-claims", class: "muted" }, "None minted yet."),
+      ]
+      : [
+        h("p", { class: "muted" }, "No Clerk session: sign in with Clerk's own sign-in to send session tokens (what ClerkExpressWithAuth() reads)."),
+        h("div", { class: "actions" }, clerkSignInButton(state, dispatch, true)),
+      ],
   );
 }
 
@@ -317,7 +367,7 @@ function tokenCard(state, dispatch) {
   const { accessToken, idTokenClaims } = state.session;
   const jwt = accessToken?.kind === "jwt";
   return h("section", { class: "card", "aria-labelledby": "token-title" },
-    h("h2", { id: "token-title" }, "Access token"),
+    h("h2", { id: "token-title" }, "OAuth access token"),
     h("p", { id: "token-kind", class: jwt ? "meta" : "note" }, fmt.tokenSummary(accessToken)),
     jwt ? h("pre", { id: "access-token-claims", class: "json", tabindex: "0", "aria-label": "Access token claims" }, fmt.prettyJson(accessToken.claims)) : null,
     disclosure("idToken", "id-token", "ID token claims", state, dispatch,

@@ -54,3 +54,31 @@ export function sessionState(current = null, { restoring = false, notice = null 
 export const KEYCHAIN_MISSING = "No system keychain is available (org.freedesktop.secrets was not provided by any .service files). You will stay signed in only until Keyhole closes.";
 export const SESSION_ENDED = "Your session ended: the provider no longer accepts the saved sign-in (invalid_grant: grant request is invalid). Sign in again.";
 export const RESTORE_FAILED = "Could not restore your session: could not reach the discovery document at https://happy-hen-42.clerk.accounts.dev/.well-known/openid-configuration: connection refused. You can sign in again.";
+
+/** A Clerk session (sign_in("clerk"), clerk_session): its token is the last session token minted. */
+export function clerkSession(overrides = {}) {
+  return {
+    subject: "user_2clerk",
+    issuer: "https://happy-hen-42.clerk.accounts.dev",
+    expiresAt: 1_700_000_060,
+    scopes: [],
+    accessToken: { kind: "jwt", header: { alg: "RS256", kid: "ins_1", typ: "JWT" }, claims: { sub: "user_2clerk", sid: "sess_2abc", v: 2 } },
+    refreshable: true,
+    credential: "session",
+    sessionId: "sess_2abc",
+    ...overrides,
+  };
+}
+
+/** try_every_token_type against a route that accepts only OAuth tokens. */
+export function oauthOnlyMatrix() {
+  return {
+    target: "GET http://127.0.0.1:5000/accepts/oauth_token",
+    rows: [
+      { credential: "session", status: 401, signedIn: false, tokenTypeSeen: "oauth_token", fix: "To let a session token in, the backend must accept it: getAuth(req, { acceptsToken: 'session_token' }) (or an array that includes 'session_token', or 'any').", error: null },
+      { credential: "oauth", status: 200, signedIn: true, tokenTypeSeen: "oauth_token", fix: null, error: null },
+      { credential: "none", status: 401, signedIn: false, tokenTypeSeen: null, fix: null, error: null },
+    ],
+    missing: [],
+  };
+}

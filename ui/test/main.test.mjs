@@ -3,7 +3,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { byId, installDocument } from "./fake-dom.mjs";
-import { KEYCHAIN_MISSING, NOW, RESTORE_FAILED, SESSION_ENDED, apiResult, session, sessionState, settings, unauthorized } from "./fixtures.mjs";
+import { KEYCHAIN_MISSING, NOW, RESTORE_FAILED, SESSION_ENDED, apiResult, clerkSession, oauthOnlyMatrix, session, sessionState, settings, unauthorized } from "./fixtures.mjs";
 
 function deferred() {
   let resolve, reject;
@@ -94,7 +94,7 @@ describe("boot", () => {
     const ui = await boot();
     assert.deepEqual(ui.calls.slice(0, 2).map(([c]) => c), ["listen:sign-in-progress", "listen:session-changed"]);
     assert.deepEqual(ui.commands().slice(0, 2).sort(), ["load_settings", "session"]);
-    assert.deepEqual(ui.commands().slice(2).sort(), ["history", "profiles", "saved_requests"]);
+    assert.deepEqual(ui.commands().slice(2).sort(), ["clerk_session", "history", "profiles", "saved_requests"]);
     assert.equal(ui.state(), "signedOut");
     assert.equal(ui.$("instance").value, settings.instance);
     assert.equal(ui.timers.length, 1, "one countdown timer");
@@ -152,8 +152,8 @@ describe("first frame from the shell's initial state (__KEYHOLE_INITIAL__)", () 
 
   test("a malformed initial state falls back to asking the backend", async () => {
     const ui = await boot({ initial: { about } });
-    // History, profiles and saved requests are read after the first frame in any case.
-    assert.deepEqual(ui.commands().sort(), ["history", "load_settings", "profiles", "saved_requests", "session"]);
+    // History, profiles, saved requests and the Clerk session are read after the first frame in any case.
+    assert.deepEqual(ui.commands().sort(), ["clerk_session", "history", "load_settings", "profiles", "saved_requests", "session"]);
     assert.equal(ui.state(), "signedOut");
     assert.equal(ui.$("about").textContent, "");
   });
@@ -252,7 +252,7 @@ describe("signed in", () => {
     await ui.click("call-api");
     assert.equal(ui.commands().filter((c) => c === "send_request").length, 1);
     assert.deepEqual(ui.calls.find(([c]) => c === "send_request")[1].request, {
-      method: "GET", url: settings.apiUrl, query: [], headers: [], body: { kind: "none" }, sendToken: true, timeoutSecs: 30,
+      method: "GET", url: settings.apiUrl, query: [], headers: [], body: { kind: "none" }, sendToken: true, tokenType: "oauth", timeoutSecs: 30,
     });
     assert.equal(ui.$("api-result").getAttribute("data-result"), "loading");
     assert.match(ui.$("api-result").textContent, /^Loading\.\.\. 0 s/);
@@ -615,6 +615,54 @@ describe("no set-up", () => {
     assert.equal(ui.$("error-clientId").textContent, message);
     assert.equal(ui.doc.activeElement.id, "client-id");
     assert.ok(!ui.commands().includes("sign_in"));
+    assert.equal(ui.state(), "signedOut");
+  });
+});
+
+describe("session tokens", () => {
+  test("Sign in with Clerk (session token) saves the form (no registration), signs in with method clerk, shows the Clerk card", async () => {
+    const pending = deferred();
+    const ui = await boot({ loaded: { ...settings, clientId: "" }, handlers: { sign_in: () => pending.promise } });
+    await ui.click("sign-in-clerk");
+    assert.deepEqual(ui.commands().slice(-2), ["save_settings", "sign_in"]);
+    assert.deepEqual(ui.calls.at(-1), ["sign_in", { method: "clerk" }]);
+    assert.equal(ui.state(), "signingIn");
+    await ui.emit("sign-in-progress", { stage: "waiting", url: "https://x/oauth/authorize" });
+    assert.ok(ui.$("cancel-sign-in"));
+    pending.resolve(clerkSession());
+    await flush();
+    assert.equal(ui.state(), "signedIn");
+    assert.equal(ui.$("clerk-session-id").textContent, "sess_2abc");
+    assert.equal(ui.$("token-type").children.find((o) => o.hasAttribute("selected")).value, "session");
+  });
+
+  test("a Clerk session kept from an earlier run opens the explorer; Send carries tokenType session", async () => {
+    const ui = await boot({ handlers: { clerk_session: async () => clerkSession(), send_request: async () => apiResult() } });
+    assert.equal(ui.state(), "signedIn");
+    await ui.click("call-api");
+    assert.equal(ui.calls.find(([c]) => c === "send_request")[1].request.tokenType, "session");
+    assert.ok(ui.commands().filter((c) => c === "clerk_session").length >= 2, "re-read after a mint");
+  });
+
+  test("Try every token type sends the editor's request and renders the matrix; Esc cancels it", async () => {
+    const pending = deferred();
+    const ui = await boot({ current: sessionState(session()), handlers: { clerk_session: async () => clerkSession(), try_every_token_type: () => pending.promise, cancel_request: async () => null } });
+    await ui.click("try-every-token-type");
+    assert.equal(ui.calls.find(([c]) => c === "try_every_token_type")[1].request.url, settings.apiUrl);
+    assert.equal(ui.$("matrix-result").getAttribute("data-result"), "loading");
+    const esc = await ui.key({ key: "Escape" });
+    assert.equal(esc.defaultPrevented, true);
+    assert.ok(ui.commands().includes("cancel_request"));
+    pending.resolve(oauthOnlyMatrix());
+    await flush();
+    assert.equal(ui.$("matrix-oauth").getAttribute("data-signed-in"), "true");
+    assert.equal(ui.$("matrix-session").getAttribute("data-signed-in"), "false");
+  });
+
+  test("Sign out ends both: back to the form", async () => {
+    const ui = await boot({ current: sessionState(session()), handlers: { clerk_session: async () => clerkSession(), sign_out: async () => ({ revoked: true, message: null }) } });
+    assert.ok(ui.$("clerk-session-id"));
+    await ui.click("sign-out");
     assert.equal(ui.state(), "signedOut");
   });
 });

@@ -16,7 +16,7 @@ describe("the request draft", () => {
   test("boots as GET of the settings' API URL with the token and the default timeout", () => {
     assert.deepEqual(signedIn().request, emptyDraft(settings.apiUrl));
     assert.deepEqual(toApiRequest(emptyDraft("http://x/")), {
-      method: "GET", url: "http://x/", query: [], headers: [], body: { kind: "none" }, sendToken: true, timeoutSecs: 30,
+      method: "GET", url: "http://x/", query: [], headers: [], body: { kind: "none" }, sendToken: true, tokenType: "oauth", timeoutSecs: 30,
     });
   });
 
@@ -34,13 +34,13 @@ describe("the request draft", () => {
       { type: "rowEdited", list: "query", index: 0, key: "name", value: "a" },
       { type: "bodyKindChosen", kind: "json" },
       { type: "requestEdited", part: "bodyText", value: "{\"n\":1}" },
-      { type: "sendTokenToggled", on: false },
+      { type: "tokenTypeChosen", tokenType: "none" },
       { type: "requestEdited", part: "timeoutSecs", value: "5" });
     assert.deepEqual(toApiRequest(s.request), {
       method: "POST", url: "http://127.0.0.1:5000/echo",
       query: [{ name: "a", value: "", enabled: true }],
       headers: [{ name: "X-Trace", value: "1", enabled: true }, { name: "X-Off", value: "", enabled: false }],
-      body: { kind: "json", text: "{\"n\":1}" }, sendToken: false, timeoutSecs: 5,
+      body: { kind: "json", text: "{\"n\":1}" }, sendToken: false, tokenType: "none", timeoutSecs: 5,
     });
     const removed = next(s, { type: "rowRemoved", list: "headers", index: 0 });
     assert.deepEqual(removed.request.headers.map((r) => r.name), ["X-Off"]);
@@ -58,7 +58,7 @@ describe("the request draft", () => {
   test("an ApiRequest from the history round-trips into the editor", () => {
     const request = {
       method: "PATCH", url: "http://x/y", query: [{ name: "a", value: "1", enabled: false }], headers: [],
-      body: { kind: "text", text: "hi" }, sendToken: false, timeoutSecs: 12,
+      body: { kind: "text", text: "hi" }, sendToken: true, tokenType: "session", timeoutSecs: 12,
     };
     assert.deepEqual(toApiRequest(fromApiRequest(request)), request);
     assert.equal(fromApiRequest({ method: "BREW", url: 3 }).method, "GET");
@@ -127,7 +127,7 @@ describe("history, curl, profiles", () => {
     assert.equal(s.curl.command, "curl -sS x");
     s = run(s, { type: "curlLiteralToggled", on: true }, { type: "copyCurlClicked" });
     assert.equal(s.curl.literal, true);
-    s = run(signedIn(), { type: "sendTokenToggled", on: false }, { type: "curlLiteralToggled", on: true }, { type: "copyCurlClicked" });
+    s = run(signedIn(), { type: "tokenTypeChosen", tokenType: "none" }, { type: "curlLiteralToggled", on: true }, { type: "copyCurlClicked" });
     assert.equal(s.curl.literal, false, "no token is sent, so none is copied");
   });
 
@@ -166,7 +166,7 @@ describe("saved requests", () => {
     assert.equal(s.request.method, "POST");
     assert.equal(s.request.url, "http://x/echo");
     assert.equal(s.request.bodyKind, "json");
-    assert.equal(s.request.sendToken, false);
+    assert.equal(s.request.tokenType, "none", "saved before token types: sendToken false is no token");
     assert.equal(s.request.timeoutSecs, "5");
     assert.equal(s.saved.draft, "echo post");
     assert.equal(s.api, API_IDLE);
@@ -245,12 +245,12 @@ describe("views", async () => {
     assert.match(text(root, "shortcuts"), /Enter sends · Esc cancels · Ctrl\+L/);
   });
 
-  test("the token is shown masked, and a toggle sends the request without it", () => {
+  test("the token is shown masked, and the selector sends the request without it", () => {
     let root = render(run(signedIn(), { type: "sectionToggled", section: "headers", open: true }));
-    assert.equal(text(root, "auth-header"), "Authorization: Bearer •••••••• added by Keyhole");
-    byId(root, "send-token").fire("change", { target: { checked: false } });
-    assert.deepEqual(dispatched, [{ type: "sendTokenToggled", on: false }]);
-    root = render(run(signedIn(), { type: "sendTokenToggled", on: false }));
+    assert.equal(text(root, "auth-header"), "Authorization: Bearer •••••••• oauth token, added by Keyhole");
+    byId(root, "token-type").fire("change", { target: { value: "none" } });
+    assert.deepEqual(dispatched, [{ type: "tokenTypeChosen", tokenType: "none" }]);
+    root = render(run(signedIn(), { type: "tokenTypeChosen", tokenType: "none" }));
     assert.equal(byId(root, "auth-header"), null);
   });
 
@@ -299,7 +299,7 @@ describe("views", async () => {
     const s = run(signedIn(), { type: "curlLiteralToggled", on: true }, { type: "copyCurlClicked" },
       { type: "curlCopied", copy: { command: "curl -H 'Authorization: Bearer <access token>' x", literalToken: true } });
     const root = render(s);
-    assert.match(text(root, "curl-warning"), /will contain your access token/);
+    assert.match(text(root, "curl-warning"), /will contain your OAuth access token/);
     assert.equal(text(root, "curl-command"), "curl -H 'Authorization: Bearer <access token>' x");
   });
 

@@ -191,7 +191,7 @@ describe("sign-in", () => {
     const s = signingIn();
     assert.equal(s.screen, "signingIn");
     assert.equal(s.saving, false);
-    assert.deepEqual(s.signIn, { stage: null, url: null, message: null, cancelling: false, reopening: false, copy: null, device: null, codeCopy: null });
+    assert.deepEqual(s.signIn, { method: "browser", stage: null, url: null, message: null, cancelling: false, reopening: false, copy: null, device: null, codeCopy: null });
   });
 
   test("progress stages advance, and the URL stays once known", () => {

@@ -118,7 +118,7 @@ async fn a_post_with_a_header_and_a_json_body_reaches_the_echo_endpoint_and_the_
     app.screenshot_at("answer", "#api-result").await;
 
     // Without the token: the same request as a signed-out caller.
-    app.click("#send-token").await;
+    app.select("#token-type", "none").await;
     assert!(!app.exists("#auth-header").await);
     app.call_api_for_data().await;
     let echo = app.api_json().await;
