@@ -302,3 +302,27 @@ async fn a_forged_nonce_is_refused_by_clerk_and_nothing_is_stored() {
     );
     assert!(kept(&secrets, &sb.fapi).is_none(), "nothing stored");
 }
+
+#[tokio::test]
+async fn settings_with_only_an_instance_save_and_serve_clerks_own_sign_in() {
+    let sb = keyhole_sandbox::shared();
+    let keyhole = service(
+        sb,
+        Arc::new(MemoryStore::default()),
+        Arc::new(common::StandIn::http_login("user_2onlyinstance")),
+    );
+    let saved = keyhole
+        .save_settings(&Settings {
+            instance: format!(" {} ", sb.fapi),
+            api_url: sb.api.tutorial_lax.clone(),
+            ..Settings::default()
+        })
+        .expect("an instance is enough to save");
+    assert_eq!(saved.client_id, "");
+    assert_eq!(saved.instance, sb.fapi);
+    let summary = keyhole
+        .sign_in(SignInMethod::Clerk)
+        .await
+        .expect("signed in");
+    assert_eq!(summary.subject.as_deref(), Some("user_2onlyinstance"));
+}

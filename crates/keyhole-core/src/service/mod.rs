@@ -252,7 +252,6 @@ impl Service {
     /// front end sees the edit), and makes it current. Bad input or a failed write changes
     /// nothing. Another instance or client switches to that one's session.
     pub fn save_settings(&self, input: &Settings) -> Result<Settings> {
-        input.validate()?;
         let settings = input.normalized()?;
         let profile = self.profile();
         if let Some(name) = &profile {

@@ -129,8 +129,14 @@ impl Settings {
     }
 
     /// The same settings with whitespace trimmed and scopes written out, as they should be saved.
+    /// An empty client ID stays empty: a Clerk session needs none, and the OAuth sign-in
+    /// registers one first.
     pub fn normalized(&self) -> Result<Settings> {
-        let config = self.validate()?;
+        let config = if self.client_id.trim().is_empty() {
+            self.validate_without_client()?
+        } else {
+            self.validate()?
+        };
         Ok(Settings {
             instance: self.instance.trim().to_owned(),
             client_id: config.client_id,
