@@ -6,11 +6,8 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use keyhole_core::{
-    ApiRequest, Body, Credential, Error, KeyKind, MemoryStore, Service, ServiceOptions, Settings,
-};
+use keyhole_core::{ApiRequest, Body, Credential, Error, KeyKind, MemoryStore, Service, Settings};
 use keyhole_sandbox::Sandbox;
 use serde_json::Value;
 use url::Url;
@@ -19,25 +16,13 @@ use url::Url;
 const USER: &str = "user_2abcdefghijklmnopqrstuvwxyz";
 
 fn service(sb: &Sandbox, instance: &str, secrets: Arc<MemoryStore>) -> Service {
-    Service::new(ServiceOptions {
-        settings: Settings {
-            instance: instance.to_owned(),
-            api_url: sb.api.tutorial_lax.clone(),
-            backend_api: sb.bapi.clone(),
-            ..Settings::default()
-        },
-        profile: None,
-        profiles: None,
-        secrets,
-        keychain_service: "dev.keyhole.test.keys".into(),
-        browser: Arc::new(common::NoBrowser),
-        sign_in_timeout: Duration::from_secs(30),
-        settings_store: None,
-        events: Arc::new(|_| {}),
-        background: None,
-        trusted_endpoint_origins: Vec::new(),
-        cleartext_api_origins: Vec::new(),
-    })
+    let settings = Settings {
+        instance: instance.to_owned(),
+        api_url: sb.api.tutorial_lax.clone(),
+        backend_api: sb.bapi.clone(),
+        ..Settings::default()
+    };
+    common::service_over(settings, secrets, Arc::new(common::NoBrowser))
 }
 
 fn get(url: &str, credential: Credential) -> ApiRequest {

@@ -7,11 +7,10 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use keyhole_core::{
-    ApiRequest, Body, Browser, Credential, Error, MemoryStore, SecretStore, Service,
-    ServiceOptions, Settings, SignInMethod,
+    ApiRequest, Body, Browser, Credential, Error, MemoryStore, SecretStore, Service, Settings,
+    SignInMethod,
 };
 use keyhole_sandbox::{Sandbox, SandboxOptions};
 use serde_json::Value;
@@ -29,25 +28,13 @@ fn service_with(
     browser: Arc<dyn Browser>,
     redirect_port: u16,
 ) -> Service {
-    Service::new(ServiceOptions {
-        settings: Settings {
-            instance: sb.fapi.clone(),
-            api_url: sb.api.tutorial_lax.clone(),
-            redirect_port,
-            ..Settings::default()
-        },
-        profile: None,
-        profiles: None,
-        secrets,
-        keychain_service: "dev.keyhole.test.clerk".into(),
-        browser,
-        sign_in_timeout: Duration::from_secs(60),
-        settings_store: None,
-        events: Arc::new(|_| {}),
-        background: None,
-        trusted_endpoint_origins: Vec::new(),
-        cleartext_api_origins: Vec::new(),
-    })
+    let settings = Settings {
+        instance: sb.fapi.clone(),
+        api_url: sb.api.tutorial_lax.clone(),
+        redirect_port,
+        ..Settings::default()
+    };
+    common::service_over(settings, secrets, browser)
 }
 
 fn get(url: &str, credential: Credential) -> ApiRequest {

@@ -10,14 +10,13 @@ use reqwest::header::{HeaderValue, AUTHORIZATION};
 use serde_json::{json, Map, Value};
 use url::Url;
 
-use crate::clerk::fapi::clerk_error;
+use crate::clerk::{judge_answer, CAP};
 use crate::error::{Error, Result};
 use crate::http::{network_error, read_capped};
 use crate::secret::Secret;
 
 /// Where Clerk's Backend API lives unless the settings say otherwise.
 pub const DEFAULT_BACKEND_API: &str = "https://api.clerk.com";
-const CAP: usize = 256 * 1024;
 
 /// The kind of M2M token to ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -144,31 +143,8 @@ impl Bapi<'_> {
             .map_err(|e| network_error(what, &shown, e))?;
         let status = response.status();
         let (raw, truncated) = read_capped(response, CAP, what).await?;
-        let parsed: Option<Map<String, Value>> = match serde_json::from_slice(&raw) {
-            Ok(Value::Object(map)) => Some(map),
-            _ => None,
-        };
-        if !status.is_success() {
-            return Err(clerk_error(
-                "Backend API",
-                status.as_u16(),
-                parsed.as_ref(),
-                &raw,
-                what,
-            ));
-        }
-        if truncated {
-            return Err(Error::clerk(
-                "Backend API",
-                status.as_u16(),
-                "",
-                format!(
-                    "Clerk's answer to {what} is larger than {} KiB, so Keyhole refused it.",
-                    CAP / 1024
-                ),
-            ));
-        }
-        parsed.ok_or_else(|| shape("the answer is not a JSON object"))
+        judge_answer("Backend API", status, &raw, truncated, what)?
+            .ok_or_else(|| shape("the answer is not a JSON object"))
     }
 }
 

@@ -10,14 +10,13 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use serde_json::{Map, Value};
 use url::Url;
 
+use crate::clerk::{judge_answer, CAP};
 use crate::error::{Error, Result};
 use crate::http::{excerpt, network_error, read_capped};
 use crate::secret::Secret;
 
 /// The Frontend API version Keyhole speaks (the spec it was checked against).
 pub(crate) const API_VERSION: &str = "2026-05-12";
-/// The largest Frontend API answer read (a client with its sessions and users is a few KiB).
-const CAP: usize = 256 * 1024;
 /// How long one Frontend API request may take.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -117,38 +116,7 @@ impl Fapi<'_> {
             .filter(|v| !v.is_empty())
             .map(Secret::new);
         let (body, truncated) = read_capped(response, CAP, what).await?;
-        if status.is_redirection() {
-            return Err(Error::clerk(
-                "Frontend API",
-                status.as_u16(),
-                String::new(),
-                format!("Clerk's Frontend API answered {what} with a redirect (HTTP {status}), which a native client never follows; check the instance URL."),
-            ));
-        }
-        if truncated {
-            return Err(Error::clerk(
-                "Frontend API",
-                status.as_u16(),
-                String::new(),
-                format!(
-                    "Clerk's answer to {what} is larger than {} KiB, so Keyhole refused it.",
-                    CAP / 1024
-                ),
-            ));
-        }
-        let parsed: Option<Map<String, Value>> = match serde_json::from_slice(&body) {
-            Ok(Value::Object(map)) => Some(map),
-            _ => None,
-        };
-        if !status.is_success() {
-            return Err(clerk_error(
-                "Frontend API",
-                status.as_u16(),
-                parsed.as_ref(),
-                &body,
-                what,
-            ));
-        }
+        let parsed = judge_answer("Frontend API", status, &body, truncated, what)?;
         let Some(mut envelope) = parsed else {
             return Err(Error::clerk(
                 "Frontend API",

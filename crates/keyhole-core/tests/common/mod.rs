@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use keyhole_core::{Browser, Config, Keyhole, Settings};
+use keyhole_core::{Browser, Config, Keyhole, MemoryStore, Service, ServiceOptions, Settings};
 use keyhole_sandbox::Sandbox;
 use url::Url;
 
@@ -96,4 +96,26 @@ pub fn closed_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A front end's service over `settings`, keeping its secrets in `secrets`, hearing nothing.
+pub fn service_over(
+    settings: Settings,
+    secrets: Arc<MemoryStore>,
+    browser: Arc<dyn Browser>,
+) -> Service {
+    Service::new(ServiceOptions {
+        settings,
+        profile: None,
+        profiles: None,
+        secrets,
+        keychain_service: "dev.keyhole.test.clerk".into(),
+        browser,
+        sign_in_timeout: Duration::from_secs(60),
+        settings_store: None,
+        events: Arc::new(|_| {}),
+        background: None,
+        trusted_endpoint_origins: Vec::new(),
+        cleartext_api_origins: Vec::new(),
+    })
 }
