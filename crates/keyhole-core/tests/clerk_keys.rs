@@ -7,7 +7,7 @@ mod common;
 
 use std::sync::Arc;
 
-use keyhole_core::{ApiRequest, Body, Credential, Error, KeyKind, MemoryStore, Service, Settings};
+use keyhole_core::{ApiRequest, Credential, Error, KeyKind, MemoryStore, Service, Settings};
 use keyhole_sandbox::Sandbox;
 use serde_json::Value;
 use url::Url;
@@ -23,20 +23,6 @@ fn service(sb: &Sandbox, instance: &str, secrets: Arc<MemoryStore>) -> Service {
         ..Settings::default()
     };
     common::service_over(settings, secrets, Arc::new(common::NoBrowser))
-}
-
-fn get(url: &str, credential: Credential) -> ApiRequest {
-    ApiRequest {
-        token_type: Some(credential),
-        ..ApiRequest::get(&Url::parse(url).expect("a URL"))
-    }
-}
-
-fn auth_of(body: &Body) -> &Value {
-    match body {
-        Body::Json { value } => value,
-        other => panic!("not JSON: {other:?}"),
-    }
 }
 
 fn accepts(sb: &Sandbox, value: &str) -> String {
@@ -66,10 +52,10 @@ async fn a_test_session_from_the_secret_key_is_impersonated_and_the_tutorial_rea
     assert_eq!(summary.subject.as_deref(), Some(USER));
 
     let answer = keyhole
-        .send(&get(&sb.api.tutorial_lax, Credential::Session))
+        .send(&common::get_with(&sb.api.tutorial_lax, Credential::Session))
         .await
         .expect("answered");
-    let auth = auth_of(&answer.response.body);
+    let auth = common::json_of(&answer.response.body);
     assert_eq!(auth["userId"], USER, "{auth}");
     assert_eq!(
         auth["sessionId"],
@@ -177,10 +163,13 @@ async fn api_keys_and_m2m_tokens_go_as_they_are_and_the_matrix_names_what_lets_e
     let masked = keyhole.create_api_key(USER).await.expect("created");
     assert!(masked.starts_with("ak_…"), "{masked}");
     let answer = keyhole
-        .send(&get(&accepts(sb, "api_key"), Credential::ApiKey))
+        .send(&common::get_with(
+            &accepts(sb, "api_key"),
+            Credential::ApiKey,
+        ))
         .await
         .expect("answered");
-    let auth = auth_of(&answer.response.body);
+    let auth = common::json_of(&answer.response.body);
     assert_eq!(auth["isAuthenticated"], true, "{auth}");
     assert_eq!(auth["tokenType"], "api_key", "{auth}");
 
@@ -204,10 +193,16 @@ async fn api_keys_and_m2m_tokens_go_as_they_are_and_the_matrix_names_what_lets_e
         .await
         .expect("kept");
     let answer = keyhole
-        .send(&get(&accepts(sb, "api_key"), Credential::ApiKey))
+        .send(&common::get_with(
+            &accepts(sb, "api_key"),
+            Credential::ApiKey,
+        ))
         .await
         .expect("answered");
-    assert_eq!(auth_of(&answer.response.body)["isAuthenticated"], true);
+    assert_eq!(
+        common::json_of(&answer.response.body)["isAuthenticated"],
+        true
+    );
 
     // M2M: a wrong machine key first, then the right one.
     keyhole
@@ -215,7 +210,10 @@ async fn api_keys_and_m2m_tokens_go_as_they_are_and_the_matrix_names_what_lets_e
         .await
         .expect("kept");
     let wrong = keyhole
-        .send(&get(&accepts(sb, "m2m_token"), Credential::M2m))
+        .send(&common::get_with(
+            &accepts(sb, "m2m_token"),
+            Credential::M2m,
+        ))
         .await
         .expect_err("refused");
     assert!(
@@ -227,10 +225,13 @@ async fn api_keys_and_m2m_tokens_go_as_they_are_and_the_matrix_names_what_lets_e
         .await
         .expect("kept");
     let answer = keyhole
-        .send(&get(&accepts(sb, "m2m_token"), Credential::M2m))
+        .send(&common::get_with(
+            &accepts(sb, "m2m_token"),
+            Credential::M2m,
+        ))
         .await
         .expect("answered");
-    let auth = auth_of(&answer.response.body);
+    let auth = common::json_of(&answer.response.body);
     assert_eq!(auth["isAuthenticated"], true, "{auth}");
     assert_eq!(auth["tokenType"], "m2m_token", "{auth}");
 

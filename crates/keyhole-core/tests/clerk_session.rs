@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 
 use keyhole_core::{
-    ApiRequest, Body, Browser, Credential, Error, MemoryStore, SecretStore, Service, Settings,
+    ApiRequest, Browser, Credential, Error, MemoryStore, SecretStore, Service, Settings,
     SignInMethod,
 };
 use keyhole_sandbox::{Sandbox, SandboxOptions};
@@ -35,20 +35,6 @@ fn service_with(
         ..Settings::default()
     };
     common::service_over(settings, secrets, browser)
-}
-
-fn get(url: &str, credential: Credential) -> ApiRequest {
-    ApiRequest {
-        token_type: Some(credential),
-        ..ApiRequest::get(&Url::parse(url).expect("a URL"))
-    }
-}
-
-fn json(body: &Body) -> &Value {
-    match body {
-        Body::Json { value } => value,
-        other => panic!("not JSON: {other:?}"),
-    }
 }
 
 fn assert_spec_clean(sb: &Sandbox) {
@@ -81,11 +67,11 @@ async fn the_tutorials_backend_reads_keyholes_session_token_as_the_signed_in_use
 
     // The tutorial's lax route: its auth object names the user and the session.
     let lax = keyhole
-        .send(&get(&sb.api.tutorial_lax, Credential::Session))
+        .send(&common::get_with(&sb.api.tutorial_lax, Credential::Session))
         .await
         .expect("the API answered");
     assert_eq!(lax.response.status, 200);
-    let auth = json(&lax.response.body);
+    let auth = common::json_of(&lax.response.body);
     assert_eq!(auth["userId"], login, "{auth}");
     assert_eq!(auth["sessionId"], session_id.as_str(), "{auth}");
     assert_eq!(auth["claims"]["sid"], session_id.as_str(), "{auth}");
@@ -94,7 +80,10 @@ async fn the_tutorials_backend_reads_keyholes_session_token_as_the_signed_in_use
 
     // Its strict route: 200, not 401 Unauthenticated!.
     let strict = keyhole
-        .send(&get(&sb.api.tutorial_strict, Credential::Session))
+        .send(&common::get_with(
+            &sb.api.tutorial_strict,
+            Credential::Session,
+        ))
         .await
         .expect("the API answered");
     assert_eq!(strict.response.status, 200, "{:?}", strict.response.body);
@@ -106,10 +95,10 @@ async fn the_tutorials_backend_reads_keyholes_session_token_as_the_signed_in_use
     let before = total_fapi_requests(&sb);
     let cli = service(&sb, secrets.clone(), Arc::new(common::NoBrowser));
     let again = cli
-        .send(&get(&sb.api.tutorial_lax, Credential::Session))
+        .send(&common::get_with(&sb.api.tutorial_lax, Credential::Session))
         .await
         .expect("the API answered");
-    assert_eq!(json(&again.response.body)["userId"], login);
+    assert_eq!(common::json_of(&again.response.body)["userId"], login);
     assert_eq!(
         total_fapi_requests(&sb) - before,
         1,
@@ -149,7 +138,7 @@ async fn the_tutorials_backend_reads_keyholes_session_token_as_the_signed_in_use
     assert!(outcome.revoked, "{outcome:?}");
     assert!(kept(&secrets, &sb.fapi).is_none());
     let after = keyhole
-        .send(&get(&sb.api.tutorial_lax, Credential::Session))
+        .send(&common::get_with(&sb.api.tutorial_lax, Credential::Session))
         .await;
     // The first service still holds a minted token for a few seconds; past it, Clerk says no.
     if let Ok(result) = after {
@@ -191,7 +180,7 @@ async fn a_session_ended_at_clerk_is_said_once_and_then_asks_for_a_sign_in() {
     // A new process, so no token minted before the revocation is still in memory.
     let cli = service(sb, secrets.clone(), Arc::new(common::NoBrowser));
     let ended = cli
-        .send(&get(&sb.api.tutorial_lax, Credential::Session))
+        .send(&common::get_with(&sb.api.tutorial_lax, Credential::Session))
         .await
         .expect_err("the session ended");
     assert!(matches!(ended, Error::SessionEnded(_)), "{ended:?}");
@@ -199,55 +188,52 @@ async fn a_session_ended_at_clerk_is_said_once_and_then_asks_for_a_sign_in() {
     // Forgotten, not retried: the next call says there is no session.
     assert_eq!(cli.clerk_session().await.expect("read"), None);
     let next = cli
-        .send(&get(&sb.api.tutorial_lax, Credential::Session))
+        .send(&common::get_with(&sb.api.tutorial_lax, Credential::Session))
         .await
         .expect_err("no session");
     assert!(matches!(next, Error::NotSignedIn), "{next:?}");
 }
 
-#[tokio::test]
-async fn an_instance_with_native_api_off_says_which_dashboard_setting_to_turn_on() {
-    let sb = Sandbox::start_with(SandboxOptions {
-        native_api_disabled: true,
-        ..SandboxOptions::default()
-    })
-    .expect("sandbox");
+/// Starts a sandbox with `options`, signs in with Clerk's own sign-in and expects Clerk to refuse
+/// with `code`: the error, once it is known nothing was stored.
+async fn refused_sign_in(options: SandboxOptions, code: &str) -> (Sandbox, Error) {
+    let sb = Sandbox::start_with(options).expect("sandbox");
     let secrets = Arc::new(MemoryStore::default());
+    // Any free port: not one an allowlist names.
     let keyhole = service(&sb, secrets.clone(), Arc::new(common::NoBrowser));
     let error = keyhole
         .sign_in(SignInMethod::Clerk)
         .await
         .expect_err("refused");
     assert!(
-        matches!(&error, Error::Clerk { code, .. } if code == "native_api_disabled"),
+        matches!(&error, Error::Clerk { code: got, .. } if got == code),
         "{error:?}"
     );
+    assert!(kept(&secrets, &sb.fapi).is_none(), "nothing stored");
+    (sb, error)
+}
+
+#[tokio::test]
+async fn an_instance_with_native_api_off_says_which_dashboard_setting_to_turn_on() {
+    let options = SandboxOptions {
+        native_api_disabled: true,
+        ..SandboxOptions::default()
+    };
+    let (_sb, error) = refused_sign_in(options, "native_api_disabled").await;
     assert!(error.to_string().contains("Native API"), "{error}");
     assert!(error.to_string().contains("Dashboard"), "{error}");
-    assert!(kept(&secrets, &sb.fapi).is_none(), "nothing stored");
 }
 
 #[tokio::test]
 async fn a_redirect_url_off_the_allowlist_names_the_allowlist_and_the_fixed_port() {
     let allowed = common::closed_port();
-    let sb = Sandbox::start_with(SandboxOptions {
+    let options = SandboxOptions {
         native_redirect_port: Some(allowed),
         ..SandboxOptions::default()
-    })
-    .expect("sandbox");
-    let secrets = Arc::new(MemoryStore::default());
-    // Any free port: not the one the instance allows.
-    let keyhole = service(&sb, secrets.clone(), Arc::new(common::NoBrowser));
-    let error = keyhole
-        .sign_in(SignInMethod::Clerk)
-        .await
-        .expect_err("refused");
-    assert!(
-        matches!(&error, Error::Clerk { code, .. } if code == "form_param_value_invalid"),
-        "{error:?}"
-    );
+    };
+    let (sb, error) = refused_sign_in(options, "form_param_value_invalid").await;
     assert!(error.to_string().contains("allowlist"), "{error}");
-    assert!(kept(&secrets, &sb.fapi).is_none(), "nothing stored");
+    let secrets = Arc::new(MemoryStore::default());
 
     // The fixed port the allowlist names: the sign-in goes through.
     let fixed = service_with(

@@ -6,7 +6,10 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use keyhole_core::{Browser, Config, Keyhole, MemoryStore, Service, ServiceOptions, Settings};
+use keyhole_core::{
+    ApiRequest, Body, Browser, Config, Credential, Keyhole, MemoryStore, Service, ServiceOptions,
+    Settings,
+};
 use keyhole_sandbox::Sandbox;
 use url::Url;
 
@@ -118,4 +121,20 @@ pub fn service_over(
         trusted_endpoint_origins: Vec::new(),
         cleartext_api_origins: Vec::new(),
     })
+}
+
+/// `GET url` carrying `credential`.
+pub fn get_with(url: &str, credential: Credential) -> ApiRequest {
+    ApiRequest {
+        token_type: Some(credential),
+        ..ApiRequest::get(&Url::parse(url).expect("a URL"))
+    }
+}
+
+/// The JSON an answer carried (the test fails when it is not JSON).
+pub fn json_of(body: &Body) -> &serde_json::Value {
+    match body {
+        Body::Json { value } => value,
+        other => panic!("not JSON: {other:?}"),
+    }
 }
