@@ -63,6 +63,7 @@ export function createClerkStandin(opts) {
     checker, // Promise<spec checker>
     nativeApiDisabled = false,
     nativeRedirectPort = null,
+    rotateOnMint = false, // stricter than Clerk is known to be: a new client JWT with every minted token
     secretKeys, // accepted BAPI secret keys
     machineSecretKey,
     machineId,
@@ -373,7 +374,9 @@ export function createClerkStandin(opts) {
       const s = sessions.get(ctx.params.session_id);
       if (!s || !ctx.client || s.clientId !== ctx.client.id) return notFound();
       if (s.status !== 'active') return clerkError(401, 'signed_out', 'Signed out', 'You are signed out');
-      return { status: 200, body: { object: 'token', jwt: mintSessionToken(s, ctx.headers.origin) }, bare: true };
+      const jwt = mintSessionToken(s, ctx.headers.origin);
+      if (rotateOnMint) issueClientJwt(ctx.client); // the one this answer carries is the only valid one
+      return { status: 200, body: { object: 'token', jwt }, bare: true };
     },
     'POST /v1/client/sessions/{session_id}/end': (ctx) => {
       const s = sessions.get(ctx.params.session_id);

@@ -80,6 +80,8 @@ const USAGE = `usage: node sandbox.mjs [options]
   --native-redirect-port N FAPI native SSO: allow only http://127.0.0.1:N/callback as redirect_url
                            (default: any port)
   --native-api-disabled    FAPI answers every /v1 request with native_api_disabled
+  --rotate-client-on-mint  FAPI rotates the client JWT with every session token it mints (the
+                           old one is refused at once), to test processes sharing one client
   --client-id ID           the public client's id (default keyhole-sandbox)
   --access-token-ttl SECS  access token lifetime (default 3600)
   --id-token-ttl SECS      ID token lifetime (default 3600)
@@ -100,6 +102,7 @@ try {
       'accepts-api-port': { type: 'string', default: '0' },
       'native-redirect-port': { type: 'string' },
       'native-api-disabled': { type: 'boolean', default: false },
+      'rotate-client-on-mint': { type: 'boolean', default: false },
       'client-id': { type: 'string', default: 'keyhole-sandbox' },
       'access-token-ttl': { type: 'string', default: '3600' },
       'id-token-ttl': { type: 'string', default: '3600' },
@@ -625,6 +628,7 @@ const clerkStandin = createClerkStandin({
   recordIssued,
   checker: specChecker,
   nativeApiDisabled: NATIVE_API_DISABLED,
+  rotateOnMint: args['rotate-client-on-mint'],
   nativeRedirectPort: NATIVE_REDIRECT_PORT,
   secretKeys: [SECRET_KEY, TEST_SECRET_KEY],
   machineSecretKey: MACHINE_SECRET_KEY,

@@ -299,3 +299,61 @@ async fn settings_with_only_an_instance_save_and_serve_clerks_own_sign_in() {
         .expect("signed in");
     assert_eq!(summary.subject.as_deref(), Some("user_2onlyinstance"));
 }
+
+#[tokio::test]
+async fn processes_sharing_one_clerk_client_never_send_or_keep_a_rotated_away_client_jwt() {
+    // Clerk rotates the client JWT and refuses the old one; this stand-in does it on every mint,
+    // so each mint below rotates it.
+    let sb = Sandbox::start_with(SandboxOptions {
+        rotate_client_on_mint: true,
+        ..SandboxOptions::default()
+    })
+    .expect("sandbox");
+    let keychain = Arc::new(MemoryStore::default());
+    let app = service(
+        &sb,
+        keychain.clone(),
+        Arc::new(common::StandIn::http_login("user_2shared")),
+    );
+    app.sign_in(SignInMethod::Clerk).await.expect("signed in");
+    let lax = || common::get_with(&sb.api.tutorial_lax, Credential::Session);
+
+    // A window that read the session before the CLI rotated the client JWT.
+    let window = service(&sb, keychain.clone(), Arc::new(common::NoBrowser));
+    assert!(window.clerk_session().await.expect("read").is_some());
+    let cli = service(&sb, keychain.clone(), Arc::new(common::NoBrowser));
+    let first = cli.send(&lax()).await.expect("the CLI's call");
+    assert_eq!(
+        common::json_of(&first.response.body)["userId"],
+        "user_2shared"
+    );
+    // The window mints with the newest client JWT (read under the lock), not the one it read.
+    let second = window.send(&lax()).await.expect("the window's call");
+    assert_eq!(
+        common::json_of(&second.response.body)["userId"],
+        "user_2shared"
+    );
+
+    // Two more processes at once: the lock takes them one after the other.
+    let (a, b) = (
+        service(&sb, keychain.clone(), Arc::new(common::NoBrowser)),
+        service(&sb, keychain.clone(), Arc::new(common::NoBrowser)),
+    );
+    let request = lax();
+    let (ra, rb) = tokio::join!(a.send(&request), b.send(&request));
+    for result in [ra, rb] {
+        let result = result.expect("both answered");
+        assert_eq!(
+            common::json_of(&result.response.body)["userId"],
+            "user_2shared"
+        );
+    }
+    // And what the keychain keeps still works.
+    let later = service(&sb, keychain.clone(), Arc::new(common::NoBrowser));
+    later
+        .send(&lax())
+        .await
+        .expect("the kept client JWT is the newest");
+    assert_eq!(sb.fapi_requests(MINTS), 6, "one mint per process");
+    assert_spec_clean(&sb);
+}

@@ -97,6 +97,9 @@ pub struct SandboxOptions {
     pub native_redirect_port: Option<u16>,
     /// FAPI answers every `/v1` request with the error code `native_api_disabled`.
     pub native_api_disabled: bool,
+    /// FAPI rotates the client JWT with every session token it mints and refuses the old one at
+    /// once (stricter than Clerk is known to be), to test processes sharing one client.
+    pub rotate_client_on_mint: bool,
 }
 
 #[derive(Deserialize)]
@@ -242,6 +245,9 @@ impl Sandbox {
             "--session-api-port",
             options.session_api_port.map(|v| v.to_string()),
         );
+        if options.rotate_client_on_mint {
+            cmd.arg("--rotate-client-on-mint");
+        }
         if options.native_api_disabled {
             cmd.arg("--native-api-disabled");
         }
