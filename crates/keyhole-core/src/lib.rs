@@ -80,7 +80,7 @@ mod signin;
 mod tokens;
 
 // What the two front ends use: the service, and the types its calls take and give.
-pub use api::matrix::{Matrix, MatrixRow, MissingKind};
+pub use api::matrix::{accepts_token_value, Matrix, MatrixRow, MissingKind};
 pub use api::probe::{ApiResponse, Body, BODY_CAP};
 pub use api::request::{ApiRequest, Credential, Method, Pair, RequestBody};
 /// Token newtypes with redacted `Debug`, from the `oauth2` crate.

@@ -300,3 +300,76 @@ async fn api_keys_and_m2m_tokens_go_as_they_are_and_the_matrix_names_what_lets_e
     }
     assert!(sb.spec_violations().expect("stats").is_empty());
 }
+
+#[tokio::test]
+async fn on_each_accepts_token_setting_the_matrix_lets_in_exactly_the_kinds_it_names() {
+    let sb = keyhole_sandbox::shared();
+    let settings = Settings {
+        instance: sb.fapi.clone(),
+        client_id: sb.client_id.clone(),
+        api_url: sb.api.tutorial_lax.clone(),
+        backend_api: sb.bapi.clone(),
+        ..Settings::default()
+    };
+    let keyhole = common::service_over(
+        settings,
+        Arc::new(MemoryStore::default()),
+        Arc::new(common::StandIn::http_login("user_2matrix")),
+    );
+    // Every kind held: an OAuth session, a test session, an API key, a machine key.
+    keyhole
+        .sign_in(keyhole_core::SignInMethod::Browser)
+        .await
+        .expect("OAuth sign-in");
+    keyhole
+        .save_clerk_key(KeyKind::SecretKey, &sb.secret_key)
+        .await
+        .expect("kept");
+    keyhole
+        .start_test_session(USER, false)
+        .await
+        .expect("test session");
+    keyhole.create_api_key(USER).await.expect("API key");
+    keyhole
+        .save_clerk_key(KeyKind::MachineKey, &sb.machine_secret_key)
+        .await
+        .expect("kept");
+
+    use Credential::{ApiKey, M2m, OAuth, Session};
+    let routes: [(&str, &[Credential]); 6] = [
+        ("session_token", &[Session]),
+        ("oauth_token", &[OAuth]),
+        ("api_key", &[ApiKey]),
+        ("m2m_token", &[M2m]),
+        ("any", &[Session, OAuth, ApiKey, M2m]),
+        ("session_token,api_key", &[Session, ApiKey]),
+    ];
+    for (accepts_token, let_in) in routes {
+        let url = Url::parse(&accepts(sb, accepts_token)).expect("URL");
+        let matrix = keyhole
+            .try_every_token_type(&ApiRequest::get(&url))
+            .await
+            .expect("a matrix");
+        assert!(matrix.missing.is_empty(), "{matrix:#?}");
+        for row in &matrix.rows {
+            let expected = let_in.contains(&row.credential);
+            assert_eq!(
+                row.signed_in,
+                Some(expected),
+                "{accepts_token}: {:?} {row:?}",
+                row.credential
+            );
+            match keyhole_core::accepts_token_value(row.credential) {
+                Some(value) if !expected => {
+                    let fix = row.fix.clone().unwrap_or_default();
+                    assert!(
+                        fix.contains(&format!("'{value}'")),
+                        "{accepts_token}: {fix}"
+                    );
+                }
+                _ => assert_eq!(row.fix, None, "{accepts_token}: {row:?}"),
+            }
+        }
+    }
+    assert!(sb.spec_violations().expect("stats").is_empty());
+}
