@@ -228,6 +228,24 @@ pub struct SignInArgs {
     pub allow_production: bool,
 }
 
+/// `--m2m-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum M2mFormat {
+    /// `mt_…`, checked by the backend with Clerk.
+    Opaque,
+    /// A JWT signed by the instance.
+    Jwt,
+}
+
+impl M2mFormat {
+    fn as_str(self) -> &'static str {
+        match self {
+            M2mFormat::Opaque => "opaque",
+            M2mFormat::Jwt => "jwt",
+        }
+    }
+}
+
 /// `--token-type`: the kinds of token Keyhole sends ([`keyhole_core::Credential`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TokenType {
@@ -297,6 +315,10 @@ pub struct SettingsArgs {
     /// https://api.clerk.com].
     #[arg(long, env = "KEYHOLE_BACKEND_API", value_name = "URL")]
     pub backend_api: Option<String>,
+    /// The M2M tokens `--token-type m2m` mints: opaque (mt_…, checked by the backend with Clerk)
+    /// or jwt (signed by the instance, checked networklessly) [default: opaque].
+    #[arg(long, env = "KEYHOLE_M2M_FORMAT", value_enum, value_name = "FORMAT")]
+    pub m2m_format: Option<M2mFormat>,
     /// Send the access token to this plain-http API origin even though it is not on this machine
     /// (anyone on the network could read it). Refused by default.
     #[arg(long, env = "KEYHOLE_ALLOW_CLEARTEXT_API", value_name = "URL")]
@@ -324,6 +346,10 @@ impl SettingsArgs {
             api_url: api_url.map(str::to_owned).unwrap_or(base.api_url),
             resource: base.resource,
             backend_api: self.backend_api.clone().unwrap_or(base.backend_api),
+            m2m_format: self
+                .m2m_format
+                .map(|f| f.as_str().to_owned())
+                .unwrap_or(base.m2m_format),
         }
     }
 }

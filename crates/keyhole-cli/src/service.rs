@@ -179,6 +179,7 @@ fn flag_name(field: &str) -> &'static str {
         "timeout" => "max-time",
         "tokenType" => "token-type",
         "backendApi" => "backend-api",
+        "m2mFormat" => "m2m-format",
         "secretKey" => "secret-key",
         "apiKey" => "api-key",
         "machineKey" => "machine-key",

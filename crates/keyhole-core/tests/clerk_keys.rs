@@ -373,3 +373,52 @@ async fn on_each_accepts_token_setting_the_matrix_lets_in_exactly_the_kinds_it_n
     }
     assert!(sb.spec_violations().expect("stats").is_empty());
 }
+
+#[tokio::test]
+async fn m2m_tokens_come_opaque_by_default_or_as_jwts_when_asked() {
+    let sb = keyhole_sandbox::shared();
+    for (format, jwt) in [("", false), ("jwt", true)] {
+        let settings = Settings {
+            instance: sb.fapi.clone(),
+            api_url: accepts(sb, "m2m_token"),
+            backend_api: sb.bapi.clone(),
+            m2m_format: format.into(),
+            ..Settings::default()
+        };
+        let keyhole = common::service_over(
+            settings,
+            Arc::new(MemoryStore::default()),
+            Arc::new(common::NoBrowser),
+        );
+        keyhole
+            .save_clerk_key(KeyKind::MachineKey, &sb.machine_secret_key)
+            .await
+            .expect("kept");
+        let token = keyhole.token(Credential::M2m).await.expect("minted");
+        assert_eq!(token.secret().starts_with("mt_"), !jwt, "{format:?}");
+        assert_eq!(token.secret().split('.').count() == 3, jwt, "{format:?}");
+        let answer = keyhole
+            .send(&common::get_with(
+                &accepts(sb, "m2m_token"),
+                Credential::M2m,
+            ))
+            .await
+            .expect("answered");
+        let auth = common::json_of(&answer.response.body);
+        assert_eq!(auth["isAuthenticated"], true, "{format:?}: {auth}");
+    }
+    let bad = Settings {
+        instance: sb.fapi.clone(),
+        m2m_format: "paseto".into(),
+        ..Settings::default()
+    };
+    let error = common::service_over(
+        bad,
+        Arc::new(MemoryStore::default()),
+        Arc::new(common::NoBrowser),
+    )
+    .token(Credential::M2m)
+    .await
+    .expect_err("refused");
+    assert_eq!(error.field(), Some("m2mFormat"), "{error:?}");
+}

@@ -450,9 +450,14 @@ impl Service {
         setup::require_instance(&self.settings())?;
         let config = self.config_with(Settings::validate_without_client)?;
         let mut slot = self.inner.clerk.lock().await;
+        // The API URL may change freely; what the Clerk side is made of may not.
         if let Some(keeper) = slot.as_ref().filter(|k| {
-            k.config().issuer == config.issuer
-                && k.config().cleartext_api_origins == config.cleartext_api_origins
+            let kept = k.config();
+            kept.issuer == config.issuer
+                && kept.cleartext_api_origins == config.cleartext_api_origins
+                && kept.backend_api == config.backend_api
+                && kept.m2m_format == config.m2m_format
+                && kept.redirect_port == config.redirect_port
         }) {
             return Ok(Arc::clone(keeper));
         }

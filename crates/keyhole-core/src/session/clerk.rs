@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::clerk::bapi::{Bapi, M2mFormat};
+use crate::clerk::bapi::Bapi;
 use crate::clerk::fapi::{self, Fapi};
 use crate::clerk::keys::{self, KeyKind};
 use crate::clerk::native::{self, NativeSession};
@@ -418,8 +418,8 @@ impl ClerkKeeper {
         self.key(KeyKind::ApiKey)
     }
 
-    /// An M2M token: the one minted last while it has [`MIN_LIFE`] left, else a new one from
-    /// the machine secret key.
+    /// An M2M token of the configured format: the one minted last while it has [`MIN_LIFE`]
+    /// left, else a new one from the machine secret key. Sent as it is, JWT or opaque.
     pub async fn m2m_token(&self) -> Result<Secret> {
         if let Some((token, expires_at)) = self.m2m_lock().clone() {
             if expires_at.is_none_or(|at| at >= now_secs() + MIN_LIFE.as_secs()) {
@@ -429,7 +429,7 @@ impl ClerkKeeper {
         let key = self.key(KeyKind::MachineKey)?;
         let issued = self
             .bapi(&key)
-            .m2m_token(M2mFormat::Opaque, M2M_TTL)
+            .m2m_token(self.config().m2m_format, M2M_TTL)
             .await?;
         *self.m2m_lock() = Some((issued.token.clone(), issued.expires_at));
         Ok(issued.token)

@@ -64,6 +64,8 @@ pub struct Settings {
     /// Clerk's Backend API, for test sessions, API keys and M2M tokens; empty for
     /// `https://api.clerk.com`.
     pub backend_api: String,
+    /// The M2M tokens to mint: `opaque` (`mt_…`, the default when empty) or `jwt`.
+    pub m2m_format: String,
 }
 
 /// Validated configuration.
@@ -91,6 +93,8 @@ pub struct Config {
     pub profile: Option<String>,
     /// Clerk's Backend API origin (`https://api.clerk.com` unless set).
     pub backend_api: Url,
+    /// The M2M tokens to mint.
+    pub m2m_format: crate::clerk::bapi::M2mFormat,
 }
 
 impl Settings {
@@ -125,6 +129,16 @@ impl Settings {
             cleartext_api_origins: Vec::new(),
             profile: None,
             backend_api: parse_backend_api(&self.backend_api)?,
+            m2m_format: match self.m2m_format.trim() {
+                "" | "opaque" => crate::clerk::bapi::M2mFormat::Opaque,
+                "jwt" => crate::clerk::bapi::M2mFormat::Jwt,
+                other => {
+                    return Err(Error::setting(
+                        "m2mFormat",
+                        format!("{other:?} is not an M2M token format; use opaque or jwt."),
+                    ))
+                }
+            },
         })
     }
 
@@ -145,6 +159,7 @@ impl Settings {
             api_url: self.api_url.trim().to_owned(),
             resource: config.resource.map(String::from).unwrap_or_default(),
             backend_api: self.backend_api.trim().to_owned(),
+            m2m_format: self.m2m_format.trim().to_owned(),
         })
     }
 }
@@ -475,6 +490,7 @@ mod tests {
             api_url: "http://localhost:5000/protected-endpoint".into(),
             resource: String::new(),
             backend_api: String::new(),
+            m2m_format: String::new(),
         }
     }
 

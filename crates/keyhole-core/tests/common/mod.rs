@@ -23,6 +23,7 @@ pub fn config_for(sandbox: &Sandbox, api_url: &str) -> Config {
         api_url: api_url.to_owned(),
         resource: String::new(),
         backend_api: String::new(),
+        m2m_format: String::new(),
     }
     .validate()
     .expect("sandbox settings are valid")
