@@ -12,8 +12,12 @@
 //!   and it reports as it goes through one stream of [`Event`]s.
 //! - [`Settings`]: what the user types, validated field by field into a [`Config`].
 //! - [`Session`]: verified tokens and what a UI shows of them ([`SessionSummary`]).
-//! - [`ApiRequest`] → [`ApiResult`]: the request the user shapes, and the answer with a plain-words
-//!   diagnosis when it disappoints.
+//! - [`ApiRequest`] → [`ApiResult`]: the request the user shapes, the [`Credential`] it carries
+//!   (a Clerk session token, the OAuth access token, an API key, an M2M token, or none), and the
+//!   answer with a plain-words diagnosis when it disappoints; [`Matrix`]: the same request with
+//!   every kind of token held, and what would let each refused kind in.
+//! - [`KeyKind`]: the Clerk keys a user gives (secret key, API key, machine secret key), kept in
+//!   the keychain only.
 //! - [`SecretStore`]: where secrets live — the OS [`Keychain`], or memory without one.
 //! - [`Error`]: one error type; [`Error::kind`] gives a stable name for UIs, [`Error::rule`] the
 //!   rule of the standards that refused something, [`Error::report`] the message with its causes
@@ -83,8 +87,8 @@ mod tokens;
 pub use api::matrix::{accepts_token_value, Matrix, MatrixRow, MissingKind};
 pub use api::probe::{ApiResponse, Body, BODY_CAP};
 pub use api::request::{ApiRequest, Credential, Method, Pair, RequestBody};
-/// Token newtypes with redacted `Debug`, from the `oauth2` crate.
 pub use clerk::keys::KeyKind;
+/// Token newtypes with redacted `Debug`, from the `oauth2` crate.
 pub use engine::{ApiResult, ApiWarning};
 pub use error::{chain, Error, Result, Rule};
 pub use oauth2::{AccessToken, RefreshToken};
