@@ -108,6 +108,9 @@ export function settingsFromForm(form, saved) {
       apiUrl: form.apiUrl,
       resource: form.resource,
       sandbox: Boolean(saved?.sandbox), // not user-editable; sent back unchanged
+      // Not on the form either: Clerk's Backend API (test sessions, API keys, M2M tokens), kept
+      // as loaded, so a save does not put it back to https://api.clerk.com (empty).
+      backendApi: typeof saved?.backendApi === "string" ? saved.backendApi : "",
     },
   };
 }
