@@ -169,6 +169,7 @@ async fn the_secret_key_acts_as_a_user_and_creates_an_api_key_the_backend_accept
         !page.contains(&sandbox.secret_key),
         "the key is never shown back: {page}"
     );
+    app.screenshot_at("keys-panel", "#clerk-keys").await;
 
     // Act as the user: an impersonated test session, said plainly on the Clerk card.
     app.fill("#act-as-user", USER).await;
