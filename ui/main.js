@@ -14,7 +14,7 @@ const INPUT_IDS = { instance: "instance", clientId: "client-id", scopes: "scopes
 let state = initialState(Date.now());
 
 /** Typing: the input already shows it, and re-rendering would break IME and undo. */
-const TYPING = new Set(["fieldEdited", "requestEdited", "profileNameEdited", "savedNameEdited"]);
+const TYPING = new Set(["fieldEdited", "requestEdited", "profileNameEdited", "savedNameEdited", "keyEdited", "keysTextEdited"]);
 
 let lastEventType = "";
 
@@ -126,8 +126,8 @@ async function settle(promise, ok, fail) {
 
 const effects = {
   async saveClicked() {
-    // Another instance may keep another Clerk session (or none).
-    if (await saveForm({ quiet: false })) await loadClerk();
+    // Another instance may keep another Clerk session (or none), and other keys.
+    if (await saveForm({ quiet: false })) await Promise.all([loadClerk(), loadKeys()]);
   },
   async setUpClicked() {
     await setUp(api.setUpFromApi, "api");
@@ -208,7 +208,7 @@ const effects = {
   },
   async profileSwitchClicked(event) {
     await settle(api.switchProfile(event.name || null), (settings) => ({ type: "profileSwitched", settings }), (error) => ({ type: "profileFailed", error }));
-    await Promise.all([loadProfiles(), loadSaved(), loadClerk()]);
+    await Promise.all([loadProfiles(), loadSaved(), loadClerk(), loadKeys()]);
   },
   async saveProfileClicked() {
     const name = state.profiles.draft.trim();
@@ -229,6 +229,23 @@ const effects = {
   },
   async deleteSavedClicked(event) {
     await settle(api.deleteSavedRequest(event.name), (requests) => ({ type: "savedLoaded", requests }), (error) => ({ type: "savedFailed", error }));
+  },
+  // --- the Clerk keys panel: what was typed goes to the engine, which answers it masked ---------
+  async keySaveClicked({ kind }) {
+    const value = state.keys.drafts[kind];
+    // keySaved empties the draft: the re-rendered input is empty, and the value is not kept.
+    await settle(api.saveClerkKey(kind, value), (keys) => ({ type: "keySaved", kind, keys }), (error) => ({ type: "keySaveFailed", kind, error }));
+  },
+  async keyForgetClicked({ kind }) {
+    await settle(api.forgetClerkKey(kind), (keys) => ({ type: "keyForgotten", kind, keys }), (error) => ({ type: "keyForgetFailed", kind, error }));
+  },
+  async testSessionClicked() {
+    const { actAs, allowProduction } = state.keys;
+    await settle(api.startTestSession(actAs.trim(), allowProduction), (session) => ({ type: "testSessionStarted", session }), (error) => ({ type: "testSessionFailed", error }));
+  },
+  async createApiKeyClicked() {
+    await settle(api.createApiKey(state.keys.apiKeyFor.trim()), (masked) => ({ type: "apiKeyCreated", masked }), (error) => ({ type: "createApiKeyFailed", error }));
+    await loadKeys(); // the new key is kept: the API key row and the selector show it
   },
   async signOutClicked() {
     await settle(api.signOut(), (outcome) => ({ type: "signedOut", outcome }), (error) => ({ type: "signOutFailed", error }));
@@ -262,6 +279,11 @@ async function signIn(method, save) {
 /** The Clerk session kept for the instance (none, or an instance not set: null). */
 async function loadClerk() {
   await settle(api.clerkSession(), (clerk) => ({ type: "clerkLoaded", clerk }), () => ({ type: "noop" }));
+}
+
+/** The Clerk keys kept for the instance, masked. */
+async function loadKeys() {
+  await settle(api.clerkKeys(), (keys) => ({ type: "keysLoaded", keys }), () => ({ type: "noop" }));
 }
 
 async function loadHistory() {
@@ -357,7 +379,7 @@ async function boot() {
     reveal();
   }
 
-  await Promise.all([loadHistory(), loadProfiles(), loadSaved(), loadClerk()]);
+  await Promise.all([loadHistory(), loadProfiles(), loadSaved(), loadClerk(), loadKeys()]);
   setInterval(() => dispatch({ type: "tick", now: Date.now() }), 1000);
 }
 

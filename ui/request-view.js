@@ -106,7 +106,7 @@ function tokenSelect(state, dispatch, tokenType) {
       id: "token-type", name: "tokenType",
       onChange: (e) => dispatch({ type: "tokenTypeChosen", tokenType: e.target.value }),
     }, TOKEN_TYPES.map((t) => h("option", { value: t.value, selected: t.value === tokenType },
-      holdsTokenType(state, t.value) ? t.label : `${t.label} (not signed in)`))),
+      holdsTokenType(state, t.value) ? t.label : `${t.label} (${t.missing})`))),
   ];
 }
 
@@ -114,7 +114,7 @@ function tokenHint(state, tokenType) {
   const info = tokenTypeInfo(tokenType);
   let text;
   if (tokenType === "none") text = "No token: the API sees a signed-out caller.";
-  else if (!holdsTokenType(state, tokenType)) text = `Sends ${info.sign} as Authorization: Bearer …, once you sign in for one.`;
+  else if (!holdsTokenType(state, tokenType)) text = `Sends ${info.sign} as Authorization: Bearer …, ${info.get}.`;
   else text = `Sends ${info.sign} as Authorization: Bearer ….`;
   return h("p", { id: "token-hint", class: "hint" }, text);
 }

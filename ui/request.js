@@ -18,21 +18,30 @@ export const DEFAULT_TIMEOUT_SECS = 30;
  * (null: always available). A new kind ("api-key", "m2m") is one more line here.
  */
 export const TOKEN_TYPES = Object.freeze([
-  Object.freeze({ value: "session", label: "Session token", held: "clerk", sign: "a Clerk session token" }),
-  Object.freeze({ value: "oauth", label: "OAuth token", held: "session", sign: "your OAuth access token" }),
-  Object.freeze({ value: "none", label: "No token", held: null, sign: null }),
+  Object.freeze({ value: "session", label: "Session token", held: "clerk", sign: "a Clerk session token", missing: "not signed in", get: "once you sign in for one" }),
+  Object.freeze({ value: "oauth", label: "OAuth token", held: "session", sign: "your OAuth access token", missing: "not signed in", get: "once you sign in for one" }),
+  Object.freeze({ value: "api-key", label: "API key", held: "apiKey", sign: "the Clerk API key kept for this instance", missing: "not held", get: "once you keep one under Clerk keys" }),
+  Object.freeze({ value: "m2m", label: "M2M token", held: "machineKey", sign: "an M2M token minted from the machine secret key", missing: "not held", get: "once you keep a machine secret key under Clerk keys" }),
+  Object.freeze({ value: "none", label: "No token", held: null, sign: null, missing: null, get: null }),
 ]);
+/** The Clerk keys kept for the instance (clerk_keys), as the engine names them. */
+export const KEY_KINDS = Object.freeze(["secretKey", "apiKey", "machineKey"]);
 const TOKEN_VALUES = TOKEN_TYPES.map((t) => t.value);
 
 /** The entry of TOKEN_TYPES for `value` (an unknown kind from a newer engine gets a plain one). */
 export function tokenTypeInfo(value) {
-  return TOKEN_TYPES.find((t) => t.value === value) ?? { value, label: String(value), held: null, sign: `a ${value} token` };
+  return TOKEN_TYPES.find((t) => t.value === value)
+    ?? { value, label: String(value), held: null, sign: `a ${value} token`, missing: "not held", get: "once you have one" };
 }
 
-/** Whether the user holds a token of this kind now (a kind needing no sign-in always is). */
+/**
+ * Whether the user holds a token of this kind now (a kind needing no sign-in always is). `held`
+ * names a session in the state ("clerk", "session") or a Clerk key kept (state.keys.view).
+ */
 export function holdsTokenType(state, value) {
   const held = tokenTypeInfo(value).held;
-  return held == null || Boolean(state[held]);
+  if (held == null) return true;
+  return KEY_KINDS.includes(held) ? Boolean(state.keys?.view?.[held]) : Boolean(state[held]);
 }
 
 /**

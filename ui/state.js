@@ -3,6 +3,7 @@
 // re-renders and no command runs (e.g. a second "Call API" click while one is loading).
 
 import { backendNotice, sessionEndedNotice, signInFailureNotice, signOutNotice } from "./format.js";
+import { initialKeysState, keysHandlers } from "./keys.js";
 import { API_IDLE, MATRIX_IDLE, emptyDraft, initialRequestState, requestHandlers } from "./request.js";
 
 /** Settings fields, as the backend names them in `{kind: "invalid_setting", field}`. */
@@ -25,8 +26,9 @@ export function initialState(now = 0) {
     signingOut: false,
     // api: { status: "idle" | "loading" | "error" | "data", result, message, diagnosis, … }
     ...initialRequestState(),
+    keys: initialKeysState(), // the Clerk keys panel (keys.js)
     // <details> open state survives re-renders
-    expanded: { settings: false, idToken: false, query: false, headers: false, body: false, history: true, saved: true },
+    expanded: { settings: false, keys: false, idToken: false, query: false, headers: false, body: false, history: true, saved: true },
     diagnosisCopy: null, // "done" | "failed" after Copy details
     early: null, // a SessionState from session-changed that arrived while still loading
   };
@@ -106,6 +108,9 @@ export function settingsFromForm(form, saved) {
       apiUrl: form.apiUrl,
       resource: form.resource,
       sandbox: Boolean(saved?.sandbox), // not user-editable; sent back unchanged
+      // Not on the form either: Clerk's Backend API (test sessions, API keys, M2M tokens), kept
+      // as loaded, so a save does not put it back to https://api.clerk.com (empty).
+      backendApi: typeof saved?.backendApi === "string" ? saved.backendApi : "",
     },
   };
 }
@@ -363,6 +368,7 @@ const handlers = {
     }
   },
   ...requestHandlers,
+  ...keysHandlers,
   apiFailed(s, event) {
     if (s.api.status !== "loading") return s;
     // The backend's refresh was refused. It also emits session-changed(null + notice); whichever

@@ -3,6 +3,7 @@
 
 import { h } from "./dom.js";
 import * as fmt from "./format.js";
+import { keysPanel } from "./keys-view.js";
 import { historyCard, profilesBar, requestCard, savedCard, updateWaiting } from "./request-view.js";
 import { offersSetUp } from "./state.js";
 
@@ -92,14 +93,14 @@ function signedOutScreen(state, dispatch) {
     "aria-disabled": state.saving ? "true" : null,
     onClick: () => dispatch({ type: "setUpClicked" }),
   }, "Set up from this API");
-  return h("section", { class: "card narrow", "aria-labelledby": "screen-title" },
+  return [h("section", { class: "card narrow", "aria-labelledby": "screen-title" },
     screenTitle("Sign in"),
     h("p", { class: "lead" }, DESCRIPTION),
     profilesBar(state, dispatch),
     settingsForm(state, dispatch, [setUp, signIn, withCode, clerkSignIn]),
     h("p", { id: "hint-sign-in-kinds", class: "hint" },
       "Sign in with Clerk goes through your OAuth application and gives an OAuth access token. Sign in with Clerk (session token) uses Clerk's own sign-in, with only the instance: its session tokens are what ClerkExpressWithAuth() and getAuth(req) read by default."),
-  );
+  ), keysPanel(state, dispatch)];
 }
 
 /** Clerk's own sign-in (a Clerk session, for session tokens), on the form and in the explorer. */
@@ -268,7 +269,7 @@ function signedInScreen(state, dispatch) {
     h("div", { class: "column" }, requestCard(state, dispatch)),
     h("div", { class: "column" },
       whoCard(state, dispatch), clerkCard(state, dispatch), savedCard(state, dispatch), historyCard(state, dispatch),
-      state.session ? tokenCard(state, dispatch) : null, settingsPanel(state, dispatch)),
+      state.session ? tokenCard(state, dispatch) : null, settingsPanel(state, dispatch), keysPanel(state, dispatch)),
   );
 }
 
@@ -311,6 +312,10 @@ function clerkCard(state, dispatch) {
     h("h2", { id: "clerk-title" }, "Clerk session", h("span", { class: "muted" }, " · sends session tokens")),
     c
       ? [
+        c.impersonated === true
+          ? h("p", { id: "impersonated-banner", class: ["notice", "notice-warning", "banner"], role: "note" },
+            h("strong", null, "Impersonated test session"), " — made with the secret key, not the user's own sign-in")
+          : null,
         h("dl", { class: "facts" },
           fact("User ID", h("code", { id: "clerk-subject" }, c.subject ?? "")),
           fact("Session ID", h("code", { id: "clerk-session-id" }, c.sessionId ?? "")),

@@ -8,6 +8,7 @@ export const settings = Object.freeze({
   apiUrl: "http://localhost:3000/protected",
   resource: "",
   sandbox: false,
+  backendApi: "",
 });
 
 export function session(overrides = {}) {

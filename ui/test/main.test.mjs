@@ -94,7 +94,7 @@ describe("boot", () => {
     const ui = await boot();
     assert.deepEqual(ui.calls.slice(0, 2).map(([c]) => c), ["listen:sign-in-progress", "listen:session-changed"]);
     assert.deepEqual(ui.commands().slice(0, 2).sort(), ["load_settings", "session"]);
-    assert.deepEqual(ui.commands().slice(2).sort(), ["clerk_session", "history", "profiles", "saved_requests"]);
+    assert.deepEqual(ui.commands().slice(2).sort(), ["clerk_keys", "clerk_session", "history", "profiles", "saved_requests"]);
     assert.equal(ui.state(), "signedOut");
     assert.equal(ui.$("instance").value, settings.instance);
     assert.equal(ui.timers.length, 1, "one countdown timer");
@@ -153,7 +153,7 @@ describe("first frame from the shell's initial state (__KEYHOLE_INITIAL__)", () 
   test("a malformed initial state falls back to asking the backend", async () => {
     const ui = await boot({ initial: { about } });
     // History, profiles, saved requests and the Clerk session are read after the first frame in any case.
-    assert.deepEqual(ui.commands().sort(), ["clerk_session", "history", "load_settings", "profiles", "saved_requests", "session"]);
+    assert.deepEqual(ui.commands().sort(), ["clerk_keys", "clerk_session", "history", "load_settings", "profiles", "saved_requests", "session"]);
     assert.equal(ui.state(), "signedOut");
     assert.equal(ui.$("about").textContent, "");
   });
@@ -664,5 +664,79 @@ describe("session tokens", () => {
     assert.ok(ui.$("clerk-session-id"));
     await ui.click("sign-out");
     assert.equal(ui.state(), "signedOut");
+  });
+});
+
+describe("the Clerk keys panel's commands", () => {
+  const NONE = { secretKey: null, apiKey: null, machineKey: null };
+
+  test("Save sends what was typed to save_clerk_key; the masked view shows and the input is empty; Forget calls forget_clerk_key", async () => {
+    let kept = NONE;
+    const ui = await boot({
+      current: sessionState(session()),
+      handlers: {
+        clerk_keys: async () => kept,
+        save_clerk_key: async ({ kind, value }) => {
+          if (!value.startsWith("sk_")) throw { kind: "invalid_setting", field: kind, message: "Not a secret key (sk_test_… or sk_live_…)." };
+          kept = { ...kept, [kind]: "sk_test_…ABCD" };
+          return kept;
+        },
+        forget_clerk_key: async ({ kind }) => { kept = { ...kept, [kind]: null }; return kept; },
+      },
+    });
+    assert.ok(ui.commands().includes("clerk_keys"), "read at boot");
+    ui.type("key-secret-key", "pk_test_wrong");
+    await ui.click("save-key-secret-key");
+    assert.equal(ui.$("error-key-secret-key").textContent, "Not a secret key (sk_test_… or sk_live_…).");
+    ui.type("key-secret-key", "sk_test_0123456789abcdefABCD");
+    await ui.click("save-key-secret-key");
+    assert.deepEqual(ui.calls.filter(([c]) => c === "save_clerk_key").at(-1), ["save_clerk_key", { kind: "secretKey", value: "sk_test_0123456789abcdefABCD" }]);
+    assert.equal(ui.$("kept-secret-key").textContent, "sk_test_…ABCD");
+    assert.equal(ui.$("key-secret-key").value, "");
+    assert.equal(ui.$("error-key-secret-key"), null);
+    assert.doesNotMatch(ui.app.textContent, /0123456789abcdef/);
+    await ui.click("forget-key-secret-key");
+    assert.deepEqual(ui.calls.at(-1), ["forget_clerk_key", { kind: "secretKey" }]);
+    assert.equal(ui.$("kept-secret-key").textContent, "None kept.");
+  });
+
+  test("Act as user from the sign-in form calls start_test_session and opens the explorer with the banner", async () => {
+    const ui = await boot({
+      handlers: {
+        clerk_keys: async () => ({ ...NONE, secretKey: "sk_test_…ABCD" }),
+        start_test_session: async ({ userId }) => clerkSession({ subject: userId, sessionId: "sess_test", impersonated: true }),
+      },
+    });
+    assert.equal(ui.state(), "signedOut");
+    ui.type("act-as-user", "user_2abcdefghijklmnopqrstuvwxyz");
+    await ui.click("start-test-session");
+    assert.deepEqual(ui.calls.at(-1), ["start_test_session", { userId: "user_2abcdefghijklmnopqrstuvwxyz", allowProduction: false }]);
+    assert.equal(ui.state(), "signedIn");
+    assert.equal(ui.$("impersonated-banner").textContent, "Impersonated test session — made with the secret key, not the user's own sign-in");
+    assert.equal(ui.$("token-type").children.find((o) => o.hasAttribute("selected")).value, "session");
+  });
+
+  test("Create API key calls create_api_key, then re-reads the keys: API key is held in the selector", async () => {
+    let kept = { ...NONE, secretKey: "sk_test_…ABCD" };
+    const ui = await boot({
+      current: sessionState(session()),
+      handlers: {
+        clerk_keys: async () => kept,
+        create_api_key: async () => { kept = { ...kept, apiKey: "ak_…wxyz" }; return "ak_…wxyz"; },
+        send_request: async () => apiResult(),
+      },
+    });
+    assert.equal(ui.$("token-type").children.find((o) => o.value === "api-key").textContent, "API key (not held)");
+    ui.type("api-key-for", "user_2x");
+    await ui.click("create-api-key");
+    assert.ok(ui.calls.some(([c, a]) => c === "create_api_key" && a.subject === "user_2x"));
+    assert.match(ui.$("created-api-key").textContent, /ak_…wxyz/);
+    assert.equal(ui.$("kept-api-key").textContent, "ak_…wxyz");
+    const select = ui.$("token-type");
+    assert.equal(select.children.find((o) => o.value === "api-key").textContent, "API key");
+    select.fire("change", { target: { value: "api-key" } });
+    await flush();
+    await ui.click("call-api");
+    assert.equal(ui.calls.find(([c]) => c === "send_request")[1].request.tokenType, "api-key");
   });
 });

@@ -151,6 +151,13 @@ describe("settings form", () => {
     assert.equal(next(s, { type: "sectionToggled", section: "bogus", open: true }), s);
   });
 
+  test("settingsFromForm sends the Backend API back as loaded (the sandbox's stand-in survives a save)", () => {
+    const saved = { ...settings, sandbox: true, backendApi: "http://127.0.0.1:4001" };
+    const out = settingsFromForm({ ...formFromSettings(saved), apiUrl: "http://127.0.0.1:5000/other" }, saved);
+    assert.equal(out.settings.backendApi, "http://127.0.0.1:4001");
+    assert.equal(settingsFromForm(formFromSettings(settings), settings).settings.backendApi, "");
+  });
+
   test("formFromSettings and settingsFromForm round-trip, keeping sandbox", () => {
     const back = settingsFromForm(formFromSettings({ ...settings, sandbox: true, redirectPort: 8765 }), { sandbox: true });
     assert.deepEqual(back, { ok: true, settings: { ...settings, sandbox: true, redirectPort: 8765 } });

@@ -28,7 +28,7 @@ beforeEach(() => {
 
 describe("the token selector's state", () => {
   test("one list names every kind, in the engine's order", () => {
-    assert.deepEqual(TOKEN_TYPES.map((t) => t.value), ["session", "oauth", "none"]);
+    assert.deepEqual(TOKEN_TYPES.map((t) => t.value), ["session", "oauth", "api-key", "m2m", "none"]);
   });
 
   test("the default: oauth with an OAuth session, else session with a Clerk session, else oauth", () => {
@@ -79,8 +79,9 @@ describe("the token selector's view", () => {
     const select = byId(root, "token-type");
     assert.equal(select.parentNode, byId(root, "call-api").parentNode, "in the URL bar, beside Send");
     const options = select.children;
-    assert.deepEqual(options.map((o) => o.value), ["session", "oauth", "none"]);
-    assert.deepEqual(options.map((o) => o.textContent), ["Session token", "OAuth token (not signed in)", "No token"]);
+    assert.deepEqual(options.map((o) => o.value), ["session", "oauth", "api-key", "m2m", "none"]);
+    assert.deepEqual(options.map((o) => o.textContent),
+      ["Session token", "OAuth token (not signed in)", "API key (not held)", "M2M token (not held)", "No token"]);
     assert.ok(options[0].hasAttribute("selected"));
     select.fire("change", { target: { value: "oauth" } });
     assert.deepEqual(dispatched, [{ type: "tokenTypeChosen", tokenType: "oauth" }]);

@@ -423,7 +423,7 @@ async fn copy_as_curl_puts_a_command_on_the_clipboard_that_gets_the_same_answer_
     app.click("#curl-literal").await;
     let warning = app.text("#curl-warning").await;
     assert!(
-        warning.contains("will contain your access token"),
+        warning.contains("will contain your OAuth access token"),
         "{warning}"
     );
     app.click("#copy-curl").await;

@@ -133,3 +133,84 @@ async fn a_clerk_session_sends_session_tokens_to_the_tutorial_backend_and_the_ma
     );
     app.quit().await;
 }
+
+/// The Clerk keys panel: the sandbox's secret key pasted in, an impersonated test session for a
+/// user (with its banner) sending session tokens to the tutorial's backend, then an API key
+/// created for the same user and sent as it is to an `acceptsToken: 'api_key'` route.
+#[tokio::test]
+async fn the_secret_key_acts_as_a_user_and_creates_an_api_key_the_backend_accepts() {
+    const TEST: &str = "clerk_keys";
+    const USER: &str = "user_2abcdefghijklmnopqrstuvwxyz";
+    let sandbox = keyhole_sandbox::shared();
+    let (app, _) = launch_as(TEST, "user_2e2e_keys").await;
+    app.wait_state("signedOut", WAIT).await;
+    app.set_api_url(&sandbox.api.tutorial_lax).await;
+
+    // The panel opens from the sign-in screen; the key goes in and comes back masked only.
+    app.click("#clerk-keys-summary").await;
+    app.wait_for("the Clerk keys panel", "#clerk-keys[open]", WAIT)
+        .await;
+    app.fill("#key-secret-key", &sandbox.secret_key).await;
+    app.click("#save-key-secret-key").await;
+    app.wait_for(
+        "the secret key kept",
+        "#key-row-secret-key[data-kept=\"true\"]",
+        WAIT,
+    )
+    .await;
+    assert!(app.text("#kept-secret-key").await.starts_with("sk_test_"));
+    assert_eq!(
+        app.value("#key-secret-key").await,
+        "",
+        "the input is cleared"
+    );
+    let page = app.text("#app").await;
+    assert!(
+        !page.contains(&sandbox.secret_key),
+        "the key is never shown back: {page}"
+    );
+    app.screenshot_at("keys-panel", "#clerk-keys").await;
+
+    // Act as the user: an impersonated test session, said plainly on the Clerk card.
+    app.fill("#act-as-user", USER).await;
+    app.click("#start-test-session").await;
+    app.wait_for("the banner", "#impersonated-banner", SIGN_IN_WAIT)
+        .await;
+    app.wait_state("signedIn", WAIT).await;
+    assert_eq!(
+        app.text("#impersonated-banner").await,
+        "Impersonated test session — made with the secret key, not the user's own sign-in"
+    );
+    assert_eq!(app.text("#clerk-subject").await, USER);
+    assert_eq!(app.value("#token-type").await, "session");
+    app.screenshot("impersonated-session").await;
+    app.call_api_for_data().await;
+    assert!(app.text("#api-result").await.contains("Data from API"));
+    let auth = app.api_json().await;
+    assert_eq!(auth["userId"], USER, "{auth}");
+    // The card is read again after the mint: it still says what kind of session this is.
+    app.wait_text("#session-token-claims", USER, WAIT).await;
+    assert!(app.exists("#impersonated-banner").await, "the banner stays");
+
+    // An API key for the same user, kept, then sent as it is.
+    app.fill("#api-key-for", USER).await;
+    app.click("#create-api-key").await;
+    app.wait_for("the API key created", "#created-api-key", WAIT)
+        .await;
+    app.wait_for(
+        "the API key kept",
+        "#key-row-api-key[data-kept=\"true\"]",
+        WAIT,
+    )
+    .await;
+    app.select("#token-type", "api-key").await;
+    app.fill("#request-url", &format!("{}/api_key", sandbox.api.accepts))
+        .await;
+    app.call_api_for_data().await;
+    let auth = app.api_json().await;
+    assert_eq!(auth["isAuthenticated"], true, "{auth}");
+    let page = app.text("#app").await;
+    assert!(!page.contains(&sandbox.secret_key), "{page}");
+    app.screenshot_at("api-key-data", "#api-result").await;
+    app.quit().await;
+}

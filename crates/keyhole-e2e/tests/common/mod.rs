@@ -141,6 +141,8 @@ pub fn ready_json(sandbox: &keyhole_sandbox::Sandbox) -> Value {
         "stats": sandbox.stats_url(),
         "access_token_ttl": sandbox.access_token_ttl,
         "pid": sandbox.pid,
+        // The Backend API stand-in: test sessions, API keys and M2M tokens go there.
+        "bapi": sandbox.bapi,
     })
 }
 
