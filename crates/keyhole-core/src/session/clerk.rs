@@ -152,19 +152,36 @@ impl ClerkKeeper {
         context: &SignInContext<'_>,
     ) -> Result<SessionSummary> {
         let session = native::sign_in(&self.fapi(), port, strategy, context).await?;
-        let jwks_url = self.jwks_url()?;
-        let jwks: Value =
-            crate::http::get_json(self.http(), jwks_url.as_str(), "the instance's keys (JWKS)")
-                .await?;
-        {
-            let _lock = lock::acquire(&self.account, LOCK_WAIT).await?;
-            self.save(&session, Some(&jwks))?;
-        }
-        *self.keys_lock() = Some(Arc::new(KeySet::preloaded(jwks_url, &jwks)));
-        *self.current.lock().await = Some(session.clone());
-        self.clear_minted();
+        let jwks = self.fetch_jwks().await?;
+        self.keep(&session, Some(jwks)).await?;
         let minted = self.token().await?;
         Ok(summary(&self.instance, &session, &minted))
+    }
+
+    /// Keeps a session just made (and the instance's keys, when fetched): in the keychain under
+    /// the lock, and here, with no token minted for another session left over.
+    async fn keep(&self, session: &NativeSession, jwks: Option<Value>) -> Result<()> {
+        {
+            let _lock = lock::acquire(&self.account, LOCK_WAIT).await?;
+            self.save(session, jwks.as_ref())?;
+        }
+        if let Some(jwks) = &jwks {
+            self.preload_keys(jwks);
+        }
+        *self.current.lock().await = Some(session.clone());
+        self.clear_minted();
+        Ok(())
+    }
+
+    async fn fetch_jwks(&self) -> Result<Value> {
+        let url = self.jwks_url()?;
+        crate::http::get_json(self.http(), url.as_str(), "the instance's keys (JWKS)").await
+    }
+
+    fn preload_keys(&self, jwks: &Value) {
+        if let Ok(url) = self.jwks_url() {
+            *self.keys_lock() = Some(Arc::new(KeySet::preloaded(url, jwks)));
+        }
     }
 
     /// The session from the keychain, if one is kept (nothing is sent).
@@ -173,9 +190,7 @@ impl ClerkKeeper {
         let mut slot = self.current.lock().await;
         *slot = record.map(|r| {
             if let Some(jwks) = &r.jwks {
-                if let Ok(url) = self.jwks_url() {
-                    *self.keys_lock() = Some(Arc::new(KeySet::preloaded(url, jwks)));
-                }
+                self.preload_keys(jwks);
             }
             r.session
         });
@@ -216,12 +231,18 @@ impl ClerkKeeper {
         // The keychain's copy is the newest rotation, whoever made it.
         let record = self.load()?;
         let mut slot = self.current.lock().await;
-        let Some(mut session) = record.map(|r| r.session) else {
+        let Some(Record {
+            mut session, jwks, ..
+        }) = record
+        else {
             *slot = None;
             return Err(Error::NotSignedIn);
         };
         let jwt = match session.client_jwt.clone() {
-            Some(client_jwt) => self.mint_native(&mut session, &client_jwt).await,
+            Some(client_jwt) => {
+                self.mint_native(&mut session, &client_jwt, jwks.as_ref())
+                    .await
+            }
             None => self.mint_test(&session).await,
         };
         let jwt = match jwt {
@@ -269,6 +290,7 @@ impl ClerkKeeper {
         &self,
         session: &mut NativeSession,
         client_jwt: &Secret,
+        jwks: Option<&Value>,
     ) -> Result<String> {
         let path = format!("/v1/client/sessions/{}/tokens", session.session_id);
         let answer = self
@@ -277,8 +299,7 @@ impl ClerkKeeper {
             .await?;
         if let Some(newer) = answer.client_jwt.as_ref().filter(|n| *n != client_jwt) {
             session.client_jwt = Some(newer.clone());
-            let jwks = self.load()?.and_then(|r| r.jwks);
-            self.save(session, jwks.as_ref())?;
+            self.save(session, jwks)?;
         }
         native::string_at(&answer.response, &["jwt"])
             .map(str::to_owned)
@@ -330,20 +351,9 @@ impl ClerkKeeper {
             user_id: user_id.to_owned(),
             email: None,
         };
-        let jwks_url = self.jwks_url()?;
-        let jwks: Option<Value> =
-            crate::http::get_json(self.http(), jwks_url.as_str(), "the instance's keys (JWKS)")
-                .await
-                .ok();
-        {
-            let _lock = lock::acquire(&self.account, LOCK_WAIT).await?;
-            self.save(&session, jwks.as_ref())?;
-        }
-        if let Some(jwks) = &jwks {
-            *self.keys_lock() = Some(Arc::new(KeySet::preloaded(jwks_url, jwks)));
-        }
-        *self.current.lock().await = Some(session.clone());
-        self.clear_minted();
+        // Without the keys now, the first mint fetches them.
+        let jwks = self.fetch_jwks().await.ok();
+        self.keep(&session, jwks).await?;
         let minted = match self.token().await {
             Ok(minted) => minted,
             Err(error) => {
@@ -360,15 +370,14 @@ impl ClerkKeeper {
     /// A new API or machine key replaces the token minted from the old one.
     pub fn save_key(&self, kind: KeyKind, pasted: &str) -> Result<()> {
         let key = keys::parse_key(kind, pasted)?;
-        self.store
-            .save(&kind.account(&self.config().issuer), &key)?;
+        self.store.save(&self.key_account(kind), &key)?;
         *self.m2m_lock() = None;
         Ok(())
     }
 
     /// Forgets this instance's key of `kind`.
     pub fn forget_key(&self, kind: KeyKind) -> Result<()> {
-        self.store.delete(&kind.account(&self.config().issuer))?;
+        self.store.delete(&self.key_account(kind))?;
         *self.m2m_lock() = None;
         Ok(())
     }
@@ -378,7 +387,7 @@ impl ClerkKeeper {
         let masked = |kind: KeyKind| -> Result<Option<String>> {
             Ok(self
                 .store
-                .load(&kind.account(&self.config().issuer))?
+                .load(&self.key_account(kind))?
                 .map(|k| keys::masked(&k)))
         };
         Ok(KeysView {
@@ -390,10 +399,7 @@ impl ClerkKeeper {
 
     /// True when a key of `kind` is kept.
     pub fn has_key(&self, kind: KeyKind) -> bool {
-        matches!(
-            self.store.load(&kind.account(&self.config().issuer)),
-            Ok(Some(_))
-        )
+        matches!(self.store.load(&self.key_account(kind)), Ok(Some(_)))
     }
 
     /// Creates an API key for `subject` (a user ID) with the secret key (Backend API
@@ -409,7 +415,7 @@ impl ClerkKeeper {
         let key = self.key(KeyKind::SecretKey)?;
         let created = self.bapi(&key).create_api_key(subject, "Keyhole").await?;
         self.store
-            .save(&KeyKind::ApiKey.account(&self.config().issuer), &created)?;
+            .save(&self.key_account(KeyKind::ApiKey), &created)?;
         Ok(keys::masked(&created))
     }
 
@@ -437,7 +443,7 @@ impl ClerkKeeper {
 
     fn key(&self, kind: KeyKind) -> Result<Secret> {
         self.store
-            .load(&kind.account(&self.config().issuer))?
+            .load(&self.key_account(kind))?
             .ok_or_else(|| {
                 Error::setting(
                     kind.field(),
@@ -448,6 +454,11 @@ impl ClerkKeeper {
                     },
                 )
             })
+    }
+
+    /// The keychain entry of this instance's key of `kind`.
+    fn key_account(&self, kind: KeyKind) -> String {
+        kind.account(&self.config().issuer)
     }
 
     fn bapi<'a>(&'a self, key: &'a Secret) -> Bapi<'a> {
