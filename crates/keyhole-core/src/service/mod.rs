@@ -35,6 +35,7 @@ use crate::session::vault::SecretStore;
 use crate::settings::config::{Config, Settings};
 use crate::settings::profiles::{Profile, Profiles};
 use crate::signin::browser::Browser;
+use crate::signin::flow::Progress;
 use crate::signin::registration::{self, Registration};
 use crate::signin::SignInMethod;
 
@@ -660,12 +661,8 @@ impl Service {
             tracing::info!("a new sign-in replaces the pending one");
             replaced.cancel();
         }
-        let options = SignInOptions {
-            timeout: self.inner.options.sign_in_timeout,
-            cancel,
-        };
-        let events = &self.inner.options.events;
-        let progress = |progress| events(Event::SignIn(progress));
+        let options = self.sign_in_options(cancel);
+        let progress = self.progress_events();
         let context = SignInContext::new(self.inner.options.browser.as_ref(), &options, &progress);
         let summary = keeper
             .sign_in(keeper.config().redirect_port, None, &context)
@@ -718,19 +715,24 @@ impl Service {
     }
 
     async fn sign_in_with(&self, keeper: &SessionKeeper, method: SignInMethod) -> Result<Session> {
-        let options = SignInOptions {
+        let options = self.sign_in_options(CancellationToken::new());
+        let progress = self.progress_events();
+        let context = SignInContext::new(self.inner.options.browser.as_ref(), &options, &progress);
+        keeper.sign_in(method, &context).await
+    }
+
+    /// The front end's sign-in timeout, with `cancel`.
+    fn sign_in_options(&self, cancel: CancellationToken) -> SignInOptions {
+        SignInOptions {
             timeout: self.inner.options.sign_in_timeout,
-            cancel: CancellationToken::new(),
-        };
+            cancel,
+        }
+    }
+
+    /// A sign-in's progress, as events to the front end.
+    fn progress_events(&self) -> impl Fn(Progress) + Send + Sync + '_ {
         let events = &self.inner.options.events;
-        keeper
-            .sign_in(
-                method,
-                &SignInContext::new(self.inner.options.browser.as_ref(), &options, &|progress| {
-                    events(Event::SignIn(progress))
-                }),
-            )
-            .await
+        move |progress| events(Event::SignIn(progress))
     }
 
     /// The method that can work here: the browser's, unless none can be opened on this machine
