@@ -25,6 +25,23 @@ fn service(sb: &Sandbox, instance: &str, secrets: Arc<MemoryStore>) -> Service {
     common::service_over(settings, secrets, Arc::new(common::NoBrowser))
 }
 
+/// Sends `credential` to the route of `acceptsToken: accepts_token` and expects the API to let it
+/// in (`isAuthenticated: true`); the auth object.
+async fn let_in(
+    keyhole: &Service,
+    sb: &Sandbox,
+    accepts_token: &str,
+    credential: Credential,
+) -> Value {
+    let answer = keyhole
+        .send(&common::get_with(&accepts(sb, accepts_token), credential))
+        .await
+        .expect("answered");
+    let auth = common::json_of(&answer.response.body).clone();
+    assert_eq!(auth["isAuthenticated"], true, "{credential:?}: {auth}");
+    auth
+}
+
 fn accepts(sb: &Sandbox, value: &str) -> String {
     format!("{}/{value}", sb.api.accepts)
 }
@@ -162,15 +179,7 @@ async fn api_keys_and_m2m_tokens_go_as_they_are_and_the_matrix_names_what_lets_e
     // An API key created with the secret key, accepted where acceptsToken allows api_key.
     let masked = keyhole.create_api_key(USER).await.expect("created");
     assert!(masked.starts_with("ak_…"), "{masked}");
-    let answer = keyhole
-        .send(&common::get_with(
-            &accepts(sb, "api_key"),
-            Credential::ApiKey,
-        ))
-        .await
-        .expect("answered");
-    let auth = common::json_of(&answer.response.body);
-    assert_eq!(auth["isAuthenticated"], true, "{auth}");
+    let auth = let_in(&keyhole, sb, "api_key", Credential::ApiKey).await;
     assert_eq!(auth["tokenType"], "api_key", "{auth}");
 
     // One pasted with spaces and a line break works the same.
@@ -192,17 +201,7 @@ async fn api_keys_and_m2m_tokens_go_as_they_are_and_the_matrix_names_what_lets_e
         .save_clerk_key(KeyKind::ApiKey, &format!("  {head}\n{tail} \r\n"))
         .await
         .expect("kept");
-    let answer = keyhole
-        .send(&common::get_with(
-            &accepts(sb, "api_key"),
-            Credential::ApiKey,
-        ))
-        .await
-        .expect("answered");
-    assert_eq!(
-        common::json_of(&answer.response.body)["isAuthenticated"],
-        true
-    );
+    let_in(&keyhole, sb, "api_key", Credential::ApiKey).await;
 
     // M2M: a wrong machine key first, then the right one.
     keyhole
@@ -224,15 +223,7 @@ async fn api_keys_and_m2m_tokens_go_as_they_are_and_the_matrix_names_what_lets_e
         .save_clerk_key(KeyKind::MachineKey, &sb.machine_secret_key)
         .await
         .expect("kept");
-    let answer = keyhole
-        .send(&common::get_with(
-            &accepts(sb, "m2m_token"),
-            Credential::M2m,
-        ))
-        .await
-        .expect("answered");
-    let auth = common::json_of(&answer.response.body);
-    assert_eq!(auth["isAuthenticated"], true, "{auth}");
+    let auth = let_in(&keyhole, sb, "m2m_token", Credential::M2m).await;
     assert_eq!(auth["tokenType"], "m2m_token", "{auth}");
 
     // The matrix on the tutorial's own route (session tokens only) with a test session held.
@@ -397,15 +388,8 @@ async fn m2m_tokens_come_opaque_by_default_or_as_jwts_when_asked() {
         let token = keyhole.token(Credential::M2m).await.expect("minted");
         assert_eq!(token.secret().starts_with("mt_"), !jwt, "{format:?}");
         assert_eq!(token.secret().split('.').count() == 3, jwt, "{format:?}");
-        let answer = keyhole
-            .send(&common::get_with(
-                &accepts(sb, "m2m_token"),
-                Credential::M2m,
-            ))
-            .await
-            .expect("answered");
-        let auth = common::json_of(&answer.response.body);
-        assert_eq!(auth["isAuthenticated"], true, "{format:?}: {auth}");
+        let auth = let_in(&keyhole, sb, "m2m_token", Credential::M2m).await;
+        assert_eq!(auth["tokenType"], "m2m_token", "{format:?}: {auth}");
     }
     let bad = Settings {
         instance: sb.fapi.clone(),
