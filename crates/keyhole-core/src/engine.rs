@@ -359,7 +359,7 @@ impl Keyhole {
         }
         let token = bearer.token();
         let response = probe::send(self.api_http(), request, token, cancel).await?;
-        // Without a token, a signed-out answer is what was asked for: nothing to explain.
+        // Without a token, a signed-out answer is what was asked for: only Clerk's reason is said.
         let session_token;
         let context = match &bearer {
             Bearer::OAuth(session) => Some(TokenContext {
@@ -392,7 +392,7 @@ impl Keyhole {
             }),
             Bearer::None => None,
         };
-        let diagnosis = context.and_then(|context| diagnose(&response, &context));
+        let diagnosis = diagnose(&response, context.as_ref());
         Ok(ApiResult {
             response,
             diagnosis,

@@ -462,6 +462,51 @@ async fn both_answers_of_the_same_request_join_the_diagnosis() {
         .send(&signed_out, &CancellationToken::new())
         .await
         .unwrap();
-    assert_eq!(answer.diagnosis, None);
+    // Nothing compared; only Clerk's own reason (its x-clerk-auth-* headers), in plain words.
+    let said = answer.diagnosis.unwrap_or_default();
+    assert!(
+        said.starts_with("Sent without a token.")
+            && said.contains("x-clerk-auth-reason: session-token-and-uat-missing")
+            && said.contains("what a request without a token gets")
+            && !said.contains("answered the same"),
+        "{said}"
+    );
+    keeper.sign_out().await;
+}
+
+#[tokio::test]
+async fn clerks_reason_from_the_tutorials_sdk_joins_the_diagnosis_with_and_without_the_token() {
+    let sandbox = keyhole_sandbox::shared();
+    let store = keychain("tutorial-reason");
+    // The tutorial's @clerk/clerk-sdk-node 5.1.6 (its own @clerk/backend 1.34): it reads only
+    // session tokens, and says why in its headers.
+    let keeper = keeper(sandbox, store, &sandbox.api.tutorial_strict);
+    sign_in(&keeper, "user_2tutorial").await;
+    let url: url::Url = sandbox.api.tutorial_strict.parse().unwrap();
+    let with = keeper
+        .send(&ApiRequest::get(&url), &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(with.response.status, 401);
+    let said = with.diagnosis.unwrap_or_default();
+    assert!(
+        said.contains(
+            "Clerk's SDK on the API read the request as signed out (x-clerk-auth-reason: "
+        ) && said.contains("acceptsToken"),
+        "{said}"
+    );
+    let mut without = ApiRequest::get(&url);
+    without.send_token = false;
+    let without = keeper
+        .send(&without, &CancellationToken::new())
+        .await
+        .unwrap();
+    let said = without.diagnosis.unwrap_or_default();
+    assert!(
+        said.starts_with("Sent without a token.")
+            && said.contains("session-token-and-uat-missing")
+            && said.contains("needs a token for this route"),
+        "{said}"
+    );
     keeper.sign_out().await;
 }

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 
+use crate::api::clerk_auth::ClerkAuth;
 use crate::api::probe::{ApiResponse, Body};
 use crate::api::request::Credential;
 use crate::tokens::verify::AccessTokenInfo;
@@ -39,8 +40,14 @@ fn accepts_hint(credential: Credential) -> &'static str {
     }
 }
 
-/// Explains a disappointing answer, or returns None when there is nothing to explain.
-pub fn diagnose(response: &ApiResponse, token: &TokenContext<'_>) -> Option<String> {
+/// Explains a disappointing answer, or returns None when there is nothing to explain. `token` is
+/// what Keyhole knows of the token it sent, None when the request went without one: then only
+/// Clerk's own account of the answer (its `x-clerk-auth-*` headers) is said, in plain words.
+pub fn diagnose(response: &ApiResponse, token: Option<&TokenContext<'_>>) -> Option<String> {
+    let clerk = ClerkAuth::from_headers(&response.headers).filter(ClerkAuth::signed_out);
+    let Some(token) = token else {
+        return without_token(response, clerk.as_ref());
+    };
     let hint = accepts_hint(token.credential);
     let noun = match token.credential {
         Credential::Session => "session token",
@@ -59,13 +66,18 @@ pub fn diagnose(response: &ApiResponse, token: &TokenContext<'_>) -> Option<Stri
         return Some(text);
     }
     let rejected = matches!(response.status, 401 | 403);
-    let signed_out = response.ok && reads_as_signed_out(&response.body);
+    let signed_out = response.ok && (reads_as_signed_out(&response.body) || clerk.is_some());
     if !rejected && !signed_out {
         return None;
     }
+    // Clerk's own reason, when its SDK gave one, comes right after the first sentence.
+    let said = clerk
+        .as_ref()
+        .map(|c| format!(" {}", c.explain(token.credential)))
+        .unwrap_or_default();
     if let Some(expired) = expired_since(token) {
         return Some(format!(
-            "Your {noun} expired {expired} ago. Refresh the session or sign in again."
+            "Your {noun} expired {expired} ago. Refresh the session or sign in again.{said}"
         ));
     }
     // Opaque machine credentials are never decoded, so "verified" would be untrue of them.
@@ -92,11 +104,11 @@ pub fn diagnose(response: &ApiResponse, token: &TokenContext<'_>) -> Option<Stri
         return Some(
             if token_type == Some("oauth_token") && token.credential == Credential::OAuth {
                 format!(
-                "The API looked for an OAuth token but reads you as signed out, although Keyhole's token is valid. The backend is probably set up for another Clerk instance: its keys (CLERK_JWT_KEY or secret key) must be those of {}. A clock that is far off can cause this too.{opaque_note}",
+                "The API looked for an OAuth token but reads you as signed out, although Keyhole's token is valid.{said} The backend is probably set up for another Clerk instance: its keys (CLERK_JWT_KEY or secret key) must be those of {}. A clock that is far off can cause this too.{opaque_note}",
                 token.issuer
             )
             } else {
-                format!("The API answered, but reads you as signed out although Keyhole sent {sent} {noun}. {hint} {instance_hint}{opaque_note}")
+                format!("The API answered, but reads you as signed out although Keyhole sent {sent} {noun}.{said} {hint} {instance_hint}{opaque_note}")
             },
         );
     }
@@ -107,9 +119,24 @@ pub fn diagnose(response: &ApiResponse, token: &TokenContext<'_>) -> Option<Stri
         .map(|(_, value)| format!(" Its WWW-Authenticate header says: {value}."))
         .unwrap_or_default();
     Some(format!(
-        "The API refused (HTTP {}) a {noun} {held}.{challenge} {hint} {instance_hint}{opaque_note}",
+        "The API refused (HTTP {}) a {noun} {held}.{said}{challenge} {hint} {instance_hint}{opaque_note}",
         response.status
     ))
+}
+
+/// The diagnosis of an answer to a request sent without a token: Clerk's reason when its SDK
+/// gave one (a signed-out answer is then what was asked for, and says so), else nothing.
+fn without_token(response: &ApiResponse, clerk: Option<&ClerkAuth>) -> Option<String> {
+    let clerk = clerk?;
+    let mut text = format!("Sent without a token. {}", clerk.explain(Credential::None));
+    if clerk.no_token_reason() {
+        text.push_str(if response.ok {
+            " That is what a request without a token gets; choose a token type to see what the API lets in."
+        } else {
+            " The API needs a token for this route; choose a token type and send it again."
+        });
+    }
+    Some(text)
 }
 
 /// A Clerk auth object that says nobody is signed in: `userId: null` or `isAuthenticated: false`.
@@ -259,12 +286,12 @@ mod tests {
         let body = json(
             serde_json::json!({"userId": null, "sessionId": null, "tokenType": "session_token", "isAuthenticated": false}),
         );
-        let text = diagnose(&response(200, body), &ctx(&access, None)).unwrap();
+        let text = diagnose(&response(200, body), Some(&ctx(&access, None))).unwrap();
         assert!(text.contains("acceptsToken: 'oauth_token'"), "{text}");
         // The tutorial's deprecated SDK gives the same shape without tokenType.
         let old =
             json(serde_json::json!({"sessionClaims": null, "sessionId": null, "userId": null}));
-        assert!(diagnose(&response(200, old), &ctx(&access, None))
+        assert!(diagnose(&response(200, old), Some(&ctx(&access, None)))
             .unwrap()
             .contains("acceptsToken"));
     }
@@ -275,7 +302,7 @@ mod tests {
         let body = json(
             serde_json::json!({"tokenType": "oauth_token", "isAuthenticated": false, "userId": null}),
         );
-        let text = diagnose(&response(200, body), &ctx(&access, None)).unwrap();
+        let text = diagnose(&response(200, body), Some(&ctx(&access, None))).unwrap();
         assert!(
             text.contains("another Clerk instance") && text.contains("https://clerk.example.com"),
             "{text}"
@@ -288,15 +315,18 @@ mod tests {
         let body = json(
             serde_json::json!({"tokenType": "oauth_token", "isAuthenticated": true, "userId": "user_1"}),
         );
-        assert_eq!(diagnose(&response(200, body), &ctx(&access, None)), None);
         assert_eq!(
-            diagnose(&response(500, Body::Empty), &ctx(&access, None)),
+            diagnose(&response(200, body), Some(&ctx(&access, None))),
+            None
+        );
+        assert_eq!(
+            diagnose(&response(500, Body::Empty), Some(&ctx(&access, None))),
             None
         );
         assert_eq!(
             diagnose(
                 &response(200, json(serde_json::json!([1, 2]))),
-                &ctx(&access, None)
+                Some(&ctx(&access, None))
             ),
             None
         );
@@ -306,7 +336,7 @@ mod tests {
     fn a_401_with_an_expired_token_says_it_expired() {
         let access = jwt();
         let past = SystemTime::now() - Duration::from_secs(300);
-        let text = diagnose(&response(401, Body::Empty), &ctx(&access, Some(past))).unwrap();
+        let text = diagnose(&response(401, Body::Empty), Some(&ctx(&access, Some(past)))).unwrap();
         assert!(text.contains("expired 5 min ago"), "{text}");
     }
 
@@ -326,7 +356,10 @@ mod tests {
         ));
         let text = diagnose(
             &r,
-            &ctx(&access, Some(SystemTime::now() + Duration::from_secs(600))),
+            Some(&ctx(
+                &access,
+                Some(SystemTime::now() + Duration::from_secs(600)),
+            )),
         )
         .unwrap();
         assert!(
@@ -338,13 +371,57 @@ mod tests {
         );
     }
 
+    fn clerk_signed_out(mut r: ApiResponse, reason: &str) -> ApiResponse {
+        r.headers
+            .push(("x-clerk-auth-status".into(), "signed-out".into()));
+        r.headers
+            .push(("x-clerk-auth-reason".into(), reason.into()));
+        r
+    }
+
+    #[test]
+    fn without_a_token_only_clerks_reason_is_said_and_plain_answers_need_nothing() {
+        let signed_out = json(serde_json::json!({"userId": null}));
+        assert_eq!(diagnose(&response(200, signed_out.clone()), None), None);
+        let lax = clerk_signed_out(response(200, signed_out), "session-token-and-uat-missing");
+        let text = diagnose(&lax, None).unwrap();
+        assert!(
+            text.starts_with("Sent without a token.")
+                && text.contains("no Authorization: Bearer header")
+                && text.contains("what a request without a token gets"),
+            "{text}"
+        );
+        let strict = clerk_signed_out(response(401, Body::Empty), "session-token-and-uat-missing");
+        assert!(diagnose(&strict, None)
+            .unwrap()
+            .contains("needs a token for this route"));
+    }
+
+    #[test]
+    fn with_a_token_clerks_reason_joins_the_diagnosis_even_on_a_plain_200() {
+        let access = jwt();
+        let plain = Body::Text {
+            text: "hello".into(),
+            truncated: false,
+        };
+        // A route that reads no auth object, but Clerk's middleware said signed out.
+        let r = clerk_signed_out(response(200, plain), "token-type-mismatch");
+        let text = diagnose(&r, Some(&ctx(&access, None))).unwrap();
+        assert!(
+            text.contains("reads you as signed out")
+                && text.contains("acceptsToken leaves out oauth_token")
+                && text.contains("acceptsToken: 'oauth_token'"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn a_cross_origin_redirect_is_explained() {
         let access = jwt();
         let mut r = response(307, Body::Empty);
         r.blocked_redirect =
             Some("https://x.clerk.accounts.dev/v1/client/handshake?redirect_url=…".into());
-        let text = diagnose(&r, &ctx(&access, None)).unwrap();
+        let text = diagnose(&r, Some(&ctx(&access, None))).unwrap();
         assert!(
             text.contains("not sent there") && text.contains("handshake"),
             "{text}"
