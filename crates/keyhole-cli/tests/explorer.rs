@@ -54,6 +54,48 @@ fn method_headers_and_a_json_body_reach_the_api_with_the_token() {
 }
 
 #[test]
+fn a_token_meant_for_another_api_is_warned_about_once() {
+    let (sandbox, cli) = explorer("audience");
+    // A token for the lax API (RFC 8707 resource, as set-up from an API URL keeps it in the
+    // profile), sent to the session-only API on another port.
+    let lax = url::Url::parse(&sandbox.api.lax).unwrap();
+    std::fs::create_dir_all(cli.config_dir()).unwrap();
+    keyhole_core::Profiles::at(cli.config_dir().join("profiles.json"))
+        .save(keyhole_core::Profile {
+            name: "aud".into(),
+            settings: keyhole_core::Settings {
+                instance: sandbox.issuer.clone(),
+                client_id: sandbox.client_id.clone(),
+                scopes: keyhole_core::DEFAULT_SCOPES.into(),
+                resource: lax.origin().ascii_serialization(),
+                ..keyhole_core::Settings::default()
+            },
+            requests: Vec::new(),
+        })
+        .unwrap();
+    let out = cli.run(&[
+        "call",
+        "--profile",
+        "aud",
+        "--browser-command",
+        &login("user_2audience"),
+        "--api-url",
+        &sandbox.api.session_only,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.matches("(its audience)").count(),
+        1,
+        "said once, as Warning: {stderr}"
+    );
+    assert!(
+        stderr.contains("Warning: Your access token is meant for"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn data_from_a_file_that_is_not_json_is_sent_as_text() {
     let (sandbox, cli) = explorer("file");
     std::fs::create_dir_all(cli.config_dir()).unwrap();
@@ -284,7 +326,10 @@ fn a_call_slower_than_max_time_is_a_timeout_with_exit_code_4() {
         &["--api-url", &slow, "--max-time", "1"],
     );
     let stderr = failed_with(&out, 4);
-    assert!(stderr.contains("did not answer within 1 s"), "{stderr}");
+    assert!(
+        stderr.contains("did not answer within 1 s") && stderr.contains("--max-time"),
+        "{stderr}"
+    );
 }
 
 #[test]

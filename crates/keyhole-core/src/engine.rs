@@ -354,8 +354,10 @@ impl Keyhole {
             )?,
             Bearer::None => Vec::new(),
         };
+        // Returned to the caller, who shows them (the CLI's "Warning:", the window's notice); a
+        // WARN log line too would say each one twice, three times after a renewal's retry.
         for warning in &warnings {
-            tracing::warn!(kind = warning.kind, "{}", warning.message);
+            tracing::debug!(kind = warning.kind, "{}", warning.message);
         }
         let token = bearer.token();
         let response = probe::send(self.api_http(), request, token, cancel).await?;

@@ -80,7 +80,7 @@ pub enum Error {
     #[error("the call was cancelled")]
     CallCancelled,
     /// The API did not answer within the call's timeout.
-    #[error("the API at {url} did not answer within {seconds} s (the call's timeout); try again or allow it more time")]
+    #[error("the API at {url} did not answer within {seconds} s, the request's timeout; try again, or allow it more time (the Timeout field in the window, --max-time in the CLI)")]
     ApiTimeout {
         /// The URL that was requested.
         url: String,

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use url::Url;
+
 use crate::error::{Error, Result};
 
 /// Builds the engine's HTTP client: never follows redirects (a bearer token or a code must not
@@ -126,6 +128,26 @@ pub(crate) fn excerpt(body: &[u8], max: usize) -> String {
         format!("{cut}…")
     } else {
         one_line
+    }
+}
+
+/// Where `url` points, for a message: its origin (`https://host:port`), or for a URL whose origin
+/// is opaque (`file:`, `data:`, …; the `url` crate serializes those as "null") the URL as given,
+/// without user info, query or fragment, and capped.
+pub(crate) fn shown_origin(url: &Url) -> String {
+    let origin = url.origin();
+    if origin.is_tuple() {
+        return origin.ascii_serialization();
+    }
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    let text = shown.to_string();
+    match text.char_indices().nth(120) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
     }
 }
 

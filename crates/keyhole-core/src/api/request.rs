@@ -329,11 +329,18 @@ impl ApiRequest {
             HeaderValue::from_static("application/json, */*;q=0.5"),
         );
         for pair in self.headers.iter().filter(|p| p.enabled) {
+            if pair.name.trim().is_empty() {
+                return Err(Error::setting(
+                    "headers",
+                    "A header has no name; give it one, or remove the row.",
+                ));
+            }
+            // RFC 9110 §5.1: a field name is a token (what HeaderName accepts, and nothing else).
             let name = HeaderName::from_bytes(pair.name.trim().as_bytes()).map_err(|_| {
                 Error::setting(
                     "headers",
                     format!(
-                        "{:?} is not a valid header name; use letters, digits and - only.",
+                        "{:?} is not a valid header name; a name is letters, digits and any of ! # $ % & ' * + - . ^ _ ` | ~, with no spaces or colons.",
                         pair.name.trim()
                     ),
                 )
@@ -594,6 +601,31 @@ mod tests {
         assert_eq!(field(&r), Some("query"));
         assert_eq!(field(&request("notaurl")), Some("apiUrl"));
         assert_eq!(Method::parse("brew").unwrap_err().field(), Some("method"));
+    }
+
+    #[test]
+    fn a_header_name_is_a_token_and_the_refusal_says_what_a_token_is() {
+        let refusal = |name: &str| {
+            let mut r = request("http://127.0.0.1:5000/");
+            r.headers = vec![Pair::new(name, "x")];
+            r.prepare().map(|_| ()).map_err(|e| e.to_string())
+        };
+        // RFC 9110 tokens, not just letters, digits and -.
+        for ok in ["X_Under.score", "X-Trace", "a!#$%&'*+-.^_`|~9"] {
+            assert_eq!(refusal(ok), Ok(()), "{ok}");
+        }
+        for bad in ["Bad Name", "X:Y", "Ünïcode"] {
+            let said = refusal(bad).unwrap_err();
+            assert!(
+                said.contains("is not a valid header name")
+                    && said.contains("! # $ % & ' * + - . ^ _ ` | ~"),
+                "{bad}: {said}"
+            );
+        }
+        assert_eq!(
+            refusal("  ").unwrap_err(),
+            "A header has no name; give it one, or remove the row."
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::error::{Error, Result, Rule};
+use crate::http::shown_origin;
 use crate::session::vault::SecretStore;
 use crate::settings::config::{is_loopback_host, Settings};
 use crate::signin::discovery;
@@ -71,7 +72,7 @@ pub async fn discover_resource(http: &reqwest::Client, api_url: &Url) -> Result<
     }
     Err(Error::discovery(format!(
         "The API at {} does not say how to sign in to it: it answered without a WWW-Authenticate resource_metadata challenge and serves no protected-resource metadata (tried {}); give the instance and client ID instead.",
-        api_url.origin().ascii_serialization(),
+        shown_origin(api_url),
         tried.join(", ")
     )))
 }
@@ -135,8 +136,9 @@ pub(crate) fn pick_authorization_server(resource: &ProtectedResource, api: &Url)
         return Err(Error::refused(
             Rule::AuthorizationServer,
             format!(
-                "The API's metadata sends you to sign in at {} over plain http although the API itself {}, so Keyhole refused it; fix the API's authorization_servers or give the instance yourself.",
-                url.origin().ascii_serialization(),
+                "The API's metadata sends you to sign in at {} over {} although the API itself {}, so Keyhole refused it; fix the API's authorization_servers or give the instance yourself.",
+                shown_origin(&url),
+                plain_or_scheme(&url),
                 if api.scheme() == "https" { "uses https" } else { "is not on this machine" }
             ),
         ));
@@ -265,8 +267,9 @@ async fn fetch(http: &reqwest::Client, url: &Url) -> Result<Value> {
         return Err(Error::refused(
             Rule::AuthorizationServer,
             format!(
-                "The API's protected-resource metadata is at {} over plain http, where anyone on the path could change it, so Keyhole did not read it; serve it over https.",
-                url.origin().ascii_serialization()
+                "The API's protected-resource metadata is at {} over {}, where anyone on the path could change it or Keyhole cannot fetch it, so Keyhole did not read it; serve it over https.",
+                shown_origin(url),
+                plain_or_scheme(url)
             ),
         ));
     }
@@ -396,6 +399,48 @@ mod tests {
         assert_eq!(expected_resource(&root, &api), ["https://api.example.com"]);
     }
 
+    #[tokio::test]
+    async fn metadata_at_a_url_that_is_not_http_is_refused_naming_the_url_given() {
+        let http = crate::http::client(std::time::Duration::from_secs(5));
+        for (given, shown, over) in [
+            (
+                "file:///etc/keyhole/metadata.json",
+                "file:///etc/keyhole/metadata.json",
+                "over file: (not http or https)",
+            ),
+            (
+                "http://metadata.example.com/.well-known/oauth-protected-resource",
+                "http://metadata.example.com",
+                "over plain http",
+            ),
+        ] {
+            let err = fetch(&http, &url(given)).await.unwrap_err();
+            let text = err.to_string();
+            assert_eq!(err.rule(), Some(Rule::AuthorizationServer), "{text}");
+            assert!(
+                text.contains(&format!("at {shown} {over}")) && !text.contains("null"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_authorization_server_at_a_file_url_is_refused_naming_it() {
+        let resource = ProtectedResource {
+            resource: url("http://127.0.0.1:4010"),
+            authorization_servers: vec!["file:///tmp/as".to_owned()],
+            metadata_url: url("http://127.0.0.1:4010/.well-known/oauth-protected-resource"),
+        };
+        let err =
+            pick_authorization_server(&resource, &url("http://127.0.0.1:4010/x")).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("at file:///tmp/as over file: (not http or https)")
+                && !text.contains("null"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn an_http_authorization_server_for_an_https_api_is_refused_by_rule() {
         let resource = |server: &str| ProtectedResource {
@@ -456,5 +501,13 @@ mod tests {
             bearer_param(r#"Bearer error="invalid_token""#, "resource_metadata"),
             None
         );
+    }
+}
+
+/// How `url` is fetched, for a refusal: "plain http", or the scheme that is not http at all.
+fn plain_or_scheme(url: &Url) -> String {
+    match url.scheme() {
+        "http" => "plain http".to_owned(),
+        other => format!("{other}: (not http or https)"),
     }
 }
