@@ -347,6 +347,14 @@ pub(crate) fn check(
     })
 }
 
+/// How `url` is fetched, for a refusal: "plain http", or the scheme that is not http at all.
+fn plain_or_scheme(url: &Url) -> String {
+    match url.scheme() {
+        "http" => "plain http".to_owned(),
+        other => format!("{other}: (not http or https)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -501,13 +509,5 @@ mod tests {
             bearer_param(r#"Bearer error="invalid_token""#, "resource_metadata"),
             None
         );
-    }
-}
-
-/// How `url` is fetched, for a refusal: "plain http", or the scheme that is not http at all.
-fn plain_or_scheme(url: &Url) -> String {
-    match url.scheme() {
-        "http" => "plain http".to_owned(),
-        other => format!("{other}: (not http or https)"),
     }
 }
