@@ -40,7 +40,8 @@ export async function loadSettings() { return invoke("load_settings"); }
 export async function saveSettings(settings) { return invoke("save_settings", { settings }); }
 export async function setUpFromApi(settings) { return invoke("set_up_from_api", { settings }); }
 export async function registerClient(settings) { return invoke("register_client", { settings }); }
-export async function session() { return invoke("session"); }
+/** With `settleMs`, the shell first waits (at most that long) for a restore running since launch. */
+export async function session(settleMs) { return invoke("session", settleMs == null ? undefined : { settleMs }); }
 /** `method`: "browser" (the system browser, loopback redirect) or "device" (a code, RFC 8628). */
 export async function signIn(method = "browser") { return invoke("sign_in", { method }); }
 export async function cancelSignIn() { return invoke("cancel_sign_in"); }

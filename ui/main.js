@@ -318,11 +318,39 @@ function onKeyDown(e) {
 
 /** index.html hides the page until its first real render (styles.css, html[data-booting]). */
 function reveal() {
-  document.documentElement?.removeAttribute("data-booting");
+  const html = document.documentElement;
+  // What the first frame showed, kept for the end-to-end tests (a restore's end, not "restoring").
+  if (html?.hasAttribute("data-booting")) html.setAttribute("data-first-screen", state.screen);
+  html?.removeAttribute("data-booting");
   // A hidden page cannot take the focus: the first field gets it now that it shows.
   if (!root.contains(document.activeElement)) {
     (root.querySelector("[data-initial-focus]") ?? root.querySelector("[data-autofocus]"))?.focus();
   }
+}
+
+/**
+ * How long the first frame may wait for the restore and the Clerk session (beforeFirstFrame): a
+ * restore that only reads the keychain ends well within it; one that renews over the network may
+ * not, and the page then shows "Restoring…" until it does.
+ */
+const FIRST_FRAME_WAIT_MS = 1000;
+const LATE = Symbol("late");
+
+/**
+ * The session once a restore running since launch has ended, and the Clerk session, each as it
+ * answers within FIRST_FRAME_WAIT_MS; what did not answer by then stays as in the shell's snapshot
+ * (and arrives later, as before).
+ */
+async function beforeFirstFrame(snapshot) {
+  let timer;
+  const late = new Promise((resolve) => { timer = setTimeout(resolve, FIRST_FRAME_WAIT_MS + 50, LATE); });
+  const within = (promise) => Promise.race([promise, late]);
+  const [sessionState, clerk] = await Promise.all([
+    snapshot?.restoring ? within(api.session(FIRST_FRAME_WAIT_MS).catch(() => LATE)) : snapshot,
+    within(api.clerkSession().catch(() => null)),
+  ]);
+  clearTimeout(timer);
+  return { sessionState: sessionState === LATE ? snapshot : sessionState, clerk: clerk === LATE ? null : clerk };
 }
 
 /** Resolves once the frame rendered now has been painted (two animation frames later). */
@@ -337,7 +365,13 @@ async function boot() {
   const initial = api.initialState();
   if (initial) {
     updateAbout(aboutEl, initial.about);
-    dispatch({ type: "booted", settings: initial.settings, sessionState: initial.session, error: null });
+    // The shell's snapshot was taken as the window was built, just after a restore from the
+    // keychain started; that restore and the Clerk session's read end as the page loads, or
+    // soon after. Waiting for both (bounded) makes the first frame the final layout instead of a
+    // "Restoring…" or signed-out frame that a few milliseconds later turns into another screen.
+    const early = initial.settings?.instance ? await beforeFirstFrame(initial.session) : null;
+    dispatch({ type: "booted", settings: initial.settings, sessionState: early?.sessionState ?? initial.session, error: null });
+    if (early?.clerk) dispatch({ type: "clerkLoaded", clerk: early.clerk });
     reveal();
     // Let that frame reach the screen before anything else runs: what follows starts commands,
     // which the shell answers on the thread that also puts the frame on screen, and re-renders.

@@ -53,10 +53,11 @@ pub async fn register_client<R: Runtime>(
     Ok(settings_ext::set_up_view(&app, done))
 }
 
-/// The session, whether a stored one is being restored, and any notice to show once.
+/// The session, whether a stored one is being restored, and any notice to show once; with
+/// `settle_ms`, once a restore running since launch has ended (waiting at most that long).
 #[tauri::command]
-pub fn session<R: Runtime>(app: AppHandle<R>) -> SessionState {
-    service_ext::state_for_ui(&app)
+pub async fn session<R: Runtime>(app: AppHandle<R>, settle_ms: Option<u64>) -> SessionState {
+    service_ext::settled_state_for_ui(&app, settle_ms).await
 }
 
 /// Signs in with `method` (default: the system browser); emits `sign-in-progress` while it

@@ -5,6 +5,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use keyhole_core::{Event, EventSink, Service, SessionSummary};
 use serde::Serialize;
@@ -108,6 +109,24 @@ pub fn state_for_ui<R: Runtime>(app: &AppHandle<R>) -> SessionState {
         notices.ui_ready.store(true, Ordering::SeqCst);
     }
     state(app)
+}
+
+/// The longest a page may have [`settled_state_for_ui`] wait for a restore.
+const MAX_SETTLE: Duration = Duration::from_secs(1);
+
+/// [`state_for_ui`] once the restore running since launch has ended, waiting at most `settle_ms`
+/// (capped at [`MAX_SETTLE`]): the page asks this way before its first frame, so that frame shows
+/// the restore's outcome rather than a "restoring" screen that lasts a few milliseconds.
+pub async fn settled_state_for_ui<R: Runtime>(
+    app: &AppHandle<R>,
+    settle_ms: Option<u64>,
+) -> SessionState {
+    if let Some(ms) = settle_ms {
+        app.service()
+            .restore_settled(Duration::from_millis(ms).min(MAX_SETTLE))
+            .await;
+    }
+    state_for_ui(app)
 }
 
 /// For the page's first frame (`crate::first_frame_script`): the session and whether a restore

@@ -119,7 +119,7 @@ describe("first frame from the shell's initial state (__KEYHOLE_INITIAL__)", () 
   const about = { version: "0.1.0", commit: "0123456789" };
   const never = () => new Promise(() => {});
 
-  test("the first render is the final screen: no command is awaited or even started before it is painted, load_settings is never called", async () => {
+  test("the first render is the final screen: only the Clerk session is asked before it, load_settings never", async () => {
     const ui = await boot({
       initial: { settings: { ...settings, sandbox: true }, session: sessionState(null), about },
       handlers: { session: never, load_settings: never },
@@ -130,18 +130,38 @@ describe("first frame from the shell's initial state (__KEYHOLE_INITIAL__)", () 
     assert.equal(ui.$("sandbox-badge").hidden, false);
     assert.equal(ui.$("about").textContent, "Keyhole 0.1.0 · commit 0123456789");
     assert.equal(ui.doc.documentElement.hasAttribute("data-booting"), false, "the page is shown");
-    assert.deepEqual(ui.calls, [], "nothing is asked of the shell until the first frame is painted");
+    assert.deepEqual(ui.calls, [["clerk_session"]], "no restore runs: only the Clerk session is read before the first frame");
     await ui.paint();
-    assert.deepEqual(ui.commands(), ["session"], "asked once it listens, for what changed since");
-    assert.deepEqual(ui.calls.slice(0, 2).map(([c]) => c), ["listen:sign-in-progress", "listen:session-changed"]);
+    assert.deepEqual(ui.commands(), ["clerk_session", "session"], "asked once it listens, for what changed since");
+    assert.deepEqual(ui.calls.slice(1, 3).map(([c]) => c), ["listen:sign-in-progress", "listen:session-changed"]);
   });
 
-  test("a restore in progress shows the restoring screen at once; session() then brings its end and the notice", async () => {
+  test("a restore that ends as the page loads is never shown: the first frame is signed in, with the Clerk session", async () => {
+    const ui = await boot({
+      initial: { settings, session: sessionState(null, { restoring: true }), about },
+      handlers: {
+        session: async (args) => (args?.settleMs > 0 ? sessionState(session(), { restoring: false }) : never()),
+        clerk_session: async () => clerkSession(),
+      },
+      holdFrames: true,
+    });
+    assert.deepEqual(ui.calls.map(([c]) => c).sort(), ["clerk_session", "session"]);
+    assert.equal(ui.calls.find(([c]) => c === "session")[1].settleMs, 1000, "the shell is asked to wait for the restore's end");
+    assert.equal(ui.state(), "signedIn", "the first frame, not painted yet");
+    assert.equal(ui.$("subject").textContent, "user_2abc");
+    assert.equal(ui.$("clerk-session").getAttribute("data-held"), "true", "the Clerk session is in the first frame too");
+    assert.equal(ui.$("restore-stage"), null);
+  });
+
+  test("a restore still running after the wait shows the restoring screen; session() then brings its end and the notice", async () => {
     const answer = deferred();
     const ui = await boot({
       initial: { settings, session: sessionState(null, { restoring: true }), about },
       handlers: { session: () => answer.promise },
     });
+    assert.equal(ui.doc.documentElement.hasAttribute("data-booting"), true, "not shown while it waits");
+    await new Promise((r) => setTimeout(r, 1100));
+    await flush();
     assert.equal(ui.state(), "restoring");
     assert.equal(ui.$("restore-stage").textContent, "Restoring your session…");
     answer.resolve(sessionState(null, { restoring: false, notice: RESTORE_FAILED }));

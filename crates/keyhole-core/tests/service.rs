@@ -199,3 +199,37 @@ async fn where_no_browser_can_open_the_service_signs_in_with_a_device_code_and_s
         "the strict API lets the user in"
     );
 }
+
+#[tokio::test]
+async fn a_background_restore_can_be_awaited_so_a_front_end_shows_its_end_first() {
+    let sb = keyhole_sandbox::shared();
+    let secrets = Arc::new(MemoryStore::default());
+    let settings = Settings {
+        instance: sb.issuer.clone(),
+        client_id: sb.client_id.clone(),
+        api_url: sb.api.lax.clone(),
+        ..Settings::default()
+    };
+    let browser: Arc<dyn Browser> = Arc::new(common::StandIn::http_login("user_2settled"));
+    let first = common::service_over(settings.clone(), secrets.clone(), browser.clone());
+    first.sign_in(SignInMethod::Browser).await.expect("sign-in");
+
+    // The next launch: the same keychain, a restore started in the background, as the app does.
+    let next = Service::new(ServiceOptions {
+        background: Some(tokio::runtime::Handle::current()),
+        ..common::options_over(settings, secrets, browser)
+    });
+    assert!(
+        next.restore_settled(Duration::from_secs(5)).await,
+        "nothing runs yet"
+    );
+    next.restore_in_background();
+    assert!(next.is_restoring() && next.summary().is_none());
+    // The restore runs on this (current-thread) runtime only once this test awaits.
+    assert!(next.restore_settled(Duration::from_secs(10)).await);
+    assert!(!next.is_restoring());
+    assert_eq!(
+        next.summary().expect("restored").subject.as_deref(),
+        Some("user_2settled")
+    );
+}

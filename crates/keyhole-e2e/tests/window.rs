@@ -305,6 +305,14 @@ async fn a_signed_in_session_survives_a_restart_of_the_app_until_sign_out() {
     let app = App::launch(TEST, profile.clone()).await;
     app.wait_state("signedIn", SIGN_IN_WAIT).await;
     assert_eq!(app.text("#subject").await, login);
+    // The restore from the keychain ended as the page loaded: its first frame was already the
+    // signed-in screen, not a "Restoring…" frame turning into another layout.
+    assert_eq!(
+        first_screen(&app).await,
+        "signedIn",
+        "{}",
+        app.context().await
+    );
     app.screenshot("restored").await;
     app.call_api_for_data().await;
     assert_eq!(app.api_json().await["userId"], login);
@@ -321,6 +329,12 @@ async fn a_signed_in_session_survives_a_restart_of_the_app_until_sign_out() {
     app.quit().await;
     let app = App::launch(TEST, profile.clone()).await;
     app.wait_state("signedOut", WAIT).await;
+    assert_eq!(
+        first_screen(&app).await,
+        "signedOut",
+        "{}",
+        app.context().await
+    );
     // Signed out because nothing was stored — not because a stored token was refused.
     assert!(
         !app.exists("#notice").await,
@@ -363,4 +377,13 @@ async fn the_page_may_call_only_keyholes_own_commands() {
         assert!(text.contains("not allowed"), "{command}: {text}");
     }
     app.quit().await;
+}
+
+/// The screen the page's first frame showed (main.js keeps it in `data-first-screen`).
+async fn first_screen(app: &App) -> String {
+    app.execute("return document.documentElement.getAttribute('data-first-screen')")
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }

@@ -144,6 +144,8 @@ struct Inner {
     accounts: Accounts,
     renewals: Arc<RenewalStats>,
     restoring: AtomicBool,
+    /// Says when a background restore ends, for [`Service::restore_settled`].
+    restore_ended: tokio::sync::Notify,
     keychain_notice_given: AtomicBool,
     /// For set-up requests; built on first use, so a run that only calls the API never builds it.
     http: std::sync::OnceLock<reqwest::Client>,
@@ -181,6 +183,7 @@ impl Service {
                 set_up: Mutex::new(None),
                 renewals: Arc::default(),
                 restoring: AtomicBool::new(false),
+                restore_ended: tokio::sync::Notify::new(),
                 keychain_notice_given: AtomicBool::new(false),
                 http: std::sync::OnceLock::new(),
                 calls: AtomicU64::new(0),
@@ -592,8 +595,24 @@ impl Service {
             // Notices first, so whoever sees the restore end sees them too.
             service.check_keychain();
             service.inner.restoring.store(false, Ordering::SeqCst);
+            service.inner.restore_ended.notify_waiters();
             service.emit(Event::Restoring(false));
         });
+    }
+
+    /// Waits until the background restore ([`Service::restore_in_background`]) has ended, for at
+    /// most `limit`: true when none runs any more. A restore from the keychain usually ends within
+    /// milliseconds, so a front end can show its outcome in its first frame instead of a
+    /// "restoring" state that lasts one frame; one that renews over the network may take longer.
+    pub async fn restore_settled(&self, limit: Duration) -> bool {
+        let ended = self.inner.restore_ended.notified();
+        tokio::pin!(ended);
+        // Registered before the flag is read, so an end between the two is not missed.
+        ended.as_mut().enable();
+        if !self.is_restoring() {
+            return true;
+        }
+        tokio::time::timeout(limit, ended).await.is_ok() || !self.is_restoring()
     }
 
     /// The stored session, resumed (renewed if due): Ok(None) when none is kept.

@@ -108,7 +108,16 @@ pub fn service_over(
     secrets: Arc<MemoryStore>,
     browser: Arc<dyn Browser>,
 ) -> Service {
-    Service::new(ServiceOptions {
+    Service::new(options_over(settings, secrets, browser))
+}
+
+/// The options of [`service_over`], to change one of them.
+pub fn options_over(
+    settings: Settings,
+    secrets: Arc<MemoryStore>,
+    browser: Arc<dyn Browser>,
+) -> ServiceOptions {
+    ServiceOptions {
         settings,
         profile: None,
         profiles: None,
@@ -121,7 +130,7 @@ pub fn service_over(
         background: None,
         trusted_endpoint_origins: Vec::new(),
         cleartext_api_origins: Vec::new(),
-    })
+    }
 }
 
 /// `GET url` carrying `credential`.
