@@ -465,7 +465,7 @@ async fn both_answers_of_the_same_request_join_the_diagnosis() {
     // Nothing compared; only Clerk's own reason (its x-clerk-auth-* headers), in plain words.
     let said = answer.diagnosis.unwrap_or_default();
     assert!(
-        said.starts_with("Sent without a token.")
+        said.starts_with("Sent without a token: Clerk's SDK")
             && said.contains("x-clerk-auth-reason: session-token-and-uat-missing")
             && said.contains("what a request without a token gets")
             && !said.contains("answered the same"),
@@ -503,7 +503,7 @@ async fn clerks_reason_from_the_tutorials_sdk_joins_the_diagnosis_with_and_witho
         .unwrap();
     let said = without.diagnosis.unwrap_or_default();
     assert!(
-        said.starts_with("Sent without a token.")
+        said.starts_with("Sent without a token: Clerk's SDK")
             && said.contains("session-token-and-uat-missing")
             && said.contains("needs a token for this route"),
         "{said}"

@@ -124,6 +124,12 @@ async fn a_post_with_a_header_and_a_json_body_reaches_the_echo_endpoint_and_the_
     let echo = app.api_json().await;
     assert_eq!(echo["userId"], Value::Null, "{echo}");
     assert_eq!(echo["headers"].get("authorization"), None, "{echo}");
+    // Clerk's answer says why (its x-clerk-auth-* headers), and the window says it in words.
+    let diagnosis = app.text("#diagnosis").await;
+    assert!(
+        diagnosis.contains("Sent without a token: Clerk's SDK on the API read the request as signed out (x-clerk-auth-reason: session-token-and-uat-missing)"),
+        "{diagnosis}"
+    );
 
     // An invalid JSON body is the engine's message, next to the body; nothing is sent.
     app.fill("#request-body", "{oops").await;

@@ -128,7 +128,7 @@ pub fn diagnose(response: &ApiResponse, token: Option<&TokenContext<'_>>) -> Opt
 /// gave one (a signed-out answer is then what was asked for, and says so), else nothing.
 fn without_token(response: &ApiResponse, clerk: Option<&ClerkAuth>) -> Option<String> {
     let clerk = clerk?;
-    let mut text = format!("Sent without a token. {}", clerk.explain(Credential::None));
+    let mut text = format!("Sent without a token: {}", clerk.explain(Credential::None));
     if clerk.no_token_reason() {
         text.push_str(if response.ok {
             " That is what a request without a token gets; choose a token type to see what the API lets in."
@@ -386,7 +386,7 @@ mod tests {
         let lax = clerk_signed_out(response(200, signed_out), "session-token-and-uat-missing");
         let text = diagnose(&lax, None).unwrap();
         assert!(
-            text.starts_with("Sent without a token.")
+            text.starts_with("Sent without a token: Clerk's SDK")
                 && text.contains("no Authorization: Bearer header")
                 && text.contains("what a request without a token gets"),
             "{text}"
