@@ -73,11 +73,6 @@ async fn the_driver_renews_a_4_second_token_once_per_lifetime_for_20_seconds() {
     // Renewed a fifth of the lifetime before expiry: every 3.2 s, so 6 in 20 s (4 leaves room
     // for a slow machine).
     assert!((4..=6).contains(&renewals), "{renewals} renewals");
-    assert_eq!(
-        grants() - before,
-        u64::from(renewals),
-        "the provider saw the same"
-    );
     assert_eq!(stats.failures(), 0);
     assert!(
         stats.wakeups() <= renewals + 6,
@@ -92,6 +87,13 @@ async fn the_driver_renews_a_4_second_token_once_per_lifetime_for_20_seconds() {
         .await
         .expect("the driver ends with its keeper")
         .unwrap();
+    // Counted once the driver has ended: a renewal in flight as the 20 s ran out has reached the
+    // provider by then, and the driver's own count with it.
+    assert_eq!(
+        grants() - before,
+        u64::from(stats.renewals()),
+        "the provider saw the same"
+    );
 }
 
 #[tokio::test]
