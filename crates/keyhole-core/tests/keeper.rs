@@ -417,6 +417,16 @@ async fn an_old_format_entry_is_renewed_and_upgraded_and_garbage_is_refused_with
     third.sign_out().await;
 }
 
+/// What `keeper` gets for `GET url`, with its token or without.
+async fn get(keeper: &SessionKeeper, url: &str, with_token: bool) -> keyhole_core::ApiResult {
+    let mut request = ApiRequest::get(&url.parse().expect("a URL"));
+    request.send_token = with_token;
+    keeper
+        .send(&request, &CancellationToken::new())
+        .await
+        .expect("an answer")
+}
+
 #[tokio::test]
 async fn both_answers_of_the_same_request_join_the_diagnosis() {
     let sandbox = keyhole_sandbox::shared();
@@ -424,11 +434,7 @@ async fn both_answers_of_the_same_request_join_the_diagnosis() {
     // The session-only API (plain getAuth): it reads the OAuth token as signed out.
     let keeper = keeper(sandbox, store, &sandbox.api.session_only);
     sign_in(&keeper, "user_2both").await;
-    let url: url::Url = sandbox.api.session_only.parse().unwrap();
-    let with = keeper
-        .send(&ApiRequest::get(&url), &CancellationToken::new())
-        .await
-        .unwrap();
+    let with = get(&keeper, &sandbox.api.session_only, true).await;
     assert!(
         !with
             .diagnosis
@@ -437,33 +443,23 @@ async fn both_answers_of_the_same_request_join_the_diagnosis() {
             .contains("answered the same"),
         "one answer alone compares nothing"
     );
-    let mut without = ApiRequest::get(&url);
-    without.send_token = false;
-    let without = keeper
-        .send(&without, &CancellationToken::new())
+    let said = get(&keeper, &sandbox.api.session_only, false)
         .await
-        .unwrap();
-    let said = without.diagnosis.unwrap_or_default();
+        .diagnosis
+        .unwrap_or_default();
     assert!(
         said.contains("With and without your token the API answered the same")
             && said.contains("acceptsToken: 'oauth_token'"),
         "{said}"
     );
 
-    // The lax API tells the two apart: nothing to add.
-    let lax: url::Url = sandbox.api.lax.parse().unwrap();
-    keeper
-        .send(&ApiRequest::get(&lax), &CancellationToken::new())
+    // The lax API tells the two apart: nothing compared; only Clerk's own reason (its
+    // x-clerk-auth-* headers), in plain words.
+    get(&keeper, &sandbox.api.lax, true).await;
+    let said = get(&keeper, &sandbox.api.lax, false)
         .await
-        .unwrap();
-    let mut signed_out = ApiRequest::get(&lax);
-    signed_out.send_token = false;
-    let answer = keeper
-        .send(&signed_out, &CancellationToken::new())
-        .await
-        .unwrap();
-    // Nothing compared; only Clerk's own reason (its x-clerk-auth-* headers), in plain words.
-    let said = answer.diagnosis.unwrap_or_default();
+        .diagnosis
+        .unwrap_or_default();
     assert!(
         said.starts_with("Sent without a token: Clerk's SDK")
             && said.contains("x-clerk-auth-reason: session-token-and-uat-missing")
@@ -482,11 +478,7 @@ async fn clerks_reason_from_the_tutorials_sdk_joins_the_diagnosis_with_and_witho
     // session tokens, and says why in its headers.
     let keeper = keeper(sandbox, store, &sandbox.api.tutorial_strict);
     sign_in(&keeper, "user_2tutorial").await;
-    let url: url::Url = sandbox.api.tutorial_strict.parse().unwrap();
-    let with = keeper
-        .send(&ApiRequest::get(&url), &CancellationToken::new())
-        .await
-        .unwrap();
+    let with = get(&keeper, &sandbox.api.tutorial_strict, true).await;
     assert_eq!(with.response.status, 401);
     let said = with.diagnosis.unwrap_or_default();
     assert!(
@@ -495,13 +487,10 @@ async fn clerks_reason_from_the_tutorials_sdk_joins_the_diagnosis_with_and_witho
         ) && said.contains("acceptsToken"),
         "{said}"
     );
-    let mut without = ApiRequest::get(&url);
-    without.send_token = false;
-    let without = keeper
-        .send(&without, &CancellationToken::new())
+    let said = get(&keeper, &sandbox.api.tutorial_strict, false)
         .await
-        .unwrap();
-    let said = without.diagnosis.unwrap_or_default();
+        .diagnosis
+        .unwrap_or_default();
     assert!(
         said.starts_with("Sent without a token: Clerk's SDK")
             && said.contains("session-token-and-uat-missing")
