@@ -108,7 +108,14 @@ async fn without_the_token_the_api_reads_a_signed_out_caller_and_needs_no_sessio
     let seen = json(&result);
     assert_eq!(seen["userId"], serde_json::Value::Null);
     assert!(seen["headers"].get("authorization").is_none(), "{seen}");
-    assert_eq!(result.diagnosis, None);
+    // Clerk's SDK says why it read the caller as signed out; the diagnosis
+    // names that reason instead of staying silent (issue 17, part 7).
+    let diagnosis = result.diagnosis.unwrap_or_default();
+    assert!(
+        diagnosis.starts_with("Sent without a token:")
+            && diagnosis.contains("session-token-and-uat-missing"),
+        "{diagnosis}"
+    );
 }
 
 #[tokio::test]
