@@ -232,8 +232,9 @@ const handlers = {
     const settings = result?.settings;
     if (!settings) return s;
     const text = setUpNotice(settings, result.note, from);
+    // withSettings: the editor follows the API URL set up from, as a save would.
     return {
-      ...s, saving: false, settings, form: formFromSettings(settings), fieldErrors: {},
+      ...withSettings(s, settings), saving: false, fieldErrors: {},
       notice: text ? { tone: "info", text, setUp: true } : null,
     };
   },

@@ -744,6 +744,18 @@ describe("no set-up: from the API URL, and registration before a sign-in", () =>
     assert.equal(offersSetUp(s.form), false);
   });
 
+  test("after set-up and sign-in the editor holds the API URL set up from (not an empty URL)", () => {
+    const blank = run(initialState(NOW), { type: "booted", settings: { ...settings, instance: "", clientId: "", apiUrl: "" }, sessionState: sessionState(null) });
+    assert.equal(blank.request.url, "");
+    const s = run(blank, { type: "fieldEdited", field: "apiUrl", value: setUp.apiUrl }, { type: "setUpClicked" },
+      { type: "setUpDone", result: { settings: setUp, note: null }, from: "api" },
+      { type: "signInClicked" }, { type: "settingsSaved", settings: setUp, quiet: true },
+      { type: "signInStarted" }, { type: "signInSucceeded", session: session() });
+    assert.equal(s.screen, "signedIn");
+    assert.equal(s.request.url, setUp.apiUrl);
+    assert.equal(s.profiles.current, null);
+  });
+
   test("a refused set-up is one sentence: next to its field, or as an error notice; the form keeps what was typed", () => {
     const started = run(onlyApi(), { type: "setUpClicked" });
     const field = next(started, { type: "setUpFailed", error: { kind: "invalid_setting", field: "apiUrl", message: "API URL x is not a valid URL." } });
