@@ -25,10 +25,35 @@ function dispatch(event) {
   lastEventType = event.type;
   if (event.type === "tick") updateClock(root, state);
   // The input already shows what was typed; re-rendering would break IME and undo.
-  else if (!(TYPING.has(event.type) || (event.type === "rowEdited" && event.key !== "enabled")) || prev.notice !== state.notice) render();
+  else if (!(TYPING.has(event.type) || (event.type === "rowEdited" && event.key !== "enabled")) || typedChangedMore(prev, state, event)) render();
   else if (event.type === "fieldEdited") updateSetUpOffer(root, state);
+  if (headerSplit(prev, state, event)) {
+    // "Name: value" went into a name: on to the value of the last row it made.
+    const added = state.request.headers.length - prev.request.headers.length;
+    document.getElementById(`headers-${event.index + added}-value`)?.focus();
+  }
   const effect = effects[event.type];
   if (effect) effect(event).catch((error) => dispatch({ type: "unexpectedError", error }));
+}
+
+/**
+ * Typing is not re-rendered, unless it changed more than the input shows: a notice or an error
+ * that goes, or a row the state rewrote (a pasted "Name: value" header line split in two).
+ */
+function typedChangedMore(prev, now, event) {
+  if (prev.notice !== now.notice || prev.fieldErrors !== now.fieldErrors || prev.requestError !== now.requestError) return true;
+  // The URL and the query table follow each other: the other one is redrawn.
+  if (prev.request?.query !== now.request?.query && event.type === "requestEdited") return true;
+  if (prev.request?.url !== now.request?.url && event.type === "rowEdited") return true;
+  if (event.type !== "rowEdited") return false;
+  const rows = now.request?.[event.list];
+  return rows?.length !== prev.request?.[event.list]?.length || rows?.[event.index]?.[event.key] !== event.value;
+}
+
+function headerSplit(prev, now, event) {
+  const typed = event.type === "rowEdited" && event.list === "headers" && event.key === "name";
+  if (!typed && event.type !== "headerPasted") return false;
+  return prev.request.headers !== now.request.headers && now.request.headers[event.index]?.name !== (event.value ?? event.text);
 }
 
 let renderedScreen = state.screen;

@@ -130,6 +130,13 @@ function rows(list, items, dispatch) {
         id: `${list}-${index}-name`, type: "text", value: item.name, placeholder: "name", "aria-label": "Name",
         autocomplete: "off", spellcheck: "false",
         onInput: (e) => dispatch({ type: "rowEdited", list, index, key: "name", value: e.target.value }),
+        // A text field drops the line breaks of a paste: the header lines are read before it does.
+        onPaste: list === "headers" ? (e) => {
+          const text = e.clipboardData?.getData("text") ?? "";
+          if (!/[:\n]/.test(text)) return;
+          e.preventDefault();
+          dispatch({ type: "headerPasted", index, text });
+        } : null,
       }),
       h("input", {
         id: `${list}-${index}-value`, type: "text", value: item.value, placeholder: "value", "aria-label": "Value",

@@ -4,7 +4,7 @@
 
 import { backendNotice, sessionEndedNotice, signInFailureNotice, signOutNotice } from "./format.js";
 import { initialKeysState, keysHandlers } from "./keys.js";
-import { API_IDLE, MATRIX_IDLE, emptyDraft, initialRequestState, requestHandlers } from "./request.js";
+import { API_IDLE, MATRIX_IDLE, emptyDraft, initialRequestState, requestHandlers, withUrl } from "./request.js";
 
 /** Settings fields, as the backend names them in `{kind: "invalid_setting", field}`. */
 export const FIELDS = ["instance", "clientId", "scopes", "redirectPort", "apiUrl", "resource"];
@@ -41,7 +41,7 @@ function withSettings(state, settings) {
     ...state,
     settings,
     form: formFromSettings(settings),
-    request: urlChanged ? { ...state.request, url: settings?.apiUrl ?? "" } : state.request,
+    request: urlChanged ? withUrl(state.request, settings?.apiUrl ?? "") : state.request,
     profiles: { ...state.profiles, current: settings?.profile ?? null },
   };
 }
@@ -204,10 +204,11 @@ const handlers = {
   // --- settings form ----------------------------------------------------------------
   fieldEdited(s, { field, value }) {
     if (!FIELDS.includes(field) || s.form[field] === value) return s;
-    // Field errors stay until the next save: clearing them would re-render mid-typing. A
-    // "Settings saved." would be stale now: it goes (main.js re-renders when the notice changes).
+    // The field's own error goes once it is edited, and a "Settings saved." would be stale now
+    // (main.js re-renders when either changes, keeping the caret where it was).
     const notice = s.notice?.text === SAVED ? null : s.notice;
-    return { ...s, form: { ...s.form, [field]: value }, notice };
+    const fieldErrors = field in s.fieldErrors ? withoutKey(s.fieldErrors, field) : s.fieldErrors;
+    return { ...s, form: { ...s.form, [field]: value }, notice, fieldErrors };
   },
   saveClicked(s) {
     if (s.saving || !["signedOut", "signedIn"].includes(s.screen)) return s; // the screens with the form
@@ -420,6 +421,11 @@ const handlers = {
     return { ...s, saving: false, notice: { tone: "error", text: `Something went wrong: ${error?.message ?? error}` } };
   },
 };
+
+function withoutKey(object, key) {
+  const { [key]: _gone, ...rest } = object;
+  return rest;
+}
 
 /** What set-up did, in one or two plain sentences. */
 function setUpNotice(settings, note, from) {

@@ -113,7 +113,8 @@ describe("history, curl, profiles", () => {
     assert.equal(next(s, { type: "historyLoaded", entries: [{ ...entry }] }), s);
     const opened = next(s, { type: "historyOpened", id: 7 });
     assert.equal(opened.request.method, "POST");
-    assert.equal(opened.request.url, "http://x/echo");
+    assert.equal(opened.request.url, "http://x/echo?a=1", "the URL shows its query (the table's rows)");
+    assert.equal(toApiRequest(opened.request).url, "http://x/echo", "sent once, from the table");
     assert.equal(opened.request.bodyKind, "json");
     assert.equal(next(s, { type: "historyOpened", id: 99 }), s);
     assert.equal(fmt.historyOutcome(entry), "201");
