@@ -94,6 +94,16 @@ function render() {
   if (focusWasInside || screenChanged) root.querySelector("[data-autofocus]")?.focus();
 }
 
+/** The request's parts, by the engine's field names, and the inputs that hold them. */
+const REQUEST_INPUTS = { apiUrl: "request-url", query: "request-url", method: "request-method", timeout: "request-timeout", body: "request-body" };
+
+/** After a refused or timed-out request: to the field it is about (its error names it). */
+function focusRequestError() {
+  const field = state.requestError?.field ?? (state.api.errorKind === "api_timeout" ? "timeout" : null);
+  const el = field && document.getElementById(REQUEST_INPUTS[field]);
+  if (el) el.focus();
+}
+
 function focusField(field) {
   const el = field && document.getElementById(INPUT_IDS[field]);
   if (el) el.focus();
@@ -210,6 +220,15 @@ const effects = {
   async cancelRequestClicked() {
     // Success needs no event: the pending send_request rejects with kind "cancelled".
     await settle(api.cancelRequest(), () => ({ type: "noop" }), (error) => ({ type: "unexpectedError", error }));
+  },
+  async apiFailed() {
+    focusRequestError();
+  },
+  async matrixFailed() {
+    focusRequestError();
+  },
+  async curlFailed() {
+    focusRequestError();
   },
   async historyOpened() {
     document.getElementById("request-url")?.focus();

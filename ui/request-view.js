@@ -19,6 +19,16 @@ function section(key, id, title, state, dispatch, ...content) {
   }, h("summary", { id: `${id}-summary` }, title), ...content);
 }
 
+/**
+ * A field the last error is about (the engine's `field`, or the timeout for a request that ran
+ * out of it): marked invalid and described by that error, so it is found and announced.
+ */
+function pointedAt(state, field, errorId) {
+  if (state.requestError?.field === field) return { "aria-invalid": "true", "aria-describedby": errorId };
+  if (field === "timeout" && state.api.errorKind === "api_timeout") return { "aria-invalid": "true", "aria-describedby": "api-error" };
+  return {};
+}
+
 function errorFor(state, ...fields) {
   const e = state.requestError;
   return e && fields.includes(e.field) ? h("p", { id: `request-error-${e.field}`, class: "field-error", role: "alert" }, e.message) : null;
@@ -87,6 +97,7 @@ export function requestCard(state, dispatch) {
         h("label", { for: "request-timeout" }, "Timeout (seconds)"),
         h("input", {
           id: "request-timeout", type: "text", inputmode: "numeric", value: r.timeoutSecs,
+          ...pointedAt(state, "timeout", "request-error-timeout"),
           onInput: (e) => dispatch({ type: "requestEdited", part: "timeoutSecs", value: e.target.value }),
         }),
         errorFor(state, "timeout"),
@@ -231,7 +242,7 @@ export function matrixView(state, dispatch) {
   switch (m.status) {
     case "loading":
       return box(
-        h("p", { class: "stage" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Loading... ",
+        h("p", { class: "stage" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Loading… ",
           h("span", { id: "matrix-elapsed", class: "muted" }, fmt.waited(m.startedAt, state.now))),
         h("div", { class: "actions" },
           h("button", { id: "cancel-matrix", type: "button", onClick: () => dispatch({ type: "cancelRequestClicked" }) },
@@ -325,7 +336,7 @@ function apiResult(state, dispatch) {
   switch (api.status) {
     case "loading":
       return box(
-        h("p", { class: "stage" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Loading... ",
+        h("p", { class: "stage" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Loading… ",
           h("span", { id: "api-elapsed", class: "muted" }, fmt.waited(api.startedAt, state.now))),
         h("div", { class: "actions" },
           h("button", { id: "cancel-request-answer", type: "button", onClick: () => dispatch({ type: "cancelRequestClicked" }) },

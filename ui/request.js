@@ -261,7 +261,8 @@ function canEdit(s) {
 function requestFailureMessage(error) {
   switch (error?.kind) {
     case "cancelled": return "Cancelled. Nothing was received.";
-    case "api_timeout": return `Timed out: ${error.message}`;
+    // Said where the wait is set: the field is marked and focused too (request-view, main.js).
+    case "api_timeout": return `Timed out: ${String(error.message).replace(/\.$/, "")}. To wait longer, raise Timeout (seconds) below.`;
     default: return error?.message ?? "unknown error";
   }
 }

@@ -1,7 +1,7 @@
 // view(state, dispatch) -> Node: one function per screen. Handlers only dispatch events;
 // main.js decides which commands to run. All text goes in as text nodes via h().
 
-import { h } from "./dom.js";
+import { breakable, h } from "./dom.js";
 import * as fmt from "./format.js";
 import { keysPanel } from "./keys-view.js";
 import { historyCard, profilesBar, requestCard, savedCard, updateWaiting } from "./request-view.js";
@@ -289,10 +289,11 @@ function whoCard(state, dispatch) {
     session
       ? h("dl", { class: "facts" },
         fact("Subject", h("code", { id: "subject" }, session.subject)),
-        who ? fact("User", h("span", { id: "identity" }, who)) : null,
-        fact("Issuer", h("code", { id: "issuer" }, session.issuer)),
+        who ? fact("User", h("span", { id: "identity" }, breakable(who))) : null,
+        fact("Issuer", h("code", { id: "issuer" }, breakable(session.issuer))),
         fact("Expiry", [expiryView(session.expiresAt, state.now), renewalView(session)]),
-        fact("Scopes", scopesView(session.scopes)),
+        fact("Scopes granted", scopesView(session.scopes, "session-scopes", "none said by the provider")),
+        fact("Access token scopes", tokenScopesView(session.accessToken)),
       )
       : h("div", { id: "oauth-none" },
         h("p", { class: "muted" }, "Not signed in through the OAuth application: requests can send a session token, or none."),
@@ -323,7 +324,7 @@ function clerkCard(state, dispatch) {
         ),
         h("p", { class: "hint" }, "Keyhole mints a short-lived session token for each request that sends one, as getToken() does in the tutorial's React client. The last one minted:"),
         token?.kind === "jwt"
-          ? h("pre", { id: "session-token-claims", class: "json", tabindex: "0", "aria-label": "Session token claims" }, fmt.prettyJson(token.claims))
+          ? h("pre", { id: "session-token-claims", class: "json", tabindex: "0", "aria-label": "Session token claims" }, breakable(fmt.prettyJson(token.claims)))
           : h("p", { id: "session-token-claims", class: "muted" }, "None minted yet."),
       ]
       : [
@@ -362,10 +363,18 @@ export function updateClock(root, state) {
   el.classList.toggle("expired", fmt.isExpired(state.session.expiresAt, state.now));
 }
 
-function scopesView(all) {
+function scopesView(all, id, none) {
   const scopes = (Array.isArray(all) ? all : []).filter((s) => typeof s === "string" && s.trim());
-  if (!scopes.length) return h("span", { id: "session-scopes", class: "muted" }, "none");
-  return h("ul", { id: "session-scopes", class: "chips" }, scopes.map((s) => h("li", null, s)));
+  if (!scopes.length) return h("span", { id, class: "muted" }, none);
+  return h("ul", { id, class: "chips" }, scopes.map((s) => h("li", null, s)));
+}
+
+/** What the access token itself carries (its scope or scp claim), apart from what was granted. */
+function tokenScopesView(accessToken) {
+  if (accessToken?.kind !== "jwt") return h("span", { id: "token-scopes", class: "muted" }, "unknown: the token is opaque");
+  const claim = accessToken.claims?.scope ?? accessToken.claims?.scp;
+  const scopes = typeof claim === "string" ? claim.split(/\s+/) : (Array.isArray(claim) ? claim : []);
+  return scopesView(scopes, "token-scopes", "none in the token");
 }
 
 function tokenCard(state, dispatch) {
@@ -374,10 +383,10 @@ function tokenCard(state, dispatch) {
   return h("section", { class: "card", "aria-labelledby": "token-title" },
     h("h2", { id: "token-title" }, "OAuth access token"),
     h("p", { id: "token-kind", class: jwt ? "meta" : "note" }, fmt.tokenSummary(accessToken)),
-    jwt ? h("pre", { id: "access-token-claims", class: "json", tabindex: "0", "aria-label": "Access token claims" }, fmt.prettyJson(accessToken.claims)) : null,
+    jwt ? h("pre", { id: "access-token-claims", class: "json", tabindex: "0", "aria-label": "Access token claims" }, breakable(fmt.prettyJson(accessToken.claims))) : null,
     disclosure("idToken", "id-token", "ID token claims", state, dispatch,
       idTokenClaims
-        ? h("pre", { id: "id-token-claims", class: "json", tabindex: "0", "aria-label": "ID token claims" }, fmt.prettyJson(idTokenClaims))
+        ? h("pre", { id: "id-token-claims", class: "json", tabindex: "0", "aria-label": "ID token claims" }, breakable(fmt.prettyJson(idTokenClaims)))
         : h("p", { class: "muted" }, "No ID token was returned (it needs the openid scope).")),
   );
 }

@@ -245,7 +245,7 @@ describe("sign-in", () => {
 });
 
 describe("signed in", () => {
-  test("Call API shows Loading..., then the data; a second click while loading sends nothing", async () => {
+  test("Call API shows Loading…, then the data; a second click while loading sends nothing", async () => {
     const pending = deferred();
     const ui = await boot({ current: sessionState(session()), handlers: { send_request: () => pending.promise } });
     await ui.click("call-api");
@@ -255,7 +255,7 @@ describe("signed in", () => {
       method: "GET", url: settings.apiUrl, query: [], headers: [], body: { kind: "none" }, sendToken: true, tokenType: "oauth", timeoutSecs: 30,
     });
     assert.equal(ui.$("api-result").getAttribute("data-result"), "loading");
-    assert.match(ui.$("api-result").textContent, /^Loading\.\.\. 0 s/);
+    assert.match(ui.$("api-result").textContent, /^Loading… 0 s/);
     pending.resolve(apiResult());
     await flush();
     assert.equal(ui.$("api-result").getAttribute("data-result"), "data");

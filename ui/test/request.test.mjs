@@ -91,7 +91,7 @@ describe("sending, waiting, cancelling", () => {
     assert.equal(cancelled.api.message, "Cancelled. Nothing was received.");
     const timedOut = run(signedIn(), { type: "callApiClicked" },
       { type: "apiFailed", error: { kind: "api_timeout", message: "the API did not answer within 1 s" } });
-    assert.equal(timedOut.api.message, "Timed out: the API did not answer within 1 s");
+    assert.equal(timedOut.api.message, "Timed out: the API did not answer within 1 s. To wait longer, raise Timeout (seconds) below.");
     assert.equal(next(signedIn(), { type: "cancelRequestClicked" }).api.cancelling, false, "nothing to cancel");
   });
 
@@ -293,7 +293,7 @@ describe("views", async () => {
     const root = render(s);
     byId(root, "history-3").fire("click");
     assert.deepEqual(dispatched, [{ type: "historyOpened", id: 3 }]);
-    assert.equal(text(root, "session-scopes"), "none");
+    assert.equal(text(root, "session-scopes"), "none said by the provider");
   });
 
   test("the literal-token choice shows a warning; a copied command is shown", () => {

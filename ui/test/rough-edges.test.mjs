@@ -114,3 +114,52 @@ describe("a pasted header line", () => {
     assert.equal(s.request.headers[0].name, "X-Plain");
   });
 });
+
+describe("small words and marks", () => {
+  test("no ASCII '...' in any text the window shows: Loading… is an ellipsis", async () => {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    const dir = new URL("../", import.meta.url);
+    for (const file of readdirSync(dir).filter((f) => f.endsWith(".js"))) {
+      const source = readFileSync(new URL(file, dir), "utf8");
+      // Text ending in three dots before its closing quote ("Loading... "); spread syntax is not.
+      const found = [...source.matchAll(/[A-Za-z]\.\.\. ?["'`]/g)].map((m) => m[0]);
+      assert.deepEqual(found, [], `${file}: ${found.join(", ")}`);
+    }
+  });
+
+  test("the scopes say what was granted and what the access token carries, apart", () => {
+    const root = view(signedIn(), dispatch);
+    assert.deepEqual(byId(root, "session-scopes").children.map((li) => li.textContent), ["openid", "profile", "email"]);
+    assert.equal(byId(root, "token-scopes").textContent, "none in the token");
+    const terms = allElements(root).filter((el) => el.tagName === "DT" || el.tag === "dt").map((el) => el.textContent);
+    assert.ok(terms.includes("Scopes granted") && terms.includes("Access token scopes"), terms.join(" | "));
+    const withClaim = run(initialState(NOW), { type: "booted", settings, sessionState: sessionState(session({
+      accessToken: { kind: "jwt", header: {}, claims: { sub: "u", scope: "read write" } },
+    })) });
+    assert.deepEqual(byId(view(withClaim, dispatch), "token-scopes").children.map((li) => li.textContent), ["read", "write"]);
+  });
+
+  test("an e-mail address and a claim wrap at @ and . (wbr), not mid-word", () => {
+    const root = view(signedIn(), dispatch);
+    const identity = byId(root, "identity");
+    const pieces = identity.childNodes.map((c) => (c.tagName ?? c.tag ?? "#text").toString().toLowerCase() === "wbr" ? "|" : c.textContent).join("");
+    assert.equal(pieces, "Ada Lovelace <ada@|example|.com>");
+    const claims = byId(root, "id-token-claims");
+    assert.ok(claims.childNodes.some((c) => String(c.tagName ?? c.tag).toLowerCase() === "wbr"));
+    assert.equal(claims.textContent, JSON.stringify(session().idTokenClaims, null, 2), "the text itself is unchanged");
+  });
+
+  test("a timeout marks the Timeout field and its error names it", () => {
+    const s = run(signedIn(), { type: "callApiClicked" },
+      { type: "apiFailed", error: { kind: "api_timeout", message: "the API at http://x/slow did not answer within 1 s (the call's timeout); try again or allow it more time" } });
+    assert.match(s.api.message, /raise Timeout \(seconds\) below\.$/);
+    const field = byId(view(s, dispatch), "request-timeout");
+    assert.equal(field.getAttribute("aria-invalid"), "true");
+    assert.equal(field.getAttribute("aria-describedby"), "api-error");
+    const refused = run(signedIn(), { type: "callApiClicked" },
+      { type: "apiFailed", error: { kind: "invalid_setting", field: "timeout", message: "Timeout must be from 1 to 600 seconds." } });
+    const marked = byId(view(refused, dispatch), "request-timeout");
+    assert.equal(marked.getAttribute("aria-invalid"), "true");
+    assert.equal(marked.getAttribute("aria-describedby"), "request-error-timeout");
+  });
+});
