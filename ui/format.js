@@ -220,3 +220,10 @@ export function statusText(state) {
     default: return "Loading…";
   }
 }
+
+/** A device code's time left, "Code expires in 4:59", or that it has expired (RFC 8628). */
+export function codeExpiry(expiresAt, nowMs) {
+  const left = Math.ceil((expiresAt - nowMs) / 1000);
+  if (left <= 0) return "The code has expired: cancel, then sign in with a code again for a new one.";
+  return `Code expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+}

@@ -165,7 +165,8 @@ const effects = {
     if (await saveForm({ quiet: false })) await Promise.all([loadClerk(), loadKeys()]);
   },
   async setUpClicked() {
-    await setUp(api.setUpFromApi, "api");
+    // The set-up button hides once done: the focus goes to what comes next, not to <body>.
+    if (await setUp(api.setUpFromApi, "api")) document.getElementById("sign-in")?.focus();
   },
   async signInClicked() {
     await signIn("browser", saveForSignIn);
@@ -256,15 +257,23 @@ const effects = {
   },
   async saveProfileClicked() {
     const name = state.profiles.draft.trim();
+    const from = state.profiles.current;
+    const signedIn = Boolean(state.session);
     await settle(api.saveProfile(name), (profiles) => ({ type: "profilesLoaded", profiles }), (error) => ({ type: "profileFailed", error }));
     if (state.profiles.current === name) {
+      if (name !== from) dispatch({ type: "profileSaved", name, from, signedIn });
       dispatch({ type: "profileNameEdited", value: "" });
       await settle(api.loadSettings(), (settings) => ({ type: "profileSwitched", settings }), (error) => ({ type: "profileFailed", error }));
     }
     await loadSaved();
   },
+  async savedReplaceClicked() {
+    await effects.saveRequestClicked();
+  },
   async saveRequestClicked() {
-    if (!state.saved.busy) return; // no name: the state said so
+    // A name already saved: the question takes the focus (Replace, or Cancel next to it).
+    if (state.saved.confirm) document.getElementById("saved-replace")?.focus();
+    if (!state.saved.busy) return; // no name, or a name to confirm: the state said so
     const request = requestFor(state);
     await settle(api.saveRequest(state.saved.draft.trim(), request), (requests) => ({ type: "savedLoaded", requests }), (error) => ({ type: "savedFailed", error }));
   },
@@ -392,7 +401,7 @@ async function boot() {
   let listenError = null;
   try {
     // Subscribe before reading the session so no session-changed slips between the two.
-    unlisten.push(await api.onSignInProgress((progress) => dispatch({ type: "signInProgress", progress })));
+    unlisten.push(await api.onSignInProgress((progress) => dispatch({ type: "signInProgress", progress, at: Date.now() })));
     // Payload: SessionState {session, restoring, notice} — restore done, refresh, ended, sign-in/out.
     unlisten.push(await api.onSessionChanged((sessionState) => dispatch({ type: "sessionChanged", state: sessionState })));
   } catch (error) {

@@ -48,12 +48,9 @@ export function requestCard(state, dispatch) {
   return h("section", { class: ["card", "request-card"], "aria-labelledby": "api-title" },
     h("h2", { id: "api-title", class: "sr-title" }, "Request"),
     h("form", { id: "request-form", class: "request", novalidate: true, onSubmit },
+      // The URL first, then the method: the URL has the focus at start, and Tab goes on from
+      // it in the order things are read (the method was reachable only with Shift+Tab).
       h("div", { class: "url-bar" },
-        h("label", { for: "request-method", class: "visually-hidden" }, "Method"),
-        h("select", {
-          id: "request-method", name: "method",
-          onChange: (e) => dispatch({ type: "methodChosen", method: e.target.value }),
-        }, METHODS.map((m) => h("option", { value: m, selected: m === r.method }, m))),
         h("label", { for: "request-url", class: "visually-hidden" }, "URL"),
         h("input", {
           id: "request-url", name: "url", type: "text", value: r.url, placeholder: "http://localhost:3000/protected",
@@ -62,6 +59,11 @@ export function requestCard(state, dispatch) {
           "data-initial-focus": true,
           onInput: (e) => dispatch({ type: "requestEdited", part: "url", value: e.target.value }),
         }),
+        h("label", { for: "request-method", class: "visually-hidden" }, "Method"),
+        h("select", {
+          id: "request-method", name: "method",
+          onChange: (e) => dispatch({ type: "methodChosen", method: e.target.value }),
+        }, METHODS.map((m) => h("option", { value: m, selected: m === r.method }, m))),
         loading
           ? h("button", { id: "cancel-request", type: "button", onClick: () => dispatch({ type: "cancelRequestClicked" }) },
             state.api.cancelling ? "Cancelling…" : "Cancel")
@@ -422,6 +424,13 @@ export function savedCard(state, dispatch) {
         : h("p", { id: "saved-needs-profile", class: "muted" },
           "Requests are saved in a profile: save these settings as a profile (Settings, Profile) to keep requests in it."),
       saved.error ? h("p", { id: "saved-error", class: "field-error", role: "alert" }, saved.error) : null,
+      saved.confirm
+        ? h("div", { id: "saved-confirm", class: ["note", "note-warning"], role: "alert" },
+          h("p", null, `A request named ${saved.confirm} is already saved in ${p}. Replace it with this one?`),
+          h("div", { class: "actions" },
+            h("button", { id: "saved-replace", type: "button", class: "small", onClick: () => dispatch({ type: "savedReplaceClicked" }) }, "Replace"),
+            h("button", { id: "saved-replace-cancel", type: "button", class: "small", onClick: () => dispatch({ type: "savedReplaceCancelled" }) }, "Cancel")))
+        : null,
       p && saved.list.length === 0
         ? h("p", { class: "muted" }, "None yet. The request is saved without any token or cookie; keyhole-cli call --saved NAME sends it too.")
         : null,
@@ -466,8 +475,11 @@ export function profilesBar(state, dispatch) {
       autocomplete: "off", spellcheck: "false",
       onInput: (e) => dispatch({ type: "profileNameEdited", value: e.target.value }),
     }),
-    h("button", { id: "save-profile", type: "submit", class: "small", "aria-disabled": p.busy ? "true" : null }, "Save as profile"),
+    h("button", { id: "save-profile", type: "submit", class: "small", "aria-disabled": p.busy ? "true" : null, "aria-describedby": "hint-profiles" }, "Save as profile"),
     p.error ? h("p", { id: "profile-error", class: "field-error", role: "alert" }, p.error) : null,
-    h("p", { class: "hint" }, "Each profile has its own session: switching keeps the others signed in. keyhole-cli --profile NAME uses the same profiles."),
+    h("p", { id: "hint-profiles", class: "hint" },
+      state.session
+        ? "Each profile has its own session: a new profile starts signed out (you sign in again in it), and switching keeps the others signed in. keyhole-cli --profile NAME uses the same profiles."
+        : "Each profile has its own session: switching keeps the others signed in. keyhole-cli --profile NAME uses the same profiles."),
   );
 }

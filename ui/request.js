@@ -453,12 +453,35 @@ export const requestHandlers = {
     return { ...s, saved: { ...s.saved, list, busy: false, error: null } };
   },
   savedNameEdited(s, { value }) {
-    return s.saved.draft === value ? s : { ...s, saved: { ...s.saved, draft: value } };
+    // Another name: the question about replacing the one typed before is moot.
+    return s.saved.draft === value ? s : { ...s, saved: { ...s.saved, draft: value, confirm: null } };
   },
+  /** A name already saved asks first: replace it, or cancel (savedReplaceClicked / Cancelled). */
   saveRequestClicked(s) {
     if (!canEdit(s) || s.saved.busy) return s;
-    if (!s.saved.draft.trim()) return { ...s, saved: { ...s.saved, error: "Give the request a name to save it under." } };
-    return { ...s, saved: { ...s.saved, busy: true, error: null } };
+    const name = s.saved.draft.trim();
+    if (!name) return { ...s, saved: { ...s.saved, error: "Give the request a name to save it under." } };
+    if (s.saved.list.some((r) => r.name === name)) return { ...s, saved: { ...s.saved, confirm: name, error: null } };
+    return { ...s, saved: { ...s.saved, busy: true, error: null, confirm: null } };
+  },
+  savedReplaceClicked(s) {
+    if (!canEdit(s) || s.saved.busy || !s.saved.confirm) return s;
+    return { ...s, saved: { ...s.saved, busy: true, error: null, confirm: null } };
+  },
+  savedReplaceCancelled(s) {
+    return s.saved.confirm ? { ...s, saved: { ...s.saved, confirm: null } } : s;
+  },
+  /**
+   * A profile saved from the settings in force: it keeps its own session, so one signed in
+   * before is told that the new profile starts signed out, and where that session still is.
+   */
+  profileSaved(s, { name, from, signedIn }) {
+    if (!signedIn || !name) return s;
+    const previous = from ? `profile ${from}` : "the settings without a profile";
+    return {
+      ...s,
+      notice: { tone: "info", text: `Saved as profile ${name}. Each profile keeps its own session, so sign in again to use ${name}; your session stays in ${previous}.` },
+    };
   },
   /** One click puts a saved request in the editor (its name in the box, to save over it). */
   savedOpened(s, { name }) {
@@ -489,6 +512,7 @@ export function initialRequestState() {
     curl: null, // { status: "pending" | "done" | "failed", command, literal, message }
     curlLiteral: false, // "include the token itself" (with a warning)
     profiles: { names: [], current: null, draft: "", busy: false, error: null },
-    saved: { list: [], draft: "", busy: false, error: null }, // the current profile's saved requests
+    // The current profile's saved requests; `confirm`: a name already saved, asked to replace.
+    saved: { list: [], draft: "", busy: false, error: null, confirm: null },
   };
 }

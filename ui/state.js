@@ -272,13 +272,13 @@ const handlers = {
   signInAborted(s) {
     return s.saving ? { ...s, saving: false } : s;
   },
-  signInProgress(s, { progress }) {
+  signInProgress(s, { progress, at }) {
     if (s.screen !== "signingIn" || !progress) return s;
     return patchSignIn(s, {
       stage: progress.stage ?? s.signIn.stage,
       url: progress.url ?? deviceUrl(progress) ?? s.signIn.url, // the URL stays known once sent
       message: progress.stage === "browser_failed" ? (progress.message ?? null) : s.signIn.message,
-      device: progress.stage === "device_code" ? deviceView(progress) : (s.signIn.device ?? null),
+      device: progress.stage === "device_code" ? deviceView(progress, Number.isFinite(at) ? at : s.now) : (s.signIn.device ?? null),
     });
   },
   codeCopied(s, { ok }) {
@@ -454,8 +454,11 @@ function deviceUrl(progress) {
   return progress.verification_uri_complete ?? progress.verification_uri ?? null;
 }
 
-/** What the window shows of a device code; a QR matrix is kept only when well formed. */
-function deviceView(p) {
+/**
+ * What the window shows of a device code; a QR matrix is kept only when well formed. `at`: when
+ * it came (ms), so the code's expiry (RFC 8628 expires_in) counts down on the clock's ticks.
+ */
+function deviceView(p, at) {
   const qr = p.qr;
   const size = Number.isInteger(qr?.size) ? qr.size : 0;
   const ok = size > 0 && size <= 177 && Array.isArray(qr.modules) && qr.modules.length === size * size;
@@ -463,5 +466,6 @@ function deviceView(p) {
     userCode: typeof p.user_code === "string" ? p.user_code : "",
     verificationUri: typeof p.verification_uri === "string" ? p.verification_uri : "",
     qr: ok ? { size, modules: qr.modules.map(Boolean) } : null,
+    expiresAt: Number.isFinite(p.expires_in) && p.expires_in > 0 ? at + p.expires_in * 1000 : null,
   };
 }

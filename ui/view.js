@@ -75,8 +75,9 @@ function restoringScreen(state, dispatch) {
 // --- signed out ---------------------------------------------------------------------------
 
 function signedOutScreen(state, dispatch) {
+  // One primary action: Set up from this API while it is offered, else the sign-in.
   const signIn = h("button", {
-    id: "sign-in", type: "button", class: "primary",
+    id: "sign-in", type: "button", class: offersSetUp(state.form) ? null : "primary",
     "aria-disabled": state.saving ? "true" : null,
     onClick: () => dispatch({ type: "signInClicked" }),
   }, "Sign in with Clerk");
@@ -116,8 +117,10 @@ function clerkSignInButton(state, dispatch, small) {
 export function updateSetUpOffer(root, state) {
   const button = root.querySelector("#set-up-from-api");
   if (!button) return;
-  if (offersSetUp(state.form)) button.removeAttribute("hidden");
+  const offered = offersSetUp(state.form);
+  if (offered) button.removeAttribute("hidden");
   else button.setAttribute("hidden", "");
+  root.querySelector("#sign-in")?.classList.toggle("primary", !offered);
 }
 
 function settingsForm(state, dispatch, primary) {
@@ -170,7 +173,7 @@ function signingInScreen(state, dispatch) {
     s.method === "clerk"
       ? h("p", { id: "sign-in-kind", class: "hint" }, "Signing in with Clerk's own sign-in, for a session token.")
       : null,
-    s.device ? deviceBox(s, dispatch) : null,
+    s.device ? deviceBox(s, dispatch, state.now) : null,
     h("p", { id: "sign-in-stage", class: "stage" },
       h("span", { class: "spinner", "aria-hidden": "true" }),
       s.cancelling ? "Cancelling…" : fmt.stageText(s.stage)),
@@ -194,7 +197,7 @@ function signingInScreen(state, dispatch) {
 }
 
 // RFC 8628: the user code, large, with a copy button and a QR code of the URL.
-function deviceBox(s, dispatch) {
+function deviceBox(s, dispatch, now) {
   const d = s.device;
   return h("div", { class: "device" },
     h("p", { class: "hint" }, "Go to ", h("span", { id: "device-verification-uri" }, d.verificationUri), " and enter:"),
@@ -202,9 +205,15 @@ function deviceBox(s, dispatch) {
       h("output", { id: "device-user-code", class: "user-code", "aria-live": "polite" }, d.userCode),
       h("button", { id: "copy-user-code", type: "button", onClick: () => dispatch({ type: "copyCodeClicked" }) }, "Copy code"),
     ),
+    d.expiresAt != null ? deviceExpiry(d.expiresAt, now) : null,
     s.codeCopy ? h("p", { id: "code-copy-feedback", class: "hint", role: "status" }, s.codeCopy === "done" ? "Copied." : "Could not copy: type the code instead.") : null,
     d.qr ? qrView(d.qr) : null,
   );
+}
+
+function deviceExpiry(expiresAt, now) {
+  const expired = expiresAt - now <= 0;
+  return h("p", { id: "device-expiry", class: ["countdown", "hint", expired && "expired"], "data-expired": String(expired) }, fmt.codeExpiry(expiresAt, now));
 }
 
 /** Draws a QR matrix as SVG rectangles, built node by node (no markup from strings). */
@@ -356,6 +365,15 @@ function renewalView(session) {
 /** Called every second instead of a full render, so text selection and scroll survive. */
 export function updateClock(root, state) {
   updateWaiting(root, state);
+  const code = root.querySelector("#device-expiry");
+  const expiresAt = state.signIn?.device?.expiresAt;
+  if (code && expiresAt != null) {
+    const text = fmt.codeExpiry(expiresAt, state.now);
+    if (code.textContent !== text) code.textContent = text;
+    const expired = expiresAt - state.now <= 0;
+    code.classList.toggle("expired", expired);
+    code.setAttribute("data-expired", String(expired));
+  }
   const el = root.querySelector("#expires-in");
   if (!el || !state.session) return;
   const text = fmt.countdown(state.session.expiresAt, state.now);

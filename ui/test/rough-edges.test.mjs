@@ -163,3 +163,65 @@ describe("small words and marks", () => {
     assert.equal(marked.getAttribute("aria-describedby"), "request-error-timeout");
   });
 });
+
+describe("the device code counts down", () => {
+  const progress = { stage: "device_code", verification_uri: "http://127.0.0.1:4010/d", user_code: "BCDF-GHJK", expires_in: 300, qr: null };
+  const signingIn = () => run(signedOut(), { type: "deviceSignInClicked" }, { type: "signInStarted", method: "device" });
+
+  test("'Code expires in 4:59' a second after it came, ticking with the clock, then expired", async () => {
+    const { updateClock } = await import("../view.js");
+    let s = run(signingIn(), { type: "signInProgress", progress, at: NOW }, { type: "tick", now: NOW + 1000 });
+    const root = view(s, dispatch);
+    assert.equal(byId(root, "device-expiry").textContent, "Code expires in 4:59");
+    s = next(s, { type: "tick", now: NOW + 61_500 });
+    updateClock(root, s);
+    assert.equal(byId(root, "device-expiry").textContent, "Code expires in 3:59");
+    s = next(s, { type: "tick", now: NOW + 300_000 });
+    updateClock(root, s);
+    assert.match(byId(root, "device-expiry").textContent, /^The code has expired/);
+    assert.equal(byId(root, "device-expiry").getAttribute("data-expired"), "true");
+  });
+});
+
+describe("one primary action on the sign-in form", () => {
+  test("while Set up from this API is offered it is the only primary button; after it, the sign-in is", () => {
+    const onlyApi = run(signedOut(), { type: "fieldEdited", field: "instance", value: "" }, { type: "fieldEdited", field: "clientId", value: "" });
+    const primaries = (root) => allElements(root).filter((el) => el.classList?.contains("primary") && !el.hasAttribute("hidden")).map((el) => el.id);
+    assert.deepEqual(primaries(view(onlyApi, dispatch)), ["set-up-from-api"]);
+    assert.deepEqual(primaries(view(signedOut(), dispatch)), ["sign-in"]);
+  });
+});
+
+describe("saving over a saved request asks first", () => {
+  const inProfile = () => ({
+    ...signedIn(),
+    profiles: { names: ["p"], current: "p", draft: "", busy: false, error: null },
+    saved: { list: [{ name: "echo", method: "GET", url: "http://x/" }], draft: "", busy: false, error: null, confirm: null },
+  });
+
+  test("a name already saved asks: Replace saves, Cancel keeps the old one", () => {
+    const asked = run(inProfile(), { type: "savedNameEdited", value: "echo" }, { type: "saveRequestClicked" });
+    assert.equal(asked.saved.busy, false, "nothing is saved yet");
+    assert.equal(asked.saved.confirm, "echo");
+    const root = view(asked, dispatch);
+    assert.match(byId(root, "saved-confirm").textContent, /A request named echo is already saved in p\. Replace it/);
+    byId(root, "saved-replace").fire("click");
+    assert.deepEqual(dispatched, [{ type: "savedReplaceClicked" }]);
+    const replacing = next(asked, dispatched[0]);
+    assert.equal(replacing.saved.busy, true);
+    assert.equal(replacing.saved.confirm, null);
+    const cancelled = next(asked, { type: "savedReplaceCancelled" });
+    assert.equal(cancelled.saved.busy, false);
+    assert.equal(cancelled.saved.confirm, null);
+    // A new name saves at once.
+    assert.equal(run(inProfile(), { type: "savedNameEdited", value: "other" }, { type: "saveRequestClicked" }).saved.busy, true);
+  });
+
+  test("saving the settings as a new profile while signed in says it starts signed out, before and after", () => {
+    const root = view(inProfile(), dispatch);
+    assert.match(byId(root, "hint-profiles").textContent, /a new profile starts signed out/);
+    const told = next(inProfile(), { type: "profileSaved", name: "beta", from: "p", signedIn: true });
+    assert.equal(told.notice.text, "Saved as profile beta. Each profile keeps its own session, so sign in again to use beta; your session stays in profile p.");
+    assert.equal(next(inProfile(), { type: "profileSaved", name: "beta", from: "p", signedIn: false }).notice, null);
+  });
+});

@@ -678,6 +678,7 @@ describe("device sign-in (RFC 8628)", () => {
       userCode: "BCDF-GHJK",
       verificationUri: progress.verification_uri,
       qr: { size: 2, modules: [true, false, false, true] },
+      expiresAt: NOW + 600_000, // expires_in from when it came (the state's clock, without `at`)
     });
     // Later stages keep the code on screen.
     const later = run(s, { type: "signInProgress", progress: { stage: "exchanging" } });
