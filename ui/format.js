@@ -99,6 +99,18 @@ export function when(atMs, nowMs) {
   return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${time}`;
 }
 
+/**
+ * A history entry's outcome as a status line, as its tab shows it when reopened (the body is
+ * not kept): "200 OK · 35 ms · 1.2 kB", or "No answer: timed out".
+ */
+export function historyStatus(entry) {
+  if (Number.isInteger(entry?.status)) {
+    return [statusLine({ status: entry.status, reason: entry.reason }), Number.isFinite(entry.elapsedMs) ? `${entry.elapsedMs} ms` : null,
+      Number.isFinite(entry.size) ? bytes(entry.size) : null].filter(Boolean).join(" · ");
+  }
+  return `No answer: ${historyOutcome(entry ?? {})}`;
+}
+
 /** A history entry's outcome: "200", "timed out", "cancelled", "failed". */
 export function historyOutcome(entry) {
   if (Number.isInteger(entry.status)) return String(entry.status);

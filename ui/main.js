@@ -1,7 +1,8 @@
 // Boot, the dispatch loop, and the side effects (commands) that user intents trigger.
 
 import * as api from "./api.js";
-import { requestFor } from "./request.js";
+import { defaultTokenType, requestFor } from "./request.js";
+import { tabsShown, tabsSnapshot } from "./tabs.js";
 import { initialState, needsRegistration, next, settingsFromForm } from "./state.js";
 import { updateAbout, updateChrome, updateClock, updateSetUpOffer, view } from "./view.js";
 
@@ -22,11 +23,15 @@ function dispatch(event) {
   const prev = state;
   state = next(prev, event);
   if (state === prev) return; // ignored by the state machine: no render, no command
+  if (event.type === "tabClosed") dropAnswerOf(prev, state, event.id);
+  keepTabs();
   lastEventType = event.type;
   if (event.type === "tick") updateClock(root, state);
   // The input already shows what was typed; re-rendering would break IME and undo.
   else if (!(TYPING.has(event.type) || (event.type === "rowEdited" && event.key !== "enabled")) || typedChangedMore(prev, state, event)) render();
   else if (event.type === "fieldEdited") updateSetUpOffer(root, state);
+  // Typing in the query table rewrites the URL: that field alone follows, the row keeps focus.
+  if (event.type === "rowEdited" && event.list === "query" && prev.request.url !== state.request.url) updateUrlField();
   if (headerSplit(prev, state, event)) {
     // "Name: value" went into a name: on to the value of the last row it made.
     const added = state.request.headers.length - prev.request.headers.length;
@@ -42,9 +47,8 @@ function dispatch(event) {
  */
 function typedChangedMore(prev, now, event) {
   if (prev.notice !== now.notice || prev.fieldErrors !== now.fieldErrors || prev.requestError !== now.requestError) return true;
-  // The URL and the query table follow each other: the other one is redrawn.
+  // Typing in the URL may change the query table: it is redrawn (the URL keeps its caret).
   if (prev.request?.query !== now.request?.query && event.type === "requestEdited") return true;
-  if (prev.request?.url !== now.request?.url && event.type === "rowEdited") return true;
   if (event.type !== "rowEdited") return false;
   const rows = now.request?.[event.list];
   return rows?.length !== prev.request?.[event.list]?.length || rows?.[event.index]?.[event.key] !== event.value;
@@ -54,6 +58,37 @@ function headerSplit(prev, now, event) {
   const typed = event.type === "rowEdited" && event.list === "headers" && event.key === "name";
   if (!typed && event.type !== "headerPasted") return false;
   return prev.request.headers !== now.request.headers && now.request.headers[event.index]?.name !== (event.value ?? event.text);
+}
+
+function updateUrlField() {
+  const url = document.getElementById("request-url");
+  if (url && url.value !== state.request.url) url.value = state.request.url;
+}
+
+/** A closed tab's answer is freed where the shell keeps it (the answer viewer's store). */
+function dropAnswerOf(prev, now, id) {
+  const closed = tabsShown(prev).find((t) => t.id === id);
+  const answerId = closed?.api?.result?.answerId;
+  if (!closed || now.tabs.list.some((t) => t.id === id) || answerId == null) return;
+  if (typeof api.dropAnswer === "function") api.dropAnswer(answerId).catch(() => {});
+}
+
+let savedTabs = null;
+let tabsTimer = null;
+
+/**
+ * The tabs are kept for the next launch (save_tabs) a moment after they change: drafts and
+ * status lines only. The shell blanks credential headers; no answer body ever goes.
+ */
+function keepTabs() {
+  if (state.screen !== "signedIn") return;
+  const snapshot = JSON.stringify(tabsSnapshot(state, defaultTokenType(state)));
+  if (snapshot === savedTabs) return;
+  savedTabs = snapshot;
+  clearTimeout(tabsTimer);
+  tabsTimer = setTimeout(() => {
+    api.saveTabs(JSON.parse(snapshot)).catch((error) => dispatch({ type: "unexpectedError", error }));
+  }, 300);
 }
 
 let renderedScreen = state.screen;
@@ -209,13 +244,15 @@ const effects = {
   },
   async callApiClicked() {
     const request = requestFor(state);
-    await settle(api.sendRequest(request), (result) => ({ type: "apiAnswered", result }), (error) => ({ type: "apiFailed", error }));
+    const tab = state.tabs.active; // the answer goes to this tab, in front or not by then
+    await settle(api.sendRequest(request), (result) => ({ type: "apiAnswered", result, tab }), (error) => ({ type: "apiFailed", error, tab }));
     await loadHistory();
     // A session token was minted for it: the Clerk card shows the newest one's claims.
     if (request.tokenType === "session") await loadClerk();
   },
   async tryEveryClicked() {
-    await settle(api.tryEveryTokenType(requestFor(state)), (matrix) => ({ type: "matrixAnswered", matrix }), (error) => ({ type: "matrixFailed", error }));
+    const tab = state.tabs.active;
+    await settle(api.tryEveryTokenType(requestFor(state)), (matrix) => ({ type: "matrixAnswered", matrix, tab }), (error) => ({ type: "matrixFailed", error, tab }));
     await loadClerk();
   },
   async cancelRequestClicked() {
@@ -233,6 +270,24 @@ const effects = {
   },
   async historyOpened() {
     document.getElementById("request-url")?.focus();
+  },
+  async historyOpenedInTab() {
+    document.getElementById("request-url")?.focus();
+  },
+  async tabNew() {
+    document.getElementById("request-url")?.focus();
+  },
+  async tabChosen() {
+    document.getElementById(`tab-${state.tabs.active}`)?.focus();
+  },
+  async tabStepped() {
+    document.getElementById(`tab-${state.tabs.active}`)?.focus();
+  },
+  async tabMoved() {
+    document.getElementById(`tab-${state.tabs.active}`)?.focus();
+  },
+  async tabClosed() {
+    document.getElementById(`tab-${state.tabs.active}`)?.focus();
   },
   async clearHistoryClicked() {
     await api.clearHistory();
@@ -351,8 +406,25 @@ async function loadProfiles() {
   await settle(api.profiles(), (profiles) => ({ type: "profilesLoaded", profiles }), (error) => ({ type: "profileFailed", error }));
 }
 
+/** The tab keys: Ctrl+T, Ctrl+W, Ctrl+PageUp/PageDown (switch), with Shift (move). */
+function tabKey(e) {
+  if (!(e.ctrlKey || e.metaKey) || e.altKey || state.screen !== "signedIn") return null;
+  const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+  if (key === "t" && !e.shiftKey) return { type: "tabNew" };
+  if (key === "w" && !e.shiftKey) return { type: "tabClosed", id: state.tabs.active };
+  const by = { PageUp: -1, PageDown: 1 }[key];
+  if (!by) return null;
+  return e.shiftKey ? { type: "tabMoved", by } : { type: "tabStepped", by };
+}
+
 /** Esc cancels the request in flight; Ctrl/Cmd+L goes to the URL; Ctrl/Cmd+Enter sends. */
 function onKeyDown(e) {
+  const tab = tabKey(e);
+  if (tab) {
+    e.preventDefault();
+    dispatch(tab);
+    return;
+  }
   if (e.key === "Escape" && (state.api.status === "loading" || state.matrix.status === "loading")) {
     e.preventDefault();
     dispatch({ type: "cancelRequestClicked" });
@@ -391,6 +463,8 @@ async function boot() {
   if (initial) {
     updateAbout(aboutEl, initial.about);
     dispatch({ type: "booted", settings: initial.settings, sessionState: initial.session, error: null });
+    // The tabs kept from the last run, in the same first frame.
+    if (initial.tabs) dispatch({ type: "tabsRestored", saved: initial.tabs });
     reveal();
     // Let that frame reach the screen before anything else runs: what follows starts commands,
     // which the shell answers on the thread that also puts the frame on screen, and re-renders.
@@ -429,6 +503,7 @@ async function boot() {
       sessionState: sessionState.status === "fulfilled" ? sessionState.value : null,
       error,
     });
+    await settle(api.tabs(), (saved) => ({ type: "tabsRestored", saved }), () => ({ type: "noop" }));
     reveal();
   }
 

@@ -6,6 +6,7 @@ import * as fmt from "./format.js";
 import {
   BODY_KINDS, METHODS, TOKEN_TYPES, contentTypeFor, effectiveTokenType, holdsTokenType, splitDiagnosis, tokenTypeInfo,
 } from "./request.js";
+import { anyLoading, middleEllipsis } from "./tabs.js";
 
 const BODY_LABELS = { none: "No body", json: "JSON", text: "Text", form: "Form" };
 const ADD_LABELS = { query: "Add parameter", headers: "Add header", form: "Add field" };
@@ -39,13 +40,14 @@ function errorFor(state, ...fields) {
 export function requestCard(state, dispatch) {
   const r = state.request;
   const loading = state.api.status === "loading";
-  const busy = loading || state.matrix.status === "loading";
+  // Another tab's request waiting counts too: the engine sends one at a time.
+  const busy = loading || state.matrix.status === "loading" || anyLoading(state);
   const tokenType = effectiveTokenType(state);
   const onSubmit = (e) => {
     e.preventDefault();
     dispatch({ type: "callApiClicked" });
   };
-  return h("section", { class: ["card", "request-card"], "aria-labelledby": "api-title" },
+  return h("section", { id: "request-panel", class: ["card", "request-card"], role: "tabpanel", "aria-labelledby": `tab-${state.tabs.active}` },
     h("h2", { id: "api-title", class: "sr-title" }, "Request"),
     h("form", { id: "request-form", class: "request", novalidate: true, onSubmit },
       // The URL first, then the method: the URL has the focus at start, and Tab goes on from
@@ -365,30 +367,55 @@ function apiResult(state, dispatch) {
       );
     }
     default:
-      return box(h("p", { class: "muted" }, "Not sent yet. Send shows the API's whole answer: status, headers, timing and body."));
+      // A tab kept over a restart, or a history entry reopened: its last status line only.
+      return api.restored
+        ? box(h("p", { id: "api-restored", class: "meta" }, `Last answer: ${api.restored}`),
+          h("p", { class: "muted" }, BODY_NOT_KEPT))
+        : box(h("p", { class: "muted" }, "Not sent yet. Send shows the API's whole answer: status, headers, timing and body."));
   }
 }
 
 // --- history -----------------------------------------------------------------------------------
 
+const BODY_NOT_KEPT = "Its body is not kept, because answers can hold secrets: Send to see it again.";
+
+/** A URL cut in its middle, so the origin's start and the path's end both show. */
+function urlView(url) {
+  const text = String(url ?? "");
+  const origin = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(text)?.[0] ?? "";
+  return h("span", { class: "url", title: text },
+    h("span", { class: "url-head" }, origin),
+    h("span", { class: "url-tail" }, middleEllipsis(text.slice(origin.length) || "/", 60)));
+}
+
 export function historyCard(state, dispatch) {
   const entries = state.history;
   return h("section", { class: "card", "aria-label": "History" },
     section("history", "history", `History (${entries.length})`, state, dispatch,
+      h("p", { id: "history-note", class: "hint" },
+        state.profiles.current ? `Sent from profile ${state.profiles.current}. ` : "Sent without a profile. ",
+        "Each entry keeps the request and its status line, never a token or an answer's body: answers can hold secrets."),
       entries.length === 0
-        ? h("p", { class: "muted" }, "Requests you send appear here (the request only: never a token or an answer).")
+        ? h("p", { class: "muted" }, "Requests you send appear here.")
         : h("ol", { id: "history-list", class: "history" },
-          entries.map((e) => h("li", null, h("button", {
+          entries.map((e) => h("li", { class: "history-row" }, h("button", {
             id: `history-${e.id}`, type: "button", class: "history-item", title: e.url,
+            "data-token-type": e.tokenType ?? "unknown",
             onClick: () => dispatch({ type: "historyOpened", id: e.id }),
           },
           h("span", { class: "method" }, e.method),
           h("span", { class: ["outcome", Number.isInteger(e.status) && e.status < 400 ? "good" : "bad"] }, fmt.historyOutcome(e)),
-          h("span", { class: "url" }, e.url),
+          urlView(e.url),
+          h("span", { class: "token-kind" }, e.tokenType ? tokenTypeInfo(e.tokenType).label : ""),
           h("span", { class: "when muted" }, [
-            Number.isFinite(e.elapsedMs) ? `${e.elapsedMs} ms · ` : "",
+            Number.isFinite(e.elapsedMs) ? `${e.elapsedMs} ms` : null,
+            Number.isFinite(e.size) ? fmt.bytes(e.size) : null,
             fmt.when(e.at, state.now),
-          ].join("")))))),
+          ].filter(Boolean).join(" · "))),
+          h("button", {
+            id: `history-${e.id}-tab`, type: "button", class: "small history-tab", "aria-label": `Open ${e.method} ${e.url} in a new tab`,
+            title: "Open in a new tab", onClick: () => dispatch({ type: "historyOpenedInTab", id: e.id }),
+          }, "↗")))),
       entries.length
         ? h("button", { id: "clear-history", type: "button", class: "small", onClick: () => dispatch({ type: "clearHistoryClicked" }) }, "Clear history")
         : null,

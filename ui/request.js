@@ -2,7 +2,7 @@
 // transitions. Pure, like state.js (which merges these handlers into its own). The engine checks
 // requests and renders curl; this module only holds what the user typed and what came back.
 
-import { httpErrorMessage } from "./format.js";
+import { historyStatus, httpErrorMessage } from "./format.js";
 
 export const METHODS = Object.freeze(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
 export const BODY_KINDS = Object.freeze(["none", "json", "text", "form"]);
@@ -396,7 +396,8 @@ export const requestHandlers = {
   historyOpened(s, { id }) {
     const entry = s.history.find((e) => e.id === id);
     if (!canEdit(s) || !entry || s.api.status === "loading") return s;
-    return { ...s, request: fromApiRequest(entry.request), requestError: null, curl: null, api: API_IDLE };
+    // Its last answer's status line comes along; the body was never kept.
+    return { ...s, request: fromApiRequest(entry.request), requestError: null, curl: null, api: { ...API_IDLE, restored: historyStatus(entry) } };
   },
   clearHistoryClicked(s) {
     return s.history.length ? { ...s, history: [] } : s;

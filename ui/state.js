@@ -5,6 +5,7 @@
 import { backendNotice, sessionEndedNotice, signInFailureNotice, signOutNotice } from "./format.js";
 import { initialKeysState, keysHandlers } from "./keys.js";
 import { API_IDLE, MATRIX_IDLE, emptyDraft, initialRequestState, requestHandlers, withUrl } from "./request.js";
+import { anyLoading, initialTabsState, routed, tabsHandlers } from "./tabs.js";
 
 /** Settings fields, as the backend names them in `{kind: "invalid_setting", field}`. */
 export const FIELDS = ["instance", "clientId", "scopes", "redirectPort", "apiUrl", "resource"];
@@ -27,6 +28,8 @@ export function initialState(now = 0) {
     // api: { status: "idle" | "loading" | "error" | "data", result, message, diagnosis, … }
     ...initialRequestState(),
     keys: initialKeysState(), // the Clerk keys panel (keys.js)
+    // The tabs (tabs.js): the one in front has its parts above (request, api, matrix, …).
+    tabs: initialTabsState(),
     // <details> open state survives re-renders
     expanded: { settings: false, keys: false, idToken: false, query: false, headers: false, body: false, history: true, saved: true },
     diagnosisCopy: null, // "done" | "failed" after Copy details
@@ -371,6 +374,15 @@ const handlers = {
   },
   ...requestHandlers,
   ...keysHandlers,
+  ...tabsHandlers,
+  // The engine sends one request at a time (a second cancels the first): while a tab waits,
+  // the others do not send.
+  callApiClicked(s, event) {
+    return anyLoading(s) ? s : requestHandlers.callApiClicked(s, event);
+  },
+  tryEveryClicked(s, event) {
+    return anyLoading(s) ? s : requestHandlers.tryEveryClicked(s, event);
+  },
   apiFailed(s, event) {
     if (s.api.status !== "loading") return s;
     // The backend's refresh was refused. It also emits session-changed(null + notice); whichever
@@ -443,7 +455,8 @@ function keptNotice(notice) {
 /** The state after `event`; the same object when the event does not apply. */
 export function next(state, event) {
   const handler = Object.hasOwn(handlers, event?.type) ? handlers[event.type] : null;
-  return handler ? handler(state, event) : state;
+  // An answer names the tab it was sent from: it goes there, in front or not.
+  return handler ? routed(state, event, handler) : state;
 }
 
 export const EVENT_TYPES = Object.freeze(Object.keys(handlers));

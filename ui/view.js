@@ -6,6 +6,7 @@ import * as fmt from "./format.js";
 import { keysPanel } from "./keys-view.js";
 import { historyCard, profilesBar, requestCard, savedCard, updateWaiting } from "./request-view.js";
 import { offersSetUp } from "./state.js";
+import { tabsBar } from "./tabs-view.js";
 
 const DESCRIPTION = "Sign in to your Clerk application and see what your protected API answers.";
 
@@ -275,7 +276,7 @@ function urlBox(s, dispatch) {
 function signedInScreen(state, dispatch) {
   // The request comes first, so Send is in sight at the smallest window size.
   return h("div", { class: ["columns", "explorer"] },
-    h("div", { class: "column" }, requestCard(state, dispatch)),
+    h("div", { class: "column" }, tabsBar(state, dispatch), requestCard(state, dispatch)),
     h("div", { class: "column" },
       whoCard(state, dispatch), clerkCard(state, dispatch), savedCard(state, dispatch), historyCard(state, dispatch),
       state.session ? tokenCard(state, dispatch) : null, settingsPanel(state, dispatch), keysPanel(state, dispatch)),

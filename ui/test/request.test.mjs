@@ -239,9 +239,9 @@ describe("views", async () => {
   };
   const text = (root, id) => byId(root, id)?.textContent;
 
-  test("Send is the first button of the signed-in screen; the shortcuts are listed", () => {
+  test("Send is the first button of the request (after the tab strip); the shortcuts are listed", () => {
     const root = render(signedIn());
-    const buttons = root.querySelectorAll("button");
+    const buttons = byId(root, "request-panel").querySelectorAll("button");
     assert.equal(buttons[0].id, "call-api");
     assert.match(text(root, "shortcuts"), /Enter sends · Esc cancels · Ctrl\+L/);
   });
