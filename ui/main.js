@@ -74,21 +74,24 @@ function dropAnswerOf(prev, now, id) {
 }
 
 let savedTabs = null;
-let tabsTimer = null;
+let unsavedTabs = null;
 
 /**
- * The tabs are kept for the next launch (save_tabs) a moment after they change: drafts and
- * status lines only. The shell blanks credential headers; no answer body ever goes.
+ * The tabs are kept for the next launch (save_tabs) on the clock's next tick after they change
+ * (flushTabs), not on every key: drafts and status lines only. The shell blanks credential
+ * headers; no answer body ever goes.
  */
 function keepTabs() {
   if (state.screen !== "signedIn") return;
   const snapshot = JSON.stringify(tabsSnapshot(state, defaultTokenType(state)));
-  if (snapshot === savedTabs) return;
-  savedTabs = snapshot;
-  clearTimeout(tabsTimer);
-  tabsTimer = setTimeout(() => {
-    api.saveTabs(JSON.parse(snapshot)).catch((error) => dispatch({ type: "unexpectedError", error }));
-  }, 300);
+  if (snapshot !== savedTabs) unsavedTabs = snapshot;
+}
+
+function flushTabs() {
+  if (unsavedTabs == null) return;
+  savedTabs = unsavedTabs;
+  unsavedTabs = null;
+  api.saveTabs(JSON.parse(savedTabs)).catch((error) => dispatch({ type: "unexpectedError", error }));
 }
 
 let renderedScreen = state.screen;
@@ -308,7 +311,8 @@ const effects = {
   },
   async profileSwitchClicked(event) {
     await settle(api.switchProfile(event.name || null), (settings) => ({ type: "profileSwitched", settings }), (error) => ({ type: "profileFailed", error }));
-    await Promise.all([loadProfiles(), loadSaved(), loadClerk(), loadKeys()]);
+    // The history is the profile's own too.
+    await Promise.all([loadProfiles(), loadSaved(), loadClerk(), loadKeys(), loadHistory()]);
   },
   async saveProfileClicked() {
     const name = state.profiles.draft.trim();
@@ -320,7 +324,7 @@ const effects = {
       dispatch({ type: "profileNameEdited", value: "" });
       await settle(api.loadSettings(), (settings) => ({ type: "profileSwitched", settings }), (error) => ({ type: "profileFailed", error }));
     }
-    await loadSaved();
+    await Promise.all([loadSaved(), loadHistory()]);
   },
   async savedReplaceClicked() {
     await effects.saveRequestClicked();
@@ -481,7 +485,10 @@ async function boot() {
   } catch (error) {
     listenError = error;
   }
-  window.addEventListener("pagehide", () => unlisten.forEach((stop) => stop()));
+  window.addEventListener("pagehide", () => {
+    flushTabs();
+    unlisten.forEach((stop) => stop());
+  });
   window.addEventListener("keydown", onKeyDown);
 
   if (initial) {
@@ -508,7 +515,10 @@ async function boot() {
   }
 
   await Promise.all([loadHistory(), loadProfiles(), loadSaved(), loadClerk(), loadKeys()]);
-  setInterval(() => dispatch({ type: "tick", now: Date.now() }), 1000);
+  setInterval(() => {
+    dispatch({ type: "tick", now: Date.now() });
+    flushTabs();
+  }, 1000);
 }
 
 boot();

@@ -80,8 +80,7 @@ async function boot({ loaded = settings, current = sessionState(null), handlers 
     click: async (id) => { const el = doc.getElementById(id); assert.ok(el, `#${id} exists`); el.focus(); el.fire("click"); await flush(); },
     type: (id, value) => { const el = doc.getElementById(id); el.focus(); el.value = value; el.fire("input"); },
     state: () => doc.getElementById("status").getAttribute("data-state"),
-    // save_tabs runs a moment after the tabs change (a timer that may outlive its test): tabs.test.mjs checks it.
-    commands: () => calls.map(([c]) => c).filter((c) => !c.startsWith("listen:") && c !== "save_tabs"),
+    commands: () => calls.map(([c]) => c).filter((c) => !c.startsWith("listen:")),
     key: async (init) => {
       const event = { ctrlKey: false, metaKey: false, defaultPrevented: false, preventDefault() { this.defaultPrevented = true; }, ...init };
       windowListeners.keydown(event);
@@ -133,8 +132,7 @@ describe("first frame from the shell's initial state (__KEYHOLE_INITIAL__)", () 
     assert.equal(ui.$("sandbox-badge").hidden, false);
     assert.equal(ui.$("about").textContent, "Keyhole 0.1.0 · commit 0123456789");
     assert.equal(ui.doc.documentElement.hasAttribute("data-booting"), false, "the page is shown");
-    // (save_tabs: a timer of an earlier test's page, which may fire now.)
-    assert.deepEqual(ui.calls.filter(([c]) => c !== "save_tabs"), [], "nothing is asked of the shell until the first frame is painted");
+    assert.deepEqual(ui.calls, [], "nothing is asked of the shell until the first frame is painted");
     await ui.paint();
     assert.deepEqual(ui.commands(), ["session"], "asked once it listens, for what changed since");
     assert.deepEqual(ui.calls.slice(0, 2).map(([c]) => c), ["listen:sign-in-progress", "listen:session-changed"]);
@@ -742,5 +740,26 @@ describe("the Clerk keys panel's commands", () => {
     await flush();
     await ui.click("call-api");
     assert.equal(ui.calls.find(([c]) => c === "send_request")[1].request.tokenType, "api-key");
+  });
+});
+
+describe("tabs (issue 17)", () => {
+  test("Ctrl+T, Ctrl+PageUp and Ctrl+W drive the tabs; the tabs are saved on the next tick, with no answer body", async () => {
+    const ui = await boot({ current: sessionState(session()), handlers: { send_request: async () => apiResult({ answerId: 7 }), drop_answer: async () => null } });
+    await ui.click("call-api");
+    const t = await ui.key({ key: "t", ctrlKey: true });
+    assert.equal(t.defaultPrevented, true);
+    assert.equal(ui.app.querySelectorAll("[role]").filter((el) => el.getAttribute("role") === "tab").length, 2);
+    await ui.key({ key: "PageUp", ctrlKey: true });
+    assert.equal(ui.$("api-result").getAttribute("data-result"), "data", "the first tab's answer");
+    ui.timers[0]();
+    await flush();
+    const saved = ui.calls.filter(([c]) => c === "save_tabs").at(-1)[1].tabs;
+    assert.equal(saved.tabs.length, 2);
+    assert.equal(saved.active, 0);
+    assert.equal(saved.tabs[0].status, "200 OK · 35 ms");
+    assert.ok(!JSON.stringify(saved).includes("userId"), "no body");
+    await ui.key({ key: "w", ctrlKey: true });
+    assert.equal(ui.app.querySelectorAll("[role]").filter((el) => el.getAttribute("role") === "tab").length, 1);
   });
 });
