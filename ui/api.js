@@ -66,6 +66,8 @@ export async function saveProfile(name) { return invoke("save_profile", { name }
 export async function savedRequests() { return invoke("saved_requests"); }
 export async function saveRequest(name, request) { return invoke("save_request", { name, request }); }
 export async function deleteSavedRequest(name) { return invoke("delete_saved_request", { name }); }
+export async function tabs() { return invoke("tabs"); }
+export async function saveTabs(tabs) { return invoke("save_tabs", { tabs }); }
 
 /** Subscribe to a backend event; resolves to the unlisten function (keep it). */
 async function listen(name, handler) {

@@ -36,3 +36,12 @@ function appendChildren(el, children) {
     else el.append(child);
   }
 }
+
+/**
+ * `text` with line-break opportunities (<wbr>) after "@" and "/" and before "." and "?", so an
+ * e-mail address, a URL or a claim wraps at a sensible point instead of mid-word.
+ */
+export function breakable(text) {
+  const parts = String(text ?? "").split(/(?<=[@/])|(?=[.?])/);
+  return parts.flatMap((part, i) => (i === 0 ? [part] : [document.createElement("wbr"), part]));
+}

@@ -99,6 +99,18 @@ export function when(atMs, nowMs) {
   return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${time}`;
 }
 
+/**
+ * A history entry's outcome as a status line, as its tab shows it when reopened (the body is
+ * not kept): "200 OK · 35 ms · 1.2 kB", or "No answer: timed out".
+ */
+export function historyStatus(entry) {
+  if (Number.isInteger(entry?.status)) {
+    return [statusLine({ status: entry.status, reason: entry.reason }), Number.isFinite(entry.elapsedMs) ? `${entry.elapsedMs} ms` : null,
+      Number.isFinite(entry.size) ? bytes(entry.size) : null].filter(Boolean).join(" · ");
+  }
+  return `No answer: ${historyOutcome(entry ?? {})}`;
+}
+
 /** A history entry's outcome: "200", "timed out", "cancelled", "failed". */
 export function historyOutcome(entry) {
   if (Number.isInteger(entry.status)) return String(entry.status);
@@ -219,4 +231,11 @@ export function statusText(state) {
     }
     default: return "Loading…";
   }
+}
+
+/** A device code's time left, "Code expires in 4:59", or that it has expired (RFC 8628). */
+export function codeExpiry(expiresAt, nowMs) {
+  const left = Math.ceil((expiresAt - nowMs) / 1000);
+  if (left <= 0) return "The code has expired: cancel, then sign in with a code again for a new one.";
+  return `Code expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
 }

@@ -1,7 +1,8 @@
 // Boot, the dispatch loop, and the side effects (commands) that user intents trigger.
 
 import * as api from "./api.js";
-import { requestFor } from "./request.js";
+import { defaultTokenType, requestFor } from "./request.js";
+import { tabsShown, tabsSnapshot } from "./tabs.js";
 import { initialState, needsRegistration, next, settingsFromForm } from "./state.js";
 import { updateAbout, updateChrome, updateClock, updateSetUpOffer, view } from "./view.js";
 
@@ -22,13 +23,75 @@ function dispatch(event) {
   const prev = state;
   state = next(prev, event);
   if (state === prev) return; // ignored by the state machine: no render, no command
+  if (event.type === "tabClosed") dropAnswerOf(prev, state, event.id);
+  keepTabs();
   lastEventType = event.type;
   if (event.type === "tick") updateClock(root, state);
   // The input already shows what was typed; re-rendering would break IME and undo.
-  else if (!(TYPING.has(event.type) || (event.type === "rowEdited" && event.key !== "enabled")) || prev.notice !== state.notice) render();
+  else if (!(TYPING.has(event.type) || (event.type === "rowEdited" && event.key !== "enabled")) || typedChangedMore(prev, state, event)) render();
   else if (event.type === "fieldEdited") updateSetUpOffer(root, state);
+  // Typing in the query table rewrites the URL: that field alone follows, the row keeps focus.
+  if (event.type === "rowEdited" && event.list === "query" && prev.request.url !== state.request.url) updateUrlField();
+  if (headerSplit(prev, state, event)) {
+    // "Name: value" went into a name: on to the value of the last row it made.
+    const added = state.request.headers.length - prev.request.headers.length;
+    document.getElementById(`headers-${event.index + added}-value`)?.focus();
+  }
   const effect = effects[event.type];
   if (effect) effect(event).catch((error) => dispatch({ type: "unexpectedError", error }));
+}
+
+/**
+ * Typing is not re-rendered, unless it changed more than the input shows: a notice or an error
+ * that goes, or a row the state rewrote (a pasted "Name: value" header line split in two).
+ */
+function typedChangedMore(prev, now, event) {
+  if (prev.notice !== now.notice || prev.fieldErrors !== now.fieldErrors || prev.requestError !== now.requestError) return true;
+  // Typing in the URL may change the query table: it is redrawn (the URL keeps its caret).
+  if (prev.request?.query !== now.request?.query && event.type === "requestEdited") return true;
+  if (event.type !== "rowEdited") return false;
+  const rows = now.request?.[event.list];
+  return rows?.length !== prev.request?.[event.list]?.length || rows?.[event.index]?.[event.key] !== event.value;
+}
+
+function headerSplit(prev, now, event) {
+  const typed = event.type === "rowEdited" && event.list === "headers" && event.key === "name";
+  if (!typed && event.type !== "headerPasted") return false;
+  return prev.request.headers !== now.request.headers && now.request.headers[event.index]?.name !== (event.value ?? event.text);
+}
+
+function updateUrlField() {
+  const url = document.getElementById("request-url");
+  if (url && url.value !== state.request.url) url.value = state.request.url;
+}
+
+/** A closed tab's answer is freed where the shell keeps it (the answer viewer's store). */
+function dropAnswerOf(prev, now, id) {
+  const closed = tabsShown(prev).find((t) => t.id === id);
+  const answerId = closed?.api?.result?.answerId;
+  if (!closed || now.tabs.list.some((t) => t.id === id) || answerId == null) return;
+  if (typeof api.dropAnswer === "function") api.dropAnswer(answerId).catch(() => {});
+}
+
+let savedTabs = null;
+let unsavedTabs = null;
+
+/**
+ * The tabs are kept for the next launch (save_tabs) on the clock's next tick after they change
+ * (flushTabs), not on every key: drafts and status lines only. The shell blanks credential
+ * headers; no answer body ever goes.
+ */
+function keepTabs() {
+  if (state.screen !== "signedIn") return;
+  const snapshot = JSON.stringify(tabsSnapshot(state, defaultTokenType(state)));
+  if (snapshot !== savedTabs) unsavedTabs = snapshot;
+}
+
+function flushTabs() {
+  if (unsavedTabs == null) return;
+  savedTabs = unsavedTabs;
+  unsavedTabs = null;
+  api.saveTabs(JSON.parse(savedTabs)).catch((error) => dispatch({ type: "unexpectedError", error }));
 }
 
 let renderedScreen = state.screen;
@@ -67,6 +130,16 @@ function render() {
   // ...and when it vanished or the screen changed, land on the new screen's heading rather
   // than dropping focus on <body>.
   if (focusWasInside || screenChanged) root.querySelector("[data-autofocus]")?.focus();
+}
+
+/** The request's parts, by the engine's field names, and the inputs that hold them. */
+const REQUEST_INPUTS = { apiUrl: "request-url", query: "request-url", method: "request-method", timeout: "request-timeout", body: "request-body" };
+
+/** After a refused or timed-out request: to the field it is about (its error names it). */
+function focusRequestError() {
+  const field = state.requestError?.field ?? (state.api.errorKind === "api_timeout" ? "timeout" : null);
+  const el = field && document.getElementById(REQUEST_INPUTS[field]);
+  if (el) el.focus();
 }
 
 function focusField(field) {
@@ -130,7 +203,8 @@ const effects = {
     if (await saveForm({ quiet: false })) await Promise.all([loadClerk(), loadKeys()]);
   },
   async setUpClicked() {
-    await setUp(api.setUpFromApi, "api");
+    // The set-up button hides once done: the focus goes to what comes next, not to <body>.
+    if (await setUp(api.setUpFromApi, "api")) document.getElementById("sign-in")?.focus();
   },
   async signInClicked() {
     await signIn("browser", saveForSignIn);
@@ -173,21 +247,50 @@ const effects = {
   },
   async callApiClicked() {
     const request = requestFor(state);
-    await settle(api.sendRequest(request), (result) => ({ type: "apiAnswered", result }), (error) => ({ type: "apiFailed", error }));
+    const tab = state.tabs.active; // the answer goes to this tab, in front or not by then
+    await settle(api.sendRequest(request), (result) => ({ type: "apiAnswered", result, tab }), (error) => ({ type: "apiFailed", error, tab }));
     await loadHistory();
     // A session token was minted for it: the Clerk card shows the newest one's claims.
     if (request.tokenType === "session") await loadClerk();
   },
   async tryEveryClicked() {
-    await settle(api.tryEveryTokenType(requestFor(state)), (matrix) => ({ type: "matrixAnswered", matrix }), (error) => ({ type: "matrixFailed", error }));
+    const tab = state.tabs.active;
+    await settle(api.tryEveryTokenType(requestFor(state)), (matrix) => ({ type: "matrixAnswered", matrix, tab }), (error) => ({ type: "matrixFailed", error, tab }));
     await loadClerk();
   },
   async cancelRequestClicked() {
     // Success needs no event: the pending send_request rejects with kind "cancelled".
     await settle(api.cancelRequest(), () => ({ type: "noop" }), (error) => ({ type: "unexpectedError", error }));
   },
+  async apiFailed() {
+    focusRequestError();
+  },
+  async matrixFailed() {
+    focusRequestError();
+  },
+  async curlFailed() {
+    focusRequestError();
+  },
   async historyOpened() {
     document.getElementById("request-url")?.focus();
+  },
+  async historyOpenedInTab() {
+    document.getElementById("request-url")?.focus();
+  },
+  async tabNew() {
+    document.getElementById("request-url")?.focus();
+  },
+  async tabChosen() {
+    document.getElementById(`tab-${state.tabs.active}`)?.focus();
+  },
+  async tabStepped() {
+    document.getElementById(`tab-${state.tabs.active}`)?.focus();
+  },
+  async tabMoved() {
+    document.getElementById(`tab-${state.tabs.active}`)?.focus();
+  },
+  async tabClosed() {
+    document.getElementById(`tab-${state.tabs.active}`)?.focus();
   },
   async clearHistoryClicked() {
     await api.clearHistory();
@@ -208,19 +311,28 @@ const effects = {
   },
   async profileSwitchClicked(event) {
     await settle(api.switchProfile(event.name || null), (settings) => ({ type: "profileSwitched", settings }), (error) => ({ type: "profileFailed", error }));
-    await Promise.all([loadProfiles(), loadSaved(), loadClerk(), loadKeys()]);
+    // The history is the profile's own too.
+    await Promise.all([loadProfiles(), loadSaved(), loadClerk(), loadKeys(), loadHistory()]);
   },
   async saveProfileClicked() {
     const name = state.profiles.draft.trim();
+    const from = state.profiles.current;
+    const signedIn = Boolean(state.session);
     await settle(api.saveProfile(name), (profiles) => ({ type: "profilesLoaded", profiles }), (error) => ({ type: "profileFailed", error }));
     if (state.profiles.current === name) {
+      if (name !== from) dispatch({ type: "profileSaved", name, from, signedIn });
       dispatch({ type: "profileNameEdited", value: "" });
       await settle(api.loadSettings(), (settings) => ({ type: "profileSwitched", settings }), (error) => ({ type: "profileFailed", error }));
     }
-    await loadSaved();
+    await Promise.all([loadSaved(), loadHistory()]);
+  },
+  async savedReplaceClicked() {
+    await effects.saveRequestClicked();
   },
   async saveRequestClicked() {
-    if (!state.saved.busy) return; // no name: the state said so
+    // A name already saved: the question takes the focus (Replace, or Cancel next to it).
+    if (state.saved.confirm) document.getElementById("saved-replace")?.focus();
+    if (!state.saved.busy) return; // no name, or a name to confirm: the state said so
     const request = requestFor(state);
     await settle(api.saveRequest(state.saved.draft.trim(), request), (requests) => ({ type: "savedLoaded", requests }), (error) => ({ type: "savedFailed", error }));
   },
@@ -298,8 +410,25 @@ async function loadProfiles() {
   await settle(api.profiles(), (profiles) => ({ type: "profilesLoaded", profiles }), (error) => ({ type: "profileFailed", error }));
 }
 
+/** The tab keys: Ctrl+T, Ctrl+W, Ctrl+PageUp/PageDown (switch), with Shift (move). */
+function tabKey(e) {
+  if (!(e.ctrlKey || e.metaKey) || e.altKey || state.screen !== "signedIn") return null;
+  const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+  if (key === "t" && !e.shiftKey) return { type: "tabNew" };
+  if (key === "w" && !e.shiftKey) return { type: "tabClosed", id: state.tabs.active };
+  const by = { PageUp: -1, PageDown: 1 }[key];
+  if (!by) return null;
+  return e.shiftKey ? { type: "tabMoved", by } : { type: "tabStepped", by };
+}
+
 /** Esc cancels the request in flight; Ctrl/Cmd+L goes to the URL; Ctrl/Cmd+Enter sends. */
 function onKeyDown(e) {
+  const tab = tabKey(e);
+  if (tab) {
+    e.preventDefault();
+    dispatch(tab);
+    return;
+  }
   if (e.key === "Escape" && (state.api.status === "loading" || state.matrix.status === "loading")) {
     e.preventDefault();
     dispatch({ type: "cancelRequestClicked" });
@@ -372,6 +501,8 @@ async function boot() {
     const early = initial.settings?.instance ? await beforeFirstFrame(initial.session) : null;
     dispatch({ type: "booted", settings: initial.settings, sessionState: early?.sessionState ?? initial.session, error: null });
     if (early?.clerk) dispatch({ type: "clerkLoaded", clerk: early.clerk });
+    // The tabs kept from the last run, in the same first frame.
+    if (initial.tabs) dispatch({ type: "tabsRestored", saved: initial.tabs });
     reveal();
     // Let that frame reach the screen before anything else runs: what follows starts commands,
     // which the shell answers on the thread that also puts the frame on screen, and re-renders.
@@ -382,13 +513,16 @@ async function boot() {
   let listenError = null;
   try {
     // Subscribe before reading the session so no session-changed slips between the two.
-    unlisten.push(await api.onSignInProgress((progress) => dispatch({ type: "signInProgress", progress })));
+    unlisten.push(await api.onSignInProgress((progress) => dispatch({ type: "signInProgress", progress, at: Date.now() })));
     // Payload: SessionState {session, restoring, notice} — restore done, refresh, ended, sign-in/out.
     unlisten.push(await api.onSessionChanged((sessionState) => dispatch({ type: "sessionChanged", state: sessionState })));
   } catch (error) {
     listenError = error;
   }
-  window.addEventListener("pagehide", () => unlisten.forEach((stop) => stop()));
+  window.addEventListener("pagehide", () => {
+    flushTabs();
+    unlisten.forEach((stop) => stop());
+  });
   window.addEventListener("keydown", onKeyDown);
 
   if (initial) {
@@ -410,11 +544,15 @@ async function boot() {
       sessionState: sessionState.status === "fulfilled" ? sessionState.value : null,
       error,
     });
+    await settle(api.tabs(), (saved) => ({ type: "tabsRestored", saved }), () => ({ type: "noop" }));
     reveal();
   }
 
   await Promise.all([loadHistory(), loadProfiles(), loadSaved(), loadClerk(), loadKeys()]);
-  setInterval(() => dispatch({ type: "tick", now: Date.now() }), 1000);
+  setInterval(() => {
+    dispatch({ type: "tick", now: Date.now() });
+    flushTabs();
+  }, 1000);
 }
 
 boot();

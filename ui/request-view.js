@@ -6,6 +6,7 @@ import * as fmt from "./format.js";
 import {
   BODY_KINDS, METHODS, TOKEN_TYPES, contentTypeFor, effectiveTokenType, holdsTokenType, splitDiagnosis, tokenTypeInfo,
 } from "./request.js";
+import { anyLoading } from "./tabs.js";
 
 const BODY_LABELS = { none: "No body", json: "JSON", text: "Text", form: "Form" };
 const ADD_LABELS = { query: "Add parameter", headers: "Add header", form: "Add field" };
@@ -19,6 +20,16 @@ function section(key, id, title, state, dispatch, ...content) {
   }, h("summary", { id: `${id}-summary` }, title), ...content);
 }
 
+/**
+ * A field the last error is about (the engine's `field`, or the timeout for a request that ran
+ * out of it): marked invalid and described by that error, so it is found and announced.
+ */
+function pointedAt(state, field, errorId) {
+  if (state.requestError?.field === field) return { "aria-invalid": "true", "aria-describedby": errorId };
+  if (field === "timeout" && state.api.errorKind === "api_timeout") return { "aria-invalid": "true", "aria-describedby": "api-error" };
+  return {};
+}
+
 function errorFor(state, ...fields) {
   const e = state.requestError;
   return e && fields.includes(e.field) ? h("p", { id: `request-error-${e.field}`, class: "field-error", role: "alert" }, e.message) : null;
@@ -29,21 +40,19 @@ function errorFor(state, ...fields) {
 export function requestCard(state, dispatch) {
   const r = state.request;
   const loading = state.api.status === "loading";
-  const busy = loading || state.matrix.status === "loading";
+  // Another tab's request waiting counts too: the engine sends one at a time.
+  const busy = loading || state.matrix.status === "loading" || anyLoading(state);
   const tokenType = effectiveTokenType(state);
   const onSubmit = (e) => {
     e.preventDefault();
     dispatch({ type: "callApiClicked" });
   };
-  return h("section", { class: ["card", "request-card"], "aria-labelledby": "api-title" },
+  return h("section", { id: "request-panel", class: ["card", "request-card"], role: "tabpanel", "aria-labelledby": `tab-${state.tabs.active}` },
     h("h2", { id: "api-title", class: "sr-title" }, "Request"),
     h("form", { id: "request-form", class: "request", novalidate: true, onSubmit },
+      // The URL first, then the method: the URL has the focus at start, and Tab goes on from
+      // it in the order things are read (the method was reachable only with Shift+Tab).
       h("div", { class: "url-bar" },
-        h("label", { for: "request-method", class: "visually-hidden" }, "Method"),
-        h("select", {
-          id: "request-method", name: "method",
-          onChange: (e) => dispatch({ type: "methodChosen", method: e.target.value }),
-        }, METHODS.map((m) => h("option", { value: m, selected: m === r.method }, m))),
         h("label", { for: "request-url", class: "visually-hidden" }, "URL"),
         h("input", {
           id: "request-url", name: "url", type: "text", value: r.url, placeholder: "http://localhost:3000/protected",
@@ -52,6 +61,11 @@ export function requestCard(state, dispatch) {
           "data-initial-focus": true,
           onInput: (e) => dispatch({ type: "requestEdited", part: "url", value: e.target.value }),
         }),
+        h("label", { for: "request-method", class: "visually-hidden" }, "Method"),
+        h("select", {
+          id: "request-method", name: "method",
+          onChange: (e) => dispatch({ type: "methodChosen", method: e.target.value }),
+        }, METHODS.map((m) => h("option", { value: m, selected: m === r.method }, m))),
         loading
           ? h("button", { id: "cancel-request", type: "button", onClick: () => dispatch({ type: "cancelRequestClicked" }) },
             state.api.cancelling ? "Cancelling…" : "Cancel")
@@ -87,6 +101,7 @@ export function requestCard(state, dispatch) {
         h("label", { for: "request-timeout" }, "Timeout (seconds)"),
         h("input", {
           id: "request-timeout", type: "text", inputmode: "numeric", value: r.timeoutSecs,
+          ...pointedAt(state, "timeout", "request-error-timeout"),
           onInput: (e) => dispatch({ type: "requestEdited", part: "timeoutSecs", value: e.target.value }),
         }),
         errorFor(state, "timeout"),
@@ -130,6 +145,13 @@ function rows(list, items, dispatch) {
         id: `${list}-${index}-name`, type: "text", value: item.name, placeholder: "name", "aria-label": "Name",
         autocomplete: "off", spellcheck: "false",
         onInput: (e) => dispatch({ type: "rowEdited", list, index, key: "name", value: e.target.value }),
+        // A text field drops the line breaks of a paste: the header lines are read before it does.
+        onPaste: list === "headers" ? (e) => {
+          const text = e.clipboardData?.getData("text") ?? "";
+          if (!/[:\n]/.test(text)) return;
+          e.preventDefault();
+          dispatch({ type: "headerPasted", index, text });
+        } : null,
       }),
       h("input", {
         id: `${list}-${index}-value`, type: "text", value: item.value, placeholder: "value", "aria-label": "Value",
@@ -224,7 +246,7 @@ export function matrixView(state, dispatch) {
   switch (m.status) {
     case "loading":
       return box(
-        h("p", { class: "stage" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Loading... ",
+        h("p", { class: "stage" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Loading… ",
           h("span", { id: "matrix-elapsed", class: "muted" }, fmt.waited(m.startedAt, state.now))),
         h("div", { class: "actions" },
           h("button", { id: "cancel-matrix", type: "button", onClick: () => dispatch({ type: "cancelRequestClicked" }) },
@@ -318,7 +340,7 @@ function apiResult(state, dispatch) {
   switch (api.status) {
     case "loading":
       return box(
-        h("p", { class: "stage" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Loading... ",
+        h("p", { class: "stage" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Loading… ",
           h("span", { id: "api-elapsed", class: "muted" }, fmt.waited(api.startedAt, state.now))),
         h("div", { class: "actions" },
           h("button", { id: "cancel-request-answer", type: "button", onClick: () => dispatch({ type: "cancelRequestClicked" }) },
@@ -345,30 +367,62 @@ function apiResult(state, dispatch) {
       );
     }
     default:
-      return box(h("p", { class: "muted" }, "Not sent yet. Send shows the API's whole answer: status, headers, timing and body."));
+      // A tab kept over a restart, or a history entry reopened: its last status line only.
+      return api.restored
+        ? box(h("p", { id: "api-restored", class: "meta" }, `Last answer: ${api.restored}`),
+          h("p", { class: "muted" }, BODY_NOT_KEPT))
+        : box(h("p", { class: "muted" }, "Not sent yet. Send shows the API's whole answer: status, headers, timing and body."));
   }
 }
 
 // --- history -----------------------------------------------------------------------------------
 
+const BODY_NOT_KEPT = "Its body is not kept, because answers can hold secrets: Send to see it again.";
+
+/** How many of a URL's last characters always show (the path's end, where requests differ). */
+const URL_TAIL_CHARS = 20;
+
+/**
+ * A URL cut in its middle: the start gives way with an ellipsis as the space shrinks (CSS), the
+ * last URL_TAIL_CHARS characters always show, so two URLs that differ only at the end look apart.
+ */
+function urlView(url) {
+  const text = String(url ?? "");
+  const origin = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(text)?.[0] ?? "";
+  const cut = Math.max(origin.length, text.length - URL_TAIL_CHARS);
+  return h("span", { class: "url", title: text },
+    h("span", { class: "url-head" }, text.slice(0, cut)),
+    h("span", { class: "url-tail" }, text.slice(cut) || "/"));
+}
+
 export function historyCard(state, dispatch) {
   const entries = state.history;
   return h("section", { class: "card", "aria-label": "History" },
     section("history", "history", `History (${entries.length})`, state, dispatch,
+      h("p", { id: "history-note", class: "hint" },
+        state.profiles.current ? `Sent from profile ${state.profiles.current}. ` : "Sent without a profile. ",
+        "Each entry keeps the request and its status line, never a token or an answer's body: answers can hold secrets."),
       entries.length === 0
-        ? h("p", { class: "muted" }, "Requests you send appear here (the request only: never a token or an answer).")
+        ? h("p", { class: "muted" }, "Requests you send appear here.")
         : h("ol", { id: "history-list", class: "history" },
-          entries.map((e) => h("li", null, h("button", {
+          entries.map((e) => h("li", { class: "history-row" }, h("button", {
             id: `history-${e.id}`, type: "button", class: "history-item", title: e.url,
+            "data-token-type": e.tokenType ?? "unknown",
             onClick: () => dispatch({ type: "historyOpened", id: e.id }),
           },
           h("span", { class: "method" }, e.method),
           h("span", { class: ["outcome", Number.isInteger(e.status) && e.status < 400 ? "good" : "bad"] }, fmt.historyOutcome(e)),
-          h("span", { class: "url" }, e.url),
+          urlView(e.url),
+          h("span", { class: "token-kind" }, e.tokenType ? tokenTypeInfo(e.tokenType).label : ""),
           h("span", { class: "when muted" }, [
-            Number.isFinite(e.elapsedMs) ? `${e.elapsedMs} ms · ` : "",
+            Number.isFinite(e.elapsedMs) ? `${e.elapsedMs} ms` : null,
+            Number.isFinite(e.size) ? fmt.bytes(e.size) : null,
             fmt.when(e.at, state.now),
-          ].join("")))))),
+          ].filter(Boolean).join(" · "))),
+          h("button", {
+            id: `history-${e.id}-tab`, type: "button", class: "small history-tab", "aria-label": `Open ${e.method} ${e.url} in a new tab`,
+            title: "Open in a new tab", onClick: () => dispatch({ type: "historyOpenedInTab", id: e.id }),
+          }, "↗")))),
       entries.length
         ? h("button", { id: "clear-history", type: "button", class: "small", onClick: () => dispatch({ type: "clearHistoryClicked" }) }, "Clear history")
         : null,
@@ -404,6 +458,13 @@ export function savedCard(state, dispatch) {
         : h("p", { id: "saved-needs-profile", class: "muted" },
           "Requests are saved in a profile: save these settings as a profile (Settings, Profile) to keep requests in it."),
       saved.error ? h("p", { id: "saved-error", class: "field-error", role: "alert" }, saved.error) : null,
+      saved.confirm
+        ? h("div", { id: "saved-confirm", class: ["note", "note-warning"], role: "alert" },
+          h("p", null, `A request named ${saved.confirm} is already saved in ${p}. Replace it with this one?`),
+          h("div", { class: "actions" },
+            h("button", { id: "saved-replace", type: "button", class: "small", onClick: () => dispatch({ type: "savedReplaceClicked" }) }, "Replace"),
+            h("button", { id: "saved-replace-cancel", type: "button", class: "small", onClick: () => dispatch({ type: "savedReplaceCancelled" }) }, "Cancel")))
+        : null,
       p && saved.list.length === 0
         ? h("p", { class: "muted" }, "None yet. The request is saved without any token or cookie; keyhole-cli call --saved NAME sends it too.")
         : null,
@@ -448,8 +509,11 @@ export function profilesBar(state, dispatch) {
       autocomplete: "off", spellcheck: "false",
       onInput: (e) => dispatch({ type: "profileNameEdited", value: e.target.value }),
     }),
-    h("button", { id: "save-profile", type: "submit", class: "small", "aria-disabled": p.busy ? "true" : null }, "Save as profile"),
+    h("button", { id: "save-profile", type: "submit", class: "small", "aria-disabled": p.busy ? "true" : null, "aria-describedby": "hint-profiles" }, "Save as profile"),
     p.error ? h("p", { id: "profile-error", class: "field-error", role: "alert" }, p.error) : null,
-    h("p", { class: "hint" }, "Each profile has its own session: switching keeps the others signed in. keyhole-cli --profile NAME uses the same profiles."),
+    h("p", { id: "hint-profiles", class: "hint" },
+      state.session
+        ? "Each profile has its own session: a new profile starts signed out (you sign in again in it), and switching keeps the others signed in. keyhole-cli --profile NAME uses the same profiles."
+        : "Each profile has its own session: switching keeps the others signed in. keyhole-cli --profile NAME uses the same profiles."),
   );
 }

@@ -2,7 +2,7 @@
 // transitions. Pure, like state.js (which merges these handlers into its own). The engine checks
 // requests and renders curl; this module only holds what the user typed and what came back.
 
-import { httpErrorMessage } from "./format.js";
+import { historyStatus, httpErrorMessage } from "./format.js";
 
 export const METHODS = Object.freeze(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]);
 export const BODY_KINDS = Object.freeze(["none", "json", "text", "form"]);
@@ -93,11 +93,85 @@ const row = (name = "", value = "", enabled = true) => ({ name, value, enabled }
 
 /** A fresh editor for `url`: GET with the token, as the tutorial's component calls it. */
 export function emptyDraft(url = "") {
-  return {
-    method: "GET", url, query: [], headers: [], bodyKind: "none", bodyText: "", form: [],
+  return withUrl({
+    method: "GET", url: "", query: [], headers: [], bodyKind: "none", bodyText: "", form: [],
     // null: the default for what is held (defaultTokenType), until the user picks one.
     tokenType: null, timeoutSecs: String(DEFAULT_TIMEOUT_SECS),
-  };
+  }, url);
+}
+
+// --- the URL and the query table, kept in sync -------------------------------------------------
+// The URL field shows the whole URL; the table holds its parameters, decoded, plus the rows the
+// URL cannot show (disabled or blank ones). The engine gets the URL without its query and every
+// row, so nothing is sent twice.
+
+/** `url` split at its query: what comes before "?", the query (null: none), and any "#…". */
+export function splitUrl(url) {
+  const text = String(url ?? "");
+  const hash = text.indexOf("#");
+  const head = hash < 0 ? text : text.slice(0, hash);
+  const fragment = hash < 0 ? "" : text.slice(hash);
+  const q = head.indexOf("?");
+  return q < 0 ? { base: head, query: null, fragment } : { base: head.slice(0, q), query: head.slice(q + 1), fragment };
+}
+
+function decodePart(text) {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, " "));
+  } catch {
+    return text; // a stray "%": kept as typed
+  }
+}
+
+// Percent-encode what would change the query's meaning, and leave readable what does not
+// ({{variables}}, paths, e-mail addresses, lists).
+function encodePart(text) {
+  return encodeURIComponent(text).replace(/%(7B|7D|3A|2F|40|2C|24|21|27|28|29|2A|5B|5D|3B|3F|7C)/gi,
+    (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** The rows of a query string ("a=1&b" → a=1, b=""), decoded, all enabled. */
+export function parseQuery(query) {
+  if (!query) return [];
+  return query.split("&").filter((part) => part !== "").map((part) => {
+    const eq = part.indexOf("=");
+    return eq < 0 ? row(decodePart(part), "") : row(decodePart(part.slice(0, eq)), decodePart(part.slice(eq + 1)));
+  });
+}
+
+const shown = (r) => r.enabled && (r.name !== "" || r.value !== "");
+
+/** The URL with `rows` (the enabled, non-blank ones) as its query. */
+export function urlWithQuery(url, rows) {
+  const { base, fragment } = splitUrl(url);
+  const query = rows.filter(shown).map((r) => (r.value === "" ? encodePart(r.name) : `${encodePart(r.name)}=${encodePart(r.value)}`)).join("&");
+  return `${base}${query ? `?${query}` : ""}${fragment}`;
+}
+
+/** `draft` with the URL `url` as typed, its table following the URL's query. */
+export function withUrl(draft, url) {
+  const parsed = parseQuery(splitUrl(url).query);
+  const kept = draft.query.filter((r) => !shown(r));
+  const same = JSON.stringify(draft.query.filter(shown)) === JSON.stringify(parsed);
+  return { ...draft, url, query: same ? draft.query : [...parsed, ...kept] };
+}
+
+/** `draft` with the table `query`, the URL following it. */
+function withQuery(draft, query) {
+  return { ...draft, query, url: urlWithQuery(draft.url, query) };
+}
+
+// --- a header line pasted into a name ----------------------------------------------------------
+
+/**
+ * "Name: value" lines (as copied from a browser's network panel or curl -v) as rows; null when
+ * `text` holds none, so it stays as typed and the engine says what is wrong with it.
+ */
+export function headerLines(text) {
+  const lines = String(text).split(/\r?\n/).map((l) => l.trim().replace(/^[<>] /, "")).filter(Boolean);
+  const rowsFound = lines.map((line) => /^([^:\s][^:]*?)\s*:\s*(.*)$/.exec(line)).filter(Boolean)
+    .map(([, name, value]) => row(name.trim(), value.trim()));
+  return rowsFound.length ? rowsFound : null;
 }
 
 /**
@@ -112,9 +186,11 @@ export function toApiRequest(draft, fallback = "oauth") {
   else if (draft.bodyKind === "form") body = { kind: "form", fields: pairs(draft.form) };
   const timeout = draft.timeoutSecs.trim();
   const tokenType = draft.tokenType ?? fallback;
+  // The URL's query is the table's (withUrl): sent once, from the table.
+  const { base, fragment } = splitUrl(draft.url);
   return {
     method: draft.method,
-    url: draft.url,
+    url: `${base}${fragment}`,
     query: pairs(draft.query),
     headers: pairs(draft.headers),
     body,
@@ -130,10 +206,13 @@ export function fromApiRequest(request) {
   const rows = (list) => (Array.isArray(list) ? list : []).map((p) => row(String(p?.name ?? ""), String(p?.value ?? ""), p?.enabled !== false));
   const body = request?.body ?? { kind: "none" };
   const kind = BODY_KINDS.includes(body.kind) ? body.kind : "none";
+  // A URL that came with its own query (saved elsewhere): its parameters join the table.
+  const url = String(request?.url ?? "");
+  const query = [...parseQuery(splitUrl(url).query), ...rows(request?.query)];
   return {
     method: METHODS.includes(request?.method) ? request.method : "GET",
-    url: String(request?.url ?? ""),
-    query: rows(request?.query),
+    url: urlWithQuery(url, query),
+    query,
     headers: rows(request?.headers),
     bodyKind: kind,
     bodyText: kind === "json" || kind === "text" ? String(body.text ?? "") : "",
@@ -162,6 +241,18 @@ function patchDraft(s, patch) {
   return { ...s, request: { ...s.request, ...patch }, requestError: null };
 }
 
+/** `rows` as the draft's `list`; the query's rows rewrite the URL. */
+function withRows(s, list, rows, requestError) {
+  const request = list === "query" ? withQuery(s.request, rows) : { ...s.request, [list]: rows };
+  return { ...s, request, requestError };
+}
+
+/** Header `index` replaced by the pasted `lines` (rows); main.js moves the focus to the last value. */
+function headersPasted(s, index, lines) {
+  const headers = [...s.request.headers.slice(0, index), ...lines, ...s.request.headers.slice(index + 1)];
+  return { ...s, request: { ...s.request, headers }, requestError: null };
+}
+
 function canEdit(s) {
   return s.screen === "signedIn";
 }
@@ -170,9 +261,21 @@ function canEdit(s) {
 function requestFailureMessage(error) {
   switch (error?.kind) {
     case "cancelled": return "Cancelled. Nothing was received.";
-    case "api_timeout": return `Timed out: ${error.message}`;
+    // Said where the wait is set: the field is marked and focused too (request-view, main.js).
+    case "api_timeout": return `Timed out: ${String(error.message).replace(/\.$/, "")}. To wait longer, raise Timeout (seconds) below.`;
     default: return error?.message ?? "unknown error";
   }
+}
+
+/** Which engine field (REQUEST_FIELDS) each typed part of the draft answers for. */
+const EDITED_FIELDS = Object.freeze({ url: ["apiUrl", "query"], bodyText: ["body"], timeoutSecs: ["timeout"] });
+
+/**
+ * A notice about what was done before (an info: "Settings saved.", what set-up did) is stale
+ * once a request goes out: it would sit above the Loading…, the error or the diagnosis.
+ */
+function freshNotice(notice) {
+  return notice?.tone === "info" ? null : notice;
 }
 
 export const requestHandlers = {
@@ -180,7 +283,10 @@ export const requestHandlers = {
   /** Text typed into the editor (no re-render: the input already shows it). */
   requestEdited(s, { part, value }) {
     if (!canEdit(s) || !["url", "bodyText", "timeoutSecs"].includes(part) || s.request[part] === value) return s;
-    return { ...s, request: { ...s.request, [part]: value } };
+    // The error about this part goes once it is edited (main.js re-renders when it does).
+    const fixed = s.requestError && EDITED_FIELDS[part].includes(s.requestError.field);
+    const request = part === "url" ? withUrl(s.request, value) : { ...s.request, [part]: value };
+    return { ...s, request, requestError: fixed ? null : s.requestError };
   },
   methodChosen(s, { method }) {
     if (!canEdit(s) || !METHODS.includes(method) || s.request.method === method) return s;
@@ -196,25 +302,39 @@ export const requestHandlers = {
   },
   rowAdded(s, { list }) {
     if (!canEdit(s) || !LISTS.includes(list)) return s;
-    return patchDraft(s, { [list]: [...s.request[list], row()] });
+    return withRows(s, list, [...s.request[list], row()], null);
   },
   rowRemoved(s, { list, index }) {
     if (!canEdit(s) || !LISTS.includes(list) || !s.request[list][index]) return s;
-    return patchDraft(s, { [list]: s.request[list].filter((_, i) => i !== index) });
+    return withRows(s, list, s.request[list].filter((_, i) => i !== index), null);
   },
-  /** A row's name or value typed (no re-render), or its checkbox (re-render). */
+  /**
+   * A row's name or value typed (no re-render), or its checkbox (re-render). A header name
+   * typed or pasted as "Name: value" lines becomes that many rows (main.js re-renders then).
+   */
   rowEdited(s, { list, index, key, value }) {
     if (!canEdit(s) || !LISTS.includes(list) || !s.request[list][index] || !["name", "value", "enabled"].includes(key)) return s;
     const v = key === "enabled" ? Boolean(value) : String(value);
     if (s.request[list][index][key] === v) return s;
+    const lines = list === "headers" && key === "name" && /[:\n]/.test(v) ? headerLines(v) : null;
+    if (lines) return headersPasted(s, index, lines);
     const rows = s.request[list].map((r, i) => (i === index ? { ...r, [key]: v } : r));
-    return { ...s, request: { ...s.request, [list]: rows } };
+    return withRows(s, list, rows, s.requestError);
+  },
+  /** Text pasted into a header name: "Name: value" lines split into rows; else as typed. */
+  headerPasted(s, { index, text }) {
+    if (!canEdit(s) || !s.request.headers[index]) return s;
+    const lines = headerLines(text);
+    return lines ? headersPasted(s, index, lines) : requestHandlers.rowEdited(s, { list: "headers", index, key: "name", value: String(text) });
   },
 
   // --- sending --------------------------------------------------------------------------
   callApiClicked(s) {
     if (s.screen !== "signedIn" || s.api.status === "loading" || s.matrix.status === "loading") return s;
-    return { ...s, requestError: null, curl: null, diagnosisCopy: null, api: { ...API_IDLE, status: "loading", startedAt: s.now } };
+    return {
+      ...s, requestError: null, curl: null, diagnosisCopy: null, notice: freshNotice(s.notice),
+      api: { ...API_IDLE, status: "loading", startedAt: s.now },
+    };
   },
   cancelRequestClicked(s) {
     // One cancel serves both waits: the matrix's requests are the engine's request in flight.
@@ -243,7 +363,7 @@ export const requestHandlers = {
   // --- try every token type -------------------------------------------------------------------
   tryEveryClicked(s) {
     if (s.screen !== "signedIn" || s.api.status === "loading" || s.matrix.status === "loading") return s;
-    return { ...s, requestError: null, matrix: { ...MATRIX_IDLE, status: "loading", startedAt: s.now } };
+    return { ...s, requestError: null, notice: freshNotice(s.notice), matrix: { ...MATRIX_IDLE, status: "loading", startedAt: s.now } };
   },
   matrixAnswered(s, { matrix }) {
     if (s.matrix.status !== "loading") return s;
@@ -276,7 +396,8 @@ export const requestHandlers = {
   historyOpened(s, { id }) {
     const entry = s.history.find((e) => e.id === id);
     if (!canEdit(s) || !entry || s.api.status === "loading") return s;
-    return { ...s, request: fromApiRequest(entry.request), requestError: null, curl: null, api: API_IDLE };
+    // Its last answer's status line comes along; the body was never kept.
+    return { ...s, request: fromApiRequest(entry.request), requestError: null, curl: null, api: { ...API_IDLE, restored: historyStatus(entry) } };
   },
   clearHistoryClicked(s) {
     return s.history.length ? { ...s, history: [] } : s;
@@ -333,12 +454,35 @@ export const requestHandlers = {
     return { ...s, saved: { ...s.saved, list, busy: false, error: null } };
   },
   savedNameEdited(s, { value }) {
-    return s.saved.draft === value ? s : { ...s, saved: { ...s.saved, draft: value } };
+    // Another name: the question about replacing the one typed before is moot.
+    return s.saved.draft === value ? s : { ...s, saved: { ...s.saved, draft: value, confirm: null } };
   },
+  /** A name already saved asks first: replace it, or cancel (savedReplaceClicked / Cancelled). */
   saveRequestClicked(s) {
     if (!canEdit(s) || s.saved.busy) return s;
-    if (!s.saved.draft.trim()) return { ...s, saved: { ...s.saved, error: "Give the request a name to save it under." } };
-    return { ...s, saved: { ...s.saved, busy: true, error: null } };
+    const name = s.saved.draft.trim();
+    if (!name) return { ...s, saved: { ...s.saved, error: "Give the request a name to save it under." } };
+    if (s.saved.list.some((r) => r.name === name)) return { ...s, saved: { ...s.saved, confirm: name, error: null } };
+    return { ...s, saved: { ...s.saved, busy: true, error: null, confirm: null } };
+  },
+  savedReplaceClicked(s) {
+    if (!canEdit(s) || s.saved.busy || !s.saved.confirm) return s;
+    return { ...s, saved: { ...s.saved, busy: true, error: null, confirm: null } };
+  },
+  savedReplaceCancelled(s) {
+    return s.saved.confirm ? { ...s, saved: { ...s.saved, confirm: null } } : s;
+  },
+  /**
+   * A profile saved from the settings in force: it keeps its own session, so one signed in
+   * before is told that the new profile starts signed out, and where that session still is.
+   */
+  profileSaved(s, { name, from, signedIn }) {
+    if (!signedIn || !name) return s;
+    const previous = from ? `profile ${from}` : "the settings without a profile";
+    return {
+      ...s,
+      notice: { tone: "info", text: `Saved as profile ${name}. Each profile keeps its own session, so sign in again to use ${name}; your session stays in ${previous}.` },
+    };
   },
   /** One click puts a saved request in the editor (its name in the box, to save over it). */
   savedOpened(s, { name }) {
@@ -369,6 +513,7 @@ export function initialRequestState() {
     curl: null, // { status: "pending" | "done" | "failed", command, literal, message }
     curlLiteral: false, // "include the token itself" (with a warning)
     profiles: { names: [], current: null, draft: "", busy: false, error: null },
-    saved: { list: [], draft: "", busy: false, error: null }, // the current profile's saved requests
+    // The current profile's saved requests; `confirm`: a name already saved, asked to replace.
+    saved: { list: [], draft: "", busy: false, error: null, confirm: null },
   };
 }

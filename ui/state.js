@@ -4,7 +4,8 @@
 
 import { backendNotice, sessionEndedNotice, signInFailureNotice, signOutNotice } from "./format.js";
 import { initialKeysState, keysHandlers } from "./keys.js";
-import { API_IDLE, MATRIX_IDLE, emptyDraft, initialRequestState, requestHandlers } from "./request.js";
+import { API_IDLE, MATRIX_IDLE, emptyDraft, initialRequestState, requestHandlers, withUrl } from "./request.js";
+import { anyLoading, initialTabsState, routed, tabsHandlers } from "./tabs.js";
 
 /** Settings fields, as the backend names them in `{kind: "invalid_setting", field}`. */
 export const FIELDS = ["instance", "clientId", "scopes", "redirectPort", "apiUrl", "resource"];
@@ -27,6 +28,8 @@ export function initialState(now = 0) {
     // api: { status: "idle" | "loading" | "error" | "data", result, message, diagnosis, … }
     ...initialRequestState(),
     keys: initialKeysState(), // the Clerk keys panel (keys.js)
+    // The tabs (tabs.js): the one in front has its parts above (request, api, matrix, …).
+    tabs: initialTabsState(),
     // <details> open state survives re-renders
     expanded: { settings: false, keys: false, idToken: false, query: false, headers: false, body: false, history: true, saved: true },
     diagnosisCopy: null, // "done" | "failed" after Copy details
@@ -41,7 +44,7 @@ function withSettings(state, settings) {
     ...state,
     settings,
     form: formFromSettings(settings),
-    request: urlChanged ? { ...state.request, url: settings?.apiUrl ?? "" } : state.request,
+    request: urlChanged ? withUrl(state.request, settings?.apiUrl ?? "") : state.request,
     profiles: { ...state.profiles, current: settings?.profile ?? null },
   };
 }
@@ -204,10 +207,11 @@ const handlers = {
   // --- settings form ----------------------------------------------------------------
   fieldEdited(s, { field, value }) {
     if (!FIELDS.includes(field) || s.form[field] === value) return s;
-    // Field errors stay until the next save: clearing them would re-render mid-typing. A
-    // "Settings saved." would be stale now: it goes (main.js re-renders when the notice changes).
+    // The field's own error goes once it is edited, and a "Settings saved." would be stale now
+    // (main.js re-renders when either changes, keeping the caret where it was).
     const notice = s.notice?.text === SAVED ? null : s.notice;
-    return { ...s, form: { ...s.form, [field]: value }, notice };
+    const fieldErrors = field in s.fieldErrors ? withoutKey(s.fieldErrors, field) : s.fieldErrors;
+    return { ...s, form: { ...s.form, [field]: value }, notice, fieldErrors };
   },
   saveClicked(s) {
     if (s.saving || !["signedOut", "signedIn"].includes(s.screen)) return s; // the screens with the form
@@ -232,8 +236,9 @@ const handlers = {
     const settings = result?.settings;
     if (!settings) return s;
     const text = setUpNotice(settings, result.note, from);
+    // withSettings: the editor follows the API URL set up from, as a save would.
     return {
-      ...s, saving: false, settings, form: formFromSettings(settings), fieldErrors: {},
+      ...withSettings(s, settings), saving: false, fieldErrors: {},
       notice: text ? { tone: "info", text, setUp: true } : null,
     };
   },
@@ -270,13 +275,13 @@ const handlers = {
   signInAborted(s) {
     return s.saving ? { ...s, saving: false } : s;
   },
-  signInProgress(s, { progress }) {
+  signInProgress(s, { progress, at }) {
     if (s.screen !== "signingIn" || !progress) return s;
     return patchSignIn(s, {
       stage: progress.stage ?? s.signIn.stage,
       url: progress.url ?? deviceUrl(progress) ?? s.signIn.url, // the URL stays known once sent
       message: progress.stage === "browser_failed" ? (progress.message ?? null) : s.signIn.message,
-      device: progress.stage === "device_code" ? deviceView(progress) : (s.signIn.device ?? null),
+      device: progress.stage === "device_code" ? deviceView(progress, Number.isFinite(at) ? at : s.now) : (s.signIn.device ?? null),
     });
   },
   codeCopied(s, { ok }) {
@@ -369,6 +374,15 @@ const handlers = {
   },
   ...requestHandlers,
   ...keysHandlers,
+  ...tabsHandlers,
+  // The engine sends one request at a time (a second cancels the first): while a tab waits,
+  // the others do not send.
+  callApiClicked(s, event) {
+    return anyLoading(s) ? s : requestHandlers.callApiClicked(s, event);
+  },
+  tryEveryClicked(s, event) {
+    return anyLoading(s) ? s : requestHandlers.tryEveryClicked(s, event);
+  },
   apiFailed(s, event) {
     if (s.api.status !== "loading") return s;
     // The backend's refresh was refused. It also emits session-changed(null + notice); whichever
@@ -420,6 +434,11 @@ const handlers = {
   },
 };
 
+function withoutKey(object, key) {
+  const { [key]: _gone, ...rest } = object;
+  return rest;
+}
+
 /** What set-up did, in one or two plain sentences. */
 function setUpNotice(settings, note, from) {
   const first = from === "api"
@@ -436,7 +455,8 @@ function keptNotice(notice) {
 /** The state after `event`; the same object when the event does not apply. */
 export function next(state, event) {
   const handler = Object.hasOwn(handlers, event?.type) ? handlers[event.type] : null;
-  return handler ? handler(state, event) : state;
+  // An answer names the tab it was sent from: it goes there, in front or not.
+  return handler ? routed(state, event, handler) : state;
 }
 
 export const EVENT_TYPES = Object.freeze(Object.keys(handlers));
@@ -447,8 +467,11 @@ function deviceUrl(progress) {
   return progress.verification_uri_complete ?? progress.verification_uri ?? null;
 }
 
-/** What the window shows of a device code; a QR matrix is kept only when well formed. */
-function deviceView(p) {
+/**
+ * What the window shows of a device code; a QR matrix is kept only when well formed. `at`: when
+ * it came (ms), so the code's expiry (RFC 8628 expires_in) counts down on the clock's ticks.
+ */
+function deviceView(p, at) {
   const qr = p.qr;
   const size = Number.isInteger(qr?.size) ? qr.size : 0;
   const ok = size > 0 && size <= 177 && Array.isArray(qr.modules) && qr.modules.length === size * size;
@@ -456,5 +479,6 @@ function deviceView(p) {
     userCode: typeof p.user_code === "string" ? p.user_code : "",
     verificationUri: typeof p.verification_uri === "string" ? p.verification_uri : "",
     qr: ok ? { size, modules: qr.modules.map(Boolean) } : null,
+    expiresAt: Number.isFinite(p.expires_in) && p.expires_in > 0 ? at + p.expires_in * 1000 : null,
   };
 }

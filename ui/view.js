@@ -1,11 +1,12 @@
 // view(state, dispatch) -> Node: one function per screen. Handlers only dispatch events;
 // main.js decides which commands to run. All text goes in as text nodes via h().
 
-import { h } from "./dom.js";
+import { breakable, h } from "./dom.js";
 import * as fmt from "./format.js";
 import { keysPanel } from "./keys-view.js";
 import { historyCard, profilesBar, requestCard, savedCard, updateWaiting } from "./request-view.js";
 import { offersSetUp } from "./state.js";
+import { tabsBar } from "./tabs-view.js";
 
 const DESCRIPTION = "Sign in to your Clerk application and see what your protected API answers.";
 
@@ -75,8 +76,9 @@ function restoringScreen(state, dispatch) {
 // --- signed out ---------------------------------------------------------------------------
 
 function signedOutScreen(state, dispatch) {
+  // One primary action: Set up from this API while it is offered, else the sign-in.
   const signIn = h("button", {
-    id: "sign-in", type: "button", class: "primary",
+    id: "sign-in", type: "button", class: offersSetUp(state.form) ? null : "primary",
     "aria-disabled": state.saving ? "true" : null,
     onClick: () => dispatch({ type: "signInClicked" }),
   }, "Sign in with Clerk");
@@ -116,8 +118,10 @@ function clerkSignInButton(state, dispatch, small) {
 export function updateSetUpOffer(root, state) {
   const button = root.querySelector("#set-up-from-api");
   if (!button) return;
-  if (offersSetUp(state.form)) button.removeAttribute("hidden");
+  const offered = offersSetUp(state.form);
+  if (offered) button.removeAttribute("hidden");
   else button.setAttribute("hidden", "");
+  root.querySelector("#sign-in")?.classList.toggle("primary", !offered);
 }
 
 function settingsForm(state, dispatch, primary) {
@@ -170,7 +174,7 @@ function signingInScreen(state, dispatch) {
     s.method === "clerk"
       ? h("p", { id: "sign-in-kind", class: "hint" }, "Signing in with Clerk's own sign-in, for a session token.")
       : null,
-    s.device ? deviceBox(s, dispatch) : null,
+    s.device ? deviceBox(s, dispatch, state.now) : null,
     h("p", { id: "sign-in-stage", class: "stage" },
       h("span", { class: "spinner", "aria-hidden": "true" }),
       s.cancelling ? "Cancelling…" : fmt.stageText(s.stage)),
@@ -194,7 +198,7 @@ function signingInScreen(state, dispatch) {
 }
 
 // RFC 8628: the user code, large, with a copy button and a QR code of the URL.
-function deviceBox(s, dispatch) {
+function deviceBox(s, dispatch, now) {
   const d = s.device;
   return h("div", { class: "device" },
     h("p", { class: "hint" }, "Go to ", h("span", { id: "device-verification-uri" }, d.verificationUri), " and enter:"),
@@ -202,9 +206,15 @@ function deviceBox(s, dispatch) {
       h("output", { id: "device-user-code", class: "user-code", "aria-live": "polite" }, d.userCode),
       h("button", { id: "copy-user-code", type: "button", onClick: () => dispatch({ type: "copyCodeClicked" }) }, "Copy code"),
     ),
+    d.expiresAt != null ? deviceExpiry(d.expiresAt, now) : null,
     s.codeCopy ? h("p", { id: "code-copy-feedback", class: "hint", role: "status" }, s.codeCopy === "done" ? "Copied." : "Could not copy: type the code instead.") : null,
     d.qr ? qrView(d.qr) : null,
   );
+}
+
+function deviceExpiry(expiresAt, now) {
+  const expired = expiresAt - now <= 0;
+  return h("p", { id: "device-expiry", class: ["countdown", "hint", expired && "expired"], "data-expired": String(expired) }, fmt.codeExpiry(expiresAt, now));
 }
 
 /** Draws a QR matrix as SVG rectangles, built node by node (no markup from strings). */
@@ -266,7 +276,7 @@ function urlBox(s, dispatch) {
 function signedInScreen(state, dispatch) {
   // The request comes first, so Send is in sight at the smallest window size.
   return h("div", { class: ["columns", "explorer"] },
-    h("div", { class: "column" }, requestCard(state, dispatch)),
+    h("div", { class: "column" }, tabsBar(state, dispatch), requestCard(state, dispatch)),
     h("div", { class: "column" },
       whoCard(state, dispatch), clerkCard(state, dispatch), savedCard(state, dispatch), historyCard(state, dispatch),
       state.session ? tokenCard(state, dispatch) : null, settingsPanel(state, dispatch), keysPanel(state, dispatch)),
@@ -289,10 +299,11 @@ function whoCard(state, dispatch) {
     session
       ? h("dl", { class: "facts" },
         fact("Subject", h("code", { id: "subject" }, session.subject)),
-        who ? fact("User", h("span", { id: "identity" }, who)) : null,
-        fact("Issuer", h("code", { id: "issuer" }, session.issuer)),
+        who ? fact("User", h("span", { id: "identity" }, breakable(who))) : null,
+        fact("Issuer", h("code", { id: "issuer" }, breakable(session.issuer))),
         fact("Expiry", [expiryView(session.expiresAt, state.now), renewalView(session)]),
-        fact("Scopes", scopesView(session.scopes)),
+        fact("Scopes granted", scopesView(session.scopes, "session-scopes", "none said by the provider")),
+        fact("Access token scopes", tokenScopesView(session.accessToken)),
       )
       : h("div", { id: "oauth-none" },
         h("p", { class: "muted" }, "Not signed in through the OAuth application: requests can send a session token, or none."),
@@ -323,7 +334,7 @@ function clerkCard(state, dispatch) {
         ),
         h("p", { class: "hint" }, "Keyhole mints a short-lived session token for each request that sends one, as getToken() does in the tutorial's React client. The last one minted:"),
         token?.kind === "jwt"
-          ? h("pre", { id: "session-token-claims", class: "json", tabindex: "0", "aria-label": "Session token claims" }, fmt.prettyJson(token.claims))
+          ? h("pre", { id: "session-token-claims", class: "json", tabindex: "0", "aria-label": "Session token claims" }, breakable(fmt.prettyJson(token.claims)))
           : h("p", { id: "session-token-claims", class: "muted" }, "None minted yet."),
       ]
       : [
@@ -355,6 +366,15 @@ function renewalView(session) {
 /** Called every second instead of a full render, so text selection and scroll survive. */
 export function updateClock(root, state) {
   updateWaiting(root, state);
+  const code = root.querySelector("#device-expiry");
+  const expiresAt = state.signIn?.device?.expiresAt;
+  if (code && expiresAt != null) {
+    const text = fmt.codeExpiry(expiresAt, state.now);
+    if (code.textContent !== text) code.textContent = text;
+    const expired = expiresAt - state.now <= 0;
+    code.classList.toggle("expired", expired);
+    code.setAttribute("data-expired", String(expired));
+  }
   const el = root.querySelector("#expires-in");
   if (!el || !state.session) return;
   const text = fmt.countdown(state.session.expiresAt, state.now);
@@ -362,10 +382,18 @@ export function updateClock(root, state) {
   el.classList.toggle("expired", fmt.isExpired(state.session.expiresAt, state.now));
 }
 
-function scopesView(all) {
+function scopesView(all, id, none) {
   const scopes = (Array.isArray(all) ? all : []).filter((s) => typeof s === "string" && s.trim());
-  if (!scopes.length) return h("span", { id: "session-scopes", class: "muted" }, "none");
-  return h("ul", { id: "session-scopes", class: "chips" }, scopes.map((s) => h("li", null, s)));
+  if (!scopes.length) return h("span", { id, class: "muted" }, none);
+  return h("ul", { id, class: "chips" }, scopes.map((s) => h("li", null, s)));
+}
+
+/** What the access token itself carries (its scope or scp claim), apart from what was granted. */
+function tokenScopesView(accessToken) {
+  if (accessToken?.kind !== "jwt") return h("span", { id: "token-scopes", class: "muted" }, "unknown: the token is opaque");
+  const claim = accessToken.claims?.scope ?? accessToken.claims?.scp;
+  const scopes = typeof claim === "string" ? claim.split(/\s+/) : (Array.isArray(claim) ? claim : []);
+  return scopesView(scopes, "token-scopes", "none in the token");
 }
 
 function tokenCard(state, dispatch) {
@@ -374,10 +402,10 @@ function tokenCard(state, dispatch) {
   return h("section", { class: "card", "aria-labelledby": "token-title" },
     h("h2", { id: "token-title" }, "OAuth access token"),
     h("p", { id: "token-kind", class: jwt ? "meta" : "note" }, fmt.tokenSummary(accessToken)),
-    jwt ? h("pre", { id: "access-token-claims", class: "json", tabindex: "0", "aria-label": "Access token claims" }, fmt.prettyJson(accessToken.claims)) : null,
+    jwt ? h("pre", { id: "access-token-claims", class: "json", tabindex: "0", "aria-label": "Access token claims" }, breakable(fmt.prettyJson(accessToken.claims))) : null,
     disclosure("idToken", "id-token", "ID token claims", state, dispatch,
       idTokenClaims
-        ? h("pre", { id: "id-token-claims", class: "json", tabindex: "0", "aria-label": "ID token claims" }, fmt.prettyJson(idTokenClaims))
+        ? h("pre", { id: "id-token-claims", class: "json", tabindex: "0", "aria-label": "ID token claims" }, breakable(fmt.prettyJson(idTokenClaims)))
         : h("p", { class: "muted" }, "No ID token was returned (it needs the openid scope).")),
   );
 }

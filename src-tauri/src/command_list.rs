@@ -40,6 +40,8 @@ macro_rules! with_commands {
             saved_requests,
             save_request,
             delete_saved_request,
+            tabs,
+            save_tabs,
         }
     };
 }

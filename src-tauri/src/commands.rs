@@ -13,6 +13,7 @@ use crate::history_ext::{HistoryEntry, HistoryExt};
 use crate::request_ext::{CurlCopy, RequestExt};
 use crate::service_ext::{self, ServiceExt, SessionState};
 use crate::settings_ext::{self, SetUpView, SettingsView};
+use crate::tabs_ext::{Tabs, TabsExt};
 
 /// The current settings, and whether they are the local sandbox's.
 #[tauri::command]
@@ -185,16 +186,18 @@ pub fn cancel_request<R: Runtime>(app: AppHandle<R>) {
     app.service().cancel_request();
 }
 
-/// The last requests sent, newest first (requests only: no token, no answer body).
+/// The last requests sent from the current profile, newest first (requests only: no token, no
+/// answer body).
 #[tauri::command]
 pub fn history<R: Runtime>(app: AppHandle<R>) -> Vec<HistoryEntry> {
-    app.history().list()
+    app.history().list_for(app.service().profile().as_deref())
 }
 
-/// Forgets the history.
+/// Forgets the current profile's history.
 #[tauri::command]
 pub fn clear_history<R: Runtime>(app: AppHandle<R>) {
-    app.history().clear(&app);
+    app.history()
+        .clear_for(&app, app.service().profile().as_deref());
 }
 
 /// Copies the request as a curl command to the clipboard; the literal token only when asked.
@@ -256,4 +259,16 @@ pub fn delete_saved_request<R: Runtime>(
     name: String,
 ) -> Result<Vec<ApiRequest>> {
     Ok(app.service().delete_saved_request(&name)?)
+}
+
+/// The window's tabs as last saved (drafts and status lines; no token, no answer body).
+#[tauri::command]
+pub fn tabs<R: Runtime>(app: AppHandle<R>) -> Tabs {
+    app.tabs().get()
+}
+
+/// Keeps the window's tabs for the next launch, credential headers blanked; answers what was kept.
+#[tauri::command]
+pub fn save_tabs<R: Runtime>(app: AppHandle<R>, tabs: Tabs) -> Tabs {
+    app.tabs().save(&app, tabs)
 }

@@ -1,14 +1,16 @@
 //! The history of the last [`HISTORY_LIMIT`] requests, in `history.json` (tauri-plugin-store, in
 //! the app data dir). An entry is the request as the user shaped it (credential header values
 //! blanked by the engine's [`ApiRequest::without_credentials`]) plus a summary of what came back:
-//! status, time, or the kind of error. Never a token, never a response body.
+//! status, time, size, or the kind of error, and which kind of token it carried. Never a token,
+//! never a response body. Each entry belongs to the profile it was sent from: the window lists
+//! and clears one profile's at a time.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use keyhole_core::{ApiRequest, ApiResult, Error as CoreError};
+use keyhole_core::{ApiRequest, ApiResult, Credential, Error as CoreError};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_store::StoreExt;
@@ -40,6 +42,15 @@ pub struct HistoryEntry {
     pub elapsed_ms: Option<u64>,
     /// The error's kind when it did not (`api_timeout`, `cancelled`, `api_unreachable`, …).
     pub error: Option<String>,
+    /// The reason phrase the API sent with its status, when it answered.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The body's size in bytes, when the API answered.
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// The kind of token the request carried (`none`: no token); None in entries from before.
+    #[serde(default)]
+    pub token_type: Option<Credential>,
     /// The profile it was sent from.
     pub profile: Option<String>,
     /// The request, to open it again.
@@ -87,6 +98,15 @@ impl HistoryManager {
         self.lock().clone()
     }
 
+    /// The entries sent from `profile` (None: from no profile), newest first.
+    pub fn list_for(&self, profile: Option<&str>) -> Vec<HistoryEntry> {
+        self.lock()
+            .iter()
+            .filter(|e| e.profile.as_deref() == profile)
+            .cloned()
+            .collect()
+    }
+
     /// Adds what `request` got. A request refused before it was sent (a bad header, invalid
     /// JSON) is not history. A failed write is logged: the call itself succeeded.
     pub fn record<R: Runtime>(
@@ -99,14 +119,16 @@ impl HistoryManager {
         let Ok(prepared) = request.prepare() else {
             return;
         };
-        let (status, elapsed_ms, error) = match outcome {
+        let (status, elapsed_ms, error, reason, size) = match outcome {
             Ok(result) => (
                 Some(result.response.status),
                 Some(result.response.elapsed_ms),
                 None,
+                Some(result.response.reason.clone()).filter(|r| !r.is_empty()),
+                Some(result.response.size),
             ),
             Err(crate::Error::Core(CoreError::InvalidSetting { .. })) => return,
-            Err(error) => (None, None, Some(error.kind().to_owned())),
+            Err(error) => (None, None, Some(error.kind().to_owned()), None, None),
         };
         let entry = HistoryEntry {
             id: self.next_id.fetch_add(1, Ordering::SeqCst),
@@ -118,6 +140,9 @@ impl HistoryManager {
             status,
             elapsed_ms,
             error,
+            reason,
+            size,
+            token_type: Some(prepared.credential()),
             profile,
             request: request.without_credentials(),
         };
@@ -134,6 +159,16 @@ impl HistoryManager {
     pub fn clear<R: Runtime>(&self, app: &AppHandle<R>) {
         self.lock().clear();
         self.write(app, &[]);
+    }
+
+    /// Forgets the entries sent from `profile`; the other profiles' stay.
+    pub fn clear_for<R: Runtime>(&self, app: &AppHandle<R>, profile: Option<&str>) {
+        let entries = {
+            let mut entries = self.lock();
+            entries.retain(|e| e.profile.as_deref() != profile);
+            entries.clone()
+        };
+        self.write(app, &entries);
     }
 
     fn write<R: Runtime>(&self, app: &AppHandle<R>, entries: &[HistoryEntry]) {

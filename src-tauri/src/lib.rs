@@ -7,6 +7,7 @@
 //!   the sandbox's defaults.
 //! - `request_ext`: the request editor's sends (recorded in the history) and copy as curl.
 //! - `history_ext`: the last 100 requests in `history.json` (requests only, never a token).
+//! - `tabs_ext`: the window's open tabs in `tabs.json` (drafts and status lines, never a token).
 //! - `clipboard`: the system clipboard (GTK on Linux), for copy as curl.
 //! - `error`: the one error type, sent to the UI as `{kind, message, field?}`.
 
@@ -19,6 +20,7 @@ mod history_ext;
 mod request_ext;
 mod service_ext;
 mod settings_ext;
+mod tabs_ext;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,6 +38,7 @@ pub use history_ext::{HistoryEntry, HistoryExt, HistoryManager, HISTORY_FILE, HI
 pub use request_ext::{Clipboard, CurlCopy, RequestExt, RequestManager};
 pub use service_ext::{ServiceExt, SessionState, SESSION_CHANGED, SIGN_IN_PROGRESS};
 pub use settings_ext::{SandboxDefaults, SetUpView, SettingsView, STORE_FILE};
+pub use tabs_ext::{SavedTab, Tabs, TabsExt, TabsManager, TABS_FILE, TABS_LIMIT};
 
 /// What the shell takes from its surroundings. [`Launch::from_env`] is the real app's; tests
 /// build their own (a temp store, a fake browser) instead of changing the process environment.
@@ -118,6 +121,11 @@ pub fn init<R: Runtime>(app: &AppHandle<R>, launch: Launch) -> Result<()> {
     app.manage(settings_ext::Sandbox(launch.sandbox));
     app.manage(service_ext::Notices::default());
     app.manage(HistoryManager::load(app, &launch.history_path)?);
+    // Beside the history, so a test's own history dir holds its tabs too.
+    app.manage(TabsManager::load(
+        app,
+        &launch.history_path.with_file_name(TABS_FILE),
+    )?);
     app.manage(RequestManager::new(launch.clipboard));
     app.manage(Service::new(ServiceOptions {
         settings,
@@ -161,10 +169,11 @@ struct FirstFrame {
     settings: SettingsView,
     session: SessionState,
     about: About,
+    tabs: Tabs,
 }
 
 /// A script that sets `window.__KEYHOLE_INITIAL__`, on the window's first page only, to the settings, the session (is a stored one
-/// being restored?) and [`ABOUT`], taken from memory after [`init`]. The webview runs it before the
+/// being restored?), the saved tabs and [`ABOUT`], taken from memory after [`init`]. The webview runs it before the
 /// page's own scripts, so the page renders its final layout without awaiting a command (the
 /// keychain and the network are left to the background restore). An initialization script is
 /// injected by the webview, outside the page's CSP, which therefore needs no `unsafe-inline`.
@@ -173,6 +182,7 @@ pub fn first_frame_script<R: Runtime>(app: &AppHandle<R>) -> String {
         settings: settings_ext::view(app),
         session: service_ext::first_frame_state(app),
         about: ABOUT,
+        tabs: app.tabs().get(),
     };
     // Serializing these plain structs cannot fail; if it ever did, the page asks by command.
     let json = serde_json::to_string(&initial).unwrap_or_else(|_| "null".to_owned());

@@ -33,6 +33,8 @@ async function boot({ loaded = settings, current = sessionState(null), handlers 
     history: async () => [],
     profiles: async () => ({ names: [], current: null }),
     saved_requests: async () => [],
+    tabs: async () => ({ tabs: [], active: 0 }),
+    save_tabs: async ({ tabs }) => tabs,
     ...handlers,
   };
   const windowListeners = {};
@@ -94,7 +96,7 @@ describe("boot", () => {
     const ui = await boot();
     assert.deepEqual(ui.calls.slice(0, 2).map(([c]) => c), ["listen:sign-in-progress", "listen:session-changed"]);
     assert.deepEqual(ui.commands().slice(0, 2).sort(), ["load_settings", "session"]);
-    assert.deepEqual(ui.commands().slice(2).sort(), ["clerk_keys", "clerk_session", "history", "profiles", "saved_requests"]);
+    assert.deepEqual(ui.commands().slice(2).sort(), ["clerk_keys", "clerk_session", "history", "profiles", "saved_requests", "tabs"]);
     assert.equal(ui.state(), "signedOut");
     assert.equal(ui.$("instance").value, settings.instance);
     assert.equal(ui.timers.length, 1, "one countdown timer");
@@ -173,7 +175,7 @@ describe("first frame from the shell's initial state (__KEYHOLE_INITIAL__)", () 
   test("a malformed initial state falls back to asking the backend", async () => {
     const ui = await boot({ initial: { about } });
     // History, profiles, saved requests and the Clerk session are read after the first frame in any case.
-    assert.deepEqual(ui.commands().sort(), ["clerk_keys", "clerk_session", "history", "load_settings", "profiles", "saved_requests", "session"]);
+    assert.deepEqual(ui.commands().sort(), ["clerk_keys", "clerk_session", "history", "load_settings", "profiles", "saved_requests", "session", "tabs"]);
     assert.equal(ui.state(), "signedOut");
     assert.equal(ui.$("about").textContent, "");
   });
@@ -265,7 +267,7 @@ describe("sign-in", () => {
 });
 
 describe("signed in", () => {
-  test("Call API shows Loading..., then the data; a second click while loading sends nothing", async () => {
+  test("Call API shows Loading…, then the data; a second click while loading sends nothing", async () => {
     const pending = deferred();
     const ui = await boot({ current: sessionState(session()), handlers: { send_request: () => pending.promise } });
     await ui.click("call-api");
@@ -275,7 +277,7 @@ describe("signed in", () => {
       method: "GET", url: settings.apiUrl, query: [], headers: [], body: { kind: "none" }, sendToken: true, tokenType: "oauth", timeoutSecs: 30,
     });
     assert.equal(ui.$("api-result").getAttribute("data-result"), "loading");
-    assert.match(ui.$("api-result").textContent, /^Loading\.\.\. 0 s/);
+    assert.match(ui.$("api-result").textContent, /^Loading… 0 s/);
     pending.resolve(apiResult());
     await flush();
     assert.equal(ui.$("api-result").getAttribute("data-result"), "data");
@@ -758,5 +760,26 @@ describe("the Clerk keys panel's commands", () => {
     await flush();
     await ui.click("call-api");
     assert.equal(ui.calls.find(([c]) => c === "send_request")[1].request.tokenType, "api-key");
+  });
+});
+
+describe("tabs (issue 17)", () => {
+  test("Ctrl+T, Ctrl+PageUp and Ctrl+W drive the tabs; the tabs are saved on the next tick, with no answer body", async () => {
+    const ui = await boot({ current: sessionState(session()), handlers: { send_request: async () => apiResult({ answerId: 7 }), drop_answer: async () => null } });
+    await ui.click("call-api");
+    const t = await ui.key({ key: "t", ctrlKey: true });
+    assert.equal(t.defaultPrevented, true);
+    assert.equal(ui.app.querySelectorAll("[role]").filter((el) => el.getAttribute("role") === "tab").length, 2);
+    await ui.key({ key: "PageUp", ctrlKey: true });
+    assert.equal(ui.$("api-result").getAttribute("data-result"), "data", "the first tab's answer");
+    ui.timers[0]();
+    await flush();
+    const saved = ui.calls.filter(([c]) => c === "save_tabs").at(-1)[1].tabs;
+    assert.equal(saved.tabs.length, 2);
+    assert.equal(saved.active, 0);
+    assert.equal(saved.tabs[0].status, "200 OK · 35 ms");
+    assert.ok(!JSON.stringify(saved).includes("userId"), "no body");
+    await ui.key({ key: "w", ctrlKey: true });
+    assert.equal(ui.app.querySelectorAll("[role]").filter((el) => el.getAttribute("role") === "tab").length, 1);
   });
 });

@@ -91,7 +91,7 @@ describe("sending, waiting, cancelling", () => {
     assert.equal(cancelled.api.message, "Cancelled. Nothing was received.");
     const timedOut = run(signedIn(), { type: "callApiClicked" },
       { type: "apiFailed", error: { kind: "api_timeout", message: "the API did not answer within 1 s" } });
-    assert.equal(timedOut.api.message, "Timed out: the API did not answer within 1 s");
+    assert.equal(timedOut.api.message, "Timed out: the API did not answer within 1 s. To wait longer, raise Timeout (seconds) below.");
     assert.equal(next(signedIn(), { type: "cancelRequestClicked" }).api.cancelling, false, "nothing to cancel");
   });
 
@@ -113,7 +113,8 @@ describe("history, curl, profiles", () => {
     assert.equal(next(s, { type: "historyLoaded", entries: [{ ...entry }] }), s);
     const opened = next(s, { type: "historyOpened", id: 7 });
     assert.equal(opened.request.method, "POST");
-    assert.equal(opened.request.url, "http://x/echo");
+    assert.equal(opened.request.url, "http://x/echo?a=1", "the URL shows its query (the table's rows)");
+    assert.equal(toApiRequest(opened.request).url, "http://x/echo", "sent once, from the table");
     assert.equal(opened.request.bodyKind, "json");
     assert.equal(next(s, { type: "historyOpened", id: 99 }), s);
     assert.equal(fmt.historyOutcome(entry), "201");
@@ -238,9 +239,9 @@ describe("views", async () => {
   };
   const text = (root, id) => byId(root, id)?.textContent;
 
-  test("Send is the first button of the signed-in screen; the shortcuts are listed", () => {
+  test("Send is the first button of the request (after the tab strip); the shortcuts are listed", () => {
     const root = render(signedIn());
-    const buttons = root.querySelectorAll("button");
+    const buttons = byId(root, "request-panel").querySelectorAll("button");
     assert.equal(buttons[0].id, "call-api");
     assert.match(text(root, "shortcuts"), /Enter sends · Esc cancels · Ctrl\+L/);
   });
@@ -292,7 +293,21 @@ describe("views", async () => {
     const root = render(s);
     byId(root, "history-3").fire("click");
     assert.deepEqual(dispatched, [{ type: "historyOpened", id: 3 }]);
-    assert.equal(text(root, "session-scopes"), "none");
+    assert.equal(text(root, "session-scopes"), "none said by the provider");
+  });
+
+  test("a history URL is cut in its middle: its last 20 characters always show, the rest gives way", () => {
+    const long = `http://127.0.0.1:5000/echo?padding=${"p".repeat(120)}&end=the-path-stays`;
+    const short = "http://127.0.0.1:5000/a";
+    const entries = [long, short].map((url, i) => ({ id: i, at: NOW, method: "GET", url, status: 200, request: { url } }));
+    const root = render(run(signedIn(), { type: "historyLoaded", entries }));
+    const parts = (id) => {
+      const url = byId(root, id).children.find((c) => c.classList.contains("url"));
+      return [url.getAttribute("title"), ...url.children.map((c) => c.textContent)];
+    };
+    assert.deepEqual(parts("history-0"), [long, long.slice(0, -20), "p&end=the-path-stays"]);
+    // A short path stays whole behind its origin.
+    assert.deepEqual(parts("history-1"), [short, "http://127.0.0.1:5000", "/a"]);
   });
 
   test("the literal-token choice shows a warning; a copied command is shown", () => {

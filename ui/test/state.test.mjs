@@ -678,6 +678,7 @@ describe("device sign-in (RFC 8628)", () => {
       userCode: "BCDF-GHJK",
       verificationUri: progress.verification_uri,
       qr: { size: 2, modules: [true, false, false, true] },
+      expiresAt: NOW + 600_000, // expires_in from when it came (the state's clock, without `at`)
     });
     // Later stages keep the code on screen.
     const later = run(s, { type: "signInProgress", progress: { stage: "exchanging" } });
@@ -742,6 +743,18 @@ describe("no set-up: from the API URL, and registration before a sign-in", () =>
     assert.equal(s.notice.tone, "info");
     assert.equal(s.notice.text, `Set up from the API: sign in at http://127.0.0.1:4000 for http://127.0.0.1:5010/api. ${note}`);
     assert.equal(offersSetUp(s.form), false);
+  });
+
+  test("after set-up and sign-in the editor holds the API URL set up from (not an empty URL)", () => {
+    const blank = run(initialState(NOW), { type: "booted", settings: { ...settings, instance: "", clientId: "", apiUrl: "" }, sessionState: sessionState(null) });
+    assert.equal(blank.request.url, "");
+    const s = run(blank, { type: "fieldEdited", field: "apiUrl", value: setUp.apiUrl }, { type: "setUpClicked" },
+      { type: "setUpDone", result: { settings: setUp, note: null }, from: "api" },
+      { type: "signInClicked" }, { type: "settingsSaved", settings: setUp, quiet: true },
+      { type: "signInStarted" }, { type: "signInSucceeded", session: session() });
+    assert.equal(s.screen, "signedIn");
+    assert.equal(s.request.url, setUp.apiUrl);
+    assert.equal(s.profiles.current, null);
   });
 
   test("a refused set-up is one sentence: next to its field, or as an error notice; the form keeps what was typed", () => {

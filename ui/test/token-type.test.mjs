@@ -192,7 +192,7 @@ describe("try every token type", () => {
     assert.equal(next(s, { type: "callApiClicked" }), s, "Send would cancel the matrix's requests");
     const root = render(s);
     assert.equal(byId(root, "matrix-result").getAttribute("data-result"), "loading");
-    assert.match(text(root, "matrix-result"), /Loading\.\.\. 2 s/);
+    assert.match(text(root, "matrix-result"), /Loading… 2 s/);
     byId(root, "cancel-matrix").fire("click");
     assert.deepEqual(dispatched, [{ type: "cancelRequestClicked" }]);
     assert.equal(next(s, { type: "cancelRequestClicked" }).matrix.cancelling, true);

@@ -188,10 +188,10 @@ describe("signedIn", () => {
     assert.deepEqual(dispatched, [{ type: "sectionToggled", section: "idToken", open: false }]);
   });
 
-  test("API loading shows 'Loading...'", () => {
+  test("API loading shows 'Loading…' (an ellipsis, not three dots)", () => {
     const root = render(next(signedIn(), { type: "callApiClicked" }));
     assert.equal(byId(root, "api-result").getAttribute("data-result"), "loading");
-    assert.match(text(root, "api-result"), /^Loading\.\.\. 0 s/);
+    assert.match(text(root, "api-result"), /^Loading… 0 s/);
     assert.ok(byId(root, "cancel-request"), "a Cancel button while waiting");
   });
 

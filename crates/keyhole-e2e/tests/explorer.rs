@@ -254,7 +254,8 @@ async fn the_history_reopens_a_request_after_a_restart_and_no_store_file_holds_a
     app.screenshot("history").await;
     // One click puts the older request (the POST) back in the editor.
     app.click("#history-list li:nth-child(2) button").await;
-    assert_eq!(app.value("#request-url").await, sandbox.api.echo);
+    // The URL shows its query: the table's row (issue 17: URL and query table in sync).
+    assert_eq!(app.value("#request-url").await, echo_url);
     assert_eq!(app.value("#request-method").await, "POST");
     open_section(&app, "request-headers").await;
     assert_eq!(app.value("#headers-0-name").await, "X-Keyhole-Test");
@@ -331,10 +332,22 @@ async fn switching_profiles_keeps_each_profiles_session_and_the_cli_lists_them()
     sign_in_as(&app, &profile, 0, "user_2e2e_alpha").await;
 
     app.open_settings_panel().await;
+    let before = app.text("#hint-profiles").await;
+    assert!(
+        before.contains("a new profile starts signed out"),
+        "{before}"
+    );
     app.fill("#profile-name", "beta").await;
     app.click("#save-profile").await;
-    // beta has no session of its own yet.
+    // beta has no session of its own yet: said before (above) and after (issue 17).
     app.wait_state("signedOut", WAIT).await;
+    let notice = app
+        .wait_text("#notice", "Saved as profile beta", WAIT)
+        .await;
+    assert!(
+        notice.contains("sign in again to use beta") && notice.contains("profile alpha"),
+        "{notice}"
+    );
     sign_in_as(&app, &profile, 1, "user_2e2e_beta").await;
     app.screenshot("profile-beta").await;
 
@@ -480,9 +493,14 @@ async fn a_request_saved_in_a_profile_reopens_after_a_restart_and_the_cli_lists_
     app.wait_state("signedIn", SIGN_IN_WAIT).await;
     app.wait_text("#saved-requests-summary", "Saved requests in A (1)", WAIT)
         .await;
+    // The tab came back as it was left (issue 17: tabs restored); a new one is a plain GET.
+    let echo_url = format!("{}?from=e2e", sandbox.api.echo);
+    assert_eq!(app.value("#request-method").await, "POST");
+    assert_eq!(app.value("#request-url").await, echo_url);
+    app.click("#tab-new").await;
     assert_eq!(app.value("#request-method").await, "GET");
     app.click("#saved-0").await;
-    assert_eq!(app.value("#request-url").await, sandbox.api.echo);
+    assert_eq!(app.value("#request-url").await, echo_url);
     assert_eq!(app.value("#request-method").await, "POST");
     app.call_api_for_data().await;
     let echo = app.api_json().await;
@@ -572,4 +590,153 @@ async fn the_explorer_states_read_in_dark_too() {
     app.wait_api_error("api_timeout", WAIT).await;
     app.screenshot_at("timed-out-dark", "#api-result").await;
     app.quit().await;
+}
+
+/// Presses `keys` with Ctrl held (WebDriver: Control, the keys, then the null key releases it).
+async fn ctrl(app: &App, keys: &str) {
+    app.press(&format!("\u{E009}{keys}\u{E000}")).await;
+}
+
+const PAGE_UP: &str = "\u{E00E}";
+const PAGE_DOWN: &str = "\u{E00F}";
+const SHIFT: &str = "\u{E008}";
+
+/// The tabs' titles, in the order shown.
+async fn tab_titles(app: &App) -> Vec<String> {
+    let titles = app
+        .execute(
+            "return [...document.querySelectorAll('#tabs [role=tab]')].map((t) => t.textContent)",
+        )
+        .await;
+    serde_json::from_value(titles).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn tabs_keep_their_own_request_and_answer_over_a_restart_and_the_history_tells_token_kinds_and_profiles_apart(
+) {
+    const TEST: &str = "explorer_tabs";
+    let login = "user_2e2e_tabs";
+    let sandbox = keyhole_sandbox::shared();
+    let (app, profile) = launch_signed_in(TEST, login).await;
+
+    // Tab 1: the lax API with a query typed in the URL, which the table follows.
+    let lax = format!("{}?a=1", sandbox.api.lax);
+    app.fill("#request-url", &lax).await;
+    app.wait_text("#request-query-summary", "Query parameters (1)", WAIT)
+        .await;
+    app.call_api_for_data().await;
+    assert_eq!(app.api_json().await["tokenType"], "oauth_token");
+
+    // Tab 2 (Ctrl+T): the echo endpoint with a long path-like query, without the token.
+    ctrl(&app, "t").await;
+    app.wait_for("a second tab", "#tabs [role=tab]:nth-of-type(1)", WAIT)
+        .await;
+    assert_eq!(tab_titles(&app).await.len(), 2, "Ctrl+T opened a tab");
+    let long = format!(
+        "{}?padding={}&end=the-path-stays",
+        sandbox.api.echo,
+        "p".repeat(120)
+    );
+    app.fill("#request-url", &long).await;
+    app.select("#token-type", "none").await;
+    app.call_api_for_data().await;
+    let echo = app.api_json().await;
+    assert!(echo["headers"].get("authorization").is_none(), "{echo}");
+
+    // Ctrl+PageUp: back to tab 1, with its own request and answer.
+    ctrl(&app, PAGE_UP).await;
+    assert_eq!(app.value("#request-url").await, lax);
+    assert_eq!(app.api_json().await["tokenType"], "oauth_token");
+    // Ctrl+Shift+PageDown moves it after tab 2.
+    let before = tab_titles(&app).await;
+    ctrl(&app, &format!("{SHIFT}{PAGE_DOWN}")).await;
+    let after = tab_titles(&app).await;
+    assert_eq!(after, [before[1].clone(), before[0].clone()], "moved");
+    app.screenshot("tabs").await;
+
+    // The history tells the two apart (token kind), and a long URL keeps its path's end.
+    app.wait_for("two history entries", "#history-list li:nth-child(2)", WAIT)
+        .await;
+    let kinds = app
+        .execute("return [...document.querySelectorAll('#history-list .history-item')].map((b) => [b.dataset.tokenType, b.querySelector('.token-kind').textContent])")
+        .await;
+    assert_eq!(
+        kinds,
+        serde_json::json!([["none", "No token"], ["oauth", "OAuth token"]]),
+        "{kinds}"
+    );
+    let tail = app
+        .execute("const t = document.querySelector('#history-list li:first-child .url-tail'); return [t.textContent, t.scrollWidth <= t.clientWidth + 1, t.getBoundingClientRect().width > 0]")
+        .await;
+    assert!(
+        tail[0]
+            .as_str()
+            .is_some_and(|t| t.ends_with("end=the-path-stays"))
+            && tail[1] == true
+            && tail[2] == true,
+        "the path's end shows in full: {tail}"
+    );
+    let note = app.text("#history-note").await;
+    assert!(note.contains("answers can hold secrets"), "{note}");
+    app.screenshot_at("history-token-kinds", "#history").await;
+    // The tabs are saved on the clock's tick after a change: wait for the shell to hold both.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let saved = app.invoke("tabs").await.expect("tabs");
+        let statuses = saved["tabs"].as_array().map_or(0, |tabs| {
+            tabs.iter().filter(|t| t["status"].is_string()).count()
+        });
+        if statuses == 2 && saved["active"] == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tabs not saved: {saved}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    app.quit().await;
+
+    // After a restart: both tabs, in their order, each with its draft and last status line.
+    let app = App::launch(TEST, profile.clone()).await;
+    app.wait_state("signedIn", SIGN_IN_WAIT).await;
+    assert_eq!(tab_titles(&app).await, after);
+    assert_eq!(app.value("#request-url").await, lax, "the front tab");
+    let restored = app
+        .wait_text("#api-restored", "Last answer: 200", WAIT)
+        .await;
+    assert!(restored.contains(" ms"), "{restored}");
+    ctrl(&app, PAGE_UP).await;
+    assert_eq!(app.value("#request-url").await, long);
+    assert_eq!(app.value("#token-type").await, "none");
+    // Ctrl+W closes it; the other stays.
+    ctrl(&app, "w").await;
+    assert_eq!(tab_titles(&app).await.len(), 1);
+    assert_eq!(app.value("#request-url").await, lax);
+
+    // History is per profile: a new profile lists none of the entries sent without one.
+    app.open_settings_panel().await;
+    app.fill("#profile-name", "other").await;
+    app.click("#save-profile").await;
+    app.wait_state("signedOut", WAIT).await;
+    sign_in(&app, login).await;
+    app.wait_text("#history-summary", "History (0)", WAIT).await;
+    app.open_settings_panel().await;
+    app.select("#profile-select", "").await;
+    app.wait_text("#history-summary", "History (2)", SIGN_IN_WAIT)
+        .await;
+    app.quit().await;
+
+    let files = profile.stored_files();
+    let tabs = files
+        .iter()
+        .find(|f| f.ends_with("tabs.json"))
+        .unwrap_or_else(|| panic!("no tabs.json among {files:?}"));
+    let text = std::fs::read_to_string(tabs).expect("tabs.json");
+    assert!(
+        text.contains("end=the-path-stays") || text.contains("the-path-stays"),
+        "{text}"
+    );
+    assert!(!text.contains("userId"), "no answer body is kept: {text}");
+    assert_no_token_in(&files);
 }

@@ -90,6 +90,11 @@ async fn set_up_from_this_api_fills_the_settings_registers_and_the_sign_in_calls
         WAIT,
     )
     .await;
+    assert!(
+        app.exists("#sign-in:not(.primary)").await,
+        "while set-up is offered it is the one primary action{}",
+        app.context().await
+    );
     app.screenshot("only-the-api-url").await;
 
     app.click("#set-up-from-api").await;
@@ -104,6 +109,16 @@ async fn set_up_from_this_api_fills_the_settings_registers_and_the_sign_in_calls
     );
     assert_eq!(app.value("#resource").await, sandbox.api.strict);
     assert!(app.exists("#set-up-from-api[hidden]").await);
+    // One primary action, with the focus on it (not dropped to the page body).
+    assert!(
+        app.exists("#sign-in.primary:focus").await,
+        "Sign in has the focus{}",
+        app.context().await
+    );
+    let primaries = app
+        .execute("return [...document.querySelectorAll('button.primary')].filter((b) => !b.hidden).length")
+        .await;
+    assert_eq!(primaries, 1, "one primary button");
     let saved = app.invoke("load_settings").await.expect("load_settings");
     assert_eq!(saved["clientId"], client_id.as_str(), "{saved}");
     assert_eq!(saved["resource"], sandbox.api.strict.as_str(), "{saved}");
@@ -114,6 +129,8 @@ async fn set_up_from_this_api_fills_the_settings_registers_and_the_sign_in_calls
     app.click("#sign-in").await;
     app.wait_state("signedIn", SIGN_IN_WAIT).await;
     assert_eq!(app.text("#subject").await, login);
+    // The editor holds the URL set up from: nothing to type again (issue 17).
+    assert_eq!(app.value("#request-url").await, sandbox.api.strict);
     app.screenshot("signed-in").await;
 
     app.call_api_for_data().await;

@@ -349,7 +349,7 @@ fn parse_client_id(input: &str) -> Result<String> {
     if id.is_empty() {
         return Err(Error::setting(
             "clientId",
-            "Enter the client ID of your Clerk OAuth application.",
+            "Enter the client ID of your Clerk OAuth application, or leave it empty and sign in: Keyhole registers itself if the instance allows it.",
         ));
     }
     // RFC 6749 appendix A.1: client_id is visible ASCII; Clerk's are alphanumeric.

@@ -154,11 +154,11 @@ impl Profiles {
         Ok(requests)
     }
 
-    /// Saves `profile` (its settings checked first), replacing one of the same name and keeping
-    /// that one's saved requests when `profile` brings none.
+    /// Saves `profile` (its settings checked first, as a save outside a profile checks them: an
+    /// empty client ID is kept, since the OAuth sign-in registers one), replacing one of the same
+    /// name and keeping that one's saved requests when `profile` brings none.
     pub fn save(&self, mut profile: Profile) -> Result<()> {
         check_name(&profile.name)?;
-        profile.settings.validate()?;
         profile.settings = profile.settings.normalized()?;
         let mut file = self.read()?;
         match file.profiles.iter_mut().find(|p| p.name == profile.name) {
@@ -358,6 +358,33 @@ mod tests {
             api_url: "http://127.0.0.1:5000/protected-endpoint".into(),
             ..Settings::default()
         }
+    }
+
+    #[test]
+    fn a_profile_keeps_an_empty_client_id_as_the_form_hint_promises() {
+        // The form says "Empty: Keyhole registers itself": saving in a profile must not refuse it.
+        let (_dir, profiles) = temp();
+        let mut no_client = settings("http://127.0.0.1:4010");
+        no_client.client_id = String::new();
+        profiles
+            .save(Profile {
+                name: "fresh".into(),
+                settings: no_client,
+                requests: vec![],
+            })
+            .unwrap();
+        assert_eq!(profiles.get("fresh").unwrap().settings.client_id, "");
+        // A bad instance is still refused, by its own field.
+        let mut bad = settings("not a url at all");
+        bad.client_id = String::new();
+        let error = profiles
+            .save(Profile {
+                name: "bad".into(),
+                settings: bad,
+                requests: vec![],
+            })
+            .unwrap_err();
+        assert_eq!(error.field(), Some("instance"), "{error}");
     }
 
     #[test]
