@@ -320,9 +320,10 @@ const effects = {
     const signedIn = Boolean(state.session);
     await settle(api.saveProfile(name), (profiles) => ({ type: "profilesLoaded", profiles }), (error) => ({ type: "profileFailed", error }));
     if (state.profiles.current === name) {
-      if (name !== from) dispatch({ type: "profileSaved", name, from, signedIn });
       dispatch({ type: "profileNameEdited", value: "" });
       await settle(api.loadSettings(), (settings) => ({ type: "profileSwitched", settings }), (error) => ({ type: "profileFailed", error }));
+      // After the switch, which clears the notices of the profile left behind.
+      if (name !== from) dispatch({ type: "profileSaved", name, from, signedIn });
     }
     await Promise.all([loadSaved(), loadHistory()]);
   },

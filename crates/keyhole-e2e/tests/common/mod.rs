@@ -682,7 +682,18 @@ impl App {
     pub async fn press(&self, keys: &str) {
         let client = self.client();
         self.bounded("press keys", async {
-            client.active_element().await?.send_keys(keys).await
+            // A render between reading the focused element and typing into it replaces that
+            // element ("not found"): the keys went nowhere, so they are sent again (twice at most).
+            let mut tries = 0;
+            loop {
+                let sent = client.active_element().await?.send_keys(keys).await;
+                match sent {
+                    Err(error) if tries < 2 && error.to_string().contains("was not found") => {
+                        tries += 1;
+                    }
+                    other => return other,
+                }
+            }
         })
         .await;
     }
