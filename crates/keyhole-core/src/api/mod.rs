@@ -5,3 +5,4 @@ pub mod diagnosis;
 pub(crate) mod matrix;
 pub(crate) mod probe;
 pub(crate) mod request;
+pub(crate) mod variables;
