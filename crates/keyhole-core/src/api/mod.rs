@@ -2,6 +2,7 @@
 //! the plain-words diagnosis of a disappointing one.
 
 pub mod diagnosis;
+pub(crate) mod import;
 pub(crate) mod matrix;
 pub(crate) mod probe;
 pub(crate) mod request;

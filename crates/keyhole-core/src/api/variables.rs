@@ -500,7 +500,12 @@ mod tests {
         };
         let out = v.resolve(&r).expect("resolved");
         assert_eq!(out.url, "http://h/{{$guid}}/1/{{ open");
-        assert_eq!(out.body, RequestBody::Text { text: "{{}} 1}".into() });
+        assert_eq!(
+            out.body,
+            RequestBody::Text {
+                text: "{{}} 1}".into()
+            }
+        );
     }
 
     #[test]
@@ -565,11 +570,18 @@ mod tests {
             ),
             "{curl}"
         );
-        assert!(curl.contains(r#"-H 'x-key: '"$KEYHOLE_VAR_TOKEN" "#), "{curl}");
+        assert!(
+            curl.contains(r#"-H 'x-key: '"$KEYHOLE_VAR_TOKEN" "#),
+            "{curl}"
+        );
         assert!(
             curl.contains(r#"--data-binary '{"id":"42","k":"'"$KEYHOLE_VAR_TOKEN"'"}'"#),
             "{curl}"
         );
-        assert!(curl.contains(" 'http://127.0.0.1:5000/echo/42?q=x-42'") || curl.ends_with(" http://127.0.0.1:5000/echo/42?q=x-42"), "{curl}");
+        assert!(
+            curl.contains(" 'http://127.0.0.1:5000/echo/42?q=x-42'")
+                || curl.ends_with(" http://127.0.0.1:5000/echo/42?q=x-42"),
+            "{curl}"
+        );
     }
 }

@@ -9,6 +9,7 @@
 //! opens a URL, where settings are written, and where events go.
 
 mod events;
+mod import;
 mod setup;
 mod variables;
 
@@ -1006,9 +1007,7 @@ impl Service {
                 ..request.clone()
             };
             rows.push(match self.send_resolved(&one).await {
-                Ok(result) => {
-                    MatrixRow::answered(credential, &vars.redact_result(result).response)
-                }
+                Ok(result) => MatrixRow::answered(credential, &vars.redact_result(result).response),
                 Err(error @ Error::CallCancelled) => return Err(error),
                 Err(error) => MatrixRow::failed(credential, vars.redact_error(error).to_string()),
             });

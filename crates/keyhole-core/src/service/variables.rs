@@ -174,7 +174,10 @@ fn no_such_variable(profile: &str, name: &str, list: &[Variable]) -> Error {
     Error::setting(
         "variable",
         if known.is_empty() {
-            format!("Profile {profile:?} has no variable {:?}; it has none yet.", name.trim())
+            format!(
+                "Profile {profile:?} has no variable {:?}; it has none yet.",
+                name.trim()
+            )
         } else {
             format!(
                 "Profile {profile:?} has no variable {:?}; it has {}.",
