@@ -230,8 +230,15 @@ impl Variables {
                 fields: pairs(fields, "body", "form field")?,
             },
         };
+        // A URL that went through a URL parser has its braces encoded (`%7B%7Bid%7D%7D`).
+        let url = ["%7B%7B", "%7b%7b"]
+            .iter()
+            .fold(request.url.clone(), |u, e| u.replace(e, "{{"));
+        let url = ["%7D%7D", "%7d%7d"]
+            .iter()
+            .fold(url, |u, e| u.replace(e, "}}"));
         Ok(ApiRequest {
-            url: text(&request.url, "apiUrl", "URL")?,
+            url: text(&url, "apiUrl", "URL")?,
             query: pairs(&request.query, "query", "query parameter")?,
             headers: pairs(&request.headers, "headers", "header")?,
             body,
@@ -486,6 +493,13 @@ mod tests {
         );
         let p = r.prepare().expect("prepared");
         assert_eq!(p.url().as_str(), "http://127.0.0.1:5000/echo/42?q=x-42");
+        // The same template after a URL parser encoded its braces.
+        let mut parsed = request();
+        parsed.url = url::Url::parse("http://h/items/{{id}}")
+            .unwrap()
+            .to_string();
+        assert!(parsed.url.contains("%7B%7Bid%7D%7D"), "{}", parsed.url);
+        assert_eq!(vars().resolve(&parsed).unwrap().url, "http://h/items/42");
     }
 
     #[test]

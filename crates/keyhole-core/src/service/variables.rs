@@ -148,6 +148,16 @@ impl Service {
         Ok(vars)
     }
 
+    /// Checks `request` as [`Service::send`] would before sending: its variables resolve and
+    /// every part is valid. Nothing is sent; a front end calls it before a sign-in.
+    pub fn check_request(&self, request: &ApiRequest) -> Result<()> {
+        let vars = self.variables_for(request)?;
+        vars.resolve(request)?
+            .prepare()
+            .map(drop)
+            .map_err(|e| vars.redact_error(e))
+    }
+
     /// `keyhole-cli var get` for this profile, without the variable's name (for curl commands).
     pub(crate) fn var_get_command(&self, config: &Config) -> String {
         let mut words = vec!["keyhole-cli".to_owned(), "var".to_owned(), "get".to_owned()];

@@ -216,12 +216,14 @@ impl Profiles {
         let full = list.len() >= MAX_VARIABLES;
         let replaced = match list.iter_mut().find(|v| v.name == stored.name) {
             Some(existing) => Some(std::mem::replace(existing, stored)),
-            None if full => return Err(Error::setting(
-                "variable",
-                format!(
+            None if full => {
+                return Err(Error::setting(
+                    "variable",
+                    format!(
                     "Profile {profile:?} already has {MAX_VARIABLES} variables; delete one first."
                 ),
-            )),
+                ))
+            }
             None => {
                 list.push(stored);
                 None
