@@ -84,6 +84,27 @@ fn is_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
 }
 
+/// True for a header value that is one `{{name}}`, maybe after a scheme word (`Bearer {{t}}`):
+/// it names a variable and holds no secret itself, so a kept request may keep it.
+pub(crate) fn is_only_a_reference(value: &str) -> bool {
+    let value = value.trim();
+    let reference = match value.rsplit_once(char::is_whitespace) {
+        Some((scheme, last))
+            if scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+        {
+            last
+        }
+        Some(_) => return false,
+        None => value,
+    };
+    reference
+        .strip_prefix("{{")
+        .and_then(|r| r.strip_suffix("}}"))
+        .is_some_and(|name| is_name(name.trim()))
+}
+
 /// Checks a value before it is kept: its size, and a secret's least length.
 pub(crate) fn check_variable_value(value: &str, secret: bool) -> Result<()> {
     if value.len() > MAX_VARIABLE_VALUE {
@@ -554,6 +575,22 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_credential_header_keeps_a_variable_but_not_a_value() {
+        let mut r = request();
+        r.headers = vec![
+            Pair::new("Authorization", "Bearer {{token}}"),
+            Pair::new("Cookie", "{{cookie}}"),
+            Pair::new("Proxy-Authorization", "Basic abc{{x}}"),
+            Pair::new("Cookie", "a=b; {{c}}"),
+        ];
+        let kept = r.without_credentials();
+        assert_eq!(kept.headers[0].value, "Bearer {{token}}");
+        assert_eq!(kept.headers[1].value, "{{cookie}}");
+        assert_eq!(kept.headers[2].value, "");
+        assert_eq!(kept.headers[3].value, "");
+    }
+
+    #[test]
     fn names_follow_one_rule_said_plainly() {
         for good in ["a", "_x", "api.base-url_2", &"n".repeat(64)] {
             assert_eq!(check_variable_name(good).expect(good), good);
@@ -597,5 +634,123 @@ mod tests {
                 || curl.ends_with(" http://127.0.0.1:5000/echo/42?q=x-42"),
             "{curl}"
         );
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::api::probe::{ApiResponse, Body};
+    use crate::api::request::{CurlToken, Method};
+    use crate::settings::config::Settings;
+    use crate::settings::profiles::{Profile, Profiles};
+
+    fn template(places: &[bool; 6]) -> ApiRequest {
+        let at = |on: bool, text: &str| {
+            if on {
+                text.replace("@", "{{key}}")
+            } else {
+                text.replace("@", "")
+            }
+        };
+        ApiRequest {
+            method: Method::Post,
+            url: at(places[0], "http://127.0.0.1:5000/echo/@"),
+            query: vec![Pair::new("q", at(places[1], "v@"))],
+            headers: vec![
+                Pair::new("X-A", at(places[2], "a @")),
+                Pair::new("Authorization", at(places[3], "Bearer @")),
+            ],
+            body: if places[4] {
+                RequestBody::Json {
+                    text: at(places[5], r#"{"k":"@"}"#),
+                }
+            } else {
+                RequestBody::Form {
+                    fields: vec![Pair::new("f", at(places[5], "@"))],
+                }
+            },
+            send_token: false,
+            token_type: None,
+            timeout_secs: None,
+            name: None,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever the secret and wherever it is used, it reaches the resolved request only:
+        /// never the stored template (profiles file), the kept copy, the curl command, a Debug
+        /// print, or an answer that echoes it.
+        #[test]
+        fn no_secret_value_appears_in_what_is_stored_or_shown(
+            secret in "[A-Za-z0-9_.~-]{4,40}",
+            places in proptest::array::uniform6(any::<bool>()),
+        ) {
+            // Secrets that are a piece of the template's own text say nothing about leaks.
+            prop_assume!(!"http://127.0.0.1:5000/echo/ v a Bearer {\"k\":\"\"} q f X-A key KEYHOLE_VAR_KEY keyhole-cli var get --profile p token POST".contains(&secret));
+            let vars = Variables::new().secret("key", Secret::new(secret.clone())).plain("p", "1");
+            let request = template(&places);
+            let resolved = vars.resolve(&request).expect("resolves");
+            let uses = places[0] || places[1] || places[2] || places[3] || places[5];
+            prop_assert_eq!(serde_json::to_string(&resolved).unwrap().contains(&secret), uses);
+
+            let shown = |what: &str, text: &str| {
+                assert!(!text.contains(&secret), "{what} shows the secret: {text}");
+            };
+            shown("Debug of the variables", &format!("{vars:?} {vars:#?}"));
+            shown("the template", &serde_json::to_string(&request).unwrap());
+            shown("the kept copy", &serde_json::to_string(&request.without_credentials()).unwrap());
+            let curl = vars
+                .to_curl(&request, &CurlToken::Command("keyhole-cli token".into()), "keyhole-cli var get --profile p")
+                .expect("curl");
+            shown("curl", &curl);
+
+            // Saved as a request and as a variable of a profile: the file has no secret.
+            let dir = std::env::temp_dir().join(format!("keyhole-var-prop-{}-{:?}", std::process::id(), std::thread::current().id()));
+            let profiles = Profiles::at(dir.join("profiles.json"));
+            profiles.save(Profile {
+                name: "p".into(),
+                settings: Settings {
+                    instance: "http://127.0.0.1:4010".into(),
+                    client_id: "c".into(),
+                    ..Settings::default()
+                },
+                requests: vec![],
+            }).expect("saved");
+            profiles.save_request("p", "r", &request).expect("saved");
+            profiles.set_variable("p", &Variable { name: "key".into(), value: secret.clone(), secret: true }).expect("set");
+            shown("the profiles file", &std::fs::read_to_string(profiles.path()).unwrap());
+            let _ = std::fs::remove_dir_all(&dir);
+
+            // An answer that echoes the resolved request back.
+            let echoed = serde_json::to_string(&resolved).unwrap();
+            let result = ApiResult {
+                response: ApiResponse {
+                    method: "POST".into(),
+                    status: 200,
+                    ok: true,
+                    reason: "OK".into(),
+                    url: resolved.url.clone(),
+                    elapsed_ms: 1,
+                    ttfb_ms: 1,
+                    size: 1,
+                    content_type: None,
+                    headers: vec![("x-echo".into(), format!("v={secret}"))],
+                    body: Body::Json { value: serde_json::json!({ "got": echoed, secret.clone(): [secret.clone()] }) },
+                    blocked_redirect: None,
+                },
+                diagnosis: Some(format!("saw {secret}")),
+                warnings: vec![],
+            };
+            let redacted = vars.redact_result(result);
+            shown("the answer", &serde_json::to_string(&redacted).unwrap());
+            shown("the answer's Debug", &format!("{redacted:?}"));
+            let error = vars.redact_error(Error::ApiTimeout { url: resolved.url.clone(), seconds: 1 });
+            shown("an error", &format!("{error} {error:?}"));
+        }
     }
 }
