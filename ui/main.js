@@ -14,7 +14,7 @@ const INPUT_IDS = { instance: "instance", clientId: "client-id", scopes: "scopes
 let state = initialState(Date.now());
 
 /** Typing: the input already shows it, and re-rendering would break IME and undo. */
-const TYPING = new Set(["fieldEdited", "requestEdited", "profileNameEdited", "savedNameEdited", "keyEdited", "keysTextEdited"]);
+const TYPING = new Set(["fieldEdited", "requestEdited", "profileNameEdited", "savedNameEdited", "keyEdited", "keysTextEdited", "variableEdited", "importEdited"]);
 
 let lastEventType = "";
 
@@ -208,7 +208,7 @@ const effects = {
   },
   async profileSwitchClicked(event) {
     await settle(api.switchProfile(event.name || null), (settings) => ({ type: "profileSwitched", settings }), (error) => ({ type: "profileFailed", error }));
-    await Promise.all([loadProfiles(), loadSaved(), loadClerk(), loadKeys()]);
+    await Promise.all([loadProfiles(), loadSaved(), loadVariables(), loadClerk(), loadKeys()]);
   },
   async saveProfileClicked() {
     const name = state.profiles.draft.trim();
@@ -217,7 +217,7 @@ const effects = {
       dispatch({ type: "profileNameEdited", value: "" });
       await settle(api.loadSettings(), (settings) => ({ type: "profileSwitched", settings }), (error) => ({ type: "profileFailed", error }));
     }
-    await loadSaved();
+    await Promise.all([loadSaved(), loadVariables()]);
   },
   async saveRequestClicked() {
     if (!state.saved.busy) return; // no name: the state said so
@@ -246,6 +246,23 @@ const effects = {
   async createApiKeyClicked() {
     await settle(api.createApiKey(state.keys.apiKeyFor.trim()), (masked) => ({ type: "apiKeyCreated", masked }), (error) => ({ type: "createApiKeyFailed", error }));
     await loadKeys(); // the new key is kept: the API key row and the selector show it
+  },
+  // --- variables and import: a secret value goes to the engine, which answers it masked ----------
+  async variableSaveClicked() {
+    const { name, value, secret } = state.variables.draft;
+    await settle(api.setVariable(name.trim(), value, secret), (variables) => ({ type: "variableSaved", variables }), (error) => ({ type: "variableFailed", error }));
+  },
+  async variableForgetClicked({ name }) {
+    await settle(api.forgetVariable(name), (variables) => ({ type: "variableForgotten", variables }), (error) => ({ type: "variableFailed", error }));
+  },
+  async importClicked() {
+    const { kind, source } = state.variables.import;
+    await settle(api.importDocument(kind, source.trim()), (report) => ({ type: "importDone", report }), (error) => ({ type: "importFailed", error }));
+    await Promise.all([loadSaved(), loadVariables()]);
+  },
+  async curlPasted({ text }) {
+    await settle(api.importCurl(text), (imported) => ({ type: "curlImported", imported }), (error) => ({ type: "curlImportFailed", error }));
+    document.getElementById("request-url")?.focus();
   },
   async signOutClicked() {
     await settle(api.signOut(), (outcome) => ({ type: "signedOut", outcome }), (error) => ({ type: "signOutFailed", error }));
@@ -288,6 +305,11 @@ async function loadKeys() {
 
 async function loadHistory() {
   await settle(api.history(), (entries) => ({ type: "historyLoaded", entries }), () => ({ type: "noop" }));
+}
+
+/** The current profile's variables, secret values masked. */
+async function loadVariables() {
+  await settle(api.variables(), (variables) => ({ type: "variablesLoaded", variables }), () => ({ type: "noop" }));
 }
 
 async function loadSaved() {
@@ -379,7 +401,7 @@ async function boot() {
     reveal();
   }
 
-  await Promise.all([loadHistory(), loadProfiles(), loadSaved(), loadClerk(), loadKeys()]);
+  await Promise.all([loadHistory(), loadProfiles(), loadSaved(), loadVariables(), loadClerk(), loadKeys()]);
   setInterval(() => dispatch({ type: "tick", now: Date.now() }), 1000);
 }
 

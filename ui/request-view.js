@@ -6,6 +6,8 @@ import * as fmt from "./format.js";
 import {
   BODY_KINDS, METHODS, TOKEN_TYPES, contentTypeFor, effectiveTokenType, holdsTokenType, splitDiagnosis, tokenTypeInfo,
 } from "./request.js";
+import { looksLikeCurl } from "./variables.js";
+import { importControl } from "./variables-view.js";
 
 const BODY_LABELS = { none: "No body", json: "JSON", text: "Text", form: "Form" };
 const ADD_LABELS = { query: "Add parameter", headers: "Add header", form: "Add field" };
@@ -33,7 +35,7 @@ export function requestCard(state, dispatch) {
   const tokenType = effectiveTokenType(state);
   const onSubmit = (e) => {
     e.preventDefault();
-    dispatch({ type: "callApiClicked" });
+    dispatch(looksLikeCurl(r.url) ? { type: "curlPasted", text: r.url } : { type: "callApiClicked" });
   };
   return h("section", { class: ["card", "request-card"], "aria-labelledby": "api-title" },
     h("h2", { id: "api-title", class: "sr-title" }, "Request"),
@@ -51,6 +53,13 @@ export function requestCard(state, dispatch) {
           "aria-invalid": ["apiUrl", "query"].includes(state.requestError?.field) ? "true" : null,
           "data-initial-focus": true,
           onInput: (e) => dispatch({ type: "requestEdited", part: "url", value: e.target.value }),
+          // A pasted curl command becomes the request (variables.js), not a URL.
+          onPaste: (e) => {
+            const text = e.clipboardData?.getData("text") ?? "";
+            if (!looksLikeCurl(text)) return;
+            e.preventDefault();
+            dispatch({ type: "curlPasted", text });
+          },
         }),
         loading
           ? h("button", { id: "cancel-request", type: "button", onClick: () => dispatch({ type: "cancelRequestClicked" }) },
@@ -61,7 +70,7 @@ export function requestCard(state, dispatch) {
           id: "call-api", type: "submit", class: "primary", "aria-disabled": busy ? "true" : null,
           onClick: (e) => {
             e.preventDefault();
-            dispatch({ type: "callApiClicked" });
+            dispatch(looksLikeCurl(r.url) ? { type: "curlPasted", text: r.url } : { type: "callApiClicked" });
           },
         }, "Send"),
         tokenSelect(state, dispatch, tokenType),
@@ -424,6 +433,7 @@ export function savedCard(state, dispatch) {
               onClick: () => dispatch({ type: "deleteSavedClicked", name: r.name }),
             }, "Delete"))))
         : null,
+      importControl(state, dispatch),
     ));
 }
 

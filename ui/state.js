@@ -5,6 +5,7 @@
 import { backendNotice, sessionEndedNotice, signInFailureNotice, signOutNotice } from "./format.js";
 import { initialKeysState, keysHandlers } from "./keys.js";
 import { API_IDLE, MATRIX_IDLE, emptyDraft, initialRequestState, requestHandlers } from "./request.js";
+import { initialVariablesState, variablesHandlers } from "./variables.js";
 
 /** Settings fields, as the backend names them in `{kind: "invalid_setting", field}`. */
 export const FIELDS = ["instance", "clientId", "scopes", "redirectPort", "apiUrl", "resource"];
@@ -27,8 +28,10 @@ export function initialState(now = 0) {
     // api: { status: "idle" | "loading" | "error" | "data", result, message, diagnosis, … }
     ...initialRequestState(),
     keys: initialKeysState(), // the Clerk keys panel (keys.js)
+    variables: initialVariablesState(), // the Variables panel and Import (variables.js)
+    curlImport: null, // { busy } while a pasted curl command is read
     // <details> open state survives re-renders
-    expanded: { settings: false, keys: false, idToken: false, query: false, headers: false, body: false, history: true, saved: true },
+    expanded: { settings: false, keys: false, idToken: false, query: false, headers: false, body: false, history: true, saved: true, variables: false },
     diagnosisCopy: null, // "done" | "failed" after Copy details
     early: null, // a SessionState from session-changed that arrived while still loading
   };
@@ -369,6 +372,7 @@ const handlers = {
   },
   ...requestHandlers,
   ...keysHandlers,
+  ...variablesHandlers,
   apiFailed(s, event) {
     if (s.api.status !== "loading") return s;
     // The backend's refresh was refused. It also emits session-changed(null + notice); whichever

@@ -40,6 +40,11 @@ macro_rules! with_commands {
             saved_requests,
             save_request,
             delete_saved_request,
+            variables,
+            set_variable,
+            forget_variable,
+            import_curl,
+            import_document,
         }
     };
 }
