@@ -703,6 +703,11 @@ function buildOauthApi() {
     res.set('cache-control', 'no-store').json(resourceMetadata(`${API_BASE}${path}`));
   });
 
+  // The API's own OpenAPI 3 document, for "import from URL" (its server is relative: the origin
+  // it is fetched from).
+  app.get('/openapi.json', (_req, res) => {
+    res.json(sandboxOpenapi());
+  });
   // The tutorial's backend, adapted to accept the desktop app's OAuth access tokens.
   app.use(clerkMiddleware(clerkOptions));
   // Echo: what the API received (Authorization masked) and who Clerk's middleware says you are,
@@ -840,6 +845,38 @@ if (args['exit-on-stdin-close']) {
   process.stdin.on('close', () => shutdown('stdin closed'));
   process.stdin.on('error', () => shutdown('stdin error'));
   process.stdin.resume();
+}
+
+/** The sandbox API as OpenAPI 3.0: a few of its routes, with examples, for the import tests. */
+function sandboxOpenapi() {
+  return {
+  openapi: '3.0.3',
+  info: { title: 'Keyhole sandbox API', version: '1.0.0' },
+  servers: [{ url: '/' }],
+  paths: {
+    '/echo': {
+      get: {
+        operationId: 'echoGet',
+        summary: 'What the API received',
+        parameters: [
+          { name: 'page', in: 'query', schema: { type: 'integer' }, example: 1 },
+          { name: 'X-Trace', in: 'header', schema: { type: 'string' }, example: 'from-openapi' },
+        ],
+        responses: { 200: { description: 'The request as received' } },
+      },
+      post: {
+        operationId: 'echoPost',
+        requestBody: {
+          content: { 'application/json': { example: { hello: 'openapi' } } },
+        },
+        responses: { 200: { description: 'The request as received' } },
+      },
+    },
+    '/protected-endpoint': {
+      get: { responses: { 200: { description: 'The auth object' } } },
+    },
+  },
+  };
 }
 
 const ready = {

@@ -68,6 +68,12 @@ export async function saveRequest(name, request) { return invoke("save_request",
 export async function deleteSavedRequest(name) { return invoke("delete_saved_request", { name }); }
 export async function tabs() { return invoke("tabs"); }
 export async function saveTabs(tabs) { return invoke("save_tabs", { tabs }); }
+export async function variables() { return invoke("variables"); }
+export async function setVariable(name, value, secret) { return invoke("set_variable", { name, value, secret }); }
+export async function forgetVariable(name) { return invoke("forget_variable", { name }); }
+export async function importCurl(text) { return invoke("import_curl", { text }); }
+/** `kind`: "openapi" or "postman"; `source`: a file path or an http(s) URL. */
+export async function importDocument(kind, source) { return invoke("import_document", { kind, source }); }
 
 /** Subscribe to a backend event; resolves to the unlisten function (keep it). */
 async function listen(name, handler) {

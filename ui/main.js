@@ -15,7 +15,7 @@ const INPUT_IDS = { instance: "instance", clientId: "client-id", scopes: "scopes
 let state = initialState(Date.now());
 
 /** Typing: the input already shows it, and re-rendering would break IME and undo. */
-const TYPING = new Set(["fieldEdited", "requestEdited", "profileNameEdited", "savedNameEdited", "keyEdited", "keysTextEdited"]);
+const TYPING = new Set(["fieldEdited", "requestEdited", "profileNameEdited", "savedNameEdited", "keyEdited", "keysTextEdited", "variableEdited", "importEdited"]);
 
 let lastEventType = "";
 
@@ -312,7 +312,7 @@ const effects = {
   async profileSwitchClicked(event) {
     await settle(api.switchProfile(event.name || null), (settings) => ({ type: "profileSwitched", settings }), (error) => ({ type: "profileFailed", error }));
     // The history is the profile's own too.
-    await Promise.all([loadProfiles(), loadSaved(), loadClerk(), loadKeys(), loadHistory()]);
+    await Promise.all([loadProfiles(), loadSaved(), loadClerk(), loadKeys(), loadHistory(), loadVariables()]);
   },
   async saveProfileClicked() {
     const name = state.profiles.draft.trim();
@@ -325,7 +325,7 @@ const effects = {
       // After the switch, which clears the notices of the profile left behind.
       if (name !== from) dispatch({ type: "profileSaved", name, from, signedIn });
     }
-    await Promise.all([loadSaved(), loadHistory()]);
+    await Promise.all([loadSaved(), loadHistory(), loadVariables()]);
   },
   async savedReplaceClicked() {
     await effects.saveRequestClicked();
@@ -359,6 +359,23 @@ const effects = {
   async createApiKeyClicked() {
     await settle(api.createApiKey(state.keys.apiKeyFor.trim()), (masked) => ({ type: "apiKeyCreated", masked }), (error) => ({ type: "createApiKeyFailed", error }));
     await loadKeys(); // the new key is kept: the API key row and the selector show it
+  },
+  // --- variables and import: a secret value goes to the engine, which answers it masked ----------
+  async variableSaveClicked() {
+    const { name, value, secret } = state.variables.draft;
+    await settle(api.setVariable(name.trim(), value, secret), (variables) => ({ type: "variableSaved", variables }), (error) => ({ type: "variableFailed", error }));
+  },
+  async variableForgetClicked({ name }) {
+    await settle(api.forgetVariable(name), (variables) => ({ type: "variableForgotten", variables }), (error) => ({ type: "variableFailed", error }));
+  },
+  async importClicked() {
+    const { kind, source } = state.variables.import;
+    await settle(api.importDocument(kind, source.trim()), (report) => ({ type: "importDone", report }), (error) => ({ type: "importFailed", error }));
+    await Promise.all([loadSaved(), loadVariables()]);
+  },
+  async curlPasted({ text }) {
+    await settle(api.importCurl(text), (imported) => ({ type: "curlImported", imported }), (error) => ({ type: "curlImportFailed", error }));
+    document.getElementById("request-url")?.focus();
   },
   async signOutClicked() {
     await settle(api.signOut(), (outcome) => ({ type: "signedOut", outcome }), (error) => ({ type: "signOutFailed", error }));
@@ -401,6 +418,11 @@ async function loadKeys() {
 
 async function loadHistory() {
   await settle(api.history(), (entries) => ({ type: "historyLoaded", entries }), () => ({ type: "noop" }));
+}
+
+/** The current profile's variables, secret values masked. */
+async function loadVariables() {
+  await settle(api.variables(), (variables) => ({ type: "variablesLoaded", variables }), () => ({ type: "noop" }));
 }
 
 async function loadSaved() {
@@ -549,7 +571,7 @@ async function boot() {
     reveal();
   }
 
-  await Promise.all([loadHistory(), loadProfiles(), loadSaved(), loadClerk(), loadKeys()]);
+  await Promise.all([loadHistory(), loadProfiles(), loadSaved(), loadVariables(), loadClerk(), loadKeys()]);
   setInterval(() => {
     dispatch({ type: "tick", now: Date.now() });
     flushTabs();

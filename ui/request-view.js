@@ -7,6 +7,8 @@ import {
   BODY_KINDS, METHODS, TOKEN_TYPES, contentTypeFor, effectiveTokenType, holdsTokenType, splitDiagnosis, tokenTypeInfo,
 } from "./request.js";
 import { anyLoading } from "./tabs.js";
+import { looksLikeCurl } from "./variables.js";
+import { importControl } from "./variables-view.js";
 
 const BODY_LABELS = { none: "No body", json: "JSON", text: "Text", form: "Form" };
 const ADD_LABELS = { query: "Add parameter", headers: "Add header", form: "Add field" };
@@ -45,7 +47,7 @@ export function requestCard(state, dispatch) {
   const tokenType = effectiveTokenType(state);
   const onSubmit = (e) => {
     e.preventDefault();
-    dispatch({ type: "callApiClicked" });
+    dispatch(looksLikeCurl(r.url) ? { type: "curlPasted", text: r.url } : { type: "callApiClicked" });
   };
   return h("section", { id: "request-panel", class: ["card", "request-card"], role: "tabpanel", "aria-labelledby": `tab-${state.tabs.active}` },
     h("h2", { id: "api-title", class: "sr-title" }, "Request"),
@@ -60,6 +62,13 @@ export function requestCard(state, dispatch) {
           "aria-invalid": ["apiUrl", "query"].includes(state.requestError?.field) ? "true" : null,
           "data-initial-focus": true,
           onInput: (e) => dispatch({ type: "requestEdited", part: "url", value: e.target.value }),
+          // A pasted curl command becomes the request (variables.js), not a URL.
+          onPaste: (e) => {
+            const text = e.clipboardData?.getData("text") ?? "";
+            if (!looksLikeCurl(text)) return;
+            e.preventDefault();
+            dispatch({ type: "curlPasted", text });
+          },
         }),
         h("label", { for: "request-method", class: "visually-hidden" }, "Method"),
         h("select", {
@@ -75,7 +84,7 @@ export function requestCard(state, dispatch) {
           id: "call-api", type: "submit", class: "primary", "aria-disabled": busy ? "true" : null,
           onClick: (e) => {
             e.preventDefault();
-            dispatch({ type: "callApiClicked" });
+            dispatch(looksLikeCurl(r.url) ? { type: "curlPasted", text: r.url } : { type: "callApiClicked" });
           },
         }, "Send"),
         tokenSelect(state, dispatch, tokenType),
@@ -485,6 +494,7 @@ export function savedCard(state, dispatch) {
               onClick: () => dispatch({ type: "deleteSavedClicked", name: r.name }),
             }, "Delete"))))
         : null,
+      importControl(state, dispatch),
     ));
 }
 

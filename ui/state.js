@@ -6,6 +6,7 @@ import { backendNotice, sessionEndedNotice, signInFailureNotice, signOutNotice }
 import { initialKeysState, keysHandlers } from "./keys.js";
 import { API_IDLE, MATRIX_IDLE, emptyDraft, initialRequestState, requestHandlers, withUrl } from "./request.js";
 import { anyLoading, initialTabsState, routed, tabsHandlers } from "./tabs.js";
+import { initialVariablesState, variablesHandlers } from "./variables.js";
 
 /** Settings fields, as the backend names them in `{kind: "invalid_setting", field}`. */
 export const FIELDS = ["instance", "clientId", "scopes", "redirectPort", "apiUrl", "resource"];
@@ -30,8 +31,10 @@ export function initialState(now = 0) {
     keys: initialKeysState(), // the Clerk keys panel (keys.js)
     // The tabs (tabs.js): the one in front has its parts above (request, api, matrix, …).
     tabs: initialTabsState(),
+    variables: initialVariablesState(), // the Variables panel and Import (variables.js)
+    curlImport: null, // { busy } while a pasted curl command is read
     // <details> open state survives re-renders
-    expanded: { settings: false, keys: false, idToken: false, query: false, headers: false, body: false, history: true, saved: true },
+    expanded: { settings: false, keys: false, idToken: false, query: false, headers: false, body: false, history: true, saved: true, variables: false },
     diagnosisCopy: null, // "done" | "failed" after Copy details
     early: null, // a SessionState from session-changed that arrived while still loading
   };
@@ -374,6 +377,7 @@ const handlers = {
   },
   ...requestHandlers,
   ...keysHandlers,
+  ...variablesHandlers,
   ...tabsHandlers,
   // The engine sends one request at a time (a second cancels the first): while a tab waits,
   // the others do not send.

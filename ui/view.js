@@ -4,6 +4,7 @@
 import { breakable, h } from "./dom.js";
 import * as fmt from "./format.js";
 import { keysPanel } from "./keys-view.js";
+import { variablesPanel } from "./variables-view.js";
 import { historyCard, profilesBar, requestCard, savedCard, updateWaiting } from "./request-view.js";
 import { offersSetUp } from "./state.js";
 import { tabsBar } from "./tabs-view.js";
@@ -278,7 +279,7 @@ function signedInScreen(state, dispatch) {
   return h("div", { class: ["columns", "explorer"] },
     h("div", { class: "column" }, tabsBar(state, dispatch), requestCard(state, dispatch)),
     h("div", { class: "column" },
-      whoCard(state, dispatch), clerkCard(state, dispatch), savedCard(state, dispatch), historyCard(state, dispatch),
+      whoCard(state, dispatch), clerkCard(state, dispatch), savedCard(state, dispatch), variablesPanel(state, dispatch), historyCard(state, dispatch),
       state.session ? tokenCard(state, dispatch) : null, settingsPanel(state, dispatch), keysPanel(state, dispatch)),
   );
 }

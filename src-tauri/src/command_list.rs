@@ -42,6 +42,11 @@ macro_rules! with_commands {
             delete_saved_request,
             tabs,
             save_tabs,
+            variables,
+            set_variable,
+            forget_variable,
+            import_curl,
+            import_document,
         }
     };
 }

@@ -3,8 +3,8 @@
 //! (registration, permissions). Tested through the IPC layer in `src-tauri/tests/commands.rs`.
 
 use keyhole_core::{
-    ApiRequest, ApiResult, KeyKind, KeysView, Matrix, ProfilesView, SessionSummary, Settings,
-    SignInMethod, SignOutOutcome,
+    ApiRequest, ApiResult, CurlImport, ImportKind, ImportReport, KeyKind, KeysView, Matrix,
+    ProfilesView, SessionSummary, Settings, SignInMethod, SignOutOutcome, VariableView,
 };
 use tauri::{AppHandle, Runtime};
 
@@ -271,4 +271,45 @@ pub fn tabs<R: Runtime>(app: AppHandle<R>) -> Tabs {
 #[tauri::command]
 pub fn save_tabs<R: Runtime>(app: AppHandle<R>, tabs: Tabs) -> Tabs {
     app.tabs().save(&app, tabs)
+}
+
+/// The current profile's variables, secret values masked.
+#[tauri::command]
+pub fn variables<R: Runtime>(app: AppHandle<R>) -> Result<Vec<VariableView>> {
+    Ok(app.service().variables()?)
+}
+
+/// Sets a variable of the current profile (a secret one in the keychain only); answers the
+/// variables, masked: a secret value never comes back.
+#[tauri::command]
+pub fn set_variable<R: Runtime>(
+    app: AppHandle<R>,
+    name: String,
+    value: String,
+    secret: bool,
+) -> Result<Vec<VariableView>> {
+    Ok(app.service().set_variable(&name, &value, secret)?)
+}
+
+/// Deletes a variable of the current profile.
+#[tauri::command]
+pub fn forget_variable<R: Runtime>(app: AppHandle<R>, name: String) -> Result<Vec<VariableView>> {
+    Ok(app.service().forget_variable(&name)?)
+}
+
+/// The request a pasted curl command makes, with notes (a bearer token in it dropped).
+#[tauri::command]
+pub fn import_curl<R: Runtime>(app: AppHandle<R>, text: String) -> Result<CurlImport> {
+    Ok(app.service().import_curl(&text)?)
+}
+
+/// Imports an OpenAPI or Postman document (a file path or a URL) into the current profile's
+/// saved requests.
+#[tauri::command]
+pub async fn import_document<R: Runtime>(
+    app: AppHandle<R>,
+    kind: ImportKind,
+    source: String,
+) -> Result<ImportReport> {
+    Ok(app.service().import(kind, &source).await?)
 }

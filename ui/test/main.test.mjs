@@ -96,7 +96,7 @@ describe("boot", () => {
     const ui = await boot();
     assert.deepEqual(ui.calls.slice(0, 2).map(([c]) => c), ["listen:sign-in-progress", "listen:session-changed"]);
     assert.deepEqual(ui.commands().slice(0, 2).sort(), ["load_settings", "session"]);
-    assert.deepEqual(ui.commands().slice(2).sort(), ["clerk_keys", "clerk_session", "history", "profiles", "saved_requests", "tabs"]);
+    assert.deepEqual(ui.commands().slice(2).sort(), ["clerk_keys", "clerk_session", "history", "profiles", "saved_requests", "tabs", "variables"]);
     assert.equal(ui.state(), "signedOut");
     assert.equal(ui.$("instance").value, settings.instance);
     assert.equal(ui.timers.length, 1, "one countdown timer");
@@ -175,7 +175,7 @@ describe("first frame from the shell's initial state (__KEYHOLE_INITIAL__)", () 
   test("a malformed initial state falls back to asking the backend", async () => {
     const ui = await boot({ initial: { about } });
     // History, profiles, saved requests and the Clerk session are read after the first frame in any case.
-    assert.deepEqual(ui.commands().sort(), ["clerk_keys", "clerk_session", "history", "load_settings", "profiles", "saved_requests", "session", "tabs"]);
+    assert.deepEqual(ui.commands().sort(), ["clerk_keys", "clerk_session", "history", "load_settings", "profiles", "saved_requests", "session", "tabs", "variables"]);
     assert.equal(ui.state(), "signedOut");
     assert.equal(ui.$("about").textContent, "");
   });

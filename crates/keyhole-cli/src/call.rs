@@ -36,7 +36,7 @@ pub async fn run(args: CallArgs) -> u8 {
         Ok(request) => request,
         Err(code) => return code,
     };
-    if let Err(error) = request.prepare() {
+    if let Err(error) = service.check_request(&request) {
         return fail(&error);
     }
     if args.curl {

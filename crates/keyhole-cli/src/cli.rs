@@ -49,6 +49,14 @@ pub enum Command {
     /// Save or list profiles: named settings shared with the Keyhole app.
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Set, list, print or forget a profile's variables, used as {{NAME}} in a request's URL,
+    /// query, headers and body. A secret one lives in the system keychain only and is masked.
+    #[command(subcommand)]
+    Var(VarCommand),
+    /// Turn a curl command into a request, or import an OpenAPI 3 document or a Postman
+    /// collection v2.1 into the profile's saved requests.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Print a shell completion script to stdout.
     ///
     /// For example: `keyhole-cli completions bash > ~/.local/share/bash-completion/completions/keyhole-cli`.
@@ -66,6 +74,72 @@ pub enum Command {
         /// Write keyhole-cli.1 and keyhole-cli-<subcommand>.1 here instead.
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VarCommand {
+    /// Set a variable. A secret one's value is read from stdin (never the command line); a
+    /// plain one's is VALUE, or stdin when VALUE is left out.
+    Set {
+        /// The name: a letter or _, then letters, digits, _, - or .
+        name: String,
+        /// The value of a plain variable.
+        value: Option<String>,
+        /// Keep it in the system keychain only, masked wherever shown.
+        #[arg(long)]
+        secret: bool,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// List the profile's variables, secret values masked.
+    List {
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// Print a variable's value (a secret one's too: you asked for it).
+    Get {
+        /// The name.
+        name: String,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// Forget a variable (a secret one leaves the keychain).
+    Forget {
+        /// The name.
+        name: String,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Print the request a curl command makes (a bearer token in it is dropped: Keyhole sends
+    /// its own), or save it with --save NAME.
+    Curl {
+        /// The whole command, quoted: 'curl -H "…" https://…'.
+        command: String,
+        /// Save it in the profile under this name.
+        #[arg(long, value_name = "NAME")]
+        save: Option<String>,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// Import an OpenAPI 3 document (JSON or YAML), one saved request per operation.
+    Openapi {
+        /// A file, or an http(s) URL.
+        source: String,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// Import a Postman collection v2.1 (JSON), one saved request per request; its variables
+    /// become the profile's.
+    Postman {
+        /// A file, or an http(s) URL.
+        source: String,
+        #[command(flatten)]
+        settings: SettingsArgs,
     },
 }
 

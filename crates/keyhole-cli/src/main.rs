@@ -4,6 +4,7 @@ mod account;
 mod call;
 mod cli;
 mod docs;
+mod import;
 mod service;
 #[macro_use]
 mod output;
@@ -42,6 +43,8 @@ fn main() -> ExitCode {
                 cli::Command::Token(args) => account::token(args).await,
                 cli::Command::Key(command) => account::key(command).await,
                 cli::Command::Profile(command) => account::profile(command),
+                cli::Command::Var(command) => import::var(command),
+                cli::Command::Import(command) => import::import(command).await,
                 cli::Command::Completions { shell } => docs::completions(shell),
                 cli::Command::Man { out_dir } => docs::man(out_dir.as_deref()),
             }

@@ -146,6 +146,14 @@ fn report(progress: Progress) {
 /// Prints the error with its causes and returns its exit code, chosen by the error's variant.
 pub fn fail(error: &Error) -> u8 {
     match error {
+        // Not a flag's fault: the variable or the document named.
+        Error::InvalidSetting {
+            field: "variable" | "import",
+            ..
+        } => {
+            err!("error: {}", error.report());
+            EXIT_SETTINGS
+        }
         Error::InvalidSetting { field, .. } => {
             err!("error: --{}: {}", flag_name(field), error.report());
             EXIT_SETTINGS

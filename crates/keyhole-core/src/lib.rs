@@ -84,9 +84,14 @@ mod signin;
 mod tokens;
 
 // What the two front ends use: the service, and the types its calls take and give.
+pub use api::import::curl::{looks_like_curl, CurlImport};
+pub use api::import::{ImportKind, ImportReport, TOKEN_REPLACED};
 pub use api::matrix::{accepts_token_value, Matrix, MatrixRow, MissingKind};
 pub use api::probe::{ApiResponse, Body, BODY_CAP};
 pub use api::request::{ApiRequest, Credential, Method, Pair, RequestBody};
+pub use api::variables::{
+    check_variable_name, shell_variable, Variable, VariableView, Variables, MASK,
+};
 pub use clerk::keys::KeyKind;
 /// Token newtypes with redacted `Debug`, from the `oauth2` crate.
 pub use engine::{ApiResult, ApiWarning};

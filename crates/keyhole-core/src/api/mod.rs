@@ -3,6 +3,8 @@
 
 pub(crate) mod clerk_auth;
 pub mod diagnosis;
+pub(crate) mod import;
 pub(crate) mod matrix;
 pub(crate) mod probe;
 pub(crate) mod request;
+pub(crate) mod variables;

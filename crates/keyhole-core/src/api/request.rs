@@ -512,12 +512,15 @@ const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "c
 
 impl ApiRequest {
     /// The request as it may be kept (history, saved requests): the values of credential headers
-    /// (`Authorization`, `Proxy-Authorization`, `Cookie`) the user typed are blanked. Keyhole's
+    /// (`Authorization`, `Proxy-Authorization`, `Cookie`) the user typed are blanked, unless
+    /// the value is only a variable (`Bearer {{token}}`), which holds no secret itself. Keyhole's
     /// own token is never part of a request, so nothing else needs removing.
     pub fn without_credentials(&self) -> ApiRequest {
         let mut request = self.clone();
         for header in &mut request.headers {
-            if CREDENTIAL_HEADERS.contains(&header.name.trim().to_ascii_lowercase().as_str()) {
+            if CREDENTIAL_HEADERS.contains(&header.name.trim().to_ascii_lowercase().as_str())
+                && !crate::api::variables::is_only_a_reference(&header.value)
+            {
                 header.value.clear();
             }
         }

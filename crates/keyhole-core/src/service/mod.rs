@@ -9,7 +9,9 @@
 //! opens a URL, where settings are written, and where events go.
 
 mod events;
+mod import;
 mod setup;
+mod variables;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -908,7 +910,31 @@ impl Service {
     /// Sends `request` (with the credential it asks for: the session's access token, renewed
     /// if due and once more on a 401, or none) until it is answered, times out, or
     /// [`Service::cancel_request`] is called. A new request cancels the one in flight.
+    ///
+    /// Its `{{name}}` variables are resolved first (an unknown one is an error and nothing is
+    /// sent); a secret variable's value is blanked from the answer, the error and the log.
     pub async fn send(&self, request: &ApiRequest) -> Result<ApiResult> {
+        let vars = self.variables_for(request)?;
+        let resolved = vars.resolve(request)?;
+        let outcome = self
+            .send_resolved(&resolved)
+            .await
+            .map(|result| vars.redact_result(result))
+            .map_err(|error| vars.redact_error(error));
+        match &outcome {
+            Ok(result) => tracing::info!(
+                method = %result.response.method,
+                status = result.response.status,
+                elapsed_ms = result.response.elapsed_ms,
+                url = %result.response.url,
+                "API answered"
+            ),
+            Err(error) => tracing::info!(kind = error.kind(), %error, "request failed"),
+        }
+        outcome
+    }
+
+    async fn send_resolved(&self, request: &ApiRequest) -> Result<ApiResult> {
         let sender = match request.credential() {
             Credential::OAuth => Sender::OAuth(self.stored_keeper().await?),
             Credential::None => match self.keeper() {
@@ -940,16 +966,6 @@ impl Service {
                 *in_flight = None;
             }
         }
-        match &outcome {
-            Ok(result) => tracing::info!(
-                method = %result.response.method,
-                status = result.response.status,
-                elapsed_ms = result.response.elapsed_ms,
-                url = %result.response.url,
-                "API answered"
-            ),
-            Err(error) => tracing::info!(kind = error.kind(), %error, "request failed"),
-        }
         outcome
     }
 
@@ -959,8 +975,14 @@ impl Service {
     /// fails (a mint refused, no answer) is a failed row; the other rows still run. Nothing is
     /// signed in for it: kinds not held are listed with how to get one.
     pub async fn try_every_token_type(&self, request: &ApiRequest) -> Result<Matrix> {
-        let prepared = request.prepare()?;
-        let target = format!("{} {}", prepared.method().as_str(), prepared.url());
+        let vars = self.variables_for(request)?;
+        let request = &vars.resolve(request)?;
+        let prepared = request.prepare().map_err(|e| vars.redact_error(e))?;
+        let target = vars.redact(&format!(
+            "{} {}",
+            prepared.method().as_str(),
+            prepared.url()
+        ));
         let mut held = Vec::new();
         let mut missing = Vec::new();
         match self.clerk_session().await {
@@ -1003,10 +1025,10 @@ impl Service {
                 token_type: Some(credential),
                 ..request.clone()
             };
-            rows.push(match self.send(&one).await {
-                Ok(result) => MatrixRow::answered(credential, &result.response),
+            rows.push(match self.send_resolved(&one).await {
+                Ok(result) => MatrixRow::answered(credential, &vars.redact_result(result).response),
                 Err(error @ Error::CallCancelled) => return Err(error),
-                Err(error) => MatrixRow::failed(credential, error.to_string()),
+                Err(error) => MatrixRow::failed(credential, vars.redact_error(error).to_string()),
             });
         }
         Ok(Matrix {
@@ -1034,8 +1056,11 @@ impl Service {
             _ => self.config_with(Settings::validate_without_client)?,
         };
         let literal_token = literal_token && credential.sends_token();
+        let vars = self.variables_for(request)?;
+        let var_get = self.var_get_command(&config);
+        let render = |token: &CurlToken| vars.to_curl(request, token, &var_get);
         if !literal_token {
-            let command = request.to_curl(&CurlToken::command_for(
+            let command = render(&CurlToken::command_for(
                 &config,
                 &self.inner.options.keychain_service,
                 credential,
@@ -1054,10 +1079,10 @@ impl Service {
             Credential::OAuth | Credential::None => "<access token>",
         };
         Ok(Curl {
-            copied: Secret::new(request.to_curl(&CurlToken::Literal(AccessToken::new(
+            copied: Secret::new(render(&CurlToken::Literal(AccessToken::new(
                 token.secret().to_owned(),
             )))?),
-            shown: request.to_curl(&CurlToken::Literal(AccessToken::new(placeholder.into())))?,
+            shown: render(&CurlToken::Literal(AccessToken::new(placeholder.into())))?,
             literal_token,
         })
     }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::api::request::ApiRequest;
+use crate::api::variables::{self, Variable, MAX_VARIABLES};
 use crate::error::{Error, Result};
 use crate::settings::config::Settings;
 
@@ -39,6 +40,10 @@ struct File {
     v: u32,
     #[serde(default)]
     profiles: Vec<Profile>,
+    /// Each profile's variables (a secret one's value is in the keychain, never here). Beside the
+    /// profiles rather than in them, so saving a profile's settings never touches them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    variables: std::collections::BTreeMap<String, Vec<Variable>>,
 }
 
 /// The profiles file.
@@ -173,11 +178,77 @@ impl Profiles {
         self.write(&file)
     }
 
-    /// Removes the profile called `name` (removing nothing is not an error).
+    /// Removes the profile called `name` and its variables (removing nothing is not an error).
     pub fn remove(&self, name: &str) -> Result<()> {
         let mut file = self.read()?;
         file.profiles.retain(|p| p.name != name);
+        file.variables.remove(name);
         self.write(&file)
+    }
+
+    /// The variables of profile `profile`, in the order added.
+    pub fn variables(&self, profile: &str) -> Result<Vec<Variable>> {
+        let mut file = self.read()?;
+        find_mut(&mut file, profile)?;
+        Ok(file.variables.remove(profile).unwrap_or_default())
+    }
+
+    /// Adds `variable` to profile `profile`, replacing (in place) one of its name. A secret one is
+    /// stored without its value. Returns the variable it replaced, if any.
+    pub(crate) fn set_variable(
+        &self,
+        profile: &str,
+        variable: &Variable,
+    ) -> Result<Option<Variable>> {
+        let name = variables::check_variable_name(&variable.name)?;
+        let stored = Variable {
+            name,
+            value: if variable.secret {
+                String::new()
+            } else {
+                variable.value.clone()
+            },
+            secret: variable.secret,
+        };
+        let mut file = self.read()?;
+        find_mut(&mut file, profile)?;
+        let list = file.variables.entry(profile.to_owned()).or_default();
+        let full = list.len() >= MAX_VARIABLES;
+        let replaced = match list.iter_mut().find(|v| v.name == stored.name) {
+            Some(existing) => Some(std::mem::replace(existing, stored)),
+            None if full => {
+                return Err(Error::setting(
+                    "variable",
+                    format!(
+                    "Profile {profile:?} already has {MAX_VARIABLES} variables; delete one first."
+                ),
+                ))
+            }
+            None => {
+                list.push(stored);
+                None
+            }
+        };
+        self.write(&file)?;
+        Ok(replaced)
+    }
+
+    /// Removes variable `name` of profile `profile`; the one removed, if there was one.
+    pub(crate) fn remove_variable(&self, profile: &str, name: &str) -> Result<Option<Variable>> {
+        let mut file = self.read()?;
+        find_mut(&mut file, profile)?;
+        let Some(list) = file.variables.get_mut(profile) else {
+            return Ok(None);
+        };
+        let Some(index) = list.iter().position(|v| v.name == name.trim()) else {
+            return Ok(None);
+        };
+        let removed = list.remove(index);
+        if list.is_empty() {
+            file.variables.remove(profile);
+        }
+        self.write(&file)?;
+        Ok(Some(removed))
     }
 
     fn read(&self) -> Result<File> {
@@ -206,7 +277,7 @@ impl Profiles {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(File {
                     v: VERSION,
-                    profiles: Vec::new(),
+                    ..File::default()
                 })
             }
             Err(e) => return Err(broken(e.into())),
@@ -242,6 +313,7 @@ impl Profiles {
         let text = serde_json::to_string_pretty(&File {
             v: VERSION,
             profiles: file.profiles.clone(),
+            variables: file.variables.clone(),
         })
         .unwrap_or_default();
         // Written beside and renamed over, so a reader never sees half a file.
