@@ -92,8 +92,7 @@ pub fn parse_curl(text: &str) -> Result<CurlImport> {
     for word in words {
         // -XPOST, -sSL: split the short flags the way curl reads them.
         if word.len() > 2 && word.starts_with('-') && !word.starts_with("--") {
-            let mut chars = word[1..].char_indices();
-            while let Some((i, c)) = chars.next() {
+            for (i, c) in word[1..].char_indices() {
                 args.push(format!("-{c}"));
                 if SHORT_WITH_VALUE.contains(&c) {
                     let rest = &word[1 + i + c.len_utf8()..];
@@ -266,7 +265,6 @@ pub fn parse_curl(text: &str) -> Result<CurlImport> {
             _ => urls.push(arg),
         }
     }
-    drop(note);
 
     let Some(url) = urls.first().cloned() else {
         return Err(refuse("The command names no URL; add the one to call."));
