@@ -76,6 +76,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod http;
+mod mcp;
 mod secret;
 mod service;
 mod session;
@@ -92,6 +93,10 @@ pub use clerk::keys::KeyKind;
 pub use engine::{ApiResult, ApiWarning};
 pub use error::{chain, Error, Result, Rule};
 pub use oauth2::{AccessToken, RefreshToken};
+pub use mcp::{
+    shown_text, McpCallResult, McpContent, McpFault, McpItem, McpListing, McpServer, McpTool,
+    McpTools, Revision,
+};
 pub use secret::Secret;
 pub use service::{
     Curl, Event, EventSink, ProfilesView, Resumed, Service, ServiceOptions, SetUp, SettingsStore,

@@ -9,6 +9,7 @@
 //! opens a URL, where settings are written, and where events go.
 
 mod events;
+mod mcp;
 mod setup;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -153,6 +154,8 @@ struct Inner {
     clerk: tokio::sync::Mutex<Option<Arc<ClerkKeeper>>>,
     /// Cancels the Clerk sign-in in progress; a new one replaces (and cancels) it.
     clerk_sign_in: Mutex<Option<CancellationToken>>,
+    /// The MCP servers talked to, one client each.
+    mcp: mcp::McpClients,
 }
 
 /// The front ends' one service. Cheap to clone: clones share everything.
@@ -187,6 +190,7 @@ impl Service {
                 request_in_flight: Mutex::new(None),
                 clerk: tokio::sync::Mutex::new(None),
                 clerk_sign_in: Mutex::new(None),
+                mcp: mcp::McpClients::default(),
             }),
         }
     }
