@@ -452,9 +452,9 @@ impl McpClient {
                 Err(Error::Mcp {
                     fault: McpFault::Timeout,
                     message: format!(
-                        "The MCP server at {} did not answer {method} within {} s{}, so Keyhole stopped waiting; try again, or allow it more time.",
+                        "The MCP server at {} did not answer {method} within {}{}, so Keyhole stopped waiting; try again, or allow it more time.",
                         shown_origin(&self.url),
-                        self.limits.timeout.as_secs(),
+                        seconds(self.limits.timeout),
                         if seen > 0 {
                             format!(" (its stream stayed open and sent {seen} notifications, but never the response)")
                         } else {
@@ -623,16 +623,7 @@ impl McpClient {
                 ))),
             };
         }
-        let what = if reply.content_type.starts_with("text/html") {
-            format!("answers with an HTML page (HTTP {}), not MCP; check that the URL is the server's MCP endpoint (often …/mcp)", reply.status)
-        } else if reply.status == 404 {
-            "answers 404 Not Found: nothing is served at that path; check the URL".to_owned()
-        } else if reply.other_json {
-            format!(
-                "answers JSON that is not JSON-RPC 2.0 (HTTP {}), so it is not an MCP endpoint",
-                reply.status
-            )
-        } else if reply.status >= 500 {
+        if reply.status >= 500 {
             return Err(Error::Mcp {
                 fault: McpFault::HttpStatus,
                 message: format!(
@@ -642,6 +633,16 @@ impl McpClient {
                 code: None,
                 challenge: reply.challenge,
             });
+        }
+        let what = if reply.status == 404 {
+            "answers 404 Not Found: nothing is served at that path; check the URL".to_owned()
+        } else if reply.content_type.starts_with("text/html") {
+            format!("answers with an HTML page (HTTP {}), not MCP; check that the URL is the server's MCP endpoint (often …/mcp)", reply.status)
+        } else if reply.other_json {
+            format!(
+                "answers JSON that is not JSON-RPC 2.0 (HTTP {}), so it is not an MCP endpoint",
+                reply.status
+            )
         } else if (200..300).contains(&reply.status) {
             return Err(protocol(format!(
                 "The MCP server at {origin} answered {method} with HTTP {} but no JSON-RPC response.",
@@ -670,6 +671,15 @@ fn header_value(value: &str) -> String {
             "=?base64?{}?=",
             base64::engine::general_purpose::STANDARD.encode(value)
         )
+    }
+}
+
+/// `d` for a message: whole seconds, or tenths below ten seconds.
+fn seconds(d: Duration) -> String {
+    if d < Duration::from_secs(10) {
+        format!("{:.1} s", d.as_secs_f64())
+    } else {
+        format!("{} s", d.as_secs())
     }
 }
 

@@ -23,30 +23,45 @@ impl SseParser {
     /// event's data would exceed `cap` bytes.
     pub(crate) fn feed(&mut self, chunk: &[u8], cap: usize) -> Result<Vec<Vec<u8>>, TooLong> {
         let mut events = Vec::new();
-        for &byte in chunk {
-            if self.after_cr {
-                self.after_cr = false;
-                if byte == b'\n' {
-                    continue;
-                }
-            }
-            match byte {
-                b'\n' | b'\r' => {
-                    self.after_cr = byte == b'\r';
+        let mut rest = chunk;
+        if self.after_cr {
+            self.after_cr = false;
+            rest = rest.strip_prefix(b"\n").unwrap_or(rest);
+        }
+        while !rest.is_empty() {
+            match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+                Some(end) => {
+                    self.take(&rest[..end], cap)?;
                     let line = std::mem::take(&mut self.line);
                     if let Some(data) = self.line_done(&line, cap)? {
                         events.push(data);
                     }
-                }
-                _ => {
-                    if self.line.len() + self.data.len() >= cap {
-                        return Err(TooLong);
+                    let crlf = rest[end] == b'\r';
+                    rest = &rest[end + 1..];
+                    if crlf {
+                        match rest.first() {
+                            Some(b'\n') => rest = &rest[1..],
+                            Some(_) => {}
+                            None => self.after_cr = true,
+                        }
                     }
-                    self.line.push(byte);
+                }
+                None => {
+                    self.take(rest, cap)?;
+                    rest = &[];
                 }
             }
         }
         Ok(events)
+    }
+
+    /// Adds `part` to the line being read, within the cap.
+    fn take(&mut self, part: &[u8], cap: usize) -> Result<(), TooLong> {
+        if self.line.len() + self.data.len() + part.len() > cap {
+            return Err(TooLong);
+        }
+        self.line.extend_from_slice(part);
+        Ok(())
     }
 
     fn line_done(&mut self, line: &[u8], cap: usize) -> Result<Option<Vec<u8>>, TooLong> {

@@ -25,6 +25,7 @@ use crate::signin::SignInMethod;
 #[derive(Default)]
 pub(super) struct McpClients {
     by_url: Mutex<HashMap<String, Entry>>,
+    limits: Mutex<Option<McpLimits>>,
 }
 
 #[derive(Clone)]
@@ -47,6 +48,17 @@ enum Answer {
 }
 
 impl Service {
+    /// How long each MCP request may take (default 30 s, the API's), for the servers talked to
+    /// from now on (the CLI's `--max-time`).
+    pub fn set_mcp_timeout(&self, timeout: std::time::Duration) {
+        let limits = McpLimits {
+            timeout,
+            ..McpLimits::default()
+        };
+        *lock(&self.inner.mcp.limits) = Some(limits);
+        lock(&self.inner.mcp.by_url).clear();
+    }
+
     /// The tools of the MCP server at `url`, every page read; signs in (with `method`) when the
     /// server asks for it.
     pub async fn mcp_tools(&self, url: &str, method: SignInMethod) -> Result<McpTools> {
@@ -147,10 +159,11 @@ impl Service {
     }
 
     fn mcp_entry(&self, url: &Url) -> Entry {
+        let limits = lock(&self.inner.mcp.limits).unwrap_or_default();
         lock(&self.inner.mcp.by_url)
             .entry(url.to_string())
             .or_insert_with(|| Entry {
-                client: Arc::new(McpClient::new(url.clone(), McpLimits::default())),
+                client: Arc::new(McpClient::new(url.clone(), limits)),
                 authorized: None,
             })
             .clone()
