@@ -4,6 +4,7 @@ mod account;
 mod call;
 mod cli;
 mod docs;
+mod mcp;
 mod service;
 #[macro_use]
 mod output;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
                 cli::Command::Token(args) => account::token(args).await,
                 cli::Command::Key(command) => account::key(command).await,
                 cli::Command::Profile(command) => account::profile(command),
+                cli::Command::Mcp(command) => mcp::run(command).await,
                 cli::Command::Completions { shell } => docs::completions(shell),
                 cli::Command::Man { out_dir } => docs::man(out_dir.as_deref()),
             }

@@ -92,11 +92,11 @@ pub use clerk::keys::KeyKind;
 /// Token newtypes with redacted `Debug`, from the `oauth2` crate.
 pub use engine::{ApiResult, ApiWarning};
 pub use error::{chain, Error, Result, Rule};
-pub use oauth2::{AccessToken, RefreshToken};
 pub use mcp::{
     shown_text, McpCallResult, McpContent, McpFault, McpItem, McpListing, McpServer, McpTool,
     McpTools, Revision,
 };
+pub use oauth2::{AccessToken, RefreshToken};
 pub use secret::Secret;
 pub use service::{
     Curl, Event, EventSink, ProfilesView, Resumed, Service, ServiceOptions, SetUp, SettingsStore,

@@ -98,9 +98,16 @@ async fn the_sdk_server_leads_from_its_401_to_a_sign_in_for_it_then_lists_and_ca
     assert_eq!(f.login.opens.load(Ordering::SeqCst), 1);
     assert_eq!(f.service.settings().resource, *url);
     let said = f.notices.lock().unwrap().join("\n");
-    assert!(said.contains(&format!("names {} as its authorization server", sb.issuer)), "{said}");
+    assert!(
+        said.contains(&format!("names {} as its authorization server", sb.issuer)),
+        "{said}"
+    );
 
-    let who = f.service.mcp_call(url, "whoami", &json!({}), BROWSER).await.expect("whoami");
+    let who = f
+        .service
+        .mcp_call(url, "whoami", &json!({}), BROWSER)
+        .await
+        .expect("whoami");
     let structured = who.structured.expect("structured content");
     assert_eq!(structured["userId"], "user_2mcpsdk");
     assert_eq!(structured["clientId"], sb.client_id.as_str());
@@ -115,17 +122,32 @@ async fn the_sdk_server_leads_from_its_401_to_a_sign_in_for_it_then_lists_and_ca
     assert_eq!(echo.content[0].text, "hello, MCP");
 
     // HTML and control characters come back as text to show, never as raw control bytes.
-    let markup = f.service.mcp_call(url, "markup", &json!({}), BROWSER).await.expect("markup");
+    let markup = f
+        .service
+        .mcp_call(url, "markup", &json!({}), BROWSER)
+        .await
+        .expect("markup");
     let text = &markup.content[0].text;
-    assert!(text.starts_with("<script>alert(\"x\")</script><b>bold</b>\\u{0007}\\u{001b}[31m"), "{text}");
+    assert!(
+        text.starts_with("<script>alert(\"x\")</script><b>bold</b>\\u{0007}\\u{001b}[31m"),
+        "{text}"
+    );
     assert!(!text.chars().any(|c| c.is_control()), "{text:?}");
 
     // isError is an answer, not a failure of the call.
-    let failed = f.service.mcp_call(url, "fail", &json!({}), BROWSER).await.expect("an answer");
+    let failed = f
+        .service
+        .mcp_call(url, "fail", &json!({}), BROWSER)
+        .await
+        .expect("an answer");
     assert!(failed.is_error);
     assert_eq!(failed.content[0].text, "this tool always fails");
 
-    let resources = f.service.mcp_resources(url, BROWSER).await.expect("resources");
+    let resources = f
+        .service
+        .mcp_resources(url, BROWSER)
+        .await
+        .expect("resources");
     assert!(resources.offered);
     assert_eq!(resources.items[0].uri.as_deref(), Some("sandbox://readme"));
     let prompts = f.service.mcp_prompts(url, BROWSER).await.expect("prompts");
@@ -134,7 +156,11 @@ async fn the_sdk_server_leads_from_its_401_to_a_sign_in_for_it_then_lists_and_ca
     assert_eq!(f.login.opens.load(Ordering::SeqCst), 1);
 
     // A JSON-RPC error (an unknown tool) says what the server said.
-    let err = f.service.mcp_call(url, "nope", &json!({}), BROWSER).await.expect_err("unknown tool");
+    let err = f
+        .service
+        .mcp_call(url, "nope", &json!({}), BROWSER)
+        .await
+        .expect_err("unknown tool");
     assert_eq!(err.mcp_fault(), Some(McpFault::RpcError), "{err}");
     assert!(err.to_string().contains("Unknown tool: nope"), "{err}");
 }
@@ -155,15 +181,35 @@ async fn from_its_url_alone_the_2026_07_28_server_gets_a_registration_a_sign_in_
     assert_eq!(listed.pages, 3);
     let settings = f.service.settings();
     assert_eq!(settings.instance, sb.issuer);
-    assert_ne!(settings.client_id, sb.client_id, "registered (RFC 7591), not the sandbox's own");
+    assert_ne!(
+        settings.client_id, sb.client_id,
+        "registered (RFC 7591), not the sandbox's own"
+    );
     assert_eq!(settings.resource, *url);
 
-    let who = f.service.mcp_call(url, "whoami", &json!({}), BROWSER).await.expect("whoami");
-    assert_eq!(who.structured.expect("structured")["userId"], "user_2mcpmodern");
+    let who = f
+        .service
+        .mcp_call(url, "whoami", &json!({}), BROWSER)
+        .await
+        .expect("whoami");
+    assert_eq!(
+        who.structured.expect("structured")["userId"],
+        "user_2mcpmodern"
+    );
     // The slow tool answers as an SSE stream; the answer is read from it.
-    let slow = f.service.mcp_call(url, "slow", &json!({"ms": 20}), BROWSER).await.expect("slow");
+    let slow = f
+        .service
+        .mcp_call(url, "slow", &json!({"ms": 20}), BROWSER)
+        .await
+        .expect("slow");
     assert_eq!(slow.content[0].text, "slept 20 ms");
-    assert!(f.service.mcp_prompts(url, BROWSER).await.expect("prompts").offered);
+    assert!(
+        f.service
+            .mcp_prompts(url, BROWSER)
+            .await
+            .expect("prompts")
+            .offered
+    );
 
     let stats = sb.mcp_stats().unwrap();
     assert!(stats["modern_methods"]["server/discover"].as_u64().unwrap() > before);
@@ -177,19 +223,30 @@ async fn from_its_url_alone_the_2026_07_28_server_gets_a_registration_a_sign_in_
 async fn a_token_for_one_server_is_not_sent_as_one_for_another() {
     let sb = keyhole_sandbox::shared();
     let f = fixture(sandbox_client(sb), "user_2mcptwo");
-    f.service.mcp_tools(&sb.mcp.sdk, BROWSER).await.expect("sdk");
+    f.service
+        .mcp_tools(&sb.mcp.sdk, BROWSER)
+        .await
+        .expect("sdk");
     // The other server checks its audience: the first token is refused, so Keyhole signs in for
     // the second resource, and each keeps its own session.
-    let modern = f.service.mcp_tools(&sb.mcp.modern, BROWSER).await.expect("modern");
+    let modern = f
+        .service
+        .mcp_tools(&sb.mcp.modern, BROWSER)
+        .await
+        .expect("modern");
     assert_eq!(modern.server.revision, Revision::V2026_07_28);
     assert_eq!(f.login.opens.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
 async fn a_session_the_server_forgot_is_initialized_once_more() {
-    let sb = Sandbox::start_with(SandboxOptions::default()).expect("a sandbox of its own, to count initializes");
+    let sb = Sandbox::start_with(SandboxOptions::default())
+        .expect("a sandbox of its own, to count initializes");
     let f = fixture(sandbox_client(&sb), "user_2mcpsession");
-    f.service.mcp_tools(&sb.mcp.sdk, BROWSER).await.expect("tools");
+    f.service
+        .mcp_tools(&sb.mcp.sdk, BROWSER)
+        .await
+        .expect("tools");
     let initializes = sb.mcp_stats().unwrap()["initializes"].as_u64().unwrap();
     assert_eq!(sb.expire_mcp_sessions().unwrap(), 1);
 
@@ -199,7 +256,10 @@ async fn a_session_the_server_forgot_is_initialized_once_more() {
         .await
         .expect("echo after the session expired");
     assert_eq!(echo.content[0].text, "again");
-    assert_eq!(sb.mcp_stats().unwrap()["initializes"].as_u64().unwrap(), initializes + 1);
+    assert_eq!(
+        sb.mcp_stats().unwrap()["initializes"].as_u64().unwrap(),
+        initializes + 1
+    );
 }
 
 #[tokio::test]
@@ -232,10 +292,17 @@ async fn a_stream_that_never_ends_and_an_answer_of_100_mb_are_cut_off() {
     let f = fixture(Settings::default(), "user_2unused");
     f.service.set_mcp_timeout(Duration::from_millis(700));
     let started = std::time::Instant::now();
-    let err = f.service.mcp_tools(&sb.mcp.forever, BROWSER).await.expect_err("forever");
+    let err = f
+        .service
+        .mcp_tools(&sb.mcp.forever, BROWSER)
+        .await
+        .expect_err("forever");
     assert_eq!(err.mcp_fault(), Some(McpFault::Timeout), "{err}");
     assert!(err.to_string().contains("never the response"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(3), "stopped at the timeout, not later");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "stopped at the timeout, not later"
+    );
     let f = fixture(Settings::default(), "user_2unused");
     for url in [&sb.mcp.huge, &sb.mcp.huge_sse] {
         let err = f.service.mcp_tools(url, BROWSER).await.expect_err(url);
@@ -249,14 +316,30 @@ async fn broken_authorization_is_refused_by_the_rule_it_breaks() {
     let sb = keyhole_sandbox::shared();
     let f = fixture(sandbox_client(sb), "user_2unused");
     // The metadata its challenge names is not served.
-    let err = f.service.mcp_tools(&sb.mcp.no_prm, BROWSER).await.expect_err("no PRM");
+    let err = f
+        .service
+        .mcp_tools(&sb.mcp.no_prm, BROWSER)
+        .await
+        .expect_err("no PRM");
     assert_eq!(err.kind(), "discovery", "{err}");
-    assert!(err.to_string().contains("protected-resource metadata (RFC 9728)"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("protected-resource metadata (RFC 9728)"),
+        "{err}"
+    );
     // The metadata names another resource (RFC 9728 §3.3).
-    let err = f.service.mcp_tools(&sb.mcp.wrong_prm, BROWSER).await.expect_err("wrong PRM");
+    let err = f
+        .service
+        .mcp_tools(&sb.mcp.wrong_prm, BROWSER)
+        .await
+        .expect_err("wrong PRM");
     assert_eq!(err.rule(), Some(Rule::ResourceMismatch), "{err}");
     // 500 where a 401 belongs: no sign-in starts from it.
-    let err = f.service.mcp_tools(&sb.mcp.error_500, BROWSER).await.expect_err("500");
+    let err = f
+        .service
+        .mcp_tools(&sb.mcp.error_500, BROWSER)
+        .await
+        .expect_err("500");
     assert_eq!(err.mcp_fault(), Some(McpFault::HttpStatus), "{err}");
     assert_eq!(f.login.opens.load(Ordering::SeqCst), 0);
 }

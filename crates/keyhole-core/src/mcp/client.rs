@@ -144,7 +144,11 @@ impl McpClient {
     }
 
     /// `resources/list` or `prompts/list`, when the server's capabilities offer them.
-    pub(crate) async fn listing(&self, kind: &'static str, token: Option<&str>) -> Result<McpListing> {
+    pub(crate) async fn listing(
+        &self,
+        kind: &'static str,
+        token: Option<&str>,
+    ) -> Result<McpListing> {
         let server = self.server(token).await?;
         if server.capabilities.get(kind).is_none() {
             return Ok(McpListing {
@@ -227,7 +231,13 @@ impl McpClient {
             let server = self.server(token).await?;
             let session = self.conn.lock().await.session.clone();
             let reply = self
-                .send(server.revision, session.as_deref(), method, params.clone(), token)
+                .send(
+                    server.revision,
+                    session.as_deref(),
+                    method,
+                    params.clone(),
+                    token,
+                )
                 .await?;
             if server.revision.is_legacy() && session.is_some() && reply.status == 404 {
                 // The server forgot the session: a new one, once (2025-11-25 transport §Session
@@ -262,7 +272,13 @@ impl McpClient {
     /// no answer at all) means an older one, which is initialized.
     async fn introduce(&self, token: Option<&str>) -> Result<(McpServer, Option<String>)> {
         let reply = self
-            .send(Revision::V2026_07_28, None, "server/discover", json!({}), token)
+            .send(
+                Revision::V2026_07_28,
+                None,
+                "server/discover",
+                json!({}),
+                token,
+            )
             .await?;
         let first = match self.outcome(reply, "server/discover") {
             Ok(result) => {
@@ -421,7 +437,10 @@ impl McpClient {
         let mut request = self
             .http
             .post(self.url.clone())
-            .header(reqwest::header::ACCEPT, "application/json, text/event-stream")
+            .header(
+                reqwest::header::ACCEPT,
+                "application/json, text/event-stream",
+            )
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(serde_json::to_vec(&message).unwrap_or_default());
         // 2025-06-18 on: the version on every request after initialize; 2026-07-28: on all, with
@@ -736,7 +755,10 @@ fn protocol(message: String) -> Error {
 fn not_mcp(url: &Url, what: String) -> Error {
     Error::Mcp {
         fault: McpFault::NotMcp,
-        message: format!("{} is not an MCP server: it {what}.", shown_line(url.as_str(), 200)),
+        message: format!(
+            "{} is not an MCP server: it {what}.",
+            shown_line(url.as_str(), 200)
+        ),
         code: None,
         challenge: None,
     }
@@ -778,7 +800,10 @@ mod tests {
     #[test]
     fn header_values_outside_visible_ascii_use_the_base64_sentinel() {
         assert_eq!(header_value("get_weather"), "get_weather");
-        assert_eq!(header_value("Hello, 世界"), "=?base64?SGVsbG8sIOS4lueVjA==?=");
+        assert_eq!(
+            header_value("Hello, 世界"),
+            "=?base64?SGVsbG8sIOS4lueVjA==?="
+        );
         assert_eq!(header_value(" padded "), "=?base64?IHBhZGRlZCA=?=");
         assert_eq!(header_value("line1\nline2"), "=?base64?bGluZTEKbGluZTI=?=");
         assert_eq!(
@@ -791,7 +816,8 @@ mod tests {
     fn content_items_are_text_to_show() {
         let text = content_item(&json!({"type": "text", "text": "<i>x</i>\u{1b}[2J"}));
         assert_eq!(text.text, "<i>x</i>\\u{001b}[2J");
-        let image = content_item(&json!({"type": "image", "mimeType": "image/png", "data": "AAAA"}));
+        let image =
+            content_item(&json!({"type": "image", "mimeType": "image/png", "data": "AAAA"}));
         assert_eq!(image.text, "(image, image/png, about 3 bytes)");
     }
 }

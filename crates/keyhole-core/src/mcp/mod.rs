@@ -243,7 +243,7 @@ mod tests {
             shown_text("<b>x</b>\u{7}\u{1b}[31mred\u{0}\n\tok\u{202e}"),
             "<b>x</b>\\u{0007}\\u{001b}[31mred\\u{0000}\n\tok\\u{202e}"
         );
-        assert_eq!(shown_line("a\nb\u{7}cdef", 5), "a b\\u{…");
+        assert_eq!(shown_line("a\nb\u{7}cdef", 5), "a b\\u…");
     }
 
     #[test]

@@ -113,7 +113,11 @@ mod tests {
     #[test]
     fn events_are_read_across_chunks_with_any_line_ending() {
         assert_eq!(
-            all(&[b"event: message\ndata: {\"a\"", b":1}\n\n: keep-alive\n\ndata: x\r\ndata:y\r", b"\n\r\n"]),
+            all(&[
+                b"event: message\ndata: {\"a\"",
+                b":1}\n\n: keep-alive\n\ndata: x\r\ndata:y\r",
+                b"\n\r\n"
+            ]),
             ["{\"a\":1}", "x\ny"]
         );
         // A comment-only or field-only block is no event; an unfinished one is not yet.
@@ -126,7 +130,10 @@ mod tests {
         let big = vec![b'x'; 600];
         assert!(parser.feed(b"data: ", 1000).unwrap().is_empty());
         parser.feed(&big, 1000).unwrap();
-        assert_eq!(parser.feed(b"\ndata: ", 1000).unwrap(), Vec::<Vec<u8>>::new());
+        assert_eq!(
+            parser.feed(b"\ndata: ", 1000).unwrap(),
+            Vec::<Vec<u8>>::new()
+        );
         assert_eq!(parser.feed(&big, 1000), Err(TooLong));
     }
 }

@@ -174,7 +174,8 @@ impl Service {
     /// None otherwise, or when no session is kept (the server's 401 then starts the set-up).
     async fn mcp_token(&self, url: &Url, entry: &Entry) -> Result<Option<String>> {
         let settings = self.settings();
-        let same = |field: &str| field.trim().trim_end_matches('/') == url.as_str().trim_end_matches('/');
+        let same =
+            |field: &str| field.trim().trim_end_matches('/') == url.as_str().trim_end_matches('/');
         let set_up_for = entry.authorized.as_ref() == Some(&settings)
             || same(&settings.resource)
             || (settings.resource.trim().is_empty() && same(&settings.api_url));
