@@ -77,6 +77,7 @@ const USAGE = `usage: node sandbox.mjs [options]
   --bapi-port N            port of the Clerk Backend API stand-in (default 0)
   --tutorial-api-port N    port of the tutorial's @clerk/clerk-sdk-node API (default 0)
   --accepts-api-port N     port of the @clerk/express acceptsToken API (default 0)
+  --mcp-port N             port of the MCP servers (mcp.mjs; default 0)
   --native-redirect-port N FAPI native SSO: allow only http://127.0.0.1:N/callback as redirect_url
                            (default: any port)
   --native-api-disabled    FAPI answers every /v1 request with native_api_disabled
@@ -100,6 +101,7 @@ try {
       'bapi-port': { type: 'string', default: '0' },
       'tutorial-api-port': { type: 'string', default: '0' },
       'accepts-api-port': { type: 'string', default: '0' },
+      'mcp-port': { type: 'string', default: '0' },
       'native-redirect-port': { type: 'string' },
       'native-api-disabled': { type: 'boolean', default: false },
       'rotate-client-on-mint': { type: 'boolean', default: false },
@@ -138,6 +140,7 @@ const SESSION_API_PORT = intFlag('session-api-port', 0, 65535);
 const BAPI_PORT = intFlag('bapi-port', 0, 65535);
 const TUTORIAL_API_PORT = intFlag('tutorial-api-port', 0, 65535);
 const ACCEPTS_API_PORT = intFlag('accepts-api-port', 0, 65535);
+const MCP_PORT = intFlag('mcp-port', 0, 65535);
 const NATIVE_REDIRECT_PORT = args['native-redirect-port'] === undefined ? null : intFlag('native-redirect-port', 1, 65535);
 const NATIVE_API_DISABLED = args['native-api-disabled'];
 const ACCESS_TOKEN_TTL = intFlag('access-token-ttl', 1, 10 * 365 * 24 * 3600);
@@ -196,13 +199,14 @@ function listen(port, label) {
   });
 }
 
-const [prov, oauthApi, sessionApi, bapiServer, tutorialApi, acceptsApi] = [
+const [prov, oauthApi, sessionApi, bapiServer, tutorialApi, acceptsApi, mcpServer] = [
   await listen(PROVIDER_PORT, 'provider (--provider-port)'),
   await listen(API_PORT, 'oauth API (--api-port)'),
   await listen(SESSION_API_PORT, 'session-only API (--session-api-port)'),
   await listen(BAPI_PORT, 'Backend API stand-in (--bapi-port)'),
   await listen(TUTORIAL_API_PORT, 'tutorial API (--tutorial-api-port)'),
   await listen(ACCEPTS_API_PORT, 'acceptsToken API (--accepts-api-port)'),
+  await listen(MCP_PORT, 'MCP servers (--mcp-port)'),
 ];
 const ISSUER = `http://127.0.0.1:${prov.port}`;
 const API_BASE = `http://127.0.0.1:${oauthApi.port}`;
@@ -210,6 +214,7 @@ const SESSION_API_BASE = `http://127.0.0.1:${sessionApi.port}`;
 const BAPI_BASE = `http://127.0.0.1:${bapiServer.port}`;
 const TUTORIAL_API_BASE = `http://127.0.0.1:${tutorialApi.port}`;
 const ACCEPTS_API_BASE = `http://127.0.0.1:${acceptsApi.port}`;
+const MCP_BASE = `http://127.0.0.1:${mcpServer.port}`;
 
 // --- Clerk SDK environment: set before @clerk/express is imported ---------------------------
 const { publicKey, privateKey } = crypto.generateKeyPairSync('rsa', {
@@ -246,6 +251,8 @@ const [{ default: Provider, errors: oidcErrors }, { default: express }, clerk, c
   import('./openapi-check.mjs'),
   import('./clerk-standin.mjs'),
 ]);
+// After the Clerk environment is set: @clerk/mcp-tools loads @clerk/express too.
+const { buildMcpApp } = await import('./mcp.mjs');
 const { clerkMiddleware, getAuth } = clerk;
 // Clerk's OpenAPI specs, loaded once (a JSON cache of the YAML); checks every FAPI/BAPI exchange.
 const specChecker = createSpecChecker();
@@ -265,11 +272,12 @@ const stats = {
 };
 const devicePolls = new Map();
 
-// The oauth API as an RFC 8707 resource: its origin, or its origin plus a path it serves.
+// The oauth API (or the MCP servers) as an RFC 8707 resource: its origin, or its origin plus a
+// path it serves.
 function isApiResource(indicator) {
   try {
     const u = new URL(indicator);
-    return u.origin === API_BASE && !u.search && !u.hash;
+    return (u.origin === API_BASE || u.origin === MCP_BASE) && !u.search && !u.hash;
   } catch {
     return false;
   }
@@ -817,6 +825,7 @@ oauthApi.setHandler(buildOauthApi());
 tutorialApi.setHandler(buildTutorialApi());
 acceptsApi.setHandler(buildAcceptsApi());
 sessionApi.setHandler(buildSessionOnlyApi());
+mcpServer.setHandler(buildMcpApp({ express, clerkMiddleware, clerkOptions, issuer: ISSUER, base: MCP_BASE, log }));
 
 // --- lifecycle ----------------------------------------------------------------------------------
 let shuttingDown = false;
@@ -896,6 +905,22 @@ const ready = {
     accepts: `${ACCEPTS_API_BASE}/accepts`,
     accepts_strict: `${ACCEPTS_API_BASE}/accepts-strict`,
   },
+  mcp: {
+    sdk: `${MCP_BASE}/mcp`,
+    modern: `${MCP_BASE}/mcp-2026`,
+    no_prm: `${MCP_BASE}/no-prm/mcp`,
+    wrong_prm: `${MCP_BASE}/wrong-prm/mcp`,
+    any_audience: `${MCP_BASE}/any-audience/mcp`,
+    error_500: `${MCP_BASE}/error-500/mcp`,
+    html: `${MCP_BASE}/faults/html`,
+    not_found: `${MCP_BASE}/faults/not-found`,
+    not_jsonrpc: `${MCP_BASE}/faults/not-jsonrpc`,
+    forever: `${MCP_BASE}/faults/forever`,
+    huge: `${MCP_BASE}/faults/huge`,
+    huge_sse: `${MCP_BASE}/faults/huge-sse`,
+    expire_sessions: `${MCP_BASE}/sandbox/mcp/expire-sessions`,
+    stats: `${MCP_BASE}/sandbox/mcp/stats`,
+  },
   fapi: ISSUER,
   bapi: BAPI_BASE,
   secret_key: TEST_SECRET_KEY,
@@ -926,5 +951,5 @@ if (args['state-file']) {
 }
 
 await specChecker;
-log(`provider + FAPI ${ISSUER} (client ${CLIENT_ID}), BAPI ${BAPI_BASE}, oauth API ${API_BASE}, session-only API ${SESSION_API_BASE}, tutorial API ${TUTORIAL_API_BASE}, acceptsToken API ${ACCEPTS_API_BASE}`);
+log(`provider + FAPI ${ISSUER} (client ${CLIENT_ID}), BAPI ${BAPI_BASE}, oauth API ${API_BASE}, session-only API ${SESSION_API_BASE}, tutorial API ${TUTORIAL_API_BASE}, acceptsToken API ${ACCEPTS_API_BASE}, MCP ${MCP_BASE}`);
 writeReadyLine(line);

@@ -57,6 +57,13 @@ pub enum Command {
     /// collection v2.1 into the profile's saved requests.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Talk to an MCP server over Streamable HTTP: list its tools, call one. Speaks MCP
+    /// 2026-07-28 and falls back to 2025-11-25 / 2025-06-18; when the server asks for a sign-in
+    /// (401), its protected-resource metadata (RFC 9728) names the provider and Keyhole signs in
+    /// for the server as the resource (RFC 8707). Exit codes as for `call`: 1 also when the tool
+    /// answered isError or the server a JSON-RPC error.
+    #[command(subcommand)]
+    Mcp(McpCommand),
     /// Print a shell completion script to stdout.
     ///
     /// For example: `keyhole-cli completions bash > ~/.local/share/bash-completion/completions/keyhole-cli`.
@@ -219,6 +226,41 @@ pub enum ProfileCommand {
         /// The profile's name.
         name: String,
     },
+}
+
+/// `keyhole-cli mcp …`.
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// List the server's tools (every page) and say which MCP revision was spoken.
+    Tools(McpArgs),
+    /// Call a tool with JSON arguments and print its result (content items as text, structured
+    /// content as JSON).
+    Call {
+        #[command(flatten)]
+        mcp: McpArgs,
+        /// The tool's name, exactly as `mcp tools` lists it.
+        tool: String,
+        /// The arguments: a JSON object, e.g. '{"text": "hello"}'. Checked before anything is
+        /// sent (exit 2 when it is not JSON).
+        #[arg(long, default_value = "{}", value_name = "JSON")]
+        args: String,
+    },
+}
+
+/// What every `mcp` subcommand takes.
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    #[command(flatten)]
+    pub sign_in: SignInArgs,
+    /// The MCP server's endpoint, e.g. https://example.com/mcp.
+    #[arg(long, env = "KEYHOLE_MCP_URL", value_name = "URL")]
+    pub url: String,
+    /// Print the whole answer as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds each MCP request may take (1–600) [default: 30].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub max_time: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ mod call;
 mod cli;
 mod docs;
 mod import;
+mod mcp;
 mod service;
 #[macro_use]
 mod output;
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
                 cli::Command::Profile(command) => account::profile(command),
                 cli::Command::Var(command) => import::var(command),
                 cli::Command::Import(command) => import::import(command).await,
+                cli::Command::Mcp(command) => mcp::run(command).await,
                 cli::Command::Completions { shell } => docs::completions(shell),
                 cli::Command::Man { out_dir } => docs::man(out_dir.as_deref()),
             }

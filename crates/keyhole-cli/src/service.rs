@@ -166,6 +166,18 @@ pub fn fail(error: &Error) -> u8 {
             err!("error: {}", error.report());
             EXIT_UNREACHABLE
         }
+        // An MCP server that answered, but not well: as `call`'s failed answer; one that did not
+        // answer in time as an API that did not; a refused sign-in as a failed sign-in.
+        Error::Mcp { fault, .. } => {
+            err!("error: {}", error.report());
+            match fault {
+                keyhole_core::McpFault::Timeout => EXIT_UNREACHABLE,
+                keyhole_core::McpFault::Unauthorized | keyhole_core::McpFault::Forbidden => {
+                    EXIT_SIGN_IN
+                }
+                _ => EXIT_HTTP_ERROR,
+            }
+        }
         _ => {
             err!("error: {}", error.report());
             EXIT_SIGN_IN
@@ -193,6 +205,7 @@ fn flag_name(field: &str) -> &'static str {
         "machineKey" => "machine-key",
         "testUser" => "test-user",
         "clerkStrategy" => "instance",
+        "arguments" => "args",
         _ => "api-url",
     }
 }

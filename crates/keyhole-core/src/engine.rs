@@ -436,7 +436,7 @@ impl Bearer<'_> {
 }
 
 /// RFC 6750 §5.3 for any bearer token about to go to `url`.
-fn cleartext_warnings(
+pub(crate) fn cleartext_warnings(
     url: &Url,
     what: &str,
     cleartext_allowed: &[url::Origin],

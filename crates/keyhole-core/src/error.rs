@@ -222,6 +222,20 @@ pub enum Error {
         /// `error_description`, if any.
         description: Option<String>,
     },
+    /// An MCP server could not be used: its answer is not MCP, breaks the protocol, is too large
+    /// or too slow, is a JSON-RPC error, or asks for a sign-in; `fault` says which. The message is
+    /// one plain sentence; whatever the server wrote in it is shown as text.
+    #[error("{message}")]
+    Mcp {
+        /// What went wrong, by kind.
+        fault: crate::mcp::McpFault,
+        /// What happened and what to do.
+        message: String,
+        /// The JSON-RPC error code, for [`McpFault::RpcError`](crate::mcp::McpFault::RpcError).
+        code: Option<i64>,
+        /// The `WWW-Authenticate` challenge of a 401 or 403, for the sign-in that follows.
+        challenge: Option<String>,
+    },
     /// The revocation endpoint (RFC 7009) refused a token or answered something unreadable.
     #[error("the revocation endpoint refused the request: {}", describe_revocation(*status, error.as_deref(), description.as_deref()))]
     RevocationRefused {
@@ -357,6 +371,7 @@ impl Error {
             Error::DeviceDenied => "denied",
             Error::DeviceCodeExpired => "expired",
             Error::RegistrationRefused { .. } => "registration_refused",
+            Error::Mcp { .. } => "mcp",
         }
     }
 
@@ -375,6 +390,14 @@ impl Error {
     pub fn rule(&self) -> Option<Rule> {
         match self {
             Error::Refused { rule, .. } => Some(*rule),
+            _ => None,
+        }
+    }
+
+    /// What went wrong with an MCP server, for [`Error::Mcp`].
+    pub fn mcp_fault(&self) -> Option<crate::mcp::McpFault> {
+        match self {
+            Error::Mcp { fault, .. } => Some(*fault),
             _ => None,
         }
     }

@@ -76,6 +76,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod http;
+mod mcp;
 mod secret;
 mod service;
 mod session;
@@ -96,6 +97,10 @@ pub use clerk::keys::KeyKind;
 /// Token newtypes with redacted `Debug`, from the `oauth2` crate.
 pub use engine::{ApiResult, ApiWarning};
 pub use error::{chain, Error, Result, Rule};
+pub use mcp::{
+    shown_text, McpCallResult, McpContent, McpFault, McpItem, McpListing, McpServer, McpTool,
+    McpTools, Revision,
+};
 pub use oauth2::{AccessToken, RefreshToken};
 pub use secret::Secret;
 pub use service::{

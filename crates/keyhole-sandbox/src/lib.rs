@@ -71,6 +71,46 @@ pub struct ApiUrls {
     pub accepts_strict: String,
 }
 
+/// The MCP servers (`sandbox/mcp.mjs`, one port). Every protected one is behind Clerk's
+/// `@clerk/mcp-tools` and `@clerk/express` with its own URL as the token audience, serves RFC 9728
+/// metadata at `/.well-known/oauth-protected-resource` + its path, and offers the tools `echo`,
+/// `whoami`, `slow`, `markup` (HTML and control characters) and `fail` (`isError`), two per
+/// `tools/list` page.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct McpUrls {
+    /// The official TypeScript SDK (`@modelcontextprotocol/sdk` 1.32.2: up to 2025-11-25,
+    /// `initialize`, `Mcp-Session-Id`, answers as SSE).
+    pub sdk: String,
+    /// A 2026-07-28 server written from the spec (`server/discover`, `_meta`, `Mcp-Method` /
+    /// `Mcp-Name`), its messages checked against the vendored `schema.json`.
+    pub modern: String,
+    /// The SDK server whose challenge names metadata that is not served (404).
+    pub no_prm: String,
+    /// The SDK server whose metadata names another `resource` (`sdk`'s).
+    pub wrong_prm: String,
+    /// The SDK server that checks no audience: a token for another resource is let in.
+    pub any_audience: String,
+    /// The SDK server answering 500 (not 401) to a request without a token.
+    pub error_500: String,
+    /// Not MCP: an HTML page (200).
+    pub html: String,
+    /// Not MCP: 404.
+    pub not_found: String,
+    /// Not MCP: JSON that is not JSON-RPC (200).
+    pub not_jsonrpc: String,
+    /// An SSE answer that never ends (a notification every 50 ms, never the response).
+    pub forever: String,
+    /// 100 MB of JSON.
+    pub huge: String,
+    /// 100 MB in one SSE event.
+    pub huge_sse: String,
+    /// `POST`: drops every SDK session, so the next request with one gets 404.
+    pub expire_sessions: String,
+    /// `GET`: `sdk_requests`, `modern_requests`, `initializes`, `expired_sessions`,
+    /// `modern_methods`, `schema_checked`, `schema_violations`, `sdk_versions`.
+    pub stats: String,
+}
+
 /// Options for [`Sandbox::start_with`]. `None` means the sandbox's default.
 #[derive(Debug, Clone, Default)]
 pub struct SandboxOptions {
@@ -107,6 +147,7 @@ struct Ready {
     issuer: String,
     client_id: String,
     api: ApiUrls,
+    mcp: McpUrls,
     stats: String,
     access_token_ttl: u32,
     pid: u32,
@@ -129,6 +170,8 @@ pub struct Sandbox {
     /// The registered public client (redirect URI `http://127.0.0.1/callback`, any port).
     pub client_id: String,
     pub api: ApiUrls,
+    /// The MCP servers.
+    pub mcp: McpUrls,
     /// Access token lifetime the provider uses, in seconds.
     pub access_token_ttl: u32,
     /// The node process's id.
@@ -341,6 +384,7 @@ impl Sandbox {
             issuer: ready.issuer,
             client_id: ready.client_id,
             api: ready.api,
+            mcp: ready.mcp,
             access_token_ttl: ready.access_token_ttl,
             pid: ready.pid,
             registration_endpoint: ready.registration_endpoint,
@@ -412,6 +456,26 @@ impl Sandbox {
             return Err(format!("revoke_session: HTTP {status}: {body}"));
         }
         serde_json::from_str(&body).map_err(|e| format!("revoke_session: {e}"))
+    }
+
+    /// The MCP servers' counters ([`McpUrls::stats`]).
+    pub fn mcp_stats(&self) -> Result<serde_json::Value, String> {
+        let (status, body) = http_get(&self.mcp.stats)?;
+        if status != 200 {
+            return Err(format!("mcp stats: HTTP {status}"));
+        }
+        serde_json::from_str(&body).map_err(|e| format!("mcp stats: {e}"))
+    }
+
+    /// Drops every session of the SDK server; how many there were.
+    pub fn expire_mcp_sessions(&self) -> Result<u64, String> {
+        let (status, body) = http_request("POST", &self.mcp.expire_sessions, None)?;
+        if status != 200 {
+            return Err(format!("expire sessions: HTTP {status}: {body}"));
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(&body).map_err(|e| format!("expire sessions: {e}"))?;
+        Ok(value["expired"].as_u64().unwrap_or(0))
     }
 
     /// Whether the node process is still running.

@@ -10,6 +10,7 @@
 
 mod events;
 mod import;
+mod mcp;
 mod setup;
 mod variables;
 
@@ -157,6 +158,8 @@ struct Inner {
     clerk: tokio::sync::Mutex<Option<Arc<ClerkKeeper>>>,
     /// Cancels the Clerk sign-in in progress; a new one replaces (and cancels) it.
     clerk_sign_in: Mutex<Option<CancellationToken>>,
+    /// The MCP servers talked to, one client each.
+    mcp: mcp::McpClients,
 }
 
 /// The front ends' one service. Cheap to clone: clones share everything.
@@ -192,6 +195,7 @@ impl Service {
                 request_in_flight: Mutex::new(None),
                 clerk: tokio::sync::Mutex::new(None),
                 clerk_sign_in: Mutex::new(None),
+                mcp: mcp::McpClients::default(),
             }),
         }
     }

@@ -186,10 +186,14 @@ impl Config {
         self
     }
 
-    /// The keychain account of this configuration's session: one per instance and client, and
-    /// per profile.
+    /// The keychain account of this configuration's session: one per instance and client, per
+    /// RFC 8707 resource when one is asked for (a token for one MCP server or API is not one for
+    /// another: MCP 2025-06-18 §Token Audience Binding), and per profile.
     pub fn account(&self) -> String {
-        let base = crate::session::vault::account_for(&self.issuer, &self.client_id);
+        let mut base = crate::session::vault::account_for(&self.issuer, &self.client_id);
+        if let Some(resource) = &self.resource {
+            base = format!("{base} for {resource}");
+        }
         match &self.profile {
             Some(profile) => format!("{base}#{profile}"),
             None => base,

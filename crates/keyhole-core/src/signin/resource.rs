@@ -115,6 +115,65 @@ pub async fn set_up_from_api(
     })
 }
 
+/// Set up for a resource whose `401` was just seen (an MCP server): its metadata — from the
+/// challenge's `resource_metadata` when there is one, else the well-known locations — and its
+/// authorization server, then settings to sign in with `resource`: `base`'s client ID kept when
+/// `base` names that same issuer (a pre-registered client), else the client Keyhole registered
+/// with it before, else a new registration (RFC 7591). Stores nothing but a registration.
+pub(crate) async fn set_up_for_resource(
+    http: &reqwest::Client,
+    store: &Arc<dyn SecretStore>,
+    api: &Url,
+    challenge: Option<&str>,
+    base: &Settings,
+) -> Result<ApiSetup> {
+    let named = challenge.and_then(|c| bearer_param(c, "resource_metadata"));
+    let resource = match named {
+        Some(raw) => {
+            let url = Url::parse(&raw).map_err(|_| {
+                Error::discovery(format!(
+                    "The server's WWW-Authenticate challenge names resource metadata at {raw:?}, which is not a URL."
+                ))
+            })?;
+            let document = fetch(http, &url).await.map_err(|e| match e {
+                Error::Discovery { message, source } => Error::Discovery {
+                    message: format!(
+                        "The server at {} says its protected-resource metadata (RFC 9728) is at {url}, but {message}; the server must serve it there.",
+                        shown_origin(api)
+                    ),
+                    source,
+                },
+                other => other,
+            })?;
+            check(&document, api, &url, &expected_resource(&url, api))?
+        }
+        None => discover_resource(http, api).await?,
+    };
+    let issuer = pick_authorization_server(&resource, api)?;
+    let same_issuer = base
+        .validate_without_client()
+        .is_ok_and(|config| config.issuer == issuer);
+    let settings = Settings {
+        instance: issuer.clone(),
+        client_id: if same_issuer {
+            base.client_id.clone()
+        } else {
+            String::new()
+        },
+        api_url: api.to_string(),
+        resource: resource.resource.to_string(),
+        ..base.clone()
+    };
+    let (settings, registration) = registration::complete_settings(http, store, &settings).await?;
+    settings.validate()?;
+    Ok(ApiSetup {
+        note: registration.note(&issuer),
+        settings,
+        resource,
+        registration,
+    })
+}
+
 /// The first authorization server, if it is no weaker than the API (RFC 9728 §7.1: an https API
 /// must not send its users to a plain-http server).
 pub(crate) fn pick_authorization_server(resource: &ProtectedResource, api: &Url) -> Result<String> {

@@ -1,0 +1,146 @@
+//! `keyhole-cli mcp tools|call`: an MCP server's tools, and a tool call, through the engine's
+//! MCP client (which signs in when the server asks).
+
+use std::time::Duration;
+
+use keyhole_core::{McpCallResult, McpServer, McpTools, SignInMethod};
+use serde_json::Value;
+
+use crate::cli::{McpArgs, McpCommand};
+use crate::output::{err, out};
+use crate::service::{self, fail, EXIT_HTTP_ERROR, EXIT_SETTINGS};
+
+pub async fn run(command: McpCommand) -> u8 {
+    match command {
+        McpCommand::Tools(args) => {
+            let service = match service_for(&args) {
+                Ok(service) => service,
+                Err(code) => return code,
+            };
+            match service.mcp_tools(&args.url, method(&args)).await {
+                Ok(tools) => print_tools(&tools, args.json),
+                Err(error) => fail(&error),
+            }
+        }
+        McpCommand::Call {
+            mcp: args,
+            tool,
+            args: arguments,
+        } => {
+            // Checked before anything is built or sent: bad JSON costs no request.
+            let arguments: Value = match serde_json::from_str(&arguments) {
+                Ok(value @ Value::Object(_)) => value,
+                Ok(_) => {
+                    err!("error: --args: the arguments must be a JSON object, like '{{\"text\": \"hello\"}}'; nothing was sent.");
+                    return EXIT_SETTINGS;
+                }
+                Err(e) => {
+                    err!("error: --args: not JSON ({e}); give a JSON object, like '{{\"text\": \"hello\"}}'. Nothing was sent.");
+                    return EXIT_SETTINGS;
+                }
+            };
+            let service = match service_for(&args) {
+                Ok(service) => service,
+                Err(code) => return code,
+            };
+            match service
+                .mcp_call(&args.url, &tool, &arguments, method(&args))
+                .await
+            {
+                Ok(result) => print_call(&result, args.json),
+                Err(error) => fail(&error),
+            }
+        }
+    }
+}
+
+fn service_for(args: &McpArgs) -> Result<keyhole_core::Service, u8> {
+    let service = service::service(&args.sign_in.settings, Some(&args.sign_in), None)?;
+    if let Some(secs) = args.max_time {
+        service.set_mcp_timeout(Duration::from_secs(secs));
+    }
+    Ok(service)
+}
+
+/// MCP servers take OAuth access tokens: the browser, or a code on another device.
+fn method(args: &McpArgs) -> SignInMethod {
+    if args.sign_in.device {
+        SignInMethod::Device
+    } else {
+        SignInMethod::Browser
+    }
+}
+
+fn introduce(server: &McpServer) {
+    let name = match (&server.name, &server.version) {
+        (Some(name), Some(version)) => format!("{name} {version}"),
+        (Some(name), None) => name.clone(),
+        _ => "an unnamed server".to_owned(),
+    };
+    err!(
+        "MCP {} with {name} at {}.",
+        server.revision.as_str(),
+        server.url
+    );
+}
+
+fn print_tools(tools: &McpTools, json: bool) -> u8 {
+    if json {
+        return print_json(serde_json::to_value(tools));
+    }
+    introduce(&tools.server);
+    err!(
+        "{} tools ({} page{}):",
+        tools.tools.len(),
+        tools.pages,
+        if tools.pages == 1 { "" } else { "s" }
+    );
+    for tool in &tools.tools {
+        // The name as sent would be what a call needs; shown escaped, like every server text.
+        let name = keyhole_core::shown_text(&tool.name);
+        match &tool.description {
+            Some(description) => out!("{name}\t{}", description.replace('\n', " ")),
+            None => out!("{name}"),
+        }
+    }
+    0
+}
+
+fn print_call(result: &McpCallResult, json: bool) -> u8 {
+    if json {
+        print_json(serde_json::to_value(result));
+    } else {
+        introduce(&result.server);
+        for item in &result.content {
+            out!("{}", item.text);
+        }
+        if let Some(structured) = &result.structured {
+            err!("Structured content:");
+            out!(
+                "{}",
+                serde_json::to_string_pretty(structured).unwrap_or_default()
+            );
+        }
+    }
+    if result.is_error {
+        err!(
+            "The tool {} reported an error (isError).",
+            keyhole_core::shown_text(&result.tool)
+        );
+        return EXIT_HTTP_ERROR;
+    }
+    0
+}
+
+fn print_json(value: serde_json::Result<Value>) -> u8 {
+    match value.and_then(|v| serde_json::to_string_pretty(&v)) {
+        Ok(text) => {
+            out!("{text}");
+            0
+        }
+        Err(e) => {
+            err!("error: could not write the answer as JSON: {e}");
+            70
+        }
+    }
+}

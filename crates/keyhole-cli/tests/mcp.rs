@@ -1,0 +1,130 @@
+//! `keyhole-cli mcp tools|call` run as a process against the sandbox's real MCP servers (the
+//! official SDK behind @clerk/mcp-tools, and the 2026-07-28 server), signing in with the sandbox's
+//! login script as the browser when the server's 401 asks for it.
+
+mod common;
+
+use common::{failed_with, json, login, settings, succeeded, text, Cli};
+
+fn mcp<'a>(sub: &'a str, url: &'a str, browser: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["mcp", sub, "--url", url, "--browser-command", browser];
+    args.extend(settings(keyhole_sandbox::shared()));
+    args
+}
+
+#[test]
+fn mcp_tools_signs_in_from_the_servers_401_and_lists_every_page() {
+    let sb = keyhole_sandbox::shared();
+    let cli = Cli::new("mcp_tools");
+    let browser = login("user_2clitools");
+    let mut args = mcp("tools", &sb.mcp.sdk, &browser);
+    args.push("--json");
+    let out = cli.run(&args);
+    let listed = json(&out);
+    assert_eq!(listed["server"]["revision"], "2025-11-25");
+    assert_eq!(listed["pages"], 3);
+    let names: Vec<&str> = listed["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["echo", "whoami", "slow", "markup", "fail"]);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("asks for a sign-in"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("signing in for the resource {}", sb.mcp.sdk)),
+        "{stderr}"
+    );
+
+    // Without --json: the revision on stderr, one tool a line on stdout.
+    let out = cli.run(&mcp("tools", &sb.mcp.modern, &login("user_2clitools")));
+    let stderr = succeeded(&out);
+    assert!(
+        stderr.contains("MCP 2026-07-28 with keyhole-sandbox-mcp 1.0.0"),
+        "{stderr}"
+    );
+    assert!(text(&out.stdout).starts_with("echo\tSays back the text it is given.\n"));
+}
+
+#[test]
+fn mcp_call_calls_whoami_and_echo_with_json_arguments() {
+    let sb = keyhole_sandbox::shared();
+    let cli = Cli::new("mcp_call");
+    let browser = login("user_2clicall");
+    let mut args = mcp("call", &sb.mcp.modern, &browser);
+    args.extend(["whoami", "--json"]);
+    let answer = json(&cli.run(&args));
+    assert_eq!(answer["server"]["revision"], "2026-07-28");
+    assert_eq!(answer["structured"]["userId"], "user_2clicall");
+    assert_eq!(answer["isError"], false);
+
+    let mut args = mcp("call", &sb.mcp.sdk, &browser);
+    args.extend(["echo", "--args", r#"{"text": "hi from the CLI"}"#]);
+    let out = cli.run(&args);
+    succeeded(&out);
+    assert!(
+        text(&out.stdout).starts_with("hi from the CLI\n"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn mcp_call_with_args_that_are_not_a_json_object_exits_2_before_anything_is_sent() {
+    // Nothing listens there: had anything been sent, the exit would be 4 (unreachable).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let cli = Cli::new("mcp_bad_args");
+    for (given, says) in [
+        ("{oops", "--args: not JSON"),
+        ("[1, 2]", "--args: the arguments must be a JSON object"),
+    ] {
+        let out = cli.run(&["mcp", "call", "--url", &url, "echo", "--args", given]);
+        let stderr = failed_with(&out, 2);
+        assert!(stderr.contains(says), "{given}: {stderr}");
+        assert!(
+            stderr.contains("Nothing was sent") || stderr.contains("nothing was sent"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_tool_result_with_is_error_exits_1_like_a_failed_answer() {
+    let sb = keyhole_sandbox::shared();
+    let cli = Cli::new("mcp_is_error");
+    let browser = login("user_2clifail");
+    let mut args = mcp("call", &sb.mcp.sdk, &browser);
+    args.push("fail");
+    let out = cli.run(&args);
+    let stderr = failed_with(&out, 1);
+    assert!(
+        stderr.contains("The tool fail reported an error (isError)."),
+        "{stderr}"
+    );
+    assert_eq!(text(&out.stdout), "this tool always fails\n");
+}
+
+#[test]
+fn a_url_that_is_no_mcp_server_exits_1_saying_what_it_answered() {
+    let sb = keyhole_sandbox::shared();
+    let cli = Cli::new("mcp_not_mcp");
+    let out = cli.run(&["mcp", "tools", "--url", &sb.mcp.html]);
+    let stderr = failed_with(&out, 1);
+    assert!(
+        stderr.contains("is not an MCP server: it answers with an HTML page"),
+        "{stderr}"
+    );
+    // A stream that never ends is given up at --max-time, as an API that does not answer (4).
+    let out = cli.run(&["mcp", "tools", "--url", &sb.mcp.forever, "--max-time", "1"]);
+    let stderr = failed_with(&out, 4);
+    assert!(
+        stderr.contains("did not answer server/discover within 1.0 s"),
+        "{stderr}"
+    );
+}

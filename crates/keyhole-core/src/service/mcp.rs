@@ -1,0 +1,270 @@
+//! The service's MCP side: a server's tools, resources and prompts, and a tool call, from its URL
+//! alone. A request goes with the session's access token when the settings in force are set up
+//! for that server; a `401` leads through the server's RFC 9728 metadata to its authorization
+//! server and a sign-in with RFC 8707 `resource` = the server (the set-up order's rules:
+//! registration, the stored client, PKCE, `iss`), then the request goes again, once.
+//!
+//! What a set-up for a server finds is kept for this run only (the settings are not written):
+//! the registration and the session are in the keychain, keyed by issuer, client and resource,
+//! so the next run finds both again behind the same `401`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use url::Url;
+
+use super::{lock, Resumed, Service};
+use crate::error::{Error, Result};
+use crate::http::shown_origin;
+use crate::mcp::{McpCallResult, McpClient, McpFault, McpLimits, McpListing, McpTools};
+use crate::settings::config::Settings;
+use crate::signin::SignInMethod;
+
+/// The MCP clients of this service, one per endpoint, with the settings that signed in for it.
+#[derive(Default)]
+pub(super) struct McpClients {
+    by_url: Mutex<HashMap<String, Entry>>,
+    limits: Mutex<Option<McpLimits>>,
+}
+
+#[derive(Clone)]
+struct Entry {
+    client: Arc<McpClient>,
+    /// The settings whose session the server let in, once one did.
+    authorized: Option<Settings>,
+}
+
+enum Op<'a> {
+    Tools,
+    Call(&'a str, &'a Value),
+    Listing(&'static str),
+}
+
+enum Answer {
+    Tools(McpTools),
+    Call(McpCallResult),
+    Listing(McpListing),
+}
+
+impl Service {
+    /// How long each MCP request may take (default 30 s, the API's), for the servers talked to
+    /// from now on (the CLI's `--max-time`).
+    pub fn set_mcp_timeout(&self, timeout: std::time::Duration) {
+        let limits = McpLimits {
+            timeout,
+            ..McpLimits::default()
+        };
+        *lock(&self.inner.mcp.limits) = Some(limits);
+        lock(&self.inner.mcp.by_url).clear();
+    }
+
+    /// The tools of the MCP server at `url`, every page read; signs in (with `method`) when the
+    /// server asks for it.
+    pub async fn mcp_tools(&self, url: &str, method: SignInMethod) -> Result<McpTools> {
+        match self.mcp(url, method, Op::Tools).await? {
+            Answer::Tools(tools) => Ok(tools),
+            _ => unreachable!("tools/list answers with tools"),
+        }
+    }
+
+    /// Calls `tool` of the MCP server at `url` with `arguments` (a JSON object). A result with
+    /// `isError` is an answer ([`McpCallResult::is_error`]), not an `Err`.
+    pub async fn mcp_call(
+        &self,
+        url: &str,
+        tool: &str,
+        arguments: &Value,
+        method: SignInMethod,
+    ) -> Result<McpCallResult> {
+        if !arguments.is_object() {
+            return Err(Error::setting(
+                "arguments",
+                "A tool's arguments are a JSON object, like {\"text\": \"hello\"}; nothing was sent.",
+            ));
+        }
+        match self.mcp(url, method, Op::Call(tool, arguments)).await? {
+            Answer::Call(result) => Ok(result),
+            _ => unreachable!("tools/call answers with a result"),
+        }
+    }
+
+    /// The resources of the MCP server at `url` (none, and `offered: false`, when it offers
+    /// none).
+    pub async fn mcp_resources(&self, url: &str, method: SignInMethod) -> Result<McpListing> {
+        match self.mcp(url, method, Op::Listing("resources")).await? {
+            Answer::Listing(listing) => Ok(listing),
+            _ => unreachable!("resources/list answers with a listing"),
+        }
+    }
+
+    /// The prompts of the MCP server at `url`, as [`Service::mcp_resources`].
+    pub async fn mcp_prompts(&self, url: &str, method: SignInMethod) -> Result<McpListing> {
+        match self.mcp(url, method, Op::Listing("prompts")).await? {
+            Answer::Listing(listing) => Ok(listing),
+            _ => unreachable!("prompts/list answers with a listing"),
+        }
+    }
+
+    async fn mcp(&self, url: &str, method: SignInMethod, op: Op<'_>) -> Result<Answer> {
+        let url = crate::settings::config::parse_api_url(url)?;
+        let entry = self.mcp_entry(&url);
+        let token = self.mcp_token(&url, &entry).await?;
+        let challenge = match run(&entry.client, &op, token.as_deref()).await {
+            Err(Error::Mcp {
+                fault: McpFault::Unauthorized,
+                challenge,
+                ..
+            }) => challenge,
+            other => return other,
+        };
+        if token.is_some() {
+            tracing::info!(url = %shown_origin(&url), "the MCP server refused the token: setting up again");
+        }
+        let resumed = self.mcp_sign_in(&url, challenge.as_deref(), method).await?;
+        let mut outcome = run(&entry.client, &op, Some(&self.mcp_fresh_token(&url).await?)).await;
+        if resumed == Resumed::Stored && is_unauthorized(&outcome) {
+            // The kept session's token was refused (revoked, or from before a change at the
+            // server): a new sign-in, once.
+            self.notice("The MCP server refused the kept session's token; signing in again.");
+            self.sign_in(method).await?;
+            outcome = run(&entry.client, &op, Some(&self.mcp_fresh_token(&url).await?)).await;
+        }
+        match outcome {
+            Err(Error::Mcp {
+                fault: McpFault::Unauthorized,
+                challenge,
+                code,
+                ..
+            }) => Err(Error::Mcp {
+                fault: McpFault::Unauthorized,
+                message: format!(
+                    "The MCP server at {} refused the token Keyhole just got for it from {} (for the resource {}): the server's token check and its metadata disagree (audience, issuer or the resource it names); fix the server.",
+                    shown_origin(&url),
+                    self.settings().instance,
+                    self.settings().resource,
+                ),
+                code,
+                challenge,
+            }),
+            Ok(answer) => {
+                let mut clients = lock(&self.inner.mcp.by_url);
+                if let Some(entry) = clients.get_mut(url.as_str()) {
+                    entry.authorized = Some(self.settings());
+                }
+                Ok(answer)
+            }
+            other => other,
+        }
+    }
+
+    fn mcp_entry(&self, url: &Url) -> Entry {
+        let limits = lock(&self.inner.mcp.limits).unwrap_or_default();
+        lock(&self.inner.mcp.by_url)
+            .entry(url.to_string())
+            .or_insert_with(|| Entry {
+                client: Arc::new(McpClient::new(url.clone(), limits)),
+                authorized: None,
+            })
+            .clone()
+    }
+
+    /// The token to send first: the session's, when the settings in force are the ones that
+    /// signed in for this server, or are set up for it (its URL as the resource or the API URL);
+    /// None otherwise, or when no session is kept (the server's 401 then starts the set-up).
+    async fn mcp_token(&self, url: &Url, entry: &Entry) -> Result<Option<String>> {
+        let settings = self.settings();
+        let same =
+            |field: &str| field.trim().trim_end_matches('/') == url.as_str().trim_end_matches('/');
+        let set_up_for = entry.authorized.as_ref() == Some(&settings)
+            || same(&settings.resource)
+            || (settings.resource.trim().is_empty() && same(&settings.api_url));
+        if !set_up_for || settings.instance.trim().is_empty() {
+            return Ok(None);
+        }
+        match self.fresh_session().await {
+            Ok(session) => {
+                self.mcp_may_send(url)?;
+                Ok(Some(session.tokens.access_token.secret().to_owned()))
+            }
+            Err(error) => {
+                tracing::debug!(kind = error.kind(), "no kept session for the MCP server");
+                Ok(None)
+            }
+        }
+    }
+
+    async fn mcp_fresh_token(&self, url: &Url) -> Result<String> {
+        self.mcp_may_send(url)?;
+        let session = self.fresh_session().await?;
+        Ok(session.tokens.access_token.secret().to_owned())
+    }
+
+    /// RFC 6750 §5.3: never the token in cleartext off this machine, unless allowed (said then).
+    fn mcp_may_send(&self, url: &Url) -> Result<()> {
+        let allowed: Vec<url::Origin> = self
+            .inner
+            .options
+            .cleartext_api_origins
+            .iter()
+            .map(Url::origin)
+            .collect();
+        for warning in crate::engine::cleartext_warnings(url, "access token", &allowed)? {
+            self.notice(warning.message);
+        }
+        Ok(())
+    }
+
+    /// The set-up for the server behind `url` (its metadata, its authorization server, a client)
+    /// adopted for this run, then the session: kept, or a sign-in with `method`.
+    async fn mcp_sign_in(
+        &self,
+        url: &Url,
+        challenge: Option<&str>,
+        method: SignInMethod,
+    ) -> Result<Resumed> {
+        self.notice(format!(
+            "The MCP server at {} asks for a sign-in: reading its protected-resource metadata…",
+            shown_origin(url)
+        ));
+        let base = self.settings();
+        let setup = crate::signin::resource::set_up_for_resource(
+            self.http(),
+            &self.inner.options.secrets,
+            url,
+            challenge,
+            &base,
+        )
+        .await?;
+        self.notice(format!(
+            "The MCP server names {} as its authorization server; signing in for the resource {}.",
+            setup.settings.instance, setup.settings.resource
+        ));
+        if let Some(note) = &setup.note {
+            self.notice(note.clone());
+        }
+        // For this run: the app's REST settings stay as saved.
+        lock(&self.inner.chosen).settings = setup.settings;
+        self.follow_account();
+        let (_, resumed) = self.session_or_sign_in(method).await?;
+        Ok(resumed)
+    }
+}
+
+async fn run(client: &McpClient, op: &Op<'_>, token: Option<&str>) -> Result<Answer> {
+    Ok(match op {
+        Op::Tools => Answer::Tools(client.tools(token).await?),
+        Op::Call(tool, arguments) => Answer::Call(client.call(tool, arguments, token).await?),
+        Op::Listing(kind) => Answer::Listing(client.listing(kind, token).await?),
+    })
+}
+
+fn is_unauthorized(outcome: &Result<Answer>) -> bool {
+    matches!(
+        outcome,
+        Err(Error::Mcp {
+            fault: McpFault::Unauthorized,
+            ..
+        })
+    )
+}

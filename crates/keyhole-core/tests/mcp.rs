@@ -1,0 +1,345 @@
+//! The MCP client against the sandbox's real MCP servers (sandbox/mcp.mjs): the official
+//! TypeScript SDK behind Clerk's @clerk/mcp-tools, a 2026-07-28 server checked against the spec's
+//! schema, their broken variants and URLs that are no MCP server at all. Sign-ins go through the
+//! sandbox's provider with the login stand-in as the browser.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use keyhole_core::{
+    Browser, Event, McpFault, MemoryStore, Revision, Rule, Service, ServiceOptions, Settings,
+    SignInMethod,
+};
+use keyhole_sandbox::{Sandbox, SandboxOptions};
+use serde_json::json;
+use url::Url;
+
+/// The login stand-in as the browser, counting how often a sign-in opened it.
+struct Login {
+    opens: AtomicUsize,
+    who: &'static str,
+}
+
+impl Browser for Login {
+    fn open(&self, url: &Url) -> Result<(), String> {
+        self.opens.fetch_add(1, Ordering::SeqCst);
+        let (url, who) = (url.to_string(), self.who);
+        std::thread::spawn(move || keyhole_sandbox::http_login(&url, who));
+        Ok(())
+    }
+}
+
+struct Fixture {
+    service: Service,
+    login: Arc<Login>,
+    notices: Arc<Mutex<Vec<String>>>,
+}
+
+fn fixture(settings: Settings, who: &'static str) -> Fixture {
+    let login = Arc::new(Login {
+        opens: AtomicUsize::new(0),
+        who,
+    });
+    let notices = Arc::new(Mutex::new(Vec::new()));
+    let heard = Arc::clone(&notices);
+    let service = Service::new(ServiceOptions {
+        settings,
+        profile: None,
+        profiles: None,
+        secrets: Arc::new(MemoryStore::default()),
+        keychain_service: "dev.keyhole.test.mcp".into(),
+        browser: login.clone(),
+        sign_in_timeout: Duration::from_secs(30),
+        settings_store: None,
+        events: Arc::new(move |event| {
+            if let Event::Notice(text) = event {
+                heard.lock().unwrap().push(text);
+            }
+        }),
+        background: None,
+        trusted_endpoint_origins: Vec::new(),
+        cleartext_api_origins: Vec::new(),
+    });
+    Fixture {
+        service,
+        login,
+        notices,
+    }
+}
+
+/// Settings naming the sandbox's provider and its pre-registered client, nothing about MCP.
+fn sandbox_client(sb: &Sandbox) -> Settings {
+    Settings {
+        instance: sb.issuer.clone(),
+        client_id: sb.client_id.clone(),
+        ..Settings::default()
+    }
+}
+
+const BROWSER: SignInMethod = SignInMethod::Browser;
+
+#[tokio::test]
+async fn the_sdk_server_leads_from_its_401_to_a_sign_in_for_it_then_lists_and_calls_its_tools() {
+    let sb = keyhole_sandbox::shared();
+    let f = fixture(sandbox_client(sb), "user_2mcpsdk");
+    let url = &sb.mcp.sdk;
+
+    let listed = f.service.mcp_tools(url, BROWSER).await.expect("tools");
+    assert_eq!(listed.server.revision, Revision::V2025_11_25);
+    assert_eq!(listed.server.name.as_deref(), Some("keyhole-sandbox-mcp"));
+    let names: Vec<&str> = listed.tools.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["echo", "whoami", "slow", "markup", "fail"]);
+    assert_eq!(listed.pages, 3, "two tools a page");
+    assert_eq!(listed.tools[0].input_schema["required"], json!(["text"]));
+    // The 401 named the metadata; the metadata the provider; the sign-in was for this resource.
+    assert_eq!(f.login.opens.load(Ordering::SeqCst), 1);
+    assert_eq!(f.service.settings().resource, *url);
+    let said = f.notices.lock().unwrap().join("\n");
+    assert!(
+        said.contains(&format!("names {} as its authorization server", sb.issuer)),
+        "{said}"
+    );
+
+    let who = f
+        .service
+        .mcp_call(url, "whoami", &json!({}), BROWSER)
+        .await
+        .expect("whoami");
+    let structured = who.structured.expect("structured content");
+    assert_eq!(structured["userId"], "user_2mcpsdk");
+    assert_eq!(structured["clientId"], sb.client_id.as_str());
+
+    let echo = f
+        .service
+        .mcp_call(url, "echo", &json!({"text": "hello, MCP"}), BROWSER)
+        .await
+        .expect("echo");
+    assert!(!echo.is_error);
+    assert_eq!(echo.content[0].kind, "text");
+    assert_eq!(echo.content[0].text, "hello, MCP");
+
+    // HTML and control characters come back as text to show, never as raw control bytes.
+    let markup = f
+        .service
+        .mcp_call(url, "markup", &json!({}), BROWSER)
+        .await
+        .expect("markup");
+    let text = &markup.content[0].text;
+    assert!(
+        text.starts_with("<script>alert(\"x\")</script><b>bold</b>\\u{0007}\\u{001b}[31m"),
+        "{text}"
+    );
+    assert!(!text.chars().any(|c| c.is_control()), "{text:?}");
+
+    // isError is an answer, not a failure of the call.
+    let failed = f
+        .service
+        .mcp_call(url, "fail", &json!({}), BROWSER)
+        .await
+        .expect("an answer");
+    assert!(failed.is_error);
+    assert_eq!(failed.content[0].text, "this tool always fails");
+
+    let resources = f
+        .service
+        .mcp_resources(url, BROWSER)
+        .await
+        .expect("resources");
+    assert!(resources.offered);
+    assert_eq!(resources.items[0].uri.as_deref(), Some("sandbox://readme"));
+    let prompts = f.service.mcp_prompts(url, BROWSER).await.expect("prompts");
+    assert_eq!(prompts.items[0].name, "greet");
+    // One sign-in for all of it.
+    assert_eq!(f.login.opens.load(Ordering::SeqCst), 1);
+
+    // A JSON-RPC error (an unknown tool) says what the server said.
+    let err = f
+        .service
+        .mcp_call(url, "nope", &json!({}), BROWSER)
+        .await
+        .expect_err("unknown tool");
+    assert_eq!(err.mcp_fault(), Some(McpFault::RpcError), "{err}");
+    assert!(err.to_string().contains("Unknown tool: nope"), "{err}");
+}
+
+#[tokio::test]
+async fn from_its_url_alone_the_2026_07_28_server_gets_a_registration_a_sign_in_and_discover() {
+    let sb = keyhole_sandbox::shared();
+    // No instance, no client ID: everything from the server's 401.
+    let f = fixture(Settings::default(), "user_2mcpmodern");
+    let url = &sb.mcp.modern;
+    let before = sb.mcp_stats().unwrap()["modern_methods"]["server/discover"]
+        .as_u64()
+        .unwrap_or(0);
+
+    let listed = f.service.mcp_tools(url, BROWSER).await.expect("tools");
+    assert_eq!(listed.server.revision, Revision::V2026_07_28);
+    assert_eq!(listed.tools.len(), 5);
+    assert_eq!(listed.pages, 3);
+    let settings = f.service.settings();
+    assert_eq!(settings.instance, sb.issuer);
+    assert_ne!(
+        settings.client_id, sb.client_id,
+        "registered (RFC 7591), not the sandbox's own"
+    );
+    assert_eq!(settings.resource, *url);
+
+    let who = f
+        .service
+        .mcp_call(url, "whoami", &json!({}), BROWSER)
+        .await
+        .expect("whoami");
+    assert_eq!(
+        who.structured.expect("structured")["userId"],
+        "user_2mcpmodern"
+    );
+    // The slow tool answers as an SSE stream; the answer is read from it.
+    let slow = f
+        .service
+        .mcp_call(url, "slow", &json!({"ms": 20}), BROWSER)
+        .await
+        .expect("slow");
+    assert_eq!(slow.content[0].text, "slept 20 ms");
+    assert!(
+        f.service
+            .mcp_prompts(url, BROWSER)
+            .await
+            .expect("prompts")
+            .offered
+    );
+
+    let stats = sb.mcp_stats().unwrap();
+    assert!(stats["modern_methods"]["server/discover"].as_u64().unwrap() > before);
+    // Every request Keyhole sent, and every answer, matched the 2026-07-28 schema (the peer
+    // checks both and refuses a request that does not).
+    assert_eq!(stats["schema_violations"], json!([]), "{stats}");
+    assert_eq!(f.login.opens.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_token_for_one_server_is_not_sent_as_one_for_another() {
+    let sb = keyhole_sandbox::shared();
+    let f = fixture(sandbox_client(sb), "user_2mcptwo");
+    f.service
+        .mcp_tools(&sb.mcp.sdk, BROWSER)
+        .await
+        .expect("sdk");
+    // The other server checks its audience: the first token is refused, so Keyhole signs in for
+    // the second resource, and each keeps its own session.
+    let modern = f
+        .service
+        .mcp_tools(&sb.mcp.modern, BROWSER)
+        .await
+        .expect("modern");
+    assert_eq!(modern.server.revision, Revision::V2026_07_28);
+    assert_eq!(f.login.opens.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_session_the_server_forgot_is_initialized_once_more() {
+    let sb = Sandbox::start_with(SandboxOptions::default())
+        .expect("a sandbox of its own, to count initializes");
+    let f = fixture(sandbox_client(&sb), "user_2mcpsession");
+    f.service
+        .mcp_tools(&sb.mcp.sdk, BROWSER)
+        .await
+        .expect("tools");
+    let initializes = sb.mcp_stats().unwrap()["initializes"].as_u64().unwrap();
+    assert_eq!(sb.expire_mcp_sessions().unwrap(), 1);
+
+    let echo = f
+        .service
+        .mcp_call(&sb.mcp.sdk, "echo", &json!({"text": "again"}), BROWSER)
+        .await
+        .expect("echo after the session expired");
+    assert_eq!(echo.content[0].text, "again");
+    assert_eq!(
+        sb.mcp_stats().unwrap()["initializes"].as_u64().unwrap(),
+        initializes + 1
+    );
+}
+
+#[tokio::test]
+async fn urls_that_are_no_mcp_server_are_refused_saying_what_they_answered() {
+    let sb = keyhole_sandbox::shared();
+    let f = fixture(Settings::default(), "user_2unused");
+    for (url, says) in [
+        (&sb.mcp.html, "answers with an HTML page"),
+        (&sb.mcp.not_found, "answers 404 Not Found"),
+        (&sb.mcp.not_jsonrpc, "answers JSON that is not JSON-RPC 2.0"),
+    ] {
+        let err = f.service.mcp_tools(url, BROWSER).await.expect_err(url);
+        assert_eq!(err.mcp_fault(), Some(McpFault::NotMcp), "{url}: {err}");
+        assert!(err.to_string().contains(says), "{url}: {err}");
+        assert!(err.to_string().contains("is not an MCP server"), "{err}");
+    }
+    assert_eq!(f.login.opens.load(Ordering::SeqCst), 0);
+    // Arguments that are not an object are refused before anything is sent.
+    let err = f
+        .service
+        .mcp_call(&sb.mcp.html, "echo", &json!(["x"]), BROWSER)
+        .await
+        .expect_err("not an object");
+    assert_eq!(err.kind(), "invalid_setting", "{err}");
+}
+
+#[tokio::test]
+async fn a_stream_that_never_ends_and_an_answer_of_100_mb_are_cut_off() {
+    let sb = keyhole_sandbox::shared();
+    let f = fixture(Settings::default(), "user_2unused");
+    f.service.set_mcp_timeout(Duration::from_millis(700));
+    let started = std::time::Instant::now();
+    let err = f
+        .service
+        .mcp_tools(&sb.mcp.forever, BROWSER)
+        .await
+        .expect_err("forever");
+    assert_eq!(err.mcp_fault(), Some(McpFault::Timeout), "{err}");
+    assert!(err.to_string().contains("never the response"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "stopped at the timeout, not later"
+    );
+    let f = fixture(Settings::default(), "user_2unused");
+    for url in [&sb.mcp.huge, &sb.mcp.huge_sse] {
+        let err = f.service.mcp_tools(url, BROWSER).await.expect_err(url);
+        assert!(err.to_string().contains("more than 4 MiB"), "{err}");
+        assert_eq!(err.mcp_fault(), Some(McpFault::TooLarge), "{url}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn broken_authorization_is_refused_by_the_rule_it_breaks() {
+    let sb = keyhole_sandbox::shared();
+    let f = fixture(sandbox_client(sb), "user_2unused");
+    // The metadata its challenge names is not served.
+    let err = f
+        .service
+        .mcp_tools(&sb.mcp.no_prm, BROWSER)
+        .await
+        .expect_err("no PRM");
+    assert_eq!(err.kind(), "discovery", "{err}");
+    assert!(
+        err.to_string()
+            .contains("protected-resource metadata (RFC 9728)"),
+        "{err}"
+    );
+    // The metadata names another resource (RFC 9728 §3.3).
+    let err = f
+        .service
+        .mcp_tools(&sb.mcp.wrong_prm, BROWSER)
+        .await
+        .expect_err("wrong PRM");
+    assert_eq!(err.rule(), Some(Rule::ResourceMismatch), "{err}");
+    // 500 where a 401 belongs: no sign-in starts from it.
+    let err = f
+        .service
+        .mcp_tools(&sb.mcp.error_500, BROWSER)
+        .await
+        .expect_err("500");
+    assert_eq!(err.mcp_fault(), Some(McpFault::HttpStatus), "{err}");
+    assert_eq!(f.login.opens.load(Ordering::SeqCst), 0);
+}
