@@ -290,9 +290,14 @@ impl Prepared {
 impl ApiRequest {
     /// `GET url` with the token, as the tutorial's component does.
     pub fn get(url: &Url) -> ApiRequest {
+        ApiRequest::get_text(url.as_str())
+    }
+
+    /// `GET text` with the token, `text` kept as written (it may hold `{{variables}}`).
+    pub(crate) fn get_text(text: &str) -> ApiRequest {
         ApiRequest {
             method: Method::Get,
-            url: url.to_string(),
+            url: text.to_owned(),
             query: Vec::new(),
             headers: Vec::new(),
             body: RequestBody::None,

@@ -280,25 +280,24 @@ fn resolve_request_body<'a>(
 fn resolve_schema<'a>(doc: &'a OpenAPI, schema: &'a ReferenceOr<Schema>) -> Option<&'a Schema> {
     match schema {
         ReferenceOr::Item(s) => Some(s),
-        ReferenceOr::Reference { reference } => component(
-            reference,
-            "#/components/schemas/",
-            doc.components.as_ref(),
-            |c| &c.schemas,
-        ),
+        ReferenceOr::Reference { reference } => schema_component(doc, reference),
     }
 }
 
 fn resolve_boxed<'a>(doc: &'a OpenAPI, schema: &'a ReferenceOr<Box<Schema>>) -> Option<&'a Schema> {
     match schema {
         ReferenceOr::Item(s) => Some(s),
-        ReferenceOr::Reference { reference } => component(
-            reference,
-            "#/components/schemas/",
-            doc.components.as_ref(),
-            |c| &c.schemas,
-        ),
+        ReferenceOr::Reference { reference } => schema_component(doc, reference),
     }
+}
+
+fn schema_component<'a>(doc: &'a OpenAPI, reference: &str) -> Option<&'a Schema> {
+    component(
+        reference,
+        "#/components/schemas/",
+        doc.components.as_ref(),
+        |c| &c.schemas,
+    )
 }
 
 fn first_example(

@@ -347,23 +347,6 @@ fn looks_like_json(text: &str) -> bool {
     t.starts_with('{') || t.starts_with('[')
 }
 
-impl ApiRequest {
-    /// `GET text` with the token, `text` kept as written (it may hold `{{variables}}`).
-    pub(crate) fn get_text(text: &str) -> ApiRequest {
-        ApiRequest {
-            method: Method::Get,
-            url: text.to_owned(),
-            query: Vec::new(),
-            headers: Vec::new(),
-            body: RequestBody::None,
-            send_token: true,
-            token_type: None,
-            timeout_secs: None,
-            name: None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
