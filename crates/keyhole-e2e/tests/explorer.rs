@@ -145,7 +145,8 @@ async fn a_post_with_a_header_and_a_json_body_reaches_the_echo_endpoint_and_the_
     let app = App::launch(TEST, profile.clone()).await;
     app.wait_state("signedIn", SIGN_IN_WAIT).await;
     let dark = prefers_dark(&app).await;
-    // The tab came back with the request as it was left (issue 17, part 3): send it as it is.
+    // The tab came back with the request as it was left (issue 17, part 3); its body may be the
+    // invalid one typed last (when the tabs were saved after it), so it gets a valid one again.
     assert_eq!(app.value("#request-method").await, "POST");
     assert!(
         app.value("#request-url")
@@ -154,6 +155,9 @@ async fn a_post_with_a_header_and_a_json_body_reaches_the_echo_endpoint_and_the_
         "{}",
         app.context().await
     );
+    open_section(&app, "request-body-section").await;
+    app.fill("#request-body", r#"{"hello": "world", "n": 1}"#)
+        .await;
     app.call_api_for_data().await;
     open_section(&app, "api-headers").await;
     screenshot_if_dark(&app, TEST, &dark, "answer-dark", "#api-result").await;
@@ -694,7 +698,11 @@ async fn tabs_keep_their_own_request_and_answer_over_a_restart_and_the_history_t
         let statuses = saved["tabs"].as_array().map_or(0, |tabs| {
             tabs.iter().filter(|t| t["status"].is_string()).count()
         });
-        if statuses == 2 && saved["active"] == 1 {
+        // Saved after the move: the echo tab first (a save from before it had the same `active`).
+        if statuses == 2
+            && saved["active"] == 1
+            && saved["tabs"][0]["request"]["url"] == sandbox.api.echo.as_str()
+        {
             break;
         }
         assert!(
