@@ -2,7 +2,7 @@
 
 import * as api from "./api.js";
 import { defaultTokenType, requestFor } from "./request.js";
-import { tabsShown, tabsSnapshot } from "./tabs.js";
+import { tabsSnapshot } from "./tabs.js";
 import { initialState, needsRegistration, next, settingsFromForm } from "./state.js";
 import { updateAbout, updateChrome, updateClock, updateSetUpOffer, view } from "./view.js";
 
@@ -23,7 +23,6 @@ function dispatch(event) {
   const prev = state;
   state = next(prev, event);
   if (state === prev) return; // ignored by the state machine: no render, no command
-  if (event.type === "tabClosed") dropAnswerOf(prev, state, event.id);
   keepTabs();
   lastEventType = event.type;
   if (event.type === "tick") updateClock(root, state);
@@ -63,14 +62,6 @@ function headerSplit(prev, now, event) {
 function updateUrlField() {
   const url = document.getElementById("request-url");
   if (url && url.value !== state.request.url) url.value = state.request.url;
-}
-
-/** A closed tab's answer is freed where the shell keeps it (the answer viewer's store). */
-function dropAnswerOf(prev, now, id) {
-  const closed = tabsShown(prev).find((t) => t.id === id);
-  const answerId = closed?.api?.result?.answerId;
-  if (!closed || now.tabs.list.some((t) => t.id === id) || answerId == null) return;
-  if (typeof api.dropAnswer === "function") api.dropAnswer(answerId).catch(() => {});
 }
 
 let savedTabs = null;
@@ -197,6 +188,10 @@ async function settle(promise, ok, fail) {
   dispatch(ok(value));
 }
 
+const toRequestError = async () => focusRequestError();
+const toUrl = async () => document.getElementById("request-url")?.focus();
+const toActiveTab = async () => document.getElementById(`tab-${state.tabs.active}`)?.focus();
+
 const effects = {
   async saveClicked() {
     // Another instance may keep another Clerk session (or none), and other keys.
@@ -262,36 +257,17 @@ const effects = {
     // Success needs no event: the pending send_request rejects with kind "cancelled".
     await settle(api.cancelRequest(), () => ({ type: "noop" }), (error) => ({ type: "unexpectedError", error }));
   },
-  async apiFailed() {
-    focusRequestError();
-  },
-  async matrixFailed() {
-    focusRequestError();
-  },
-  async curlFailed() {
-    focusRequestError();
-  },
-  async historyOpened() {
-    document.getElementById("request-url")?.focus();
-  },
-  async historyOpenedInTab() {
-    document.getElementById("request-url")?.focus();
-  },
-  async tabNew() {
-    document.getElementById("request-url")?.focus();
-  },
-  async tabChosen() {
-    document.getElementById(`tab-${state.tabs.active}`)?.focus();
-  },
-  async tabStepped() {
-    document.getElementById(`tab-${state.tabs.active}`)?.focus();
-  },
-  async tabMoved() {
-    document.getElementById(`tab-${state.tabs.active}`)?.focus();
-  },
-  async tabClosed() {
-    document.getElementById(`tab-${state.tabs.active}`)?.focus();
-  },
+  // Where the focus goes after these (every effect answers a promise: dispatch catches it).
+  apiFailed: toRequestError,
+  matrixFailed: toRequestError,
+  curlFailed: toRequestError,
+  historyOpened: toUrl,
+  historyOpenedInTab: toUrl,
+  tabNew: toUrl,
+  tabChosen: toActiveTab,
+  tabStepped: toActiveTab,
+  tabMoved: toActiveTab,
+  tabClosed: toActiveTab,
   async clearHistoryClicked() {
     await api.clearHistory();
   },

@@ -93,11 +93,6 @@ impl HistoryManager {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Every entry, newest first.
-    pub fn list(&self) -> Vec<HistoryEntry> {
-        self.lock().clone()
-    }
-
     /// The entries sent from `profile` (None: from no profile), newest first.
     pub fn list_for(&self, profile: Option<&str>) -> Vec<HistoryEntry> {
         self.lock()
@@ -153,12 +148,6 @@ impl HistoryManager {
             entries.clone()
         };
         self.write(app, &entries);
-    }
-
-    /// Forgets every entry.
-    pub fn clear<R: Runtime>(&self, app: &AppHandle<R>) {
-        self.lock().clear();
-        self.write(app, &[]);
     }
 
     /// Forgets the entries sent from `profile`; the other profiles' stay.
