@@ -8,8 +8,11 @@
 //   /mcp-2026      a small 2026-07-28 server written from the spec (server/discover, _meta,
 //                  Mcp-Method / Mcp-Name), every message checked against the spec's schema.json
 //                  (mcp-schema/), behind the same Clerk middleware
-//   /no-prm/mcp, /wrong-prm/mcp, /any-audience/mcp, /error-500/mcp
-//                  the SDK server with one authorization fault each
+//   /no-prm/mcp, /wrong-prm/mcp, /any-audience/mcp, /error-500/mcp, /no-verify/mcp,
+//   /bare-403/mcp  the SDK server with one authorization fault each (for the report)
+//   /compliant/mcp the SDK server with a challenge on every 401 (Clerk's middleware sends none
+//                  when it refuses a token): the reference for the authorization report
+//   /scoped/mcp    the SDK server needing a scope no sandbox token has (403 insufficient_scope)
 //   /faults/*      no MCP at all: HTML, 404, JSON that is not JSON-RPC, a stream that never ends,
 //                  100 MB
 //
@@ -419,6 +422,51 @@ export function buildMcpApp({ express, clerkMiddleware, clerkOptions, issuer, ba
     ...guard('/error-500/mcp'),
     sdk.handler,
   );
+
+  // Clerk's middleware (0.6.0) answers a token it refuses with a bare 401; MCP's authorization
+  // spec and RFC 6750 §3 want the WWW-Authenticate challenge on every 401. This one is the SDK
+  // server with that fixed, the way a server author would: the reference that passes every check.
+  const challengeOn401 = (path) => (_req, res, next) => {
+    const writeHead = res.writeHead;
+    res.writeHead = function (status, ...rest) {
+      if (status === 401 && !res.getHeader('www-authenticate')) {
+        res.setHeader('www-authenticate', `Bearer error="invalid_token", resource_metadata="${base}/.well-known/oauth-protected-resource${path}"`);
+      }
+      return writeHead.call(this, status, ...rest);
+    };
+    next();
+  };
+  app.get('/.well-known/oauth-protected-resource/compliant/mcp', prm);
+  app.all('/compliant/mcp', challengeOn401('/compliant/mcp'), ...guard('/compliant/mcp'), sdk.handler);
+
+  // Lets in any bearer token without verifying it (so expired and wrongly signed ones too).
+  const unverified = (path) => (req, res, next) => {
+    if (/^Bearer \S+$/i.test(req.get('authorization') ?? '')) {
+      req.auth = { token: 'unverified', clientId: null, scopes: [], extra: {} };
+      next();
+      return;
+    }
+    res
+      .status(401)
+      .set('www-authenticate', `Bearer resource_metadata="${base}/.well-known/oauth-protected-resource${path}"`)
+      .json({ error: 'invalid_token' });
+  };
+  app.get('/.well-known/oauth-protected-resource/no-verify/mcp', prm);
+  app.all('/no-verify/mcp', unverified('/no-verify/mcp'), sdk.handler);
+  // Needs a scope no sandbox token carries: 403 insufficient_scope naming it (RFC 6750 §3.1),
+  // or, broken, a bare 403 that names nothing.
+  const needsScope = (scope, { named }) => (req, res, next) => {
+    if ((req.auth?.scopes ?? []).includes(scope)) {
+      next();
+      return;
+    }
+    if (named) res.set('www-authenticate', `Bearer error="insufficient_scope", scope="${scope}", error_description="needs ${scope}"`);
+    res.status(403).json({ error: 'insufficient_scope' });
+  };
+  app.get('/.well-known/oauth-protected-resource/scoped/mcp', prm);
+  app.all('/scoped/mcp', ...guard('/scoped/mcp'), needsScope('mcp:admin', { named: true }), sdk.handler);
+  app.get('/.well-known/oauth-protected-resource/bare-403/mcp', prm);
+  app.all('/bare-403/mcp', ...guard('/bare-403/mcp'), needsScope('mcp:admin', { named: false }), sdk.handler);
 
   // eslint-disable-next-line no-unused-vars
   app.use((err, _req, res, _next) => {

@@ -245,6 +245,17 @@ pub enum McpCommand {
         #[arg(long, default_value = "{}", value_name = "JSON")]
         args: String,
     },
+    /// Grade the server's and its provider's authorization against the MCP spec, check by check
+    /// (pass / fail / not offered / not checked, with the spec section). Lists tools only; calls
+    /// none. Exit 1 when any check fails.
+    Check {
+        #[command(flatten)]
+        mcp: McpArgs,
+        /// Seconds the check may wait for the access token to expire, to send it expired and
+        /// see it refused (0: not checked unless the token is already that old) [default: 0].
+        #[arg(long, value_name = "SECONDS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
+        expiry_wait: u64,
+    },
 }
 
 /// What every `mcp` subcommand takes.

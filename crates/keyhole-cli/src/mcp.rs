@@ -1,9 +1,11 @@
-//! `keyhole-cli mcp tools|call`: an MCP server's tools, and a tool call, through the engine's
-//! MCP client (which signs in when the server asks).
+//! `keyhole-cli mcp tools|call|check`: an MCP server's tools, a tool call, and the grading of its
+//! authorization, through the engine's MCP client (which signs in when the server asks).
 
 use std::time::Duration;
 
-use keyhole_core::{McpCallResult, McpServer, McpTools, SignInMethod};
+use keyhole_core::{
+    McpCallResult, McpCheckOptions, McpReport, McpServer, McpTools, SignInMethod, Verdict,
+};
 use serde_json::Value;
 
 use crate::cli::{McpArgs, McpCommand};
@@ -48,6 +50,22 @@ pub async fn run(command: McpCommand) -> u8 {
                 .await
             {
                 Ok(result) => print_call(&result, args.json),
+                Err(error) => fail(&error),
+            }
+        }
+        McpCommand::Check {
+            mcp: args,
+            expiry_wait,
+        } => {
+            let service = match service_for(&args) {
+                Ok(service) => service,
+                Err(code) => return code,
+            };
+            let options = McpCheckOptions {
+                expiry_wait: Duration::from_secs(expiry_wait),
+            };
+            match service.mcp_check(&args.url, method(&args), options).await {
+                Ok(report) => print_report(&report, args.json),
                 Err(error) => fail(&error),
             }
         }
@@ -126,6 +144,44 @@ fn print_call(result: &McpCallResult, json: bool) -> u8 {
         err!(
             "The tool {} reported an error (isError).",
             keyhole_core::shown_text(&result.tool)
+        );
+        return EXIT_HTTP_ERROR;
+    }
+    0
+}
+
+fn print_report(report: &McpReport, json: bool) -> u8 {
+    if json {
+        let code = print_json(serde_json::to_value(report));
+        if code != 0 {
+            return code;
+        }
+    } else {
+        let revision = report
+            .revision
+            .map(|r| format!(" (MCP {})", r.as_str()))
+            .unwrap_or_default();
+        err!("Authorization report for {}{revision}:", report.url);
+        for check in &report.checks {
+            let mark = match check.verdict {
+                Verdict::Pass => "pass",
+                Verdict::Fail => "FAIL",
+                Verdict::NotOffered => "n/o ",
+                Verdict::NotChecked => "n/c ",
+            };
+            out!("{mark}  {}  [{}]", check.title, check.spec);
+            out!("      {}", check.detail);
+        }
+    }
+    let failed = report
+        .checks
+        .iter()
+        .filter(|c| c.verdict == Verdict::Fail)
+        .count();
+    if failed > 0 {
+        err!(
+            "{failed} check{} failed.",
+            if failed == 1 { "" } else { "s" }
         );
         return EXIT_HTTP_ERROR;
     }

@@ -128,3 +128,42 @@ fn a_url_that_is_no_mcp_server_exits_1_saying_what_it_answered() {
         "{stderr}"
     );
 }
+
+#[test]
+fn mcp_check_exits_0_for_a_compliant_server_and_1_naming_the_failed_check_for_a_broken_one() {
+    let sb = keyhole_sandbox::shared();
+    let cli = Cli::new("mcp_check");
+    let browser = login("user_2clicheck");
+    let mut args = mcp("check", &sb.mcp.compliant, &browser);
+    args.push("--json");
+    let report = json(&cli.run(&args));
+    let verdict = |id: &str| {
+        report["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["verdict"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(verdict("metadata_resource").as_deref(), Some("pass"));
+    assert_eq!(verdict("token_audience").as_deref(), Some("pass"));
+    assert_eq!(verdict("expired_refused").as_deref(), Some("not_checked"));
+    assert_eq!(report["revision"], "2025-11-25");
+
+    // The server that answers 500 without a token: exit 1, and the text report says which.
+    let out = cli.run(&mcp("check", &sb.mcp.error_500, &browser));
+    let stderr = failed_with(&out, 1);
+    assert!(stderr.contains(" checks failed."), "{stderr}");
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("FAIL  Without a token: 401 with a Bearer challenge"),
+        "{stdout}"
+    );
+    // Clerk's middleware behind it refuses a forged token with a bare 401: failed too.
+    assert!(
+        stdout.contains("FAIL  A wrongly signed token: refused"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("pass  PKCE with S256 offered"), "{stdout}");
+    assert!(!stdout.contains("eyJ"), "{stdout}");
+}

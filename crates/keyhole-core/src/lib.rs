@@ -98,13 +98,14 @@ pub use clerk::keys::KeyKind;
 pub use engine::{ApiResult, ApiWarning};
 pub use error::{chain, Error, Result, Rule};
 pub use mcp::{
-    shown_text, McpCallResult, McpContent, McpFault, McpItem, McpListing, McpServer, McpTool,
-    McpTools, Revision,
+    shown_text, Check, CheckId, McpCallResult, McpContent, McpFault, McpItem, McpListing,
+    McpReport, McpServer, McpTool, McpTools, Revision, Verdict,
 };
 pub use oauth2::{AccessToken, RefreshToken};
 pub use secret::Secret;
 pub use service::{
-    Curl, Event, EventSink, ProfilesView, Resumed, Service, ServiceOptions, SetUp, SettingsStore,
+    Curl, Event, EventSink, McpCheckOptions, ProfilesView, Resumed, Service, ServiceOptions, SetUp,
+    SettingsStore,
 };
 pub use session::clerk::KeysView;
 pub use session::keeper::{SessionUpdate, SignOutOutcome};

@@ -92,6 +92,16 @@ pub struct McpUrls {
     pub any_audience: String,
     /// The SDK server answering 500 (not 401) to a request without a token.
     pub error_500: String,
+    /// The SDK server with a `WWW-Authenticate` challenge on every 401 (Clerk's middleware sends
+    /// a bare 401 for a token it refuses): the one that passes every check of the report.
+    pub compliant: String,
+    /// The SDK server letting in any bearer token unverified (expired, wrongly signed).
+    pub no_verify: String,
+    /// The SDK server needing the scope `mcp:admin`, which no sandbox token has: `403` with
+    /// `error="insufficient_scope", scope="mcp:admin"`.
+    pub scoped: String,
+    /// As `scoped`, but its `403` names nothing (no challenge).
+    pub bare_403: String,
     /// Not MCP: an HTML page (200).
     pub html: String,
     /// Not MCP: 404.

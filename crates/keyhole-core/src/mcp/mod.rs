@@ -16,11 +16,13 @@
 //! ([`shown_text`]).
 
 mod client;
+pub(crate) mod report;
 mod sse;
 
 use serde::Serialize;
 
 pub(crate) use client::{McpClient, McpLimits};
+pub use report::{Check, CheckId, McpReport, Verdict};
 
 /// What went wrong with an MCP server ([`crate::Error::Mcp`]), by kind. Stable names:
 /// [`McpFault::as_str`].

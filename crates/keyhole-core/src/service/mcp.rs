@@ -158,8 +158,12 @@ impl Service {
         }
     }
 
+    pub(super) fn mcp_limits(&self) -> McpLimits {
+        lock(&self.inner.mcp.limits).unwrap_or_default()
+    }
+
     fn mcp_entry(&self, url: &Url) -> Entry {
-        let limits = lock(&self.inner.mcp.limits).unwrap_or_default();
+        let limits = self.mcp_limits();
         lock(&self.inner.mcp.by_url)
             .entry(url.to_string())
             .or_insert_with(|| Entry {
@@ -194,7 +198,7 @@ impl Service {
         }
     }
 
-    async fn mcp_fresh_token(&self, url: &Url) -> Result<String> {
+    pub(super) async fn mcp_fresh_token(&self, url: &Url) -> Result<String> {
         self.mcp_may_send(url)?;
         let session = self.fresh_session().await?;
         Ok(session.tokens.access_token.secret().to_owned())
@@ -223,6 +227,18 @@ impl Service {
         challenge: Option<&str>,
         method: SignInMethod,
     ) -> Result<Resumed> {
+        self.mcp_adopt(url, challenge).await?;
+        let (_, resumed) = self.session_or_sign_in(method).await?;
+        Ok(resumed)
+    }
+
+    /// The set-up for the server behind `url`, adopted for this run (what it found is returned:
+    /// the metadata, and how the client came about).
+    pub(super) async fn mcp_adopt(
+        &self,
+        url: &Url,
+        challenge: Option<&str>,
+    ) -> Result<crate::signin::resource::ApiSetup> {
         self.notice(format!(
             "The MCP server at {} asks for a sign-in: reading its protected-resource metadata…",
             shown_origin(url)
@@ -244,10 +260,9 @@ impl Service {
             self.notice(note.clone());
         }
         // For this run: the app's REST settings stay as saved.
-        lock(&self.inner.chosen).settings = setup.settings;
+        lock(&self.inner.chosen).settings = setup.settings.clone();
         self.follow_account();
-        let (_, resumed) = self.session_or_sign_in(method).await?;
-        Ok(resumed)
+        Ok(setup)
     }
 }
 

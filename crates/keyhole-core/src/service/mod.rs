@@ -11,6 +11,7 @@
 mod events;
 mod import;
 mod mcp;
+mod mcp_check;
 mod setup;
 mod variables;
 
@@ -43,6 +44,7 @@ use crate::signin::registration::{self, Registration};
 use crate::signin::SignInMethod;
 
 pub use events::{Event, EventSink};
+pub use mcp_check::McpCheckOptions;
 
 /// How long one set-up request (metadata, discovery, registration) may take.
 const SET_UP_TIMEOUT: Duration = Duration::from_secs(20);

@@ -127,28 +127,7 @@ pub(crate) async fn set_up_for_resource(
     challenge: Option<&str>,
     base: &Settings,
 ) -> Result<ApiSetup> {
-    let named = challenge.and_then(|c| bearer_param(c, "resource_metadata"));
-    let resource = match named {
-        Some(raw) => {
-            let url = Url::parse(&raw).map_err(|_| {
-                Error::discovery(format!(
-                    "The server's WWW-Authenticate challenge names resource metadata at {raw:?}, which is not a URL."
-                ))
-            })?;
-            let document = fetch(http, &url).await.map_err(|e| match e {
-                Error::Discovery { message, source } => Error::Discovery {
-                    message: format!(
-                        "The server at {} says its protected-resource metadata (RFC 9728) is at {url}, but {message}; the server must serve it there.",
-                        shown_origin(api)
-                    ),
-                    source,
-                },
-                other => other,
-            })?;
-            check(&document, api, &url, &expected_resource(&url, api))?
-        }
-        None => discover_resource(http, api).await?,
-    };
+    let resource = metadata_for(http, api, challenge).await?;
     let issuer = pick_authorization_server(&resource, api)?;
     let same_issuer = base
         .validate_without_client()
@@ -172,6 +151,37 @@ pub(crate) async fn set_up_for_resource(
         resource,
         registration,
     })
+}
+
+/// The protected-resource metadata of a resource whose `401` was just seen: from the challenge's
+/// `resource_metadata` when there is one, else the well-known locations; checked (§3.3).
+pub(crate) async fn metadata_for(
+    http: &reqwest::Client,
+    api: &Url,
+    challenge: Option<&str>,
+) -> Result<ProtectedResource> {
+    let named = challenge.and_then(|c| bearer_param(c, "resource_metadata"));
+    match named {
+        Some(raw) => {
+            let url = Url::parse(&raw).map_err(|_| {
+                Error::discovery(format!(
+                    "The server's WWW-Authenticate challenge names resource metadata at {raw:?}, which is not a URL."
+                ))
+            })?;
+            let document = fetch(http, &url).await.map_err(|e| match e {
+                Error::Discovery { message, source } => Error::Discovery {
+                    message: format!(
+                        "The server at {} says its protected-resource metadata (RFC 9728) is at {url}, but {message}; the server must serve it there.",
+                        shown_origin(api)
+                    ),
+                    source,
+                },
+                other => other,
+            })?;
+            check(&document, api, &url, &expected_resource(&url, api))
+        }
+        None => discover_resource(http, api).await,
+    }
 }
 
 /// The first authorization server, if it is no weaker than the API (RFC 9728 §7.1: an https API
