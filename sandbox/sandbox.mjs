@@ -274,6 +274,16 @@ const devicePolls = new Map();
 
 // The oauth API (or the MCP servers) as an RFC 8707 resource: its origin, or its origin plus a
 // path it serves.
+const MCP_EXTRA_SCOPES = ['mcp:admin'];
+
+function isMcpResource(indicator) {
+  try {
+    return new URL(indicator).origin === MCP_BASE;
+  } catch {
+    return false;
+  }
+}
+
 function isApiResource(indicator) {
   try {
     const u = new URL(indicator);
@@ -395,7 +405,8 @@ const provider = new Provider(ISSUER, {
         // names it (RFC 8707 / RFC 9728): its origin, or origin + path.
         if (indicator !== RESOURCE && !isApiResource(indicator)) throw new oidcErrors.InvalidTarget();
         return {
-          scope: SCOPES.join(' '),
+          // An MCP server may also be granted mcp:admin, when asked for (a step-up).
+          scope: [...SCOPES, ...(isMcpResource(indicator) ? MCP_EXTRA_SCOPES : [])].join(' '),
           audience: indicator,
           accessTokenTTL: ACCESS_TOKEN_TTL,
           accessTokenFormat: 'jwt',

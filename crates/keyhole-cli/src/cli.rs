@@ -272,6 +272,10 @@ pub struct McpArgs {
     /// Seconds each MCP request may take (1–600) [default: 30].
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
     pub max_time: Option<u64>,
+    /// When the server answers 403 insufficient_scope, sign in again asking for the scopes it
+    /// names too (a step-up) and send once more. Without it, Keyhole says which and stops.
+    #[arg(long)]
+    pub step_up: bool,
 }
 
 #[derive(Debug, Args)]

@@ -19,7 +19,13 @@ pub async fn run(command: McpCommand) -> u8 {
                 Ok(service) => service,
                 Err(code) => return code,
             };
-            match service.mcp_tools(&args.url, method(&args)).await {
+            let mut outcome = service.mcp_tools(&args.url, method(&args)).await;
+            match step_up(&service, &args, &outcome).await {
+                Ok(true) => outcome = service.mcp_tools(&args.url, method(&args)).await,
+                Ok(false) => {}
+                Err(code) => return code,
+            }
+            match outcome {
                 Ok(tools) => print_tools(&tools, args.json),
                 Err(error) => fail(&error),
             }
@@ -45,10 +51,14 @@ pub async fn run(command: McpCommand) -> u8 {
                 Ok(service) => service,
                 Err(code) => return code,
             };
-            match service
-                .mcp_call(&args.url, &tool, &arguments, method(&args))
-                .await
-            {
+            let call = || service.mcp_call(&args.url, &tool, &arguments, method(&args));
+            let mut outcome = call().await;
+            match step_up(&service, &args, &outcome).await {
+                Ok(true) => outcome = call().await,
+                Ok(false) => {}
+                Err(code) => return code,
+            }
+            match outcome {
                 Ok(result) => print_call(&result, args.json),
                 Err(error) => fail(&error),
             }
@@ -69,6 +79,26 @@ pub async fn run(command: McpCommand) -> u8 {
                 Err(error) => fail(&error),
             }
         }
+    }
+}
+
+/// After a `403 insufficient_scope`: the step-up sign-in when `--step-up` allows it (true: send
+/// again), else a hint on how to allow it. Err with the exit code when the step-up failed.
+async fn step_up<T>(
+    service: &keyhole_core::Service,
+    args: &McpArgs,
+    outcome: &keyhole_core::Result<T>,
+) -> Result<bool, u8> {
+    let Some(scopes) = outcome.as_ref().err().and_then(|e| e.mcp_needed_scopes()) else {
+        return Ok(false);
+    };
+    if !args.step_up {
+        err!("Run again with --step-up to sign in asking for {scopes} too.");
+        return Ok(false);
+    }
+    match service.mcp_step_up(&args.url, &scopes, method(args)).await {
+        Ok(_) => Ok(true),
+        Err(error) => Err(fail(&error)),
     }
 }
 

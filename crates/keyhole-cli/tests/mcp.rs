@@ -167,3 +167,34 @@ fn mcp_check_exits_0_for_a_compliant_server_and_1_naming_the_failed_check_for_a_
     assert!(stdout.contains("pass  PKCE with S256 offered"), "{stdout}");
     assert!(!stdout.contains("eyJ"), "{stdout}");
 }
+
+#[test]
+fn mcp_tools_steps_up_for_the_scope_a_403_names_only_with_step_up() {
+    let sb = keyhole_sandbox::shared();
+    let cli = Cli::new("mcp_step_up");
+    let browser = login("user_2clistepup");
+    let out = cli.run(&mcp("tools", &sb.mcp.scoped, &browser));
+    // Refused for want of authorization: the sign-in exit code, as for a 401.
+    let stderr = failed_with(&out, 3);
+    assert!(
+        stderr.contains("needs the scope mcp:admin (HTTP 403 insufficient_scope)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Run again with --step-up to sign in asking for mcp:admin too."),
+        "{stderr}"
+    );
+    let mut args = mcp("tools", &sb.mcp.scoped, &browser);
+    args.push("--step-up");
+    let out = cli.run(&args);
+    let stderr = succeeded(&out);
+    assert!(
+        stderr.contains("asking also for mcp:admin (step-up)"),
+        "{stderr}"
+    );
+    assert!(
+        text(&out.stdout).starts_with("echo\t"),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -402,6 +402,20 @@ impl Error {
         }
     }
 
+    /// The scopes an MCP server's `403 insufficient_scope` names (RFC 6750 §3.1), for a step-up
+    /// sign-in ([`crate::Service::mcp_step_up`]) once the user agrees.
+    pub fn mcp_needed_scopes(&self) -> Option<String> {
+        match self {
+            Error::Mcp {
+                fault: crate::mcp::McpFault::Forbidden,
+                challenge,
+                ..
+            } => crate::mcp::report::insufficient_scope(challenge.as_deref())
+                .filter(|s| !s.trim().is_empty()),
+            _ => None,
+        }
+    }
+
     pub(crate) fn clerk(
         api: &'static str,
         status: u16,

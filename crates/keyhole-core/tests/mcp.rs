@@ -343,3 +343,68 @@ async fn broken_authorization_is_refused_by_the_rule_it_breaks() {
     assert_eq!(err.mcp_fault(), Some(McpFault::HttpStatus), "{err}");
     assert_eq!(f.login.opens.load(Ordering::SeqCst), 0);
 }
+
+#[tokio::test]
+async fn a_403_naming_a_scope_is_met_by_a_step_up_sign_in_once_the_user_agrees() {
+    let sb = keyhole_sandbox::shared();
+    let f = fixture(sandbox_client(sb), "user_2mcpstepup");
+    let url = &sb.mcp.scoped;
+
+    // The server lets the token in but needs mcp:admin: the error says so and names the scope.
+    let err = f
+        .service
+        .mcp_tools(url, BROWSER)
+        .await
+        .expect_err("403 insufficient_scope");
+    assert_eq!(err.mcp_fault(), Some(McpFault::Forbidden), "{err}");
+    assert_eq!(err.mcp_needed_scopes().as_deref(), Some("mcp:admin"));
+    assert!(
+        err.to_string()
+            .contains("needs the scope mcp:admin (HTTP 403 insufficient_scope)"),
+        "{err}"
+    );
+    assert_eq!(f.login.opens.load(Ordering::SeqCst), 1);
+    assert!(!f
+        .service
+        .summary()
+        .unwrap()
+        .scopes
+        .contains(&"mcp:admin".to_owned()));
+
+    // The user agreed: a new sign-in asking for it too, then the request goes through.
+    let summary = f
+        .service
+        .mcp_step_up(url, "mcp:admin", BROWSER)
+        .await
+        .expect("step-up");
+    assert_eq!(f.login.opens.load(Ordering::SeqCst), 2);
+    assert!(
+        summary.scopes.contains(&"mcp:admin".to_owned()),
+        "{:?}",
+        summary.scopes
+    );
+    assert!(
+        summary.scopes.contains(&"offline_access".to_owned()),
+        "kept what it had"
+    );
+    let listed = f.service.mcp_tools(url, BROWSER).await.expect("tools");
+    assert_eq!(listed.tools.len(), 5);
+    assert_eq!(f.login.opens.load(Ordering::SeqCst), 2, "no third sign-in");
+    let said = f.notices.lock().unwrap().join("\n");
+    assert!(
+        said.contains("asking also for mcp:admin (step-up)"),
+        "{said}"
+    );
+
+    // A scope the provider never grants: the step-up says so instead of looping.
+    let err = f
+        .service
+        .mcp_step_up(url, "never:granted", BROWSER)
+        .await
+        .expect_err("not granted");
+    assert!(
+        err.to_string()
+            .starts_with("The provider did not grant never:granted"),
+        "{err}"
+    );
+}

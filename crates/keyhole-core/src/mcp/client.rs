@@ -610,9 +610,19 @@ impl McpClient {
                     "refused the token as not enough (HTTP 403)",
                 )
             };
+            // RFC 6750 §3.1: a 403 naming the scopes it needs can be met by a sign-in for them.
+            let message = match super::report::insufficient_scope(reply.challenge.as_deref()) {
+                Some(scopes) if reply.status == 403 && !scopes.trim().is_empty() => format!(
+                    "The MCP server at {origin} needs the scope{} {} (HTTP 403 insufficient_scope), which the token does not carry; sign in again asking for {} (a step-up).",
+                    if scopes.split_whitespace().count() == 1 { "" } else { "s" },
+                    super::shown_line(&scopes, 200),
+                    if scopes.split_whitespace().count() == 1 { "it" } else { "them" },
+                ),
+                _ => format!("The MCP server at {origin} {what}."),
+            };
             return Err(Error::Mcp {
                 fault,
-                message: format!("The MCP server at {origin} {what}."),
+                message,
                 code: None,
                 challenge: reply.challenge,
             });

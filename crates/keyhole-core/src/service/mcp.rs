@@ -106,6 +106,55 @@ impl Service {
         }
     }
 
+    /// The step-up after a `403 insufficient_scope` ([`Error::mcp_needed_scopes`]), once the
+    /// user agreed: a new sign-in for the server at `url` asking for the scopes it had and
+    /// `scopes` too. Err when the provider did not grant them all. The request that was refused
+    /// can then go again.
+    pub async fn mcp_step_up(
+        &self,
+        url: &str,
+        scopes: &str,
+        method: SignInMethod,
+    ) -> Result<crate::SessionSummary> {
+        let url = crate::settings::config::parse_api_url(url)?;
+        let mut settings = self.settings();
+        if !same_url(&settings.resource, &url) {
+            // Not set up for this server in this run yet: its metadata first.
+            self.mcp_adopt(&url, None).await?;
+            settings = self.settings();
+        }
+        let had = settings.validate()?.scopes;
+        let wanted = crate::settings::config::Settings {
+            scopes: format!("{} {scopes}", had.join(" ")),
+            ..settings
+        };
+        wanted.validate()?;
+        self.notice(format!(
+            "Signing in again for the MCP server at {}, asking also for {} (step-up)…",
+            shown_origin(&url),
+            crate::mcp::shown_line(scopes, 200)
+        ));
+        lock(&self.inner.chosen).settings = wanted;
+        self.follow_account();
+        let summary = self.sign_in(method).await?;
+        let missing: Vec<&str> = scopes
+            .split_whitespace()
+            .filter(|s| !summary.scopes.iter().any(|g| g == s))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::Mcp {
+                fault: McpFault::Forbidden,
+                message: format!(
+                    "The provider did not grant {} although Keyhole asked for it, so the MCP server will refuse the token again; the user or the application may not be allowed it.",
+                    missing.join(" ")
+                ),
+                code: None,
+                challenge: None,
+            });
+        }
+        Ok(summary)
+    }
+
     async fn mcp(&self, url: &str, method: SignInMethod, op: Op<'_>) -> Result<Answer> {
         let url = crate::settings::config::parse_api_url(url)?;
         let entry = self.mcp_entry(&url);
@@ -178,11 +227,9 @@ impl Service {
     /// None otherwise, or when no session is kept (the server's 401 then starts the set-up).
     async fn mcp_token(&self, url: &Url, entry: &Entry) -> Result<Option<String>> {
         let settings = self.settings();
-        let same =
-            |field: &str| field.trim().trim_end_matches('/') == url.as_str().trim_end_matches('/');
         let set_up_for = entry.authorized.as_ref() == Some(&settings)
-            || same(&settings.resource)
-            || (settings.resource.trim().is_empty() && same(&settings.api_url));
+            || same_url(&settings.resource, url)
+            || (settings.resource.trim().is_empty() && same_url(&settings.api_url, url));
         if !set_up_for || settings.instance.trim().is_empty() {
             return Ok(None);
         }
@@ -282,4 +329,9 @@ fn is_unauthorized(outcome: &Result<Answer>) -> bool {
             ..
         })
     )
+}
+
+/// True when the settings field `field` names `url` (a trailing slash aside).
+fn same_url(field: &str, url: &Url) -> bool {
+    field.trim().trim_end_matches('/') == url.as_str().trim_end_matches('/')
 }
