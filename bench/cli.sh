@@ -9,7 +9,9 @@
 # on the same URL (the tutorial's lax route), their ratio (target ≤ 2× wall) and the Frontend API
 # requests per warm session call (target exactly 1, the mint); (b) `call --every-token-type` with
 # session, oauth, api-key and m2m held (it also sends `none`: 5 requests) against the sum of the 4
-# single calls' medians, their ratio (target ≤ 1.3× wall). Starts its own sandbox, and its own D-Bus
+# single calls' medians, their ratio (target ≤ 1.3× wall). Then MCP: a warm `mcp call` of the echo
+# tool on the 2026-07-28 server against the same JSON-RPC POST with curl and the same token (target
+# ≤ 1.5× wall) and the provider requests it made (target 0). Starts its own sandbox, and its own D-Bus
 # session with gnome-keyring unless KEYHOLE_BENCH_DBUS is set. Writes target/bench/cli.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,6 +53,7 @@ client=$(json "$ready" client_id)
 api=$(json "$ready" api.lax)
 stats=$(json "$ready" stats)
 tutorial=$(json "$ready" api.tutorial_lax)
+mcp_url=$(json "$ready" mcp.modern)
 accepts_any=$(json "$ready" api.accepts)/any
 bapi=$(json "$ready" bapi)
 secret_key=$(json "$ready" secret_key)
@@ -130,6 +133,34 @@ done
 for k in secret-key api-key machine-key; do "$cli" key forget "$k" "${kargs[@]}" >/dev/null 2>&1 || true; done
 "$cli" sign-out "${args[@]}" >/dev/null 2>&1 || true
 
+# --- MCP ---------------------------------------------------------------------------------------
+# A warm `keyhole-cli mcp call` of the echo tool on the 2026-07-28 server against the same
+# JSON-RPC POST done with curl and the same token (Keyhole also sends server/discover first: that
+# is what a call costs it), and the provider requests the warm calls made (target 0).
+say "MCP: signing in for $mcp_url"
+"$cli" mcp tools "${args[@]}" --url "$mcp_url" --browser-command "node $root/sandbox/login-http.mjs --login user_2benchmcp" >/dev/null 2>&1 \
+  || die "the MCP sign-in failed"
+record=$(secret-tool lookup service "$KEYHOLE_KEYCHAIN_SERVICE" username "$client@$issuer for $mcp_url") \
+  || die "the MCP session record is not in the keychain"
+token=$(json "$record" access_token)
+printf 'header = "Authorization: Bearer %s"\n' "$token" >"$work/mcp-curl.conf"
+chmod 600 "$work/mcp-curl.conf"
+unset token record
+mcp_body='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"bench"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"curl","version":"1"}}}}'
+mcp_curl() {
+  curl -sS --fail -K "$work/mcp-curl.conf" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
+    -H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/call' -H 'Mcp-Name: echo' --data "$mcp_body" "$mcp_url"
+}
+mcp_cli() { "$cli" mcp call "${args[@]}" --url "$mcp_url" --browser-command false echo --args '{"text":"bench"}'; }
+mcp_curl | grep -q '"bench"' && mcp_cli >/dev/null 2>&1 || die "an MCP warm-up call failed"
+mcp_before=$(curl -s "$stats" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).requests))')
+: >"$work/mcp-curl"; : >"$work/mcp-cli"
+for i in $(seq "$pairs"); do
+  if (( i % 2 )); then measure mcp_curl >>"$work/mcp-curl"; measure mcp_cli >>"$work/mcp-cli"
+  else measure mcp_cli >>"$work/mcp-cli"; measure mcp_curl >>"$work/mcp-curl"; fi
+done
+mcp_after=$(curl -s "$stats" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).requests))')
+
 col() { cut -d' ' -f"$2" "$work/$1" | median; }
 cw=$(col curl 1); cc=$(col curl 2); kw=$(col cli 1); kc=$(col cli 2)
 sw=$(col start 1); xw=$(col keychain 1)
@@ -143,6 +174,7 @@ for k in session oauth api-key m2m; do
   eval "w_${k//-/_}=\$(col one-$k 1); c_${k//-/_}=\$(col one-$k 2)"
 done
 sw4=$(sum "$w_session" "$w_oauth" "$w_api_key" "$w_m2m"); sc4=$(sum "$c_session" "$c_oauth" "$c_api_key" "$c_m2m")
+mw=$(col mcp-curl 1); mc=$(col mcp-curl 2); mkw=$(col mcp-cli 1); mkc=$(col mcp-cli 2)
 mkdir -p "$target/bench"
 {
   echo "Warm call, $pairs pairs on $api (median):"
@@ -164,6 +196,11 @@ mkdir -p "$target/bench"
   printf '  %-26s %8s ms wall  %8s ms CPU\n' "sum of the 4 singles" "$sw4" "$sc4"
   printf '  %-26s %8s ms wall  %8s ms CPU\n' "--every-token-type" "$ew" "$ec"
   printf '  %-26s %8s× wall  %8s× CPU   (target ≤ 1.3× wall)\n' "ratio every / sum" "$(ratio "$ew" "$sw4")" "$(ratio "$ec" "$sc4")"
+  echo "MCP tools/call of echo, $pairs pairs on $mcp_url (2026-07-28; median):"
+  printf '  %-26s %8s ms wall  %8s ms CPU\n' "curl, the same POST+token" "$mw" "$mc"
+  printf '  %-26s %8s ms wall  %8s ms CPU\n' "keyhole-cli mcp call" "$mkw" "$mkc"
+  printf '  %-26s %8s× wall  %8s× CPU   (target ≤ 1.5× wall)\n' "ratio" "$(ratio "$mkw" "$mw")" "$(ratio "$mkc" "$mc")"
+  echo "  provider requests during the $pairs warm MCP calls: $((mcp_after - mcp_before)) (target 0)"
 } | tee "$target/bench/cli-summary.txt"
 cat >"$target/bench/cli.json" <<JSON
 {"pairs": $pairs, "curl": {"wall_ms": $cw, "cpu_ms": $cc}, "keyhole_cli": {"wall_ms": $kw, "cpu_ms": $kc},
@@ -176,5 +213,8 @@ cat >"$target/bench/cli.json" <<JSON
   "singles": {"session": {"wall_ms": $w_session, "cpu_ms": $c_session}, "oauth": {"wall_ms": $w_oauth, "cpu_ms": $c_oauth},
    "api_key": {"wall_ms": $w_api_key, "cpu_ms": $c_api_key}, "m2m": {"wall_ms": $w_m2m, "cpu_ms": $c_m2m}},
   "sum_of_singles": {"wall_ms": $sw4, "cpu_ms": $sc4}, "every": {"wall_ms": $ew, "cpu_ms": $ec},
-  "ratio_wall": $(ratio "$ew" "$sw4"), "ratio_cpu": $(ratio "$ec" "$sc4")}}
+  "ratio_wall": $(ratio "$ew" "$sw4"), "ratio_cpu": $(ratio "$ec" "$sc4")},
+ "mcp_call": {"url": "$mcp_url", "revision": "2026-07-28", "curl": {"wall_ms": $mw, "cpu_ms": $mc},
+  "keyhole_cli": {"wall_ms": $mkw, "cpu_ms": $mkc}, "ratio_wall": $(ratio "$mkw" "$mw"), "ratio_cpu": $(ratio "$mkc" "$mc"),
+  "provider_requests": $((mcp_after - mcp_before))}}
 JSON

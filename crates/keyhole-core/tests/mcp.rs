@@ -39,6 +39,11 @@ struct Fixture {
 }
 
 fn fixture(settings: Settings, who: &'static str) -> Fixture {
+    fixture_over(settings, who, Arc::new(MemoryStore::default()))
+}
+
+/// [`fixture`] over a keychain another fixture may share (as two runs of the CLI do).
+fn fixture_over(settings: Settings, who: &'static str, secrets: Arc<MemoryStore>) -> Fixture {
     let login = Arc::new(Login {
         opens: AtomicUsize::new(0),
         who,
@@ -49,7 +54,7 @@ fn fixture(settings: Settings, who: &'static str) -> Fixture {
         settings,
         profile: None,
         profiles: None,
-        secrets: Arc::new(MemoryStore::default()),
+        secrets,
         keychain_service: "dev.keyhole.test.mcp".into(),
         browser: login.clone(),
         sign_in_timeout: Duration::from_secs(30),
@@ -407,4 +412,46 @@ async fn a_403_naming_a_scope_is_met_by_a_step_up_sign_in_once_the_user_agrees()
             .starts_with("The provider did not grant never:granted"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_later_run_sends_the_kept_token_on_its_first_request_and_falls_back_when_refused() {
+    let sb = keyhole_sandbox::shared();
+    let secrets = Arc::new(MemoryStore::default());
+    let url = &sb.mcp.modern;
+    let first = fixture_over(sandbox_client(sb), "user_2mcpwarm", Arc::clone(&secrets));
+    first.service.mcp_tools(url, BROWSER).await.expect("tools");
+    assert_eq!(first.login.opens.load(Ordering::SeqCst), 1);
+
+    // A new run over the same keychain: no request without the token, no metadata, no sign-in.
+    let modern = |sb: &keyhole_sandbox::Sandbox| {
+        sb.mcp_stats().unwrap()["modern_requests"].as_u64().unwrap()
+    };
+    let before = modern(sb);
+    let warm = fixture_over(sandbox_client(sb), "user_2mcpwarm", Arc::clone(&secrets));
+    let who = warm
+        .service
+        .mcp_call(url, "whoami", &json!({}), BROWSER)
+        .await
+        .expect("whoami");
+    assert_eq!(
+        who.structured.expect("structured")["userId"],
+        "user_2mcpwarm"
+    );
+    assert_eq!(warm.login.opens.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        modern(sb) - before,
+        2,
+        "server/discover and tools/call, both with the token"
+    );
+    let said = warm.notices.lock().unwrap().join("\n");
+    assert!(!said.contains("asks for a sign-in"), "{said}");
+
+    // The kept session gone (signed out): the record leads nowhere, and the 401 path runs.
+    warm.service.sign_out().await.expect("sign-out");
+    let cold = fixture_over(sandbox_client(sb), "user_2mcpwarm", Arc::clone(&secrets));
+    cold.service.mcp_tools(url, BROWSER).await.expect("tools");
+    assert_eq!(cold.login.opens.load(Ordering::SeqCst), 1);
+    let said = cold.notices.lock().unwrap().join("\n");
+    assert!(said.contains("asks for a sign-in"), "{said}");
 }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 use url::Url;
 
-use super::{lock, Resumed, Service};
+use super::{lock, mcp_memory, Resumed, Service};
 use crate::error::{Error, Result};
 use crate::http::shown_origin;
 use crate::mcp::{McpCallResult, McpClient, McpFault, McpLimits, McpListing, McpTools};
@@ -158,13 +158,20 @@ impl Service {
     async fn mcp(&self, url: &str, method: SignInMethod, op: Op<'_>) -> Result<Answer> {
         let url = crate::settings::config::parse_api_url(url)?;
         let entry = self.mcp_entry(&url);
-        let token = self.mcp_token(&url, &entry).await?;
+        let mut token = self.mcp_token(&url, &entry).await?;
+        if token.is_none() {
+            token = self.mcp_remembered(&url).await;
+        }
         let challenge = match run(&entry.client, &op, token.as_deref()).await {
             Err(Error::Mcp {
                 fault: McpFault::Unauthorized,
                 challenge,
                 ..
             }) => challenge,
+            Ok(answer) if token.is_some() => {
+                self.mcp_let_in(&url).await;
+                return Ok(answer);
+            }
             other => return other,
         };
         if token.is_some() {
@@ -197,14 +204,61 @@ impl Service {
                 challenge,
             }),
             Ok(answer) => {
-                let mut clients = lock(&self.inner.mcp.by_url);
-                if let Some(entry) = clients.get_mut(url.as_str()) {
-                    entry.authorized = Some(self.settings());
-                }
+                self.mcp_let_in(&url).await;
                 Ok(answer)
             }
             other => other,
         }
+    }
+
+    /// The server let the session of the settings in force in: they are the ones for it, in
+    /// this run and (when they changed) in the keychain for the next.
+    async fn mcp_let_in(&self, url: &Url) {
+        let settings = self.settings();
+        let changed = {
+            let mut clients = lock(&self.inner.mcp.by_url);
+            match clients.get_mut(url.as_str()) {
+                Some(entry) if entry.authorized.as_ref() != Some(&settings) => {
+                    entry.authorized = Some(settings.clone());
+                    true
+                }
+                _ => false,
+            }
+        };
+        if !changed || !same_url(&settings.resource, url) {
+            return;
+        }
+        let record = mcp_memory::Remembered::of(url, &settings);
+        let store = &self.inner.options.secrets;
+        if mcp_memory::load(store, url).await.ok().flatten().as_ref() == Some(&record) {
+            return;
+        }
+        if let Err(error) = mcp_memory::save(store, &record).await {
+            tracing::debug!(kind = error.kind(), "the MCP server's record was not kept");
+        }
+    }
+
+    /// The token of the session a server let in before (its record in the keychain), with its
+    /// settings adopted for this run; None, and the settings as they were, when there is none.
+    async fn mcp_remembered(&self, url: &Url) -> Option<String> {
+        let store = &self.inner.options.secrets;
+        let record = mcp_memory::load(store, url).await.ok().flatten()?;
+        let before = self.settings();
+        let settings = record.settings(&before);
+        settings.validate().ok()?;
+        lock(&self.inner.chosen).settings = settings;
+        self.follow_account();
+        let token = match self.fresh_session().await {
+            Ok(session) if self.mcp_may_send(url).is_ok() => {
+                Some(session.tokens.access_token.secret().to_owned())
+            }
+            _ => None,
+        };
+        if token.is_none() {
+            lock(&self.inner.chosen).settings = before;
+            self.follow_account();
+        }
+        token
     }
 
     pub(super) fn mcp_limits(&self) -> McpLimits {

@@ -12,6 +12,7 @@ mod events;
 mod import;
 mod mcp;
 mod mcp_check;
+mod mcp_memory;
 mod setup;
 mod variables;
 
