@@ -19,6 +19,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
+import { startCimd } from './cimd.mjs';
+
 // --- stdout is reserved for the ready line -------------------------------------------------
 // oidc-provider prints notices with console.info (stdout); route all console output to stderr.
 const writeReadyLine = process.stdout.write.bind(process.stdout);
@@ -215,6 +217,8 @@ const BAPI_BASE = `http://127.0.0.1:${bapiServer.port}`;
 const TUTORIAL_API_BASE = `http://127.0.0.1:${tutorialApi.port}`;
 const ACCEPTS_API_BASE = `http://127.0.0.1:${acceptsApi.port}`;
 const MCP_BASE = `http://127.0.0.1:${mcpServer.port}`;
+const cimd = await startCimd({ log });
+servers.push(cimd.server);
 
 // --- Clerk SDK environment: set before @clerk/express is imported ---------------------------
 const { publicKey, privateKey } = crypto.generateKeyPairSync('rsa', {
@@ -337,6 +341,7 @@ function accountClaims(login) {
 }
 
 const provider = new Provider(ISSUER, {
+  fetch: cimd.fetch,
   clients: [
     {
       client_id: CLIENT_ID,
@@ -395,6 +400,13 @@ const provider = new Provider(ISSUER, {
     // RFC 7591, open like Clerk's dashboard toggle; only loopback redirect URIs are accepted
     // (checked in the middleware below). RFC 7592 lets a client (or a test) read or delete itself.
     registration: { enabled: true, initialAccessToken: false },
+    // A Client ID Metadata Document's URL as the client ID (Clerk's CIMD beta; MCP 2025-11-25),
+    // fetched only from the sandbox's own document server.
+    clientIdMetadataDocument: {
+      enabled: true,
+      ack: 'draft-02',
+      allowFetch: async (_ctx, clientId) => clientId.startsWith(`${cimd.base}/`),
+    },
     registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
     resourceIndicators: {
       enabled: true,
@@ -522,7 +534,7 @@ provider.use(async (ctx, next) => {
   // Test observable.
   if (ctx.path === '/sandbox/stats' && ctx.method === 'GET') {
     ctx.set('cache-control', 'no-store');
-    ctx.body = { ...stats, live_grants: liveGrants.size, ...(await clerkStandin.stats()) };
+    ctx.body = { ...stats, live_grants: liveGrants.size, cimd_document_fetches: cimd.stats.document_fetches, ...(await clerkStandin.stats()) };
     return;
   }
   stats.requests += 1;
@@ -946,6 +958,7 @@ const ready = {
   native_redirect_port: NATIVE_REDIRECT_PORT,
   native_api_disabled: NATIVE_API_DISABLED,
   registration_endpoint: `${ISSUER}/oauth/register`,
+  cimd: { url: cimd.url, redirect_port: cimd.redirectPort },
   device_authorization_endpoint: `${ISSUER}/oauth/device_authorization`,
   stats: `${ISSUER}/sandbox/stats`,
   access_token_ttl: ACCESS_TOKEN_TTL,

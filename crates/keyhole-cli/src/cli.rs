@@ -435,6 +435,11 @@ pub struct SettingsArgs {
     /// Loopback port for the redirect to http://127.0.0.1:<port>/callback; 0 = any free port.
     #[arg(long, env = "KEYHOLE_REDIRECT_PORT")]
     pub redirect_port: Option<u16>,
+    /// Your Client ID Metadata Document (an https URL you host): with no client ID, it is the
+    /// client ID at a provider that accepts such documents, before any registration. Set
+    /// --redirect-port to the port its redirect_uris name (providers match them exactly).
+    #[arg(long, env = "KEYHOLE_CLIENT_METADATA_URL", value_name = "URL")]
+    pub client_metadata_url: Option<String>,
     /// Keychain service name the session is stored under (the app uses the default too).
     #[arg(long, env = "KEYHOLE_KEYCHAIN_SERVICE", default_value = keyhole_core::Keychain::SERVICE)]
     pub keychain_service: String,
@@ -481,6 +486,10 @@ impl SettingsArgs {
                 .m2m_format
                 .map(|f| f.as_str().to_owned())
                 .unwrap_or(base.m2m_format),
+            client_metadata_url: self
+                .client_metadata_url
+                .clone()
+                .unwrap_or(base.client_metadata_url),
         }
     }
 }

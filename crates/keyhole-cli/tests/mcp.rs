@@ -198,3 +198,45 @@ fn mcp_tools_steps_up_for_the_scope_a_403_names_only_with_step_up() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn mcp_call_with_client_metadata_url_signs_in_with_the_document_as_the_client_id() {
+    let sb = keyhole_sandbox::shared();
+    let cli = Cli::new("mcp_cimd");
+    let browser = login("user_2clicimd");
+    let port = sb.cimd.redirect_port.to_string();
+    let args = [
+        "mcp",
+        "call",
+        "--url",
+        &sb.mcp.modern,
+        "--browser-command",
+        &browser,
+        "--client-metadata-url",
+        &sb.cimd.url,
+        "--redirect-port",
+        &port,
+        "whoami",
+        "--json",
+    ];
+    let out = cli.run(&args);
+    let answer = json(&out);
+    assert_eq!(answer["structured"]["clientId"], sb.cimd.url.as_str());
+    assert!(
+        text(&out.stderr).contains("with your Client ID Metadata Document as its client ID"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Not an https URL: refused as a setting (exit 2), saying what is wrong; no sign-in starts.
+    let out = cli.run(&[
+        "mcp",
+        "call",
+        "--url",
+        &sb.mcp.modern,
+        "--client-metadata-url",
+        "http://example.com/client.json",
+        "whoami",
+    ]);
+    let stderr = failed_with(&out, 2);
+    assert!(stderr.contains("must be an https URL"), "{stderr}");
+}

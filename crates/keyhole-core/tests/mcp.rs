@@ -455,3 +455,61 @@ async fn a_later_run_sends_the_kept_token_on_its_first_request_and_falls_back_wh
     let said = cold.notices.lock().unwrap().join("\n");
     assert!(said.contains("asks for a sign-in"), "{said}");
 }
+
+#[tokio::test]
+async fn with_a_client_metadata_document_and_no_client_id_its_url_is_the_client_id_not_a_registration(
+) {
+    let sb = keyhole_sandbox::shared();
+    let stats = |sb: &keyhole_sandbox::Sandbox| sb.stats().unwrap();
+    let before = stats(sb);
+    let document = Settings {
+        client_metadata_url: sb.cimd.url.clone(),
+        // Providers match a document's redirect URIs exactly (Clerk's CIMD beta does).
+        redirect_port: sb.cimd.redirect_port,
+        ..Settings::default()
+    };
+    let f = fixture(document.clone(), "user_2mcpcimd");
+    let who = f
+        .service
+        .mcp_call(&sb.mcp.modern, "whoami", &json!({}), BROWSER)
+        .await
+        .expect("whoami");
+    let structured = who.structured.expect("structured");
+    assert_eq!(structured["userId"], "user_2mcpcimd");
+    // The token's client is the document; the provider fetched it; nothing was registered.
+    assert_eq!(structured["clientId"], sb.cimd.url.as_str());
+    assert_eq!(f.service.settings().client_id, sb.cimd.url);
+    let after = stats(sb);
+    assert_eq!(
+        after["registrations"], before["registrations"],
+        "no RFC 7591"
+    );
+    assert!(
+        after["cimd_document_fetches"].as_u64() > before["cimd_document_fetches"].as_u64(),
+        "the provider read the document"
+    );
+    let said = f.notices.lock().unwrap().join("\n");
+    assert!(
+        said.contains("with your Client ID Metadata Document as its client ID"),
+        "{said}"
+    );
+
+    // A pre-registered client ID (for that provider) comes first.
+    let f = fixture(
+        Settings {
+            instance: sb.issuer.clone(),
+            client_id: sb.client_id.clone(),
+            ..document
+        },
+        "user_2mcpcimd",
+    );
+    let who = f
+        .service
+        .mcp_call(&sb.mcp.modern, "whoami", &json!({}), BROWSER)
+        .await
+        .expect("whoami");
+    assert_eq!(
+        who.structured.expect("structured")["clientId"],
+        sb.client_id.as_str()
+    );
+}

@@ -71,6 +71,16 @@ pub struct ApiUrls {
     pub accepts_strict: String,
 }
 
+/// The sandbox's Client ID Metadata Document (served over https with a certificate only the
+/// provider trusts), whose URL its provider takes as a client ID.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Cimd {
+    /// The document's URL: the client ID.
+    pub url: String,
+    /// The port of the one redirect URI it names (`http://127.0.0.1:<port>/callback`).
+    pub redirect_port: u16,
+}
+
 /// The MCP servers (`sandbox/mcp.mjs`, one port). Every protected one is behind Clerk's
 /// `@clerk/mcp-tools` and `@clerk/express` with its own URL as the token audience, serves RFC 9728
 /// metadata at `/.well-known/oauth-protected-resource` + its path, and offers the tools `echo`,
@@ -162,6 +172,7 @@ struct Ready {
     access_token_ttl: u32,
     pid: u32,
     registration_endpoint: String,
+    cimd: Cimd,
     device_authorization_endpoint: String,
     fapi: String,
     bapi: String,
@@ -188,6 +199,8 @@ pub struct Sandbox {
     pub pid: u32,
     /// RFC 7591 dynamic client registration (open; loopback redirect URIs only).
     pub registration_endpoint: String,
+    /// The Client ID Metadata Document.
+    pub cimd: Cimd,
     /// RFC 8628 device authorization.
     pub device_authorization_endpoint: String,
     /// Clerk Frontend API stand-in (native mode: `_is_native=1`, client JWT in `Authorization`),
@@ -398,6 +411,7 @@ impl Sandbox {
             access_token_ttl: ready.access_token_ttl,
             pid: ready.pid,
             registration_endpoint: ready.registration_endpoint,
+            cimd: ready.cimd,
             device_authorization_endpoint: ready.device_authorization_endpoint,
             fapi: ready.fapi,
             bapi: ready.bapi,

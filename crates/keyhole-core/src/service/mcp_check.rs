@@ -278,9 +278,13 @@ impl Service {
             Registration::Replaced => format!(
                 "Registered again with {issuer} (RFC 7591): it no longer knew the one before."
             ),
+            Registration::MetadataDocument => format!(
+                "The Client ID Metadata Document {} is the client ID (no registration).",
+                setup.settings.client_id
+            ),
         };
-        let cimd = if cimd {
-            " The provider also accepts Client ID Metadata Documents, which the current revision prefers; Keyhole has none configured."
+        let cimd = if cimd && setup.registration != Registration::MetadataDocument {
+            " The provider also accepts Client ID Metadata Documents, which the current revision prefers; none is configured (--client-metadata-url)."
         } else {
             ""
         };

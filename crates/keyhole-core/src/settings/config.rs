@@ -66,6 +66,10 @@ pub struct Settings {
     pub backend_api: String,
     /// The M2M tokens to mint: `opaque` (`mt_…`, the default when empty) or `jwt`.
     pub m2m_format: String,
+    /// A Client ID Metadata Document of Keyhole's, hosted by the user (an https URL): with no
+    /// client ID, it is the client ID at a provider that accepts such documents, before any
+    /// registration (MCP 2025-11-25 §Client Registration Approaches). Empty for none.
+    pub client_metadata_url: String,
 }
 
 /// Validated configuration.
@@ -103,6 +107,7 @@ impl Settings {
         // The fields in the order the form shows them: the first problem is the one reported.
         parse_instance(&self.instance)?;
         let client_id = parse_client_id(&self.client_id)?;
+        parse_client_metadata_url(&self.client_metadata_url)?;
         Ok(Config {
             client_id,
             ..self.validate_without_client()?
@@ -160,8 +165,63 @@ impl Settings {
             resource: config.resource.map(String::from).unwrap_or_default(),
             backend_api: self.backend_api.trim().to_owned(),
             m2m_format: self.m2m_format.trim().to_owned(),
+            client_metadata_url: parse_client_metadata_url(&self.client_metadata_url)?
+                .map(String::from)
+                .unwrap_or_default(),
         })
     }
+}
+
+/// A Client ID Metadata Document's URL, as the draft (§3) and oidc-provider check it: https,
+/// with a path, no `.` or `..` segment, no fragment, no user or password. None when empty.
+pub(crate) fn parse_client_metadata_url(input: &str) -> Result<Option<Url>> {
+    let raw = input.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let refuse = |why: &str| {
+        Error::setting(
+            "clientMetadataUrl",
+            format!("“{raw}” cannot be a Client ID Metadata Document's URL: {why}."),
+        )
+    };
+    check_length(
+        "clientMetadataUrl",
+        "Client ID Metadata Document URL",
+        raw,
+        2048,
+    )?;
+    let rest = raw
+        .get(..8)
+        .filter(|s| s.eq_ignore_ascii_case("https://"))
+        .map(|_| &raw[8..])
+        .ok_or_else(|| refuse("it must be an https URL"))?;
+    if raw.bytes().any(|b| b <= 0x20 || b == b'\\' || b == 0x7f) {
+        return Err(refuse("it has spaces, backslashes or control characters"));
+    }
+    if raw.contains('#') {
+        return Err(refuse("it must not have a fragment (#…)"));
+    }
+    let path_start = rest.find(['/', '?']).unwrap_or(rest.len());
+    if rest[..path_start].contains('@') {
+        return Err(refuse("it must not carry a user name or password"));
+    }
+    // Checked on the text: the URL parser would resolve them away.
+    let path = rest[path_start..].split('?').next().unwrap_or_default();
+    if path
+        .split('/')
+        .map(|seg| seg.to_ascii_lowercase().replace("%2e", "."))
+        .any(|seg| seg == "." || seg == "..")
+    {
+        return Err(refuse("it must not have . or .. path segments"));
+    }
+    if path.trim_matches('/').is_empty() {
+        return Err(refuse(
+            "it must have a path (the document's own, like /keyhole.json)",
+        ));
+    }
+    let url = Url::parse(raw).map_err(|_| refuse("it is not a URL"))?;
+    Ok(Some(url))
 }
 
 impl Config {
@@ -492,10 +552,52 @@ mod tests {
             scopes: String::new(),
             redirect_port: 0,
             api_url: "http://localhost:5000/protected-endpoint".into(),
-            resource: String::new(),
-            backend_api: String::new(),
-            m2m_format: String::new(),
+            ..Settings::default()
         }
+    }
+
+    #[test]
+    fn a_client_metadata_url_follows_the_drafts_rules_and_names_the_field_it_refuses() {
+        let ok = parse_client_metadata_url(" https://keyhole.example/oauth/client.json ").unwrap();
+        assert_eq!(
+            ok.unwrap().as_str(),
+            "https://keyhole.example/oauth/client.json"
+        );
+        assert_eq!(parse_client_metadata_url("").unwrap(), None);
+        for (bad, why) in [
+            ("http://keyhole.example/client.json", "must be an https URL"),
+            ("https://keyhole.example/", "must have a path"),
+            ("https://keyhole.example", "must have a path"),
+            (
+                "https://keyhole.example/a/../client.json",
+                ". or .. path segments",
+            ),
+            (
+                "https://keyhole.example/a/%2E/client.json",
+                ". or .. path segments",
+            ),
+            (
+                "https://keyhole.example/client.json#x",
+                "must not have a fragment",
+            ),
+            (
+                "https://me:pw@keyhole.example/client.json",
+                "user name or password",
+            ),
+            ("https://keyhole.example/a b.json", "spaces, backslashes"),
+        ] {
+            let err = parse_client_metadata_url(bad).expect_err(bad);
+            assert_eq!(err.field(), Some("clientMetadataUrl"), "{bad}");
+            assert!(err.to_string().contains(why), "{bad}: {err}");
+        }
+        let with_bad = Settings {
+            client_metadata_url: "http://keyhole.example/c.json".into(),
+            ..settings()
+        };
+        assert_eq!(
+            with_bad.validate().unwrap_err().field(),
+            Some("clientMetadataUrl")
+        );
     }
 
     #[test]

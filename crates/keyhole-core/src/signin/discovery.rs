@@ -28,6 +28,8 @@ pub struct ProviderMetadata {
     pub device_authorization_endpoint: Option<Url>,
     /// RFC 7591 dynamic client registration, when offered (then no client ID is needed).
     pub registration_endpoint: Option<Url>,
+    /// The provider takes a Client ID Metadata Document's URL as a client ID (MCP 2025-11-25).
+    pub client_id_metadata_document_supported: bool,
     /// The algorithms the provider signs ID tokens with; `["RS256"]` when it does not say
     /// (RS256 is OIDC's default). An ID token signed otherwise is refused.
     pub id_token_signing_alg_values_supported: Vec<String>,
@@ -51,6 +53,8 @@ struct Document {
     response_types_supported: Option<Vec<String>>,
     #[serde(default)]
     authorization_response_iss_parameter_supported: bool,
+    #[serde(default)]
+    client_id_metadata_document_supported: bool,
     #[serde(default)]
     id_token_signing_alg_values_supported: Option<Vec<String>>,
 }
@@ -185,6 +189,7 @@ fn check(
             .unwrap_or_else(|| vec!["RS256".to_owned()]),
         authorization_response_iss_parameter_supported: doc
             .authorization_response_iss_parameter_supported,
+        client_id_metadata_document_supported: doc.client_id_metadata_document_supported,
         issuer: doc.issuer,
     })
 }

@@ -58,6 +58,8 @@ pub enum Registration {
     Reused,
     /// The provider no longer knew the stored client, so Keyhole registered a new one.
     Replaced,
+    /// The user's Client ID Metadata Document is the client ID (the provider accepts them).
+    MetadataDocument,
 }
 
 impl Registration {
@@ -65,6 +67,9 @@ impl Registration {
     pub fn note(self, issuer: &str) -> Option<String> {
         match self {
             Registration::Given | Registration::Reused => None,
+            Registration::MetadataDocument => Some(format!(
+                "Keyhole signs in to {issuer} with your Client ID Metadata Document as its client ID (no registration); its redirect_uris must name the redirect port exactly."
+            )),
             Registration::Registered => Some(format!(
                 "Keyhole registered itself as a client with {issuer} (no client ID was given) and will reuse it."
             )),
@@ -88,7 +93,13 @@ pub async fn complete_settings(
     store: &Arc<dyn SecretStore>,
     settings: &Settings,
 ) -> Result<(Settings, Registration)> {
-    if !settings.client_id.trim().is_empty() && !registered_here(store, settings).await? {
+    let document =
+        crate::settings::config::parse_client_metadata_url(&settings.client_metadata_url)?;
+    let client_id = settings.client_id.trim();
+    if document.as_ref().is_some_and(|d| d.as_str() == client_id) {
+        return Ok((settings.clone(), Registration::MetadataDocument));
+    }
+    if !client_id.is_empty() && !registered_here(store, settings).await? {
         return Ok((settings.clone(), Registration::Given));
     }
     // No client ID, or the one Keyhole registered (a front end saved it in the settings): the
@@ -101,6 +112,17 @@ pub async fn complete_settings(
     }
     .validate()?;
     let metadata = discovery::discover(http, &probe.issuer).await?;
+    // The order MCP 2025-11-25 gives: a given client ID, then a metadata document where the
+    // provider takes one, then registration.
+    if let Some(document) = document.filter(|_| metadata.client_id_metadata_document_supported) {
+        return Ok((
+            Settings {
+                client_id: document.to_string(),
+                ..settings.clone()
+            },
+            Registration::MetadataDocument,
+        ));
+    }
     let (client, how) = client_for(http, store, &metadata).await?;
     Ok((
         Settings {

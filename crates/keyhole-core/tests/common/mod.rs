@@ -21,9 +21,7 @@ pub fn config_for(sandbox: &Sandbox, api_url: &str) -> Config {
         scopes: String::new(),
         redirect_port: 0,
         api_url: api_url.to_owned(),
-        resource: String::new(),
-        backend_api: String::new(),
-        m2m_format: String::new(),
+        ..Settings::default()
     }
     .validate()
     .expect("sandbox settings are valid")
