@@ -64,13 +64,17 @@ args=(--instance "$issuer" --client-id "$client")
 say "Signing in once (sandbox at $issuer)"
 "$cli" sign-in "${args[@]}" --browser-command "node $root/sandbox/login-http.mjs --login user_2bench" >/dev/null 2>&1 \
   || die "the sign-in failed"
-record=$(secret-tool lookup service "$KEYHOLE_KEYCHAIN_SERVICE" username "$client@$issuer") \
-  || die "the session record is not in the keychain"
-token=$(json "$record" access_token)
-# The token goes to curl through a file, never on a command line or in the output.
-printf 'header = "Authorization: Bearer %s"\n' "$token" >"$work/curl.conf"
-chmod 600 "$work/curl.conf"
-unset token record
+# The access token of the keychain's session record `$1`, for curl in config file `$2`: through a
+# file, never on a command line or in the output.
+token_conf() {
+  local record token
+  record=$(secret-tool lookup service "$KEYHOLE_KEYCHAIN_SERVICE" username "$1") \
+    || die "the session record $1 is not in the keychain"
+  token=$(json "$record" access_token)
+  printf 'header = "Authorization: Bearer %s"\n' "$token" >"$2"
+  chmod 600 "$2"
+}
+token_conf "$client@$issuer" "$work/curl.conf"
 
 TIMEFORMAT='%R %U %S'
 # Prints "wall cpu" in ms for one run of the command.
@@ -140,12 +144,7 @@ for k in secret-key api-key machine-key; do "$cli" key forget "$k" "${kargs[@]}"
 say "MCP: signing in for $mcp_url"
 "$cli" mcp tools "${args[@]}" --url "$mcp_url" --browser-command "node $root/sandbox/login-http.mjs --login user_2benchmcp" >/dev/null 2>&1 \
   || die "the MCP sign-in failed"
-record=$(secret-tool lookup service "$KEYHOLE_KEYCHAIN_SERVICE" username "$client@$issuer for $mcp_url") \
-  || die "the MCP session record is not in the keychain"
-token=$(json "$record" access_token)
-printf 'header = "Authorization: Bearer %s"\n' "$token" >"$work/mcp-curl.conf"
-chmod 600 "$work/mcp-curl.conf"
-unset token record
+token_conf "$client@$issuer for $mcp_url" "$work/mcp-curl.conf"
 mcp_body='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"bench"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"curl","version":"1"}}}}'
 mcp_curl() {
   curl -sS --fail -K "$work/mcp-curl.conf" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \
