@@ -86,6 +86,16 @@ fn sandbox_client(sb: &Sandbox) -> Settings {
 
 const BROWSER: SignInMethod = SignInMethod::Browser;
 
+/// The structured answer of the whoami tool (the auth object's user and client).
+async fn whoami(f: &Fixture, url: &str) -> serde_json::Value {
+    let who = f
+        .service
+        .mcp_call(url, "whoami", &json!({}), BROWSER)
+        .await
+        .expect("whoami");
+    who.structured.expect("whoami's structured content")
+}
+
 #[tokio::test]
 async fn the_sdk_server_leads_from_its_401_to_a_sign_in_for_it_then_lists_and_calls_its_tools() {
     let sb = keyhole_sandbox::shared();
@@ -108,12 +118,7 @@ async fn the_sdk_server_leads_from_its_401_to_a_sign_in_for_it_then_lists_and_ca
         "{said}"
     );
 
-    let who = f
-        .service
-        .mcp_call(url, "whoami", &json!({}), BROWSER)
-        .await
-        .expect("whoami");
-    let structured = who.structured.expect("structured content");
+    let structured = whoami(&f, url).await;
     assert_eq!(structured["userId"], "user_2mcpsdk");
     assert_eq!(structured["clientId"], sb.client_id.as_str());
 
@@ -192,15 +197,8 @@ async fn from_its_url_alone_the_2026_07_28_server_gets_a_registration_a_sign_in_
     );
     assert_eq!(settings.resource, *url);
 
-    let who = f
-        .service
-        .mcp_call(url, "whoami", &json!({}), BROWSER)
-        .await
-        .expect("whoami");
-    assert_eq!(
-        who.structured.expect("structured")["userId"],
-        "user_2mcpmodern"
-    );
+    let who = whoami(&f, url).await;
+    assert_eq!(who["userId"], "user_2mcpmodern");
     // The slow tool answers as an SSE stream; the answer is read from it.
     let slow = f
         .service
@@ -429,15 +427,8 @@ async fn a_later_run_sends_the_kept_token_on_its_first_request_and_falls_back_wh
     };
     let before = modern(sb);
     let warm = fixture_over(sandbox_client(sb), "user_2mcpwarm", Arc::clone(&secrets));
-    let who = warm
-        .service
-        .mcp_call(url, "whoami", &json!({}), BROWSER)
-        .await
-        .expect("whoami");
-    assert_eq!(
-        who.structured.expect("structured")["userId"],
-        "user_2mcpwarm"
-    );
+    let who = whoami(&warm, url).await;
+    assert_eq!(who["userId"], "user_2mcpwarm");
     assert_eq!(warm.login.opens.load(Ordering::SeqCst), 0);
     assert_eq!(
         modern(sb) - before,
@@ -469,12 +460,7 @@ async fn with_a_client_metadata_document_and_no_client_id_its_url_is_the_client_
         ..Settings::default()
     };
     let f = fixture(document.clone(), "user_2mcpcimd");
-    let who = f
-        .service
-        .mcp_call(&sb.mcp.modern, "whoami", &json!({}), BROWSER)
-        .await
-        .expect("whoami");
-    let structured = who.structured.expect("structured");
+    let structured = whoami(&f, &sb.mcp.modern).await;
     assert_eq!(structured["userId"], "user_2mcpcimd");
     // The token's client is the document; the provider fetched it; nothing was registered.
     assert_eq!(structured["clientId"], sb.cimd.url.as_str());
@@ -503,13 +489,6 @@ async fn with_a_client_metadata_document_and_no_client_id_its_url_is_the_client_
         },
         "user_2mcpcimd",
     );
-    let who = f
-        .service
-        .mcp_call(&sb.mcp.modern, "whoami", &json!({}), BROWSER)
-        .await
-        .expect("whoami");
-    assert_eq!(
-        who.structured.expect("structured")["clientId"],
-        sb.client_id.as_str()
-    );
+    let who = whoami(&f, &sb.mcp.modern).await;
+    assert_eq!(who["clientId"], sb.client_id.as_str());
 }
