@@ -72,7 +72,7 @@ export function mcpCard(state, dispatch) {
         }, "List tools")),
       m.urlError ? h("p", { id: "mcp-url-error", class: "field-error", role: "alert" }, m.urlError) : null,
       h("p", { id: "mcp-hint", class: "hint" },
-        "Keyhole speaks MCP 2026-07-28, and 2025-11-25 or 2025-06-18 with older servers. When the server asks for a sign-in (401), Keyhole reads its metadata (RFC 9728) and signs in for it; the token is never shown."),
+        "MCP 2026-07-28, or 2025-11-25 / 2025-06-18 with older servers. A 401 leads through the server's metadata (RFC 9728) to a sign-in for it; the token is never shown."),
       h("p", { id: "mcp-shortcuts", class: "hint" }, MCP_SHORTCUTS)),
     toolsView(state, dispatch),
     m.selected && m.form ? toolForm(state, dispatch) : null,
@@ -98,6 +98,7 @@ function toolsView(state, dispatch) {
             tools.map((tool, index) => h("li", null, h("button", {
               id: `mcp-tool-${index}`, type: "button", class: ["mcp-tool", state.mcp.selected === tool.name && "active"],
               "data-tool": tool.name, "aria-pressed": state.mcp.selected === tool.name ? "true" : "false",
+              title: tool.description ?? tool.name,
               onClick: () => dispatch({ type: "mcpToolChosen", name: tool.name }),
             },
             h("span", { class: "mcp-tool-name" }, tool.name),

@@ -119,7 +119,7 @@ async fn the_mcp_mode_lists_a_servers_tools_after_signing_in_from_its_401_and_ca
         .text("#mcp-meta")
         .await
         .starts_with("MCP 2025-11-25 · keyhole-sandbox-mcp 1.0.0 · "));
-    let shot = app.screenshot("echo").await;
+    let shot = app.screenshot_at("echo", "#explorer-mode").await;
     keep_for_readme(&shot, "mcp-mode.png");
 
     // whoami: the server verified a token for the user the browser signed in as.
