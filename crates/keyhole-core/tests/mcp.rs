@@ -412,10 +412,13 @@ async fn cancel_request_cancels_an_mcp_call_and_the_sign_in_its_401_started() {
         assert!(canceller.is_signing_in(), "the 401 started a sign-in");
         canceller.cancel_request();
     });
-    let err = tokio::time::timeout(Duration::from_secs(20), waiting.mcp_tools(&sb.mcp.sdk, BROWSER))
-        .await
-        .expect("cancelled well before the sign-in's timeout")
-        .expect_err("cancelled");
+    let err = tokio::time::timeout(
+        Duration::from_secs(20),
+        waiting.mcp_tools(&sb.mcp.sdk, BROWSER),
+    )
+    .await
+    .expect("cancelled well before the sign-in's timeout")
+    .expect_err("cancelled");
     cancel.await.unwrap();
     assert_eq!(err.kind(), "cancelled", "{err}");
     assert!(!waiting.is_signing_in(), "the sign-in ended");

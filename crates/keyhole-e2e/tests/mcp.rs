@@ -96,7 +96,12 @@ async fn the_mcp_mode_lists_a_servers_tools_after_signing_in_from_its_401_and_ca
     let label = app
         .execute("return document.querySelector('label[for=\"mcp-arg-0\"]').textContent")
         .await;
-    assert_eq!(label, Value::from("text * string"), "{}", app.context().await);
+    assert_eq!(
+        label,
+        Value::from("text * string"),
+        "{}",
+        app.context().await
+    );
     let before = sandbox.mcp_stats().expect("mcp stats")["sdk_requests"].clone();
     app.click("#mcp-call").await;
     let error = app
@@ -207,7 +212,9 @@ async fn the_mcp_mode_lists_a_servers_tools_after_signing_in_from_its_401_and_ca
     assert!(error.starts_with("Error: "), "{error}");
 
     // No token on the page, and none in what the app stored.
-    let page = app.execute("return document.documentElement.textContent").await;
+    let page = app
+        .execute("return document.documentElement.textContent")
+        .await;
     assert!(
         !looks_like_a_jwt(page.as_str().unwrap_or_default()),
         "a token on the page"
