@@ -123,18 +123,23 @@ function toolForm(state, dispatch) {
     dispatch({ type: "mcpCallClicked" });
   };
   return h("div", { id: "mcp-tool", class: "mcp-tool-panel", "data-tool": tool?.name ?? "" },
-    h("h3", { id: "mcp-tool-title" }, tool?.name ?? ""),
+    // The tool's name with Form | JSON beside it, so the result stays in sight below.
+    h("div", { class: "mcp-tool-head" },
+      h("h3", { id: "mcp-tool-title" }, tool?.name ?? ""),
+      form.schema.ok
+        ? h("div", { class: "choices", role: "radiogroup", "aria-label": "Arguments as" },
+          [["form", "Form"], ["json", "JSON"]].map(([mode, text]) => h("label", { class: "choice" },
+            h("input", {
+              id: `mcp-args-${mode}`, type: "radio", name: "mcp-args-mode", value: mode, checked: form.mode === mode,
+              onChange: () => dispatch({ type: "mcpArgsModeChosen", mode }),
+            }), text)))
+        : null),
     tool?.description ? h("p", { id: "mcp-tool-description", class: "hint" }, tool.description) : null,
     h("details", { id: "mcp-schema" },
       h("summary", { id: "mcp-schema-summary" }, "Input schema"),
       h("pre", { id: "mcp-schema-json", class: "json", tabindex: "0" }, tool?.inputSchema == null ? "(none)" : fmt.prettyJson(tool.inputSchema))),
     form.schema.ok
-      ? h("div", { class: "choices", role: "radiogroup", "aria-label": "Arguments as" },
-        [["form", "Form"], ["json", "JSON"]].map(([mode, text]) => h("label", { class: "choice" },
-          h("input", {
-            id: `mcp-args-${mode}`, type: "radio", name: "mcp-args-mode", value: mode, checked: form.mode === mode,
-            onChange: () => dispatch({ type: "mcpArgsModeChosen", mode }),
-          }), text)))
+      ? null
       : h("p", { id: "mcp-schema-fallback", class: ["note", "note-warning"], role: "note", "data-invalid": String(form.schema.invalid) },
         `${form.schema.reason} Give the arguments as a JSON object.`),
     h("form", { id: "mcp-args", class: "mcp-args", novalidate: true, onSubmit },

@@ -86,10 +86,16 @@ async fn the_mcp_mode_lists_a_servers_tools_after_signing_in_from_its_401_and_ca
         names,
         serde_json::json!(["echo", "whoami", "slow", "markup", "fail"])
     );
-    assert!(app
-        .text("#mcp-tool-list")
-        .await
-        .contains("Says back the text it is given."));
+    // One line a tool: the whole description is in the DOM (and the button's title).
+    let description = app
+        .execute("return document.querySelector('#mcp-tool-list [data-tool=\"echo\"]').textContent")
+        .await;
+    assert!(
+        description
+            .as_str()
+            .is_some_and(|d| d.contains("Says back the text it is given.")),
+        "{description}"
+    );
 
     // echo: a form from its schema (text, required); left empty, the form says so and nothing goes.
     choose(&app, "echo").await;
