@@ -74,6 +74,10 @@ export async function forgetVariable(name) { return invoke("forget_variable", { 
 export async function importCurl(text) { return invoke("import_curl", { text }); }
 /** `kind`: "openapi" or "postman"; `source`: a file path or an http(s) URL. */
 export async function importDocument(kind, source) { return invoke("import_document", { kind, source }); }
+/** The tools of the MCP server at `url` (every page), signing in when the server asks for it. */
+export async function mcpTools(url) { return invoke("mcp_tools", { url }); }
+/** Calls `tool` of the MCP server at `url` with `args` (an object); cancel_request cancels it. */
+export async function mcpCall(url, tool, args) { return invoke("mcp_call", { url, tool, arguments: args }); }
 
 /** Subscribe to a backend event; resolves to the unlisten function (keep it). */
 async function listen(name, handler) {

@@ -3,6 +3,7 @@
 import * as api from "./api.js";
 import { defaultTokenType, requestFor } from "./request.js";
 import { tabsSnapshot } from "./tabs.js";
+import { mcpBusy } from "./mcp.js";
 import { initialState, needsRegistration, next, settingsFromForm } from "./state.js";
 import { updateAbout, updateChrome, updateClock, updateSetUpOffer, view } from "./view.js";
 
@@ -15,7 +16,7 @@ const INPUT_IDS = { instance: "instance", clientId: "client-id", scopes: "scopes
 let state = initialState(Date.now());
 
 /** Typing: the input already shows it, and re-rendering would break IME and undo. */
-const TYPING = new Set(["fieldEdited", "requestEdited", "profileNameEdited", "savedNameEdited", "keyEdited", "keysTextEdited", "variableEdited", "importEdited"]);
+const TYPING = new Set(["fieldEdited", "requestEdited", "profileNameEdited", "savedNameEdited", "keyEdited", "keysTextEdited", "variableEdited", "importEdited", "mcpUrlEdited", "mcpArgEdited", "mcpRawEdited"]);
 
 let lastEventType = "";
 
@@ -46,6 +47,7 @@ function dispatch(event) {
  */
 function typedChangedMore(prev, now, event) {
   if (prev.notice !== now.notice || prev.fieldErrors !== now.fieldErrors || prev.requestError !== now.requestError) return true;
+  if (prev.mcp.urlError !== now.mcp.urlError || prev.mcp.form?.errors !== now.mcp.form?.errors || prev.mcp.form?.rawError !== now.mcp.form?.rawError) return true;
   // Typing in the URL may change the query table: it is redrawn (the URL keeps its caret).
   if (prev.request?.query !== now.request?.query && event.type === "requestEdited") return true;
   if (event.type !== "rowEdited") return false;
@@ -268,6 +270,33 @@ const effects = {
   tabStepped: toActiveTab,
   tabMoved: toActiveTab,
   tabClosed: toActiveTab,
+  // --- the MCP mode: the engine speaks MCP and signs in from the server's 401 -----------------
+  async modeChosen() {
+    document.getElementById(state.mode === "mcp" ? "mcp-url" : "request-url")?.focus();
+  },
+  async mcpListClicked() {
+    if (state.mcp.tools.status !== "loading") {
+      document.getElementById("mcp-url")?.focus(); // an empty URL: said at the field
+      return;
+    }
+    await settle(api.mcpTools(state.mcp.tools.request.url), (result) => ({ type: "mcpToolsAnswered", result }), (error) => ({ type: "mcpToolsFailed", error }));
+    if (state.mcp.urlError) document.getElementById("mcp-url")?.focus();
+  },
+  async mcpCallClicked() {
+    const call = state.mcp.call;
+    if (call.status !== "loading") {
+      // Not sent: to the first field the form says is wrong (or the JSON).
+      const first = Object.keys(state.mcp.form?.errors ?? {})[0];
+      document.getElementById(state.mcp.form?.mode === "json" ? "mcp-args-raw" : first)?.focus();
+      return;
+    }
+    const { url, tool, arguments: args } = call.request;
+    await settle(api.mcpCall(url, tool, args), (result) => ({ type: "mcpCallAnswered", result }), (error) => ({ type: "mcpCallFailed", error }));
+  },
+  async mcpCancelClicked() {
+    // Success needs no event: the pending mcp_tools / mcp_call rejects with kind "cancelled".
+    await settle(api.cancelRequest(), () => ({ type: "noop" }), (error) => ({ type: "unexpectedError", error }));
+  },
   async clearHistoryClicked() {
     await api.clearHistory();
   },
@@ -411,7 +440,7 @@ async function loadProfiles() {
 
 /** The tab keys: Ctrl+T, Ctrl+W, Ctrl+PageUp/PageDown (switch), with Shift (move). */
 function tabKey(e) {
-  if (!(e.ctrlKey || e.metaKey) || e.altKey || state.screen !== "signedIn") return null;
+  if (!(e.ctrlKey || e.metaKey) || e.altKey || state.screen !== "signedIn" || state.mode !== "rest") return null;
   const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
   if (key === "t" && !e.shiftKey) return { type: "tabNew" };
   if (key === "w" && !e.shiftKey) return { type: "tabClosed", id: state.tabs.active };
@@ -420,7 +449,10 @@ function tabKey(e) {
   return e.shiftKey ? { type: "tabMoved", by } : { type: "tabStepped", by };
 }
 
-/** Esc cancels the request in flight; Ctrl/Cmd+L goes to the URL; Ctrl/Cmd+Enter sends. */
+/**
+ * Esc cancels the request (or MCP wait) in flight; Ctrl/Cmd+L goes to the URL; Ctrl/Cmd+Enter
+ * sends (in the MCP mode: calls the tool).
+ */
 function onKeyDown(e) {
   const tab = tabKey(e);
   if (tab) {
@@ -428,11 +460,15 @@ function onKeyDown(e) {
     dispatch(tab);
     return;
   }
-  if (e.key === "Escape" && (state.api.status === "loading" || state.matrix.status === "loading")) {
+  const mcp = state.mode === "mcp";
+  if (e.key === "Escape" && mcpBusy(state)) {
+    e.preventDefault();
+    dispatch({ type: "mcpCancelClicked" });
+  } else if (e.key === "Escape" && (state.api.status === "loading" || state.matrix.status === "loading")) {
     e.preventDefault();
     dispatch({ type: "cancelRequestClicked" });
   } else if ((e.ctrlKey || e.metaKey) && (e.key === "l" || e.key === "L")) {
-    const url = document.getElementById("request-url");
+    const url = document.getElementById(mcp ? "mcp-url" : "request-url");
     if (url) {
       e.preventDefault();
       url.focus();
@@ -440,7 +476,7 @@ function onKeyDown(e) {
     }
   } else if ((e.ctrlKey || e.metaKey) && e.key === "Enter" && state.screen === "signedIn") {
     e.preventDefault();
-    dispatch({ type: "callApiClicked" });
+    dispatch({ type: mcp ? "mcpCallClicked" : "callApiClicked" });
   }
 }
 

@@ -4,6 +4,7 @@
 
 import { backendNotice, sessionEndedNotice, signInFailureNotice, signOutNotice } from "./format.js";
 import { initialKeysState, keysHandlers } from "./keys.js";
+import { initialMcpState, mcpBusy, mcpHandlers } from "./mcp.js";
 import { API_IDLE, MATRIX_IDLE, emptyDraft, initialRequestState, requestHandlers, withUrl } from "./request.js";
 import { anyLoading, initialTabsState, routed, tabsHandlers } from "./tabs.js";
 import { initialVariablesState, variablesHandlers } from "./variables.js";
@@ -32,6 +33,8 @@ export function initialState(now = 0) {
     // The tabs (tabs.js): the one in front has its parts above (request, api, matrix, …).
     tabs: initialTabsState(),
     variables: initialVariablesState(), // the Variables panel and Import (variables.js)
+    mode: "rest", // the explorer's mode: "rest" (the request editor) | "mcp" (an MCP server, mcp.js)
+    mcp: initialMcpState(),
     curlImport: null, // { busy } while a pasted curl command is read
     // <details> open state survives re-renders
     expanded: { settings: false, keys: false, idToken: false, query: false, headers: false, body: false, history: true, saved: true, variables: false },
@@ -279,6 +282,8 @@ const handlers = {
     return s.saving ? { ...s, saving: false } : s;
   },
   signInProgress(s, { progress, at }) {
+    // A sign-in an MCP server's 401 started (the engine's): its stage shows in the MCP wait.
+    if (s.screen === "signedIn" && mcpBusy(s)) return mcpHandlers.mcpSignInProgress(s, { progress });
     if (s.screen !== "signingIn" || !progress) return s;
     return patchSignIn(s, {
       stage: progress.stage ?? s.signIn.stage,
@@ -361,6 +366,9 @@ const handlers = {
     }
     // Signed in, restored, refreshed (same user: the API result stays) or signed in elsewhere.
     if (session) return { ...signedIn(s, session), notice: notice ?? s.notice };
+    // An MCP server's 401 has the engine switch to the settings for that server and sign in:
+    // the session it leaves (or the restore it starts) is no reason to leave the explorer.
+    if (s.screen === "signedIn" && mcpBusy(s)) return withNotice(s.session ? { ...s, session: null } : s, notice);
     switch (s.screen) {
       case "restoring":
         return restoring ? withNotice(s, notice) : signedOut(s, notice ?? s.notice);
@@ -379,13 +387,20 @@ const handlers = {
   ...keysHandlers,
   ...variablesHandlers,
   ...tabsHandlers,
-  // The engine sends one request at a time (a second cancels the first): while a tab waits,
-  // the others do not send.
+  ...mcpHandlers,
+  // The engine sends one request at a time (a second cancels the first): while a tab or an
+  // MCP call waits, the others do not send.
   callApiClicked(s, event) {
-    return anyLoading(s) ? s : requestHandlers.callApiClicked(s, event);
+    return anyLoading(s) || mcpBusy(s) ? s : requestHandlers.callApiClicked(s, event);
   },
   tryEveryClicked(s, event) {
-    return anyLoading(s) ? s : requestHandlers.tryEveryClicked(s, event);
+    return anyLoading(s) || mcpBusy(s) ? s : requestHandlers.tryEveryClicked(s, event);
+  },
+  mcpListClicked(s, event) {
+    return anyLoading(s) ? s : mcpHandlers.mcpListClicked(s, event);
+  },
+  mcpCallClicked(s, event) {
+    return anyLoading(s) ? s : mcpHandlers.mcpCallClicked(s, event);
   },
   apiFailed(s, event) {
     if (s.api.status !== "loading") return s;

@@ -4,6 +4,7 @@
 import { breakable, h } from "./dom.js";
 import * as fmt from "./format.js";
 import { keysPanel } from "./keys-view.js";
+import { mcpCard, modeSwitch, updateMcpWaiting } from "./mcp-view.js";
 import { variablesPanel } from "./variables-view.js";
 import { historyCard, profilesBar, requestCard, savedCard, updateWaiting } from "./request-view.js";
 import { offersSetUp } from "./state.js";
@@ -275,9 +276,13 @@ function urlBox(s, dispatch) {
 // --- signed in ----------------------------------------------------------------------------
 
 function signedInScreen(state, dispatch) {
-  // The request comes first, so Send is in sight at the smallest window size.
+  // The request comes first, so Send is in sight at the smallest window size. REST | MCP sits
+  // beside the tabs: the MCP mode takes the editor's place.
+  const mcp = state.mode === "mcp";
   return h("div", { class: ["columns", "explorer"] },
-    h("div", { class: "column" }, tabsBar(state, dispatch), requestCard(state, dispatch)),
+    h("div", { class: "column", "data-mode": state.mode },
+      h("div", { class: "explorer-head" }, modeSwitch(state, dispatch), mcp ? null : tabsBar(state, dispatch)),
+      mcp ? mcpCard(state, dispatch) : requestCard(state, dispatch)),
     h("div", { class: "column" },
       whoCard(state, dispatch), clerkCard(state, dispatch), savedCard(state, dispatch), variablesPanel(state, dispatch), historyCard(state, dispatch),
       state.session ? tokenCard(state, dispatch) : null, settingsPanel(state, dispatch), keysPanel(state, dispatch)),
@@ -367,6 +372,7 @@ function renewalView(session) {
 /** Called every second instead of a full render, so text selection and scroll survive. */
 export function updateClock(root, state) {
   updateWaiting(root, state);
+  updateMcpWaiting(root, state);
   const code = root.querySelector("#device-expiry");
   const expiresAt = state.signIn?.device?.expiresAt;
   if (code && expiresAt != null) {

@@ -47,6 +47,8 @@ macro_rules! with_commands {
             forget_variable,
             import_curl,
             import_document,
+            mcp_tools,
+            mcp_call,
         }
     };
 }

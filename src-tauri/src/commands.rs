@@ -4,12 +4,14 @@
 
 use keyhole_core::{
     ApiRequest, ApiResult, CurlImport, ImportKind, ImportReport, KeyKind, KeysView, Matrix,
-    ProfilesView, SessionSummary, Settings, SignInMethod, SignOutOutcome, VariableView,
+    McpCallResult, McpTools, ProfilesView, SessionSummary, Settings, SignInMethod, SignOutOutcome,
+    VariableView,
 };
 use tauri::{AppHandle, Runtime};
 
 use crate::error::Result;
 use crate::history_ext::{HistoryEntry, HistoryExt};
+use crate::mcp_ext;
 use crate::request_ext::{CurlCopy, RequestExt};
 use crate::service_ext::{self, ServiceExt, SessionState};
 use crate::settings_ext::{self, SetUpView, SettingsView};
@@ -184,6 +186,25 @@ pub async fn create_api_key<R: Runtime>(app: AppHandle<R>, subject: String) -> R
 #[tauri::command]
 pub fn cancel_request<R: Runtime>(app: AppHandle<R>) {
     app.service().cancel_request();
+}
+
+/// The tools of the MCP server at `url` (every page), signing in when the server's `401` asks for
+/// it (`sign-in-progress` while it waits); `cancel_request` cancels it (kind `cancelled`).
+#[tauri::command]
+pub async fn mcp_tools<R: Runtime>(app: AppHandle<R>, url: String) -> Result<McpTools> {
+    mcp_ext::tools(&app, &url).await
+}
+
+/// Calls `tool` of the MCP server at `url` with `arguments` (a JSON object), signing in when
+/// asked; an `isError` result is an answer, not an error; `cancel_request` cancels it.
+#[tauri::command]
+pub async fn mcp_call<R: Runtime>(
+    app: AppHandle<R>,
+    url: String,
+    tool: String,
+    arguments: serde_json::Value,
+) -> Result<McpCallResult> {
+    mcp_ext::call(&app, &url, &tool, &arguments).await
 }
 
 /// The last requests sent from the current profile, newest first (requests only: no token, no

@@ -6,6 +6,7 @@
 //! - `settings_ext`: `settings.json` (tauri-plugin-store) as the service's settings store, and
 //!   the sandbox's defaults.
 //! - `request_ext`: the request editor's sends (recorded in the history) and copy as curl.
+//! - `mcp_ext`: the explorer's MCP mode (a server's tools, a tool call) through the engine.
 //! - `history_ext`: the last 100 requests in `history.json` (requests only, never a token).
 //! - `tabs_ext`: the window's open tabs in `tabs.json` (drafts and status lines, never a token).
 //! - `clipboard`: the system clipboard (GTK on Linux), for copy as curl.
@@ -17,6 +18,7 @@ mod command_list;
 mod commands;
 mod error;
 mod history_ext;
+mod mcp_ext;
 mod request_ext;
 mod service_ext;
 mod settings_ext;

@@ -579,3 +579,51 @@ fn a_registered_client_the_provider_forgot_is_registered_again_before_a_sign_in(
     let error = error_of(&pending, "a cancelled sign-in fails");
     assert_eq!(error["kind"], "cancelled");
 }
+
+#[test]
+fn mcp_call_with_arguments_that_are_no_object_is_refused_before_anything_is_sent() {
+    let (url, seen) = local_api(Some(
+        "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n",
+    ));
+    let t = saved_app();
+    let error = t
+        .invoke(
+            "mcp_call",
+            json!({ "url": format!("{url}/mcp"), "tool": "echo", "arguments": [1, 2] }),
+        )
+        .expect_err("arguments that are no object");
+    assert_eq!(error["kind"], "invalid_setting");
+    assert_eq!(error["field"], "arguments");
+    assert_message_has(&error, "nothing was sent");
+    assert!(
+        seen.recv_timeout(Duration::from_millis(300)).is_err(),
+        "nothing reached the server"
+    );
+}
+
+#[test]
+fn mcp_tools_of_something_that_is_no_url_names_the_url() {
+    let t = saved_app();
+    let error = t
+        .invoke("mcp_tools", json!({ "url": "notaurl" }))
+        .expect_err("not a URL");
+    assert_eq!(error["kind"], "invalid_setting");
+    assert_eq!(error["field"], "apiUrl");
+    assert_message_has(&error, "notaurl");
+}
+
+#[test]
+fn cancel_request_ends_a_pending_mcp_request_as_cancelled() {
+    let (url, seen) = local_api(None);
+    let t = saved_app();
+    let started = Instant::now();
+    let pending = t.invoke_in_background("mcp_tools", json!({ "url": format!("{url}/mcp") }));
+    seen.recv_timeout(Duration::from_secs(10))
+        .expect("the MCP request reached the server");
+    t.invoke("cancel_request", json!({}))
+        .expect("cancel answers");
+    let error = error_of(&pending, "a cancelled MCP request fails");
+    assert_eq!(error["kind"], "cancelled");
+    assert_eq!(error["message"], "the call was cancelled");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

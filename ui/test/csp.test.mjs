@@ -57,7 +57,8 @@ test("JS never writes inline style attributes", () => {
 test("the ids the end-to-end test relies on are present in the UI source", () => {
   const all = sources.map(read).join("\n");
   for (const id of ["sign-in", "cancel-sign-in", "open-browser-again", "sign-in-url", "sign-out", "call-api", "save-settings",
-    "status", "subject", "api-result", "notice", "skip-restore", "api-error", "api-data", "diagnosis", "instance", "client-id", "scopes", "redirect-port", "api-url"]) {
+    "status", "subject", "api-result", "notice", "skip-restore", "api-error", "api-data", "diagnosis", "instance", "client-id", "scopes", "redirect-port", "api-url",
+    "mcp-url", "mcp-list", "mcp-tools", "mcp-revision", "mcp-tool-list", "mcp-call", "mcp-result", "mcp-error", "mcp-structured"]) {
     assert.ok(all.includes(`"${id}"`), id);
   }
 });

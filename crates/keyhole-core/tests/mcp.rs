@@ -492,3 +492,83 @@ async fn with_a_client_metadata_document_and_no_client_id_its_url_is_the_client_
     let who = whoami(&f, &sb.mcp.modern).await;
     assert_eq!(who["clientId"], sb.client_id.as_str());
 }
+
+/// A browser that opens nothing: the sign-in waits until it is cancelled.
+struct NoBrowser;
+
+impl Browser for NoBrowser {
+    fn open(&self, _url: &Url) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn cancel_request_cancels_an_mcp_call_and_the_sign_in_its_401_started() {
+    let sb = keyhole_sandbox::shared();
+    let f = fixture(sandbox_client(sb), "user_2mcpcancel");
+    let url = &sb.mcp.modern;
+    f.service.mcp_tools(url, BROWSER).await.expect("tools");
+
+    // A call the server answers after 20 s: cancelled from elsewhere, as the window's Cancel does.
+    let service = Arc::new(f.service);
+    let canceller = Arc::clone(&service);
+    let started = std::time::Instant::now();
+    let cancel = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        canceller.cancel_request();
+    });
+    let err = tokio::time::timeout(
+        Duration::from_secs(10),
+        service.mcp_call(url, "slow", &json!({"ms": 20000}), BROWSER),
+    )
+    .await
+    .expect("cancelled well before the tool answers")
+    .expect_err("cancelled");
+    cancel.await.unwrap();
+    assert_eq!(err.kind(), "cancelled", "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // Still usable afterwards.
+    let echo = service
+        .mcp_call(url, "echo", &json!({"text": "after"}), BROWSER)
+        .await
+        .expect("echo");
+    assert_eq!(echo.content[0].text, "after");
+
+    // A sign-in for another server that waits for a browser that never comes: cancelled too.
+    let waiting = Service::new(ServiceOptions {
+        settings: sandbox_client(sb),
+        profile: None,
+        profiles: None,
+        secrets: Arc::new(MemoryStore::default()),
+        keychain_service: "dev.keyhole.test.mcp.cancel".into(),
+        browser: Arc::new(NoBrowser),
+        sign_in_timeout: Duration::from_secs(60),
+        settings_store: None,
+        events: Arc::new(|_| {}),
+        background: None,
+        trusted_endpoint_origins: Vec::new(),
+        cleartext_api_origins: Vec::new(),
+    });
+    let waiting = Arc::new(waiting);
+    let canceller = Arc::clone(&waiting);
+    let cancel = tokio::spawn(async move {
+        for _ in 0..100 {
+            if canceller.is_signing_in() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(canceller.is_signing_in(), "the 401 started a sign-in");
+        canceller.cancel_request();
+    });
+    let err = tokio::time::timeout(
+        Duration::from_secs(20),
+        waiting.mcp_tools(&sb.mcp.sdk, BROWSER),
+    )
+    .await
+    .expect("cancelled well before the sign-in's timeout")
+    .expect_err("cancelled");
+    cancel.await.unwrap();
+    assert_eq!(err.kind(), "cancelled", "{err}");
+    assert!(!waiting.is_signing_in(), "the sign-in ended");
+}

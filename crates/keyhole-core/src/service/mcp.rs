@@ -9,9 +9,12 @@
 //! so the next run finds both again behind the same `401`.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::{lock, mcp_memory, Resumed, Service};
@@ -34,6 +37,9 @@ struct Entry {
     /// The settings whose session the server let in, once one did.
     authorized: Option<Settings>,
 }
+
+/// How long a cancelled sign-in may take to end by itself.
+const CANCEL_GRACE: Duration = Duration::from_secs(5);
 
 enum Op<'a> {
     Tools,
@@ -155,7 +161,39 @@ impl Service {
         Ok(summary)
     }
 
+    /// One MCP operation, as the request in flight: [`Service::cancel_request`] (or a new
+    /// request) cancels it with [`Error::CallCancelled`], the sign-in a `401` started included.
     async fn mcp(&self, url: &str, method: SignInMethod, op: Op<'_>) -> Result<Answer> {
+        let cancel = CancellationToken::new();
+        let call = self.inner.calls.fetch_add(1, Ordering::SeqCst);
+        if let Some((_, previous)) =
+            lock(&self.inner.request_in_flight).replace((call, cancel.clone()))
+        {
+            previous.cancel();
+        }
+        let work = self.mcp_uncancelled(url, method, op);
+        tokio::pin!(work);
+        let outcome = tokio::select! {
+            outcome = &mut work => outcome,
+            () = cancel.cancelled() => {
+                if self.is_signing_in() {
+                    // The sign-in ends through its own path (the loopback closed, the keeper
+                    // told), not by dropping it halfway.
+                    self.cancel_sign_in();
+                    let _ = tokio::time::timeout(CANCEL_GRACE, &mut work).await;
+                }
+                tracing::info!("MCP request cancelled");
+                Err(Error::CallCancelled)
+            }
+        };
+        let mut in_flight = lock(&self.inner.request_in_flight);
+        if in_flight.as_ref().is_some_and(|(id, _)| *id == call) {
+            *in_flight = None;
+        }
+        outcome
+    }
+
+    async fn mcp_uncancelled(&self, url: &str, method: SignInMethod, op: Op<'_>) -> Result<Answer> {
         let url = crate::settings::config::parse_api_url(url)?;
         let entry = self.mcp_entry(&url);
         let mut token = self.mcp_token(&url, &entry).await?;

@@ -1045,7 +1045,9 @@ impl Service {
         })
     }
 
-    /// Cancels the request in flight; its [`Service::send`] fails with [`Error::CallCancelled`].
+    /// Cancels the request in flight (an API request, or an MCP operation and the sign-in its
+    /// server's `401` started); its [`Service::send`] or `mcp_*` fails with
+    /// [`Error::CallCancelled`].
     pub fn cancel_request(&self) {
         if let Some((_, pending)) = lock(&self.inner.request_in_flight).take() {
             tracing::info!("request cancelled by the user");

@@ -1,0 +1,47 @@
+//! The explorer's MCP mode: an MCP server's tools and a tool call, through the engine's
+//! [`keyhole_core::Service`], which speaks MCP (the newest revision the server knows), signs in
+//! from the server's `401` (RFC 9728 → its authorization server, RFC 8707 `resource` = the
+//! server), escapes what the server wrote, and cancels on `cancel_request`. Nothing is decided
+//! here: the window signs in with the system browser (the engine falls back to a device code
+//! where none opens), as its own sign-in does. No token reaches the page or the log.
+
+use keyhole_core::{McpCallResult, McpTools, SignInMethod};
+use serde_json::Value;
+use tauri::{AppHandle, Runtime};
+
+use crate::error::Result;
+use crate::service_ext::ServiceExt;
+
+/// How the window signs in when an MCP server asks for it.
+const METHOD: SignInMethod = SignInMethod::Browser;
+
+/// The tools of the MCP server at `url`, every page read.
+pub async fn tools<R: Runtime>(app: &AppHandle<R>, url: &str) -> Result<McpTools> {
+    let listed = app.service().mcp_tools(url, METHOD).await?;
+    tracing::info!(
+        revision = listed.server.revision.as_str(),
+        tools = listed.tools.len(),
+        pages = listed.pages,
+        "MCP tools listed"
+    );
+    Ok(listed)
+}
+
+/// Calls `tool` of the MCP server at `url` with `arguments` (a JSON object: anything else is an
+/// `arguments` setting error, and nothing is sent). A result with `isError` is an answer.
+pub async fn call<R: Runtime>(
+    app: &AppHandle<R>,
+    url: &str,
+    tool: &str,
+    arguments: &Value,
+) -> Result<McpCallResult> {
+    let result = app.service().mcp_call(url, tool, arguments, METHOD).await?;
+    // The tool's name and the outcome only: arguments and results may hold secrets.
+    tracing::info!(
+        tool,
+        is_error = result.is_error,
+        elapsed_ms = result.elapsed_ms,
+        "MCP tool called"
+    );
+    Ok(result)
+}

@@ -1,0 +1,494 @@
+// The explorer's MCP mode: schema → form (and its fallback), the state machine (Loading / Error /
+// Data, isError, cancel, the sign-in a 401 starts), the view (markup shown as text) and main.js's
+// commands (mcp_tools, mcp_call, cancel_request; nothing sent when the arguments are wrong).
+import { test, describe, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { allElements, byId, installDocument } from "./fake-dom.mjs";
+import { argumentsFrom, checkArguments, formFor, initialValues, parseRaw, valuesFrom } from "../mcp-schema.js";
+import { MCP_IDLE, mcpBusy, shownText, toCallResult } from "../mcp.js";
+import { initialState, next } from "../state.js";
+import { updateClock, view } from "../view.js";
+import { NOW, session, sessionState, settings } from "./fixtures.mjs";
+
+const run = (state, ...events) => events.reduce(next, state);
+const signedIn = () => run(initialState(NOW), { type: "booted", settings, sessionState: sessionState(session()) });
+
+const URL = "http://127.0.0.1:5050/mcp";
+const MARKUP = "<script>alert(\"x\")</script><b>bold</b>\\u{0007}\\u{001b}[31mred\\u{001b}[0m\\u{0000}end";
+const SERVER = { url: URL, revision: "2025-11-25", name: "keyhole-sandbox-mcp", version: "1.0.0", capabilities: {}, instructions: null };
+const TOOLS = {
+  server: SERVER,
+  pages: 3,
+  tools: [
+    { name: "echo", title: null, description: "Says back the text it is given.", inputSchema: { type: "object", properties: { text: { type: "string" } }, required: ["text"] } },
+    { name: "slow", title: null, description: "Sleeps ms milliseconds.", inputSchema: { type: "object", properties: { ms: { type: "integer", minimum: 0 } } } },
+    { name: "markup", title: null, description: "<b>HTML</b> in a description", inputSchema: { type: "object", properties: {} } },
+    { name: "fail", title: null, description: "Always fails (isError: true).", inputSchema: { type: "object", properties: {} } },
+    { name: "broken", title: null, description: "A schema that is not JSON Schema.", inputSchema: { type: "object", properties: [1, 2] } },
+  ],
+};
+const callResult = (overrides = {}) => ({
+  server: SERVER, tool: "echo", content: [{ kind: "text", text: "hi" }], structured: { text: "hi" },
+  isError: false, notifications: 0, elapsedMs: 12, ...overrides,
+});
+
+/** Signed in, in the MCP mode, with the sandbox's tools listed. */
+const listed = () => run(signedIn(),
+  { type: "modeChosen", mode: "mcp" },
+  { type: "mcpUrlEdited", value: URL },
+  { type: "mcpListClicked" },
+  { type: "mcpToolsAnswered", result: TOOLS });
+const chosen = (name) => run(listed(), { type: "mcpToolChosen", name });
+
+let dispatched;
+const dispatch = (e) => dispatched.push(e);
+beforeEach(() => {
+  installDocument();
+  dispatched = [];
+});
+
+describe("schema → form", () => {
+  test("string, number, integer, boolean, enum and object properties become fields with required marks", () => {
+    const form = formFor({
+      type: "object",
+      properties: {
+        text: { type: "string", description: "What to say" },
+        ratio: { type: "number" },
+        count: { type: "integer", minimum: 1, maximum: 5, default: 2 },
+        loud: { type: "boolean" },
+        colour: { enum: ["red", "green", 3] },
+        where: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+      },
+      required: ["text", "colour"],
+    });
+    assert.equal(form.ok, true);
+    const [text, ratio, count, loud, colour, where] = form.fields;
+    assert.deepEqual(form.fields.map((f) => [f.name, f.kind, f.required]), [
+      ["text", "string", true], ["ratio", "number", false], ["count", "integer", false],
+      ["loud", "boolean", false], ["colour", "enum", true], ["where", "object", false],
+    ]);
+    assert.equal(text.description, "What to say");
+    assert.deepEqual(colour.options, ["red", "green", 3]);
+    assert.equal(where.fields[0].label, "where.city");
+    assert.equal(where.fields[0].required, true);
+    assert.equal(initialValues(form.fields)[count.id], "2", "a default fills the field");
+    assert.ok([text, ratio, count, loud, colour, where].every((f) => f.id.startsWith("mcp-arg-")));
+    assert.equal(new Set([text, ratio, count, loud, colour, where, where.fields[0]].map((f) => f.id)).size, 7, "ids are unique");
+  });
+
+  test("a schema that is not valid JSON Schema falls back to raw JSON and says why, never throwing", () => {
+    for (const [schema, why] of [
+      [null, "it is not a JSON object"],
+      ["{\"type\":\"object\"}", "it is not a JSON object"],
+      [[1, 2], "it is not a JSON object"],
+      [{ type: "object", properties: [1, 2] }, "the schema: properties is not an object"],
+      [{ type: "object", required: "text" }, "the schema: required is not a list of property names"],
+      [{ type: 42 }, "the schema: type is neither a type name nor a list of them"],
+      [{ type: "strnig" }, "\"strnig\" is not a JSON Schema type"],
+      [{ type: "object", properties: { a: { type: "texte" } } }, "a: \"texte\" is not a JSON Schema type"],
+      [{ type: "object", properties: { a: "string" } }, "a: its schema is not an object"],
+      [{ type: "object", properties: { a: { type: "integer", minimum: "0" } } }, "a: minimum is not a number"],
+      [{ type: "object", properties: { a: { enum: [] } } }, "a: enum is empty"],
+    ]) {
+      const form = formFor(schema);
+      assert.equal(form.ok, false, JSON.stringify(schema));
+      assert.equal(form.invalid, true, JSON.stringify(schema));
+      assert.equal(form.reason, `The tool's input schema is not valid JSON Schema (${why}).`);
+    }
+  });
+
+  test("a valid schema the form cannot show falls back to raw JSON too, saying what it cannot show", () => {
+    for (const [schema, why] of [
+      [{ type: "object", properties: { tags: { type: "array", items: { type: "string" } } } }, "tags is of type array"],
+      [{ type: "object", properties: { a: { anyOf: [{ type: "string" }, { type: "number" }] } } }, "a uses anyOf"],
+      [{ type: "object", properties: { a: { type: ["string", "null"] } } }, "a may be one of several types (string, null)"],
+      [{ type: "object", properties: { a: {} } }, "a has no type"],
+      [{ $ref: "#/$defs/x" }, "it uses $ref"],
+      [{ type: "object", required: ["ghost"] }, "ghost is required but has no schema"],
+    ]) {
+      const form = formFor(schema);
+      assert.equal(form.ok, false, JSON.stringify(schema));
+      assert.equal(form.invalid, false, JSON.stringify(schema));
+      assert.equal(form.reason, `The form cannot show this tool's input schema (${why}).`);
+    }
+    // No schema properties at all is a form with no fields (whoami, markup, fail).
+    assert.deepEqual(formFor({ type: "object", properties: {} }), { ok: true, fields: [] });
+    assert.deepEqual(formFor({ type: "object" }), { ok: true, fields: [] });
+  });
+
+  test("the values become typed arguments; empty optional fields are not sent", () => {
+    const { fields } = formFor({
+      type: "object",
+      properties: { text: { type: "string" }, n: { type: "number" }, i: { type: "integer" }, b: { type: "boolean" }, e: { enum: ["x", 7] }, o: { type: "object", properties: { c: { type: "string" } } } },
+    });
+    const [text, n, i, b, e, o] = fields;
+    assert.deepEqual(argumentsFrom(fields, { [text.id]: "hi", [n.id]: "2.5", [i.id]: " 3 ", [b.id]: "false", [e.id]: "1", [o.fields[0].id]: "Paris" }),
+      { ok: true, arguments: { text: "hi", n: 2.5, i: 3, b: false, e: 7, o: { c: "Paris" } } });
+    assert.deepEqual(argumentsFrom(fields, initialValues(fields)), { ok: true, arguments: {} });
+    // A string keeps its spaces: "  " is a value.
+    assert.deepEqual(argumentsFrom(fields, { [text.id]: "  " }).arguments, { text: "  " });
+  });
+
+  test("arguments that do not match the schema say which field, one message each", () => {
+    const { fields } = formFor({
+      type: "object",
+      properties: {
+        text: { type: "string", minLength: 2, pattern: "^[a-z]+$" },
+        n: { type: "number" },
+        ms: { type: "integer", minimum: 0, maximum: 30000 },
+        where: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+      },
+      required: ["text", "where"],
+    });
+    const [text, n, ms, where] = fields;
+    const city = where.fields[0];
+    const out = argumentsFrom(fields, { [text.id]: "", [n.id]: "many", [ms.id]: "1.5", [city.id]: "" });
+    assert.equal(out.ok, false);
+    assert.deepEqual(out.errors, {
+      [text.id]: "text is required.",
+      [n.id]: "n must be a number, like 3 or 2.5.",
+      [ms.id]: "ms must be a whole number.",
+      [city.id]: "where.city is required.",
+    });
+    assert.equal(argumentsFrom(fields, { [text.id]: "a", [city.id]: "x" }).errors[text.id], "text must be at least 2 characters long.");
+    assert.equal(argumentsFrom(fields, { [text.id]: "AB", [city.id]: "x" }).errors[text.id], "text must match the pattern ^[a-z]+$.");
+    assert.equal(argumentsFrom(fields, { [text.id]: "ab", [ms.id]: "-1", [city.id]: "x" }).errors[ms.id], "ms must be at least 0.");
+    assert.equal(argumentsFrom(fields, { [text.id]: "ab", [ms.id]: "30001", [city.id]: "x" }).errors[ms.id], "ms must be at most 30000.");
+  });
+
+  test("raw JSON: not JSON, or not an object, is refused saying so; checked against the schema's fields", () => {
+    assert.equal(parseRaw("{oops").ok, false);
+    assert.match(parseRaw("{oops").message, /^The arguments are not JSON: .*Nothing was sent\.$/);
+    assert.equal(parseRaw("[1, 2]").message, "The arguments must be a JSON object, like {\"text\": \"hello\"}. Nothing was sent.");
+    assert.deepEqual(parseRaw("  "), { ok: true, arguments: {} });
+    const { fields } = formFor(TOOLS.tools[0].inputSchema);
+    assert.deepEqual(checkArguments(fields, {}), { [fields[0].id]: "text is required." });
+    assert.deepEqual(checkArguments(fields, { text: 3 }), { [fields[0].id]: "text must be a string." });
+    assert.deepEqual(checkArguments(fields, { text: "hi", extra: true }), {});
+    assert.deepEqual(valuesFrom(fields, { text: "hi" }), { [fields[0].id]: "hi" });
+  });
+});
+
+describe("the MCP state machine", () => {
+  test("REST | MCP: the mode switches only in the explorer", () => {
+    assert.equal(signedIn().mode, "rest");
+    assert.equal(run(signedIn(), { type: "modeChosen", mode: "mcp" }).mode, "mcp");
+    const s = signedIn();
+    assert.equal(next(s, { type: "modeChosen", mode: "soap" }), s);
+    const out = run(initialState(NOW), { type: "booted", settings, sessionState: sessionState(null) });
+    assert.equal(next(out, { type: "modeChosen", mode: "mcp" }), out, "signed out: no explorer");
+  });
+
+  test("an empty URL is said at the field and nothing is sent", () => {
+    const s = run(signedIn(), { type: "modeChosen", mode: "mcp" }, { type: "mcpListClicked" });
+    assert.equal(s.mcp.tools.status, "idle");
+    assert.equal(s.mcp.urlError, "Enter the MCP server's URL, like http://localhost:3000/mcp. Nothing was sent.");
+    assert.equal(run(s, { type: "mcpUrlEdited", value: "h" }).mcp.urlError, null, "typing clears it");
+  });
+
+  test("listing: Loading… then Data with the revision spoken and every tool; the engine's URL error goes to the field", () => {
+    const loading = run(signedIn(), { type: "modeChosen", mode: "mcp" }, { type: "mcpUrlEdited", value: ` ${URL} ` }, { type: "mcpListClicked" });
+    assert.equal(loading.mcp.tools.status, "loading");
+    assert.deepEqual(loading.mcp.tools.request, { url: URL });
+    assert.ok(mcpBusy(loading));
+    assert.equal(next(loading, { type: "mcpListClicked" }), loading, "one at a time");
+    assert.equal(next(loading, { type: "callApiClicked" }), loading, "the REST Send waits too");
+    const data = next(loading, { type: "mcpToolsAnswered", result: TOOLS });
+    assert.equal(data.mcp.tools.status, "data");
+    assert.equal(data.mcp.tools.result.server.revision, "2025-11-25");
+    assert.deepEqual(data.mcp.tools.result.tools.map((t) => t.name), ["echo", "slow", "markup", "fail", "broken"]);
+
+    const refused = next(loading, { type: "mcpToolsFailed", error: { kind: "invalid_setting", field: "apiUrl", message: "“nope” is not a valid URL" } });
+    assert.equal(refused.mcp.tools.status, "idle");
+    assert.equal(refused.mcp.urlError, "“nope” is not a valid URL");
+    const failed = next(loading, { type: "mcpToolsFailed", error: { kind: "mcp", message: "http://127.0.0.1:5050 is not an MCP server: it answers with an HTML page." } });
+    assert.equal(failed.mcp.tools.status, "error");
+    assert.equal(failed.mcp.tools.errorKind, "mcp");
+  });
+
+  test("choosing a tool builds its form; a schema that is not JSON Schema gets the raw JSON editor", () => {
+    const echo = chosen("echo");
+    assert.equal(echo.mcp.selected, "echo");
+    assert.equal(echo.mcp.form.mode, "form");
+    const broken = chosen("broken");
+    assert.equal(broken.mcp.form.mode, "json");
+    assert.equal(broken.mcp.form.schema.invalid, true);
+    assert.equal(next(broken, { type: "mcpArgsModeChosen", mode: "form" }), broken, "no form to go back to");
+  });
+
+  test("Call with a required field empty says which field and sends nothing", () => {
+    const s = next(chosen("echo"), { type: "mcpCallClicked" });
+    const id = s.mcp.form.schema.fields[0].id;
+    assert.equal(s.mcp.call.status, "idle", "nothing sent");
+    assert.deepEqual(s.mcp.form.errors, { [id]: "text is required." });
+    const typed = next(s, { type: "mcpArgEdited", id, value: "hello" });
+    assert.deepEqual(typed.mcp.form.errors, {}, "the field's error goes as it is fixed");
+    const calling = next(typed, { type: "mcpCallClicked" });
+    assert.equal(calling.mcp.call.status, "loading");
+    assert.deepEqual(calling.mcp.call.request, { url: URL, tool: "echo", arguments: { text: "hello" } });
+  });
+
+  test("the JSON editor: what the form held goes along, and bad JSON is refused before sending", () => {
+    let s = chosen("echo");
+    const id = s.mcp.form.schema.fields[0].id;
+    s = run(s, { type: "mcpArgEdited", id, value: "hi" }, { type: "mcpArgsModeChosen", mode: "json" });
+    assert.equal(s.mcp.form.raw, "{\n  \"text\": \"hi\"\n}");
+    const bad = run(s, { type: "mcpRawEdited", value: "{oops" }, { type: "mcpCallClicked" });
+    assert.equal(bad.mcp.call.status, "idle");
+    assert.match(bad.mcp.form.rawError, /^The arguments are not JSON/);
+    const missing = run(s, { type: "mcpRawEdited", value: "{}" }, { type: "mcpCallClicked" });
+    assert.equal(missing.mcp.call.status, "idle");
+    assert.deepEqual(Object.values(missing.mcp.form.errors), ["text is required."]);
+    const back = run(s, { type: "mcpRawEdited", value: "{\"text\": \"from json\"}" }, { type: "mcpArgsModeChosen", mode: "form" });
+    assert.equal(back.mcp.form.values[id], "from json");
+  });
+
+  test("a result with isError is an error state, not data; its content still shows why", () => {
+    const calling = run(chosen("fail"), { type: "mcpCallClicked" });
+    const s = next(calling, { type: "mcpCallAnswered", result: callResult({ tool: "fail", content: [{ kind: "text", text: "this tool always fails" }], structured: null, isError: true }) });
+    assert.equal(s.mcp.call.status, "error");
+    assert.equal(s.mcp.call.errorKind, "tool_error");
+    assert.equal(s.mcp.call.message, "The tool fail reported an error (isError).");
+    assert.equal(s.mcp.call.result.content[0].text, "this tool always fails");
+    const ok = next(run(chosen("echo"), { type: "mcpArgEdited", id: "mcp-arg-0", value: "hi" }, { type: "mcpCallClicked" }), { type: "mcpCallAnswered", result: callResult() });
+    assert.equal(ok.mcp.call.status, "data");
+  });
+
+  test("cancel marks the wait; the engine's cancelled error says nothing was received", () => {
+    const calling = run(chosen("slow"), { type: "mcpCallClicked" });
+    const cancelling = next(calling, { type: "mcpCancelClicked" });
+    assert.equal(cancelling.mcp.call.cancelling, true);
+    assert.equal(next(cancelling, { type: "mcpCancelClicked" }), cancelling);
+    const s = next(cancelling, { type: "mcpCallFailed", error: { kind: "cancelled", message: "the call was cancelled" } });
+    assert.equal(s.mcp.call.status, "error");
+    assert.equal(s.mcp.call.message, "Cancelled. Nothing was received.");
+    assert.equal(s.mcp.call.errorKind, "cancelled");
+  });
+
+  test("the sign-in a 401 starts shows its stage in the wait, and its session changes keep the explorer", () => {
+    const loading = run(signedIn(), { type: "modeChosen", mode: "mcp" }, { type: "mcpUrlEdited", value: URL }, { type: "mcpListClicked" });
+    const waiting = next(loading, { type: "signInProgress", progress: { stage: "waiting", url: "http://127.0.0.1:4000/oauth/authorize?x" }, at: NOW });
+    assert.equal(waiting.screen, "signedIn");
+    assert.equal(waiting.mcp.tools.stage, "waiting");
+    assert.equal(waiting.mcp.tools.signInUrl, "http://127.0.0.1:4000/oauth/authorize?x");
+    // The engine switched settings for the server and restores its session: no sign-out screen.
+    const restoring = next(waiting, { type: "sessionChanged", state: sessionState(null, { restoring: true }) });
+    assert.equal(restoring.screen, "signedIn");
+    assert.equal(restoring.mcp.tools.status, "loading");
+    const back = next(restoring, { type: "sessionChanged", state: sessionState(session({ subject: "user_2mcp" })) });
+    assert.equal(back.screen, "signedIn");
+    assert.equal(back.session.subject, "user_2mcp");
+  });
+
+  test("text from a server is escaped again: control characters and bidi overrides become visible escapes", () => {
+    assert.equal(shownText("a\u0007b\u001b[31m\u202e\nc\td"), "a\\u{0007}b\\u{001b}[31m\\u{202e}\nc\td");
+    assert.equal(shownText(MARKUP), MARKUP, "idempotent on the engine's escapes");
+    assert.deepEqual(toCallResult({ content: "nope" }).content, []);
+    assert.equal(toCallResult(null).isError, false);
+  });
+});
+
+describe("the MCP view", () => {
+  const render = (state) => view(state, dispatch);
+
+  test("the mode switch is in the explorer's first frame; MCP shows its URL field in the editor's place", () => {
+    const rest = render(signedIn());
+    assert.equal(byId(rest, "mode-rest").getAttribute("aria-pressed"), "true");
+    assert.ok(byId(rest, "request-url"));
+    assert.equal(byId(rest, "mcp-url"), null);
+    byId(rest, "mode-mcp").fire("click");
+    assert.deepEqual(dispatched, [{ type: "modeChosen", mode: "mcp" }]);
+    const mcp = render(run(signedIn(), { type: "modeChosen", mode: "mcp" }));
+    assert.ok(byId(mcp, "mcp-url"));
+    assert.equal(byId(mcp, "request-url"), null);
+    assert.equal(byId(mcp, "tabs"), null);
+    assert.equal(byId(mcp, "mcp-tools").getAttribute("data-result"), "idle");
+  });
+
+  test("the tool list: revision spoken, names and descriptions as text", () => {
+    const root = render(listed());
+    assert.equal(byId(root, "mcp-revision").textContent, "MCP 2025-11-25 · keyhole-sandbox-mcp 1.0.0 · 5 tools (3 pages)");
+    assert.equal(byId(root, "mcp-tool-0").getAttribute("data-tool"), "echo");
+    const markup = byId(root, "mcp-tool-2");
+    assert.match(markup.textContent, /<b>HTML<\/b> in a description/);
+    assert.ok(!allElements(markup).some((e) => e.tagName === "B"), "no element from the description");
+    markup.fire("click");
+    assert.deepEqual(dispatched, [{ type: "mcpToolChosen", name: "markup" }]);
+  });
+
+  test("the form: labelled fields with required marks; an error is at its field, marked invalid", () => {
+    const s = next(chosen("echo"), { type: "mcpCallClicked" });
+    const root = render(s);
+    const input = byId(root, "mcp-arg-0");
+    assert.equal(input.getAttribute("aria-invalid"), "true");
+    assert.equal(input.getAttribute("aria-required"), "true");
+    assert.equal(byId(root, "mcp-arg-0-error").textContent, "text is required.");
+    assert.match(root.querySelectorAll("label").find((l) => l.getAttribute("for") === "mcp-arg-0").textContent, /^text \* string$/);
+    assert.match(byId(root, "mcp-schema-json").textContent, /"required": \[\n\s+"text"\n\s+\]/);
+    input.value = "hi";
+    input.fire("input");
+    assert.deepEqual(dispatched, [{ type: "mcpArgEdited", id: "mcp-arg-0", value: "hi" }]);
+  });
+
+  test("an invalid schema: the note says why, and the arguments are a JSON textarea", () => {
+    const root = render(chosen("broken"));
+    assert.equal(byId(root, "mcp-schema-fallback").getAttribute("data-invalid"), "true");
+    assert.match(byId(root, "mcp-schema-fallback").textContent, /not valid JSON Schema \(the schema: properties is not an object\)\. Give the arguments as a JSON object\./);
+    assert.ok(byId(root, "mcp-args-raw"));
+    assert.equal(byId(root, "mcp-args-form"), null, "no Form | JSON choice");
+  });
+
+  test("Loading… with the time waited and Cancel; the clock updates it in place", () => {
+    const s = run(chosen("slow"), { type: "mcpCallClicked" });
+    const root = render(s);
+    assert.equal(byId(root, "mcp-result").getAttribute("data-result"), "loading");
+    assert.match(byId(root, "mcp-result").textContent, /Loading… 0 s/);
+    byId(root, "mcp-call-cancel").fire("click");
+    assert.deepEqual(dispatched, [{ type: "mcpCancelClicked" }]);
+    updateClock(root, next(s, { type: "tick", now: NOW + 3000 }));
+    assert.equal(byId(root, "mcp-call-elapsed").textContent, "3 s");
+  });
+
+  test("a result: content items as text, structured content pretty; markup is shown as the characters it is", () => {
+    const calling = run(chosen("markup"), { type: "mcpCallClicked" });
+    const s = next(calling, { type: "mcpCallAnswered", result: callResult({ tool: "markup", content: [{ kind: "text", text: MARKUP }, { kind: "image", text: "image/png, 1.2 kB" }], structured: { a: [1, 2] } }) });
+    const root = render(s);
+    const box = byId(root, "mcp-result");
+    assert.equal(box.getAttribute("data-result"), "data");
+    const item = byId(root, "mcp-content-0");
+    assert.equal(item.textContent, MARKUP);
+    assert.ok(!allElements(box).some((e) => ["SCRIPT", "B"].includes(e.tagName)), "no element from the tool's HTML");
+    assert.equal(byId(root, "mcp-content-1").textContent, "image: image/png, 1.2 kB");
+    assert.equal(byId(root, "mcp-structured").textContent, "{\n  \"a\": [\n    1,\n    2\n  ]\n}");
+    assert.equal(byId(root, "mcp-meta").textContent, "MCP 2025-11-25 · keyhole-sandbox-mcp 1.0.0 · 12 ms");
+  });
+
+  test("isError shows as an error (Error: …, data-result error) with the tool's words below", () => {
+    const calling = run(chosen("fail"), { type: "mcpCallClicked" });
+    const s = next(calling, { type: "mcpCallAnswered", result: callResult({ tool: "fail", content: [{ kind: "text", text: "this tool always fails" }], structured: null, isError: true }) });
+    const root = render(s);
+    const box = byId(root, "mcp-result");
+    assert.equal(box.getAttribute("data-result"), "error");
+    assert.equal(box.getAttribute("data-error-kind"), "tool_error");
+    assert.equal(byId(root, "mcp-error").textContent, "Error: The tool fail reported an error (isError).");
+    assert.equal(byId(root, "mcp-content-0").textContent, "this tool always fails");
+  });
+});
+
+// --- main.js: the commands ------------------------------------------------------------------------
+
+const flush = async () => { for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)); };
+let instance = 0;
+
+async function boot(handlers = {}) {
+  const doc = installDocument();
+  for (const [tag, id] of [["p", "status"], ["span", "sandbox-badge"], ["main", "app"], ["p", "about"]]) {
+    const el = doc.createElement(tag);
+    el.setAttribute("id", id);
+    doc.body.append(el);
+  }
+  const calls = [];
+  const backend = {
+    load_settings: async () => settings,
+    session: async () => sessionState(session()),
+    history: async () => [],
+    profiles: async () => ({ names: [], current: null }),
+    saved_requests: async () => [],
+    tabs: async () => ({ tabs: [], active: 0 }),
+    save_tabs: async () => null,
+    ...handlers,
+  };
+  const keys = {};
+  globalThis.window = {
+    addEventListener(type, fn) { keys[type] = fn; },
+    __TAURI__: {
+      core: {
+        invoke: async (cmd, args) => {
+          calls.push(args === undefined ? [cmd] : [cmd, args]);
+          if (!backend[cmd]) throw { kind: "unknown", message: `no fake for ${cmd}` };
+          return backend[cmd](args);
+        },
+      },
+      event: { listen: async () => () => {} },
+    },
+  };
+  globalThis.requestAnimationFrame = (cb) => setImmediate(cb);
+  globalThis.setInterval = () => 1;
+  await import(`../main.js?mcp=${++instance}`);
+  await flush();
+  const $ = (id) => doc.getElementById(id);
+  return {
+    $, calls,
+    commands: () => calls.map(([c]) => c),
+    click: async (id) => { assert.ok($(id), `#${id} exists`); $(id).focus(); $(id).fire("click"); await flush(); },
+    type: async (id, value) => { $(id).focus(); $(id).value = value; $(id).fire("input"); await flush(); },
+    key: async (init) => { keys.keydown({ ctrlKey: false, metaKey: false, preventDefault() {}, ...init }); await flush(); },
+    doc,
+  };
+}
+
+describe("main.js: the MCP commands", () => {
+  test("List tools → mcp_tools(url); a tool, its form, Call → mcp_call(url, tool, arguments)", async () => {
+    const ui = await boot({
+      mcp_tools: async () => TOOLS,
+      mcp_call: async ({ tool, arguments: args }) => callResult({ tool, content: [{ kind: "text", text: args.text }], structured: args }),
+    });
+    await ui.click("mode-mcp");
+    assert.equal(ui.doc.activeElement, ui.$("mcp-url"), "the URL takes the focus");
+    await ui.type("mcp-url", URL);
+    await ui.click("mcp-list");
+    assert.deepEqual(ui.calls.find(([c]) => c === "mcp_tools"), ["mcp_tools", { url: URL }]);
+    assert.equal(ui.$("mcp-tools").getAttribute("data-result"), "data");
+    await ui.click("mcp-tool-0");
+    await ui.type("mcp-arg-0", "hello from the form");
+    await ui.click("mcp-call");
+    assert.deepEqual(ui.calls.find(([c]) => c === "mcp_call"), ["mcp_call", { url: URL, tool: "echo", arguments: { text: "hello from the form" } }]);
+    assert.equal(ui.$("mcp-result").getAttribute("data-result"), "data");
+    assert.equal(ui.$("mcp-content-0").textContent, "hello from the form");
+  });
+
+  test("arguments that do not match: nothing is sent, and the focus goes to the field", async () => {
+    const ui = await boot({ mcp_tools: async () => TOOLS });
+    await ui.click("mode-mcp");
+    await ui.type("mcp-url", URL);
+    await ui.click("mcp-list");
+    await ui.click("mcp-tool-0");
+    await ui.click("mcp-call");
+    assert.ok(!ui.commands().includes("mcp_call"), "nothing sent");
+    assert.equal(ui.$("mcp-arg-0-error").textContent, "text is required.");
+    assert.equal(ui.doc.activeElement, ui.$("mcp-arg-0"));
+  });
+
+  test("Esc cancels an MCP wait through cancel_request; the rejection shows as cancelled", async () => {
+    let reject;
+    const ui = await boot({
+      mcp_tools: async () => TOOLS,
+      mcp_call: () => new Promise((_, r) => { reject = r; }),
+      cancel_request: async () => { reject({ kind: "cancelled", message: "the call was cancelled" }); },
+    });
+    await ui.click("mode-mcp");
+    await ui.type("mcp-url", URL);
+    await ui.click("mcp-list");
+    await ui.click("mcp-tool-1");
+    await ui.click("mcp-call");
+    assert.equal(ui.$("mcp-result").getAttribute("data-result"), "loading");
+    await ui.key({ key: "Escape" });
+    assert.ok(ui.commands().includes("cancel_request"));
+    assert.equal(ui.$("mcp-result").getAttribute("data-result"), "error");
+    assert.equal(ui.$("mcp-result").getAttribute("data-error-kind"), "cancelled");
+    assert.equal(ui.$("mcp-error").textContent, "Error: Cancelled. Nothing was received.");
+  });
+
+  test("an engine error is Error: its message (a URL that is no MCP server)", async () => {
+    const ui = await boot({ mcp_tools: async () => { throw { kind: "mcp", message: "http://127.0.0.1:5050/faults/html is not an MCP server: it answers with an HTML page." }; } });
+    await ui.click("mode-mcp");
+    await ui.type("mcp-url", "http://127.0.0.1:5050/faults/html");
+    await ui.click("mcp-list");
+    assert.equal(ui.$("mcp-tools").getAttribute("data-result"), "error");
+    assert.match(ui.$("mcp-tools-error").textContent, /^Error: .* is not an MCP server/);
+  });
+});
+
+test("MCP_IDLE is frozen", () => {
+  assert.ok(Object.isFrozen(MCP_IDLE));
+});
