@@ -512,7 +512,10 @@ async fn a_request_saved_in_a_profile_reopens_after_a_restart_and_the_cli_lists_
     app.click("#tab-new").await;
     assert_eq!(app.value("#request-method").await, "GET");
     app.click("#saved-0").await;
-    assert_eq!(app.value("#request-url").await, echo_url);
+    assert_eq!(
+        app.wait_value("#request-url", &echo_url, WAIT).await,
+        echo_url
+    );
     assert_eq!(app.value("#request-method").await, "POST");
     app.call_api_for_data().await;
     let echo = app.api_json().await;

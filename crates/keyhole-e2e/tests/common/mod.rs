@@ -580,6 +580,19 @@ impl App {
         }
     }
 
+    /// Waits until input `css` holds exactly `expected` (a click's re-render may come a frame
+    /// after the click returns); its value then.
+    pub async fn wait_value(&self, css: &str, expected: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let value = self.value(css).await;
+            if value == expected || Instant::now() >= deadline {
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The text of `css`, or None when nothing matches.
     pub async fn try_text(&self, css: &str) -> Option<String> {
         let found = tokio::time::timeout(COMMAND_TIMEOUT, async {
