@@ -2,6 +2,7 @@
 //! the plain-words diagnosis of a disappointing one.
 
 pub mod answer;
+pub(crate) mod answers;
 pub(crate) mod clerk_auth;
 pub mod diagnosis;
 pub(crate) mod import;

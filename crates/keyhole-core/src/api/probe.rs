@@ -257,12 +257,134 @@ struct Counted {
     known: bool,
 }
 
-/// Keeps at most `cap` bytes, then reads on only to count the rest, until `count_until`.
+/// Where Save body streams an answer: every byte received, past [`BODY_CAP`] too, secret
+/// values blanked on the way (the service sets it up for one send, [`with_sink`]).
+pub(crate) struct BodySink {
+    state: std::sync::Mutex<SinkState>,
+}
+
+struct SinkState {
+    file: std::io::BufWriter<std::fs::File>,
+    redactor: Option<crate::api::variables::BodyRedactor>,
+    written: u64,
+    failed: Option<std::io::Error>,
+    scratch: Vec<u8>,
+}
+
+tokio::task_local! {
+    static SINK: std::sync::Arc<BodySink>;
+}
+
+/// Runs `send` with every answer body it reads streamed into `sink`.
+pub(crate) async fn with_sink<F: std::future::Future>(
+    sink: std::sync::Arc<BodySink>,
+    send: F,
+) -> F::Output {
+    SINK.scope(sink, send).await
+}
+
+impl BodySink {
+    /// A sink writing to `file`, blanking with `redactor` when a secret is in use.
+    pub(crate) fn new(
+        file: std::fs::File,
+        redactor: Option<crate::api::variables::BodyRedactor>,
+    ) -> BodySink {
+        BodySink {
+            state: std::sync::Mutex::new(SinkState {
+                file: std::io::BufWriter::with_capacity(256 * 1024, file),
+                redactor,
+                written: 0,
+                failed: None,
+                scratch: Vec::new(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SinkState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A new answer starts (a renewal's retry reads a second one): the file starts over.
+    fn restart(&self) {
+        use std::io::{Seek, Write};
+        let mut state = self.lock();
+        let state = &mut *state;
+        let outcome = state
+            .file
+            .flush()
+            .and_then(|()| state.file.get_ref().set_len(0))
+            .and_then(|()| state.file.seek(std::io::SeekFrom::Start(0)).map(drop));
+        if let Err(error) = outcome {
+            state.failed.get_or_insert(error);
+        }
+        state.written = 0;
+        if let Some(redactor) = &mut state.redactor {
+            let mut dropped = Vec::new();
+            redactor.finish(&mut dropped);
+        }
+    }
+
+    fn write(&self, chunk: &[u8]) {
+        use std::io::Write;
+        let mut state = self.lock();
+        let state = &mut *state;
+        if state.failed.is_some() {
+            return;
+        }
+        let outcome = match &mut state.redactor {
+            Some(redactor) => {
+                state.scratch.clear();
+                redactor.push(chunk, &mut state.scratch);
+                state.written += state.scratch.len() as u64;
+                state.file.write_all(&state.scratch)
+            }
+            None => {
+                state.written += chunk.len() as u64;
+                state.file.write_all(chunk)
+            }
+        };
+        if let Err(error) = outcome {
+            state.failed = Some(error);
+        }
+    }
+
+    /// Writes what is still held and flushes: the bytes written, or the first write error.
+    pub(crate) fn finish(&self) -> std::io::Result<u64> {
+        use std::io::Write;
+        let mut state = self.lock();
+        let state = &mut *state;
+        if let Some(error) = state.failed.take() {
+            return Err(error);
+        }
+        if let Some(redactor) = &mut state.redactor {
+            state.scratch.clear();
+            redactor.finish(&mut state.scratch);
+            state.written += state.scratch.len() as u64;
+            state.file.write_all(&state.scratch)?;
+        }
+        state.file.flush()?;
+        Ok(state.written)
+    }
+}
+
+/// Keeps at most `cap` bytes, then reads on only to count the rest, until `count_until` (or,
+/// while Save body streams it to a file, to the end: the request's timeout still holds).
 async fn read_counting(
     mut response: reqwest::Response,
     cap: usize,
     count_until: tokio::time::Instant,
 ) -> Result<Counted> {
+    let sink = SINK.try_with(std::sync::Arc::clone).ok();
+    if let Some(sink) = &sink {
+        sink.restart();
+    }
+    let count_until = if sink.is_some() {
+        count_until + Duration::from_secs(24 * 3600)
+    } else {
+        count_until
+    };
     let url = response.url().to_string();
     let hint = response.content_length().unwrap_or(0);
     let mut body = bytes::BytesMut::with_capacity(usize::try_from(hint).unwrap_or(0).min(cap));
@@ -285,6 +407,9 @@ async fn read_counting(
         let Some(chunk) = next.map_err(|e| http::network_error("the API", &url, e))? else {
             break;
         };
+        if let Some(sink) = &sink {
+            sink.write(&chunk);
+        }
         let room = cap.saturating_sub(body.len());
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
         total += chunk.len() as u64;
