@@ -5,7 +5,8 @@ import { breakable, h } from "./dom.js";
 import * as fmt from "./format.js";
 import { keysPanel } from "./keys-view.js";
 import { variablesPanel } from "./variables-view.js";
-import { historyCard, profilesBar, requestCard, savedCard, updateWaiting } from "./request-view.js";
+import { answerCard, historyCard, profilesBar, requestCard, savedCard, updateWaiting } from "./request-view.js";
+import { workbench } from "./split-view.js";
 import { offersSetUp } from "./state.js";
 import { tabsBar } from "./tabs-view.js";
 
@@ -276,11 +277,13 @@ function urlBox(s, dispatch) {
 
 function signedInScreen(state, dispatch) {
   // The request comes first, so Send is in sight at the smallest window size.
-  return h("div", { class: ["columns", "explorer"] },
-    h("div", { class: "column" }, tabsBar(state, dispatch), requestCard(state, dispatch)),
-    h("div", { class: "column" },
-      whoCard(state, dispatch), clerkCard(state, dispatch), savedCard(state, dispatch), variablesPanel(state, dispatch), historyCard(state, dispatch),
-      state.session ? tokenCard(state, dispatch) : null, settingsPanel(state, dispatch), keysPanel(state, dispatch)),
+  // The split first: the request and its answer fill the window; the rest is below it.
+  return h("div", { class: "explorer" },
+    workbench([tabsBar(state, dispatch), requestCard(state, dispatch)], answerCard(state, dispatch)),
+    h("div", { class: "columns" },
+      h("div", { class: "column" }, whoCard(state, dispatch), clerkCard(state, dispatch), savedCard(state, dispatch), variablesPanel(state, dispatch)),
+      h("div", { class: "column" }, historyCard(state, dispatch),
+        state.session ? tokenCard(state, dispatch) : null, settingsPanel(state, dispatch), keysPanel(state, dispatch))),
   );
 }
 
