@@ -161,10 +161,12 @@ function createViewer(base, url) {
 
   function syncScroll() {
     const want = V.scrollTopFor(self.v, height());
-    if (scroller.scrollTop !== want) {
-      self.settingScroll = true;
-      scroller.scrollTop = want;
-    }
+    const before = scroller.scrollTop;
+    if (before === want) return;
+    self.settingScroll = true;
+    scroller.scrollTop = want;
+    // Clamped to where it was: no scroll event comes to clear the flag.
+    if (scroller.scrollTop === before) self.settingScroll = false;
   }
 
   /** One answer_lines call at a time; the next missing window is asked for after it. */
