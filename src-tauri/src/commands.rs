@@ -3,9 +3,9 @@
 //! (registration, permissions). Tested through the IPC layer in `src-tauri/tests/commands.rs`.
 
 use keyhole_core::{
-    AnswerView, ApiRequest, ApiResult, CurlImport, ImportKind, ImportReport, KeyKind, KeysView, Matrix,
-    Matches, Mode, ProfilesView, Saved, SessionSummary, Settings, SignInMethod, SignOutOutcome,
-    VariableView, Window,
+    AnswerView, ApiRequest, ApiResult, CurlImport, ImportKind, ImportReport, KeyKind, KeysView,
+    Matches, Matrix, Mode, ProfilesView, Saved, SessionSummary, Settings, SignInMethod,
+    SignOutOutcome, VariableView, Window,
 };
 use tauri::{AppHandle, Runtime};
 
@@ -162,14 +162,22 @@ pub async fn answer_filter<R: Runtime>(
 
 /// Copies the answer as shown (`mode`) to the clipboard; answers the characters copied.
 #[tauri::command]
-pub async fn answer_copy<R: Runtime>(app: AppHandle<R>, answer_id: u64, mode: Mode) -> Result<usize> {
+pub async fn answer_copy<R: Runtime>(
+    app: AppHandle<R>,
+    answer_id: u64,
+    mode: Mode,
+) -> Result<usize> {
     answer_ext::copy(&app, answer_id, mode).await
 }
 
 /// Writes the answer's whole body to the file at `path` (an answer past 50 MB: sent again and
 /// streamed into it).
 #[tauri::command]
-pub async fn save_body<R: Runtime>(app: AppHandle<R>, answer_id: u64, path: String) -> Result<Saved> {
+pub async fn save_body<R: Runtime>(
+    app: AppHandle<R>,
+    answer_id: u64,
+    path: String,
+) -> Result<Saved> {
     Ok(app.answers().save(answer_id, &path, app.service()).await?)
 }
 

@@ -267,7 +267,10 @@ async fn save_body_streams_an_answer_past_the_cap_whole_into_the_file() {
 
     // A folder that does not exist: one plain sentence, nothing sent.
     let error = service
-        .save_body(&keyhole_core::ApiRequest::get(&url), &dir.join("no/such/answer.json"))
+        .save_body(
+            &keyhole_core::ApiRequest::get(&url),
+            &dir.join("no/such/answer.json"),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.kind(), "save_body");

@@ -211,7 +211,9 @@ impl Answer {
             Mode::Raw => &self.raw,
         };
         // A panic while lexing cannot leave the index half-written in a harmful way: use it.
-        index.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        index
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn walker(&self, mode: Mode) -> Walker<'_> {
@@ -390,8 +392,9 @@ impl Answer {
             )
         })?;
         let nodes: Vec<&serde_json::Value> = path.query(&value).all();
-        let out = serde_json::to_vec(&nodes)
-            .map_err(|e| Error::BadFilter(format!("The filter's result could not be written: {e}.")))?;
+        let out = serde_json::to_vec(&nodes).map_err(|e| {
+            Error::BadFilter(format!("The filter's result could not be written: {e}."))
+        })?;
         Ok(Answer::new(Bytes::from(out), Some("application/json")))
     }
 }
@@ -903,10 +906,19 @@ mod tests {
 
     #[test]
     fn windows_past_the_end_serve_the_last_lines() {
-        let body = format!("[{}]", (0..1000).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
+        let body = format!(
+            "[{}]",
+            (0..1000)
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
         let a = answer(&body);
         let first = a.lines(Mode::Pretty, 0, 10);
-        assert!(!first.complete, "the first window does not index the whole body");
+        assert!(
+            !first.complete,
+            "the first window does not index the whole body"
+        );
         let end = a.lines(Mode::Pretty, usize::MAX, 10);
         assert!(end.complete);
         assert_eq!(end.total, 1002);
@@ -919,14 +931,20 @@ mod tests {
 
     #[test]
     fn folds_hide_a_node_down_to_its_closing_line() {
-        let inner = (0..300).map(|i| format!("{{\"n\":{i}}}")).collect::<Vec<_>>().join(",");
+        let inner = (0..300)
+            .map(|i| format!("{{\"n\":{i}}}"))
+            .collect::<Vec<_>>()
+            .join(",");
         let a = answer(&format!(r#"{{"list":[{inner}],"after":true}}"#));
         let all = a.lines(Mode::Pretty, usize::MAX, 1).total;
         // Line 1 is `"list": [`; its closing `],` comes after 300 objects of 3 lines each.
         let total = a.fold(Mode::Pretty, 1, true);
         assert_eq!(total, all - 900);
         let w = a.lines(Mode::Pretty, 0, 5);
-        assert_eq!(texts(&w), vec!["{", "  \"list\": [", "  ],", "  \"after\": true", "}"]);
+        assert_eq!(
+            texts(&w),
+            vec!["{", "  \"list\": [", "  ],", "  \"after\": true", "}"]
+        );
         assert_eq!(w.lines[1].fold, Some(Fold::Folded));
         assert_eq!(w.lines[2].number, 902);
         // A fold inside a folded node is hidden with it; unfolding the outer one shows it.
@@ -948,13 +966,32 @@ mod tests {
         assert_eq!(
             found.matches,
             vec![
-                Match { line: 1, column: 9, length: 3 },
-                Match { line: 2, column: 10, length: 3 },
-                Match { line: 2, column: 23, length: 3 },
+                Match {
+                    line: 1,
+                    column: 9,
+                    length: 3
+                },
+                Match {
+                    line: 2,
+                    column: 10,
+                    length: 3
+                },
+                Match {
+                    line: 2,
+                    column: 23,
+                    length: 3
+                },
             ]
         );
         assert_eq!(a.lines(Mode::Pretty, 0, 10).total, 4, "search unfolds");
-        assert_eq!(a.search(Mode::Raw, "ADA").matches[0], Match { line: 0, column: 9, length: 3 });
+        assert_eq!(
+            a.search(Mode::Raw, "ADA").matches[0],
+            Match {
+                line: 0,
+                column: 9,
+                length: 3
+            }
+        );
         assert_eq!(a.search(Mode::Pretty, "").count, 0);
     }
 
@@ -965,7 +1002,10 @@ mod tests {
         assert_eq!(names.bytes().as_ref(), br#"["a","b"]"#);
         let bad = a.filter("$.items[").unwrap_err();
         assert!(matches!(bad, Error::BadFilter(_)), "{bad:?}");
-        assert!(bad.to_string().contains("is not a JSONPath expression"), "{bad}");
+        assert!(
+            bad.to_string().contains("is not a JSONPath expression"),
+            "{bad}"
+        );
         let cut = answer(r#"{"items":[1,2"#).filter("$.items").unwrap_err();
         assert!(cut.to_string().contains("not whole, valid JSON"), "{cut}");
     }
@@ -976,16 +1016,26 @@ mod tests {
         assert_eq!(text.kind(), Kind::Text);
         let w = text.lines(Mode::Pretty, 0, 10);
         assert_eq!(texts(&w), vec!["one", "two"]);
-        let long = Answer::new(Bytes::from(vec![b'x'; RAW_WRAP * 2 + 5]), Some("text/plain"));
+        let long = Answer::new(
+            Bytes::from(vec![b'x'; RAW_WRAP * 2 + 5]),
+            Some("text/plain"),
+        );
         assert_eq!(long.lines(Mode::Raw, 0, 10).total, 3, "long lines wrap");
         let binary = Answer::new(Bytes::from_static(&[0x89, b'P', b'N', b'G', 0, 1]), None);
         assert_eq!(binary.kind(), Kind::Binary);
         let w = binary.lines(Mode::Pretty, 0, 10);
-        assert!(texts(&w)[0].starts_with("Binary body (6 bytes)"), "{:?}", texts(&w));
+        assert!(
+            texts(&w)[0].starts_with("Binary body (6 bytes)"),
+            "{:?}",
+            texts(&w)
+        );
         let raw = answer(r#"{"a": [1, "b"]}"#).lines(Mode::Raw, 0, 10);
         assert_eq!(raw.lines[0].spans[1], Span(Token::Key, "\"a\"".into()));
         assert_eq!(answer("42").kind(), Kind::Json);
-        assert_eq!(Answer::new(Bytes::new(), None).lines(Mode::Raw, 0, 5).total, 0);
+        assert_eq!(
+            Answer::new(Bytes::new(), None).lines(Mode::Raw, 0, 5).total,
+            0
+        );
     }
 
     #[test]

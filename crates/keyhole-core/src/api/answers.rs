@@ -84,7 +84,9 @@ impl std::fmt::Debug for Answers {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn gone() -> Error {
@@ -246,7 +248,9 @@ impl Answers {
             Err(_) => write(),
         };
         outcome.map_err(|e| {
-            Error::SaveBody(format!("Could not write {shown}: {e}. Choose another file."))
+            Error::SaveBody(format!(
+                "Could not write {shown}: {e}. Choose another file."
+            ))
         })?;
         Ok(Saved {
             path: shown,
@@ -355,7 +359,10 @@ mod tests {
         assert_ne!(first.id, second.id);
         assert_eq!(answers.len(), 2);
         assert_eq!(
-            answers.lines(first.id, Mode::Pretty, 0, 10).unwrap_err().kind(),
+            answers
+                .lines(first.id, Mode::Pretty, 0, 10)
+                .unwrap_err()
+                .kind(),
             "answer_gone"
         );
         answers.drop_tab(2);
@@ -367,9 +374,16 @@ mod tests {
     #[test]
     fn a_filter_result_is_an_answer_of_its_own_freed_with_its_base() {
         let answers = Answers::default();
-        let base = answers.keep(1, &request(), &result(r#"{"items":[{"n":"a"},{"n":"b"}]}"#, false));
+        let base = answers.keep(
+            1,
+            &request(),
+            &result(r#"{"items":[{"n":"a"},{"n":"b"}]}"#, false),
+        );
         let filtered = answers.filter(base.id, "$.items[*].n").unwrap();
-        assert_eq!(answers.text(filtered.id, Mode::Raw).unwrap(), r#"["a","b"]"#);
+        assert_eq!(
+            answers.text(filtered.id, Mode::Raw).unwrap(),
+            r#"["a","b"]"#
+        );
         let bad = answers.filter(base.id, "items[").unwrap_err();
         assert_eq!(bad.kind(), "bad_filter");
         assert!(!bad.to_string().contains('\n'), "one sentence: {bad}");
@@ -385,7 +399,13 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("does not exist"));
-        assert!(save_path("/tmp").unwrap_err().to_string().contains("is a folder"));
-        assert_eq!(save_path(" /tmp/a.json ").unwrap(), PathBuf::from("/tmp/a.json"));
+        assert!(save_path("/tmp")
+            .unwrap_err()
+            .to_string()
+            .contains("is a folder"));
+        assert_eq!(
+            save_path(" /tmp/a.json ").unwrap(),
+            PathBuf::from("/tmp/a.json")
+        );
     }
 }

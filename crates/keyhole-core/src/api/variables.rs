@@ -502,7 +502,10 @@ impl BodyRedactor {
     pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
         self.carry.extend_from_slice(chunk);
         // A match starting before `safe` lies whole in what is held.
-        let safe = self.carry.len().saturating_sub(self.longest.saturating_sub(1));
+        let safe = self
+            .carry
+            .len()
+            .saturating_sub(self.longest.saturating_sub(1));
         let used = self.scan(safe, out);
         self.carry.drain(..used);
     }

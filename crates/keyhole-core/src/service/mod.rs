@@ -942,7 +942,11 @@ impl Service {
     /// [`Service::send`] does) and streams its whole body into the file at `path` as it comes,
     /// secret values blanked; answers the result (its body capped as usual) and the bytes written.
     /// The request's timeout still holds. A file that cannot be written is [`Error::SaveBody`].
-    pub async fn save_body(&self, request: &ApiRequest, path: &std::path::Path) -> Result<(ApiResult, u64)> {
+    pub async fn save_body(
+        &self,
+        request: &ApiRequest,
+        path: &std::path::Path,
+    ) -> Result<(ApiResult, u64)> {
         let vars = self.variables_for(request)?;
         let resolved = vars.resolve(request)?;
         let cannot = |e: std::io::Error| {

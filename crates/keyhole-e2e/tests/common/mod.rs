@@ -863,7 +863,8 @@ impl App {
     /// The shown answer's first 2000 lines in `mode` ("pretty" or "raw"), one per line, from the
     /// engine the viewer reads.
     pub async fn answer_text(&self, mode: &str) -> String {
-        self.wait_for("the answer viewer", "#answer-viewer", WAIT).await;
+        self.wait_for("the answer viewer", "#answer-viewer", WAIT)
+            .await;
         let script = "const done = arguments[arguments.length - 1];\
              const id = Number(document.getElementById('answer-viewer').getAttribute('data-shown-id'));\
              window.__TAURI__.core.invoke('answer_lines', { answerId: id, mode: arguments[0], from: 0, count: 2000 })\
@@ -887,23 +888,35 @@ impl App {
              Promise.resolve().then(() => {promise})\
                .then((ok) => done({{ ok: ok === undefined ? null : ok }}), (err) => done({{ err }}));"
         );
-        self.bounded("run a script", self.client().execute_async(&script, vec![arg]))
-            .await
+        self.bounded(
+            "run a script",
+            self.client().execute_async(&script, vec![arg]),
+        )
+        .await
     }
 
     /// Resizes the app's window (its outer size) with xdotool, and waits for the page to see it.
     pub async fn resize(&self, width: u32, height: u32) {
         let window = self.window_id().await;
         let mut size = Command::new("xdotool");
-        size.args(["windowsize", &window, &width.to_string(), &height.to_string()]);
+        size.args([
+            "windowsize",
+            &window,
+            &width.to_string(),
+            &height.to_string(),
+        ]);
         if let Err(error) = run_bounded(size, Duration::from_secs(10)) {
             panic!("[{}] resize: {error}", self.test);
         }
         let deadline = Instant::now() + WAIT;
         loop {
             let inner = self.execute("return [innerWidth, innerHeight]").await;
-            if inner[0].as_u64().is_some_and(|w| w.abs_diff(u64::from(width)) <= 40)
-                && inner[1].as_u64().is_some_and(|h| h.abs_diff(u64::from(height)) <= 80)
+            if inner[0]
+                .as_u64()
+                .is_some_and(|w| w.abs_diff(u64::from(width)) <= 40)
+                && inner[1]
+                    .as_u64()
+                    .is_some_and(|h| h.abs_diff(u64::from(height)) <= 80)
             {
                 return;
             }
