@@ -728,7 +728,12 @@ function buildOauthApi() {
     res.on('close', () => { closed = true; });
     for (const piece of sizedBody(total)) {
       if (closed) return;
-      if (!res.write(piece)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+      if (!res.write(piece)) {
+        await new Promise((resolve) => {
+          const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
+          res.once('drain', done).once('close', done);
+        });
+      }
     }
     res.end();
   });
