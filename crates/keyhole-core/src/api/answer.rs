@@ -407,7 +407,7 @@ impl Index {
                 None => self.done = true,
                 Some(step) => {
                     let block = self.scanned / BLOCK;
-                    if self.scanned % BLOCK == 0 {
+                    if self.scanned.is_multiple_of(BLOCK) {
                         self.marks.push(self.frontier);
                         self.min_indent.push(u32::MAX);
                     }
@@ -475,7 +475,7 @@ impl Index {
         let mut line = number + 1;
         let mut mark = step.next;
         loop {
-            if line % BLOCK == 0 {
+            if line.is_multiple_of(BLOCK) {
                 // Skip whole blocks whose lines are all deeper than the opener.
                 self.advance(walker, line.saturating_add(BLOCK));
                 while self

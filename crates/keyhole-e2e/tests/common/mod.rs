@@ -639,6 +639,14 @@ impl App {
 
     /// Clicks `css` (waiting for it first).
     pub async fn click(&self, css: &str) {
+        // The request editor and the answer scroll inside their panes of the split: the target is
+        // brought to the middle of its pane first (WebDriver's own scrolling may leave it under
+        // the pane's edge, and the click is then refused).
+        let bring = format!(
+            "document.querySelector({})?.scrollIntoView({{ block: 'center', inline: 'nearest' }})",
+            json!(css)
+        );
+        let _ = self.client().execute(&bring, vec![]).await;
         self.on_element("click", css, |e| async move { e.click().await })
             .await;
     }
