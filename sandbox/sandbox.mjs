@@ -5,7 +5,7 @@
 //                 public native client, JWT access tokens with typ at+jwt, rotating refresh tokens,
 //                 RFC 8628 device authorization, RFC 7591 open registration for loopback clients)
 //   oauth API     Express + @clerk/express, getAuth(req, { acceptsToken: 'oauth_token' })
-//                 plus test helpers (/plain, /redirect-elsewhere, /slow, /big), RFC 9728
+//                 plus test helpers (/plain, /redirect-elsewhere, /slow, /big, /sized), RFC 9728
 //                 protected-resource metadata and `WWW-Authenticate: Bearer resource_metadata=…`
 //   session API   Express + @clerk/express, plain getAuth(req) (session tokens only)
 //
@@ -688,6 +688,36 @@ function big() {
   return bigBody;
 }
 
+// /sized?bytes=N: a JSON object of exactly N bytes (at least 21, at most 3 GiB), the same every
+// time, streamed in 64 KiB pieces with backpressure: the answer viewer's large answers.
+const SIZED_MAX = 3 * 1024 ** 3;
+function* sizedBody(total) {
+  const head = '{"items":[';
+  const tail = ['],"end":"', '"}'];
+  let used = head.length + tail[0].length + tail[1].length;
+  let piece = head;
+  for (let i = 0; ; i += 1) {
+    const item = `${i ? ',' : ''}{"i":${i},"id":"item_${String(i).padStart(8, '0')}","name":"Ada Lovelace ${i % 97}","ok":${i % 3 === 0},"score":${(i % 1000) / 8},"tags":["a","b${i % 7}"],"note":null}`;
+    if (used + item.length > total) break;
+    used += item.length;
+    piece += item;
+    if (piece.length >= 65536) {
+      yield piece;
+      piece = '';
+    }
+  }
+  piece += tail[0];
+  let pad = total - used;
+  while (pad > 0) {
+    const n = Math.min(pad, 65536);
+    piece += 'z'.repeat(n);
+    pad -= n;
+    yield piece;
+    piece = '';
+  }
+  yield `${piece}${tail[1]}`;
+}
+
 function buildOauthApi() {
   const app = express();
   app.disable('x-powered-by');
@@ -712,6 +742,25 @@ function buildOauthApi() {
   app.get('/big', (_req, res) => {
     res.type('application/json').send(big());
   });
+  app.get('/sized', async (req, res) => {
+    const asked = Number.parseInt(String(req.query.bytes ?? '102400'), 10);
+    const total = Math.min(Math.max(Number.isFinite(asked) ? asked : 102400, 21), SIZED_MAX);
+    res.type('application/json');
+    res.setHeader('content-length', String(total));
+    let closed = false;
+    res.on('close', () => { closed = true; });
+    for (const piece of sizedBody(total)) {
+      if (closed) return;
+      if (!res.write(piece)) {
+        await new Promise((resolve) => {
+          const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
+          res.once('drain', done).once('close', done);
+        });
+      }
+    }
+    res.end();
+  });
+
 
   // RFC 9728 protected-resource metadata, as Clerk's MCP tooling serves it: at the root for the
   // whole origin, and with a resource's path appended (§3.1) for that resource.
@@ -922,6 +971,7 @@ const ready = {
     slow: `${API_BASE}/slow`,
     echo: `${API_BASE}/echo`,
     big: `${API_BASE}/big`,
+    sized: `${API_BASE}/sized`,
     session_only: `${SESSION_API_BASE}/protected-endpoint`,
     tutorial_lax: `${TUTORIAL_API_BASE}/protected-endpoint`,
     tutorial_strict: `${TUTORIAL_API_BASE}/protected-auth-required`,

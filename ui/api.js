@@ -48,7 +48,15 @@ export async function cancelSignIn() { return invoke("cancel_sign_in"); }
 export async function openBrowserAgain() { return invoke("open_browser_again"); }
 export async function signOut() { return invoke("sign_out"); }
 export async function callApi() { return invoke("call_api"); }
-export async function sendRequest(request) { return invoke("send_request", { request }); }
+export async function sendRequest(request, tab) { return invoke("send_request", tab == null ? { request } : { request, tab }); }
+// The answer viewer: windows of lines, folds, search, filter, copy and save, by answer id.
+export async function answerLines(answerId, mode, from, count) { return invoke("answer_lines", { answerId, mode, from, count }); }
+export async function answerFold(answerId, mode, line, folded) { return invoke("answer_fold", { answerId, mode, line, folded }); }
+export async function answerSearch(answerId, mode, query) { return invoke("answer_search", { answerId, mode, query }); }
+export async function answerFilter(answerId, expression) { return invoke("answer_filter", { answerId, expression }); }
+export async function answerCopy(answerId, mode) { return invoke("answer_copy", { answerId, mode }); }
+export async function saveBody(answerId, path) { return invoke("save_body", { answerId, path }); }
+export async function dropAnswer(answerId) { return invoke("drop_answer", { answerId }); }
 export async function cancelRequest() { return invoke("cancel_request"); }
 export async function clerkSession() { return invoke("clerk_session"); }
 export async function tryEveryTokenType(request) { return invoke("try_every_token_type", { request }); }

@@ -2,10 +2,11 @@
 
 import * as api from "./api.js";
 import { defaultTokenType, requestFor } from "./request.js";
-import { tabsSnapshot } from "./tabs.js";
+import { tabsShown, tabsSnapshot } from "./tabs.js";
 import { mcpBusy } from "./mcp.js";
 import { initialState, needsRegistration, next, settingsFromForm } from "./state.js";
 import { updateAbout, updateChrome, updateClock, updateSetUpOffer, view } from "./view.js";
+import { forgetViewers, viewerAttached } from "./viewer-view.js";
 
 const root = document.getElementById("app");
 const statusEl = document.getElementById("status");
@@ -24,6 +25,7 @@ function dispatch(event) {
   const prev = state;
   state = next(prev, event);
   if (state === prev) return; // ignored by the state machine: no render, no command
+  freeAnswers(prev, event);
   keepTabs();
   lastEventType = event.type;
   if (event.type === "tick") updateClock(root, state);
@@ -66,6 +68,27 @@ function updateUrlField() {
   if (url && url.value !== state.request.url) url.value = state.request.url;
 }
 
+/** The ids of the answers some tab holds (the shell keeps their bodies for the viewer). */
+function heldAnswers(s) {
+  if (!s.tabs) return new Set();
+  return new Set(tabsShown(s).map((t) => t.api?.result?.answer?.id).filter((id) => id != null));
+}
+
+/**
+ * An answer no tab holds any more (its tab closed, a newer answer in its place, signed out, or
+ * an answer that came back for a tab closed since) is freed where the shell keeps it.
+ */
+function freeAnswers(prev, event) {
+  const before = heldAnswers(prev);
+  const arrived = event.result?.answer?.id;
+  if (arrived != null) before.add(arrived);
+  const now = heldAnswers(state);
+  const gone = [...before].filter((id) => !now.has(id));
+  if (gone.length === 0) return;
+  forgetViewers(now);
+  for (const id of gone) api.dropAnswer(id).catch(() => {});
+}
+
 let savedTabs = null;
 let unsavedTabs = null;
 
@@ -104,6 +127,7 @@ function render() {
   renderedScreen = state.screen;
 
   root.replaceChildren(view(state, dispatch));
+  viewerAttached();
   updateChrome(statusEl, badgeEl, state);
 
   if (booted) {
@@ -122,7 +146,8 @@ function render() {
   }
   // ...and when it vanished or the screen changed, land on the new screen's heading rather
   // than dropping focus on <body>.
-  if (focusWasInside || screenChanged) root.querySelector("[data-autofocus]")?.focus();
+  // Signed in, the heading is below the split: focused without scrolling the split away.
+  if (focusWasInside || screenChanged) root.querySelector("[data-autofocus]")?.focus({ preventScroll: state.screen === "signedIn" });
 }
 
 /** The request's parts, by the engine's field names, and the inputs that hold them. */
@@ -245,7 +270,7 @@ const effects = {
   async callApiClicked() {
     const request = requestFor(state);
     const tab = state.tabs.active; // the answer goes to this tab, in front or not by then
-    await settle(api.sendRequest(request), (result) => ({ type: "apiAnswered", result, tab }), (error) => ({ type: "apiFailed", error, tab }));
+    await settle(api.sendRequest(request, tab), (result) => ({ type: "apiAnswered", result, tab }), (error) => ({ type: "apiFailed", error, tab }));
     await loadHistory();
     // A session token was minted for it: the Clerk card shows the newest one's claims.
     if (request.tokenType === "session") await loadClerk();

@@ -9,6 +9,7 @@ import {
 import { anyLoading } from "./tabs.js";
 import { looksLikeCurl } from "./variables.js";
 import { importControl } from "./variables-view.js";
+import { viewerFor } from "./viewer-view.js";
 
 const BODY_LABELS = { none: "No body", json: "JSON", text: "Text", form: "Form" };
 const ADD_LABELS = { query: "Add parameter", headers: "Add header", form: "Add field" };
@@ -117,9 +118,14 @@ export function requestCard(state, dispatch) {
       ),
       curlRow(state, dispatch),
     ),
-    apiResult(state, dispatch),
-    matrixView(state, dispatch),
   );
+}
+
+/** The answer side of the split: the answer (or what stands for it) and the token matrix. */
+export function answerCard(state, dispatch) {
+  return h("section", { id: "answer-panel", class: ["card", "answer-card"], "aria-label": "Answer" },
+    apiResult(state, dispatch),
+    matrixView(state, dispatch));
 }
 
 /** Which kind of token Send carries (TOKEN_TYPES; one not held says so in its label). */
@@ -329,16 +335,11 @@ function headersView(result, state, dispatch) {
     headers.map(([name, value]) => [h("dt", null, name), h("dd", null, value)])));
 }
 
-function bodyView(result, state, dispatch) {
-  const body = result.body ?? { kind: "empty" };
-  const truncated = body.kind === "text" && body.truncated;
-  return h("details", {
-    id: "api-body", open: state.answerOpen.body,
-    onToggle: (e) => dispatch({ type: "answerToggled", part: "body", open: e.currentTarget.open }),
-  },
-  h("summary", { id: "api-body-summary" }, `Body (${body.kind === "json" ? "JSON" : body.kind}, ${fmt.bytes(result.size ?? 0)})`),
-  h("pre", { id: "api-data", class: ["json", body.kind !== "json" && "raw"], tabindex: "0", "aria-label": "API response body" }, fmt.bodyText(body)),
-  truncated ? h("p", { id: "api-truncated", class: "hint" }, "The body was longer than 1 MiB: only the first 1 MiB is shown.") : null);
+function bodyView(result) {
+  // The viewer: one persistent node per answer, its lines fetched from the engine as they show.
+  if (result.answer) return viewerFor(result.answer, result.url);
+  // A result without the engine's answer (an older shell): nothing to show lines from.
+  return h("p", { id: "api-body-missing", class: "muted" }, `Body: ${fmt.bytes(result.size ?? 0)}, not shown.`);
 }
 
 function apiResult(state, dispatch) {
@@ -362,7 +363,7 @@ function apiResult(state, dispatch) {
         destinationWarnings(api.result),
         diagnosisView(state, dispatch, false),
         api.result ? headersView(api.result, state, dispatch) : null,
-        api.result ? bodyView(api.result, state, dispatch) : null,
+        api.result ? bodyView(api.result) : null,
       );
     case "data": {
       const { result } = api;
@@ -372,7 +373,7 @@ function apiResult(state, dispatch) {
         destinationWarnings(result),
         diagnosisView(state, dispatch, true),
         headersView(result, state, dispatch),
-        bodyView(result, state, dispatch),
+        bodyView(result),
       );
     }
     default:

@@ -6,7 +6,8 @@ import * as fmt from "./format.js";
 import { keysPanel } from "./keys-view.js";
 import { mcpCard, modeSwitch, updateMcpWaiting } from "./mcp-view.js";
 import { variablesPanel } from "./variables-view.js";
-import { historyCard, profilesBar, requestCard, savedCard, updateWaiting } from "./request-view.js";
+import { answerCard, historyCard, profilesBar, requestCard, savedCard, updateWaiting } from "./request-view.js";
+import { workbench } from "./split-view.js";
 import { offersSetUp } from "./state.js";
 import { tabsBar } from "./tabs-view.js";
 
@@ -276,16 +277,19 @@ function urlBox(s, dispatch) {
 // --- signed in ----------------------------------------------------------------------------
 
 function signedInScreen(state, dispatch) {
-  // The request comes first, so Send is in sight at the smallest window size. REST | MCP sits
-  // beside the tabs: the MCP mode takes the editor's place.
+  // The request comes first, so Send is in sight at the smallest window size. The split first:
+  // the request and its answer fill the window; the rest is below it. REST | MCP sits beside the
+  // tabs: the MCP mode takes the split's place (its result is in its own card).
   const mcp = state.mode === "mcp";
-  return h("div", { class: ["columns", "explorer"] },
-    h("div", { class: "column", "data-mode": state.mode },
-      h("div", { class: "explorer-head" }, modeSwitch(state, dispatch), mcp ? null : tabsBar(state, dispatch)),
-      mcp ? mcpCard(state, dispatch) : requestCard(state, dispatch)),
-    h("div", { class: "column" },
-      whoCard(state, dispatch), clerkCard(state, dispatch), savedCard(state, dispatch), variablesPanel(state, dispatch), historyCard(state, dispatch),
-      state.session ? tokenCard(state, dispatch) : null, settingsPanel(state, dispatch), keysPanel(state, dispatch)),
+  const head = h("div", { class: "explorer-head" }, modeSwitch(state, dispatch), mcp ? null : tabsBar(state, dispatch));
+  return h("div", { class: "explorer" },
+    mcp
+      ? h("div", { class: "column", "data-mode": "mcp" }, head, mcpCard(state, dispatch))
+      : workbench([head, requestCard(state, dispatch)], answerCard(state, dispatch)),
+    h("div", { class: "columns" },
+      h("div", { class: "column" }, whoCard(state, dispatch), clerkCard(state, dispatch), savedCard(state, dispatch), variablesPanel(state, dispatch)),
+      h("div", { class: "column" }, historyCard(state, dispatch),
+        state.session ? tokenCard(state, dispatch) : null, settingsPanel(state, dispatch), keysPanel(state, dispatch))),
   );
 }
 

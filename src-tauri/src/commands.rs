@@ -3,12 +3,13 @@
 //! (registration, permissions). Tested through the IPC layer in `src-tauri/tests/commands.rs`.
 
 use keyhole_core::{
-    ApiRequest, ApiResult, CurlImport, ImportKind, ImportReport, KeyKind, KeysView, Matrix,
-    McpCallResult, McpTools, ProfilesView, SessionSummary, Settings, SignInMethod, SignOutOutcome,
-    VariableView,
+    AnswerView, ApiRequest, ApiResult, CurlImport, ImportKind, ImportReport, KeyKind, KeysView,
+    Matches, Matrix, McpCallResult, McpTools, Mode, ProfilesView, Saved, SessionSummary, Settings,
+    SignInMethod, SignOutOutcome, VariableView, Window,
 };
 use tauri::{AppHandle, Runtime};
 
+use crate::answer_ext::{self, AnswerExt, Sent};
 use crate::error::Result;
 use crate::history_ext::{HistoryEntry, HistoryExt};
 use crate::mcp_ext;
@@ -103,11 +104,88 @@ pub async fn call_api<R: Runtime>(app: AppHandle<R>) -> Result<ApiResult> {
     Ok(app.service().send(&ApiRequest::get(&url)).await?)
 }
 
-/// Sends the request shaped in the window (with or without the token) and records it in the
-/// history; fails with kind `cancelled` after `cancel_request`, `api_timeout` after its timeout.
+/// Sends the request shaped in the window (with or without the token), records it in the
+/// history and keeps its body as tab `tab`'s answer (the viewer's `answer.id`); fails with kind
+/// `cancelled` after `cancel_request`, `api_timeout` after its timeout.
 #[tauri::command]
-pub async fn send_request<R: Runtime>(app: AppHandle<R>, request: ApiRequest) -> Result<ApiResult> {
-    app.requests().send(&app, &request).await
+pub async fn send_request<R: Runtime>(
+    app: AppHandle<R>,
+    request: ApiRequest,
+    tab: Option<u64>,
+) -> Result<Sent> {
+    app.requests().send(&app, &request, tab.unwrap_or(0)).await
+}
+
+/// `count` visible lines of answer `answer_id` in `mode` from visible line `from`.
+#[tauri::command]
+pub async fn answer_lines<R: Runtime>(
+    app: AppHandle<R>,
+    answer_id: u64,
+    mode: Mode,
+    from: usize,
+    count: usize,
+) -> Result<Window> {
+    Ok(app.answers().lines(answer_id, mode, from, count)?)
+}
+
+/// Folds (or unfolds) the node opened on line `line`; answers the visible line count.
+#[tauri::command]
+pub async fn answer_fold<R: Runtime>(
+    app: AppHandle<R>,
+    answer_id: u64,
+    mode: Mode,
+    line: usize,
+    folded: bool,
+) -> Result<usize> {
+    Ok(app.answers().fold(answer_id, mode, line, folded)?)
+}
+
+/// Searches the whole answer for `query`, ignoring case (unfolds everything).
+#[tauri::command]
+pub async fn answer_search<R: Runtime>(
+    app: AppHandle<R>,
+    answer_id: u64,
+    mode: Mode,
+    query: String,
+) -> Result<Matches> {
+    Ok(app.answers().search(answer_id, mode, &query)?)
+}
+
+/// The answer filtered by a JSONPath expression (RFC 9535), as an answer of its own.
+#[tauri::command]
+pub async fn answer_filter<R: Runtime>(
+    app: AppHandle<R>,
+    answer_id: u64,
+    expression: String,
+) -> Result<AnswerView> {
+    Ok(app.answers().filter(answer_id, &expression)?)
+}
+
+/// Copies the answer as shown (`mode`) to the clipboard; answers the characters copied.
+#[tauri::command]
+pub async fn answer_copy<R: Runtime>(
+    app: AppHandle<R>,
+    answer_id: u64,
+    mode: Mode,
+) -> Result<usize> {
+    answer_ext::copy(&app, answer_id, mode).await
+}
+
+/// Writes the answer's whole body to the file at `path` (an answer past 50 MB: sent again and
+/// streamed into it).
+#[tauri::command]
+pub async fn save_body<R: Runtime>(
+    app: AppHandle<R>,
+    answer_id: u64,
+    path: String,
+) -> Result<Saved> {
+    Ok(app.answers().save(answer_id, &path, app.service()).await?)
+}
+
+/// Frees answer `answer_id` (a closed tab's, a replaced one); an unknown id changes nothing.
+#[tauri::command]
+pub fn drop_answer<R: Runtime>(app: AppHandle<R>, answer_id: u64) {
+    app.answers().drop_answer(answer_id);
 }
 
 /// The Clerk session of the instance in force (signed in with method `clerk`), if one is kept.

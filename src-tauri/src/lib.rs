@@ -9,9 +9,11 @@
 //! - `mcp_ext`: the explorer's MCP mode (a server's tools, a tool call) through the engine.
 //! - `history_ext`: the last 100 requests in `history.json` (requests only, never a token).
 //! - `tabs_ext`: the window's open tabs in `tabs.json` (drafts and status lines, never a token).
-//! - `clipboard`: the system clipboard (GTK on Linux), for copy as curl.
+//! - `answer_ext`: the engine's answers (the last of each tab), served to the window's viewer.
+//! - `clipboard`: the system clipboard (GTK on Linux), for copy as curl and the answer's Copy.
 //! - `error`: the one error type, sent to the UI as `{kind, message, field?}`.
 
+mod answer_ext;
 mod clipboard;
 #[macro_use]
 mod command_list;
@@ -35,6 +37,7 @@ use keyhole_core::{
 use serde::Serialize;
 use tauri::{AppHandle, Builder, Manager, Runtime, WebviewWindowBuilder};
 
+pub use answer_ext::{AnswerExt, Sent};
 pub use error::{Error, Result};
 pub use history_ext::{HistoryEntry, HistoryExt, HistoryManager, HISTORY_FILE, HISTORY_LIMIT};
 pub use request_ext::{Clipboard, CurlCopy, RequestExt, RequestManager};
@@ -129,6 +132,7 @@ pub fn init<R: Runtime>(app: &AppHandle<R>, launch: Launch) -> Result<()> {
         &launch.history_path.with_file_name(TABS_FILE),
     )?);
     app.manage(RequestManager::new(launch.clipboard));
+    app.manage(keyhole_core::Answers::default());
     app.manage(Service::new(ServiceOptions {
         settings,
         profile: stored.profile,

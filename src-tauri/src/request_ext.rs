@@ -5,10 +5,11 @@
 
 use std::sync::Arc;
 
-use keyhole_core::{ApiRequest, ApiResult};
+use keyhole_core::ApiRequest;
 use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime};
 
+use crate::answer_ext::{AnswerExt, Sent};
 use crate::clipboard;
 use crate::error::{Error, Result};
 use crate::history_ext::HistoryExt;
@@ -38,16 +39,20 @@ impl RequestManager {
         RequestManager { clipboard }
     }
 
-    /// Sends `request` through the service (which cancels the one in flight), then records it.
+    /// Sends `request` through the service (which cancels the one in flight), records it, and
+    /// keeps its body as tab `tab`'s answer for the viewer (freeing the tab's one before).
     pub async fn send<R: Runtime>(
         &self,
         app: &AppHandle<R>,
         request: &ApiRequest,
-    ) -> Result<ApiResult> {
+        tab: u64,
+    ) -> Result<Sent> {
         let profile = app.service().profile();
         let outcome = app.service().send(request).await.map_err(Error::from);
         app.history().record(app, request, profile, &outcome);
-        outcome
+        let result = outcome?;
+        let answer = app.answers().keep(tab, request, &result);
+        Ok(Sent { result, answer })
     }
 
     /// Puts `request` as a curl command on the clipboard. The token comes from
@@ -69,7 +74,12 @@ impl RequestManager {
         })
     }
 
-    async fn write_clipboard<R: Runtime>(&self, app: &AppHandle<R>, text: String) -> Result<()> {
+    /// Writes `text` to the clipboard (or the tests' recorder).
+    pub(crate) async fn write_clipboard<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        text: String,
+    ) -> Result<()> {
         match &self.clipboard {
             Some(clipboard) => clipboard(text),
             None => clipboard::write_text(app, text).await,

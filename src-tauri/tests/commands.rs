@@ -627,3 +627,83 @@ fn cancel_request_ends_a_pending_mcp_request_as_cancelled() {
     assert_eq!(error["message"], "the call was cancelled");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[test]
+fn the_viewer_reads_a_tabs_answer_by_id_and_closing_frees_it() {
+    let (api, _seen) = local_api(Some(OK_JSON));
+    let t = saved_app();
+    let request = json!({ "url": format!("{api}/echo"), "sendToken": false });
+    let sent = t
+        .invoke("send_request", json!({ "request": request, "tab": 3 }))
+        .expect("the API answers");
+    let answer = &sent["answer"];
+    let id = answer["id"].as_u64().expect("an answer id");
+    assert_eq!(answer["kind"], "json");
+    assert_eq!(answer["size"], 11);
+    assert_eq!(answer["truncated"], false);
+    assert_eq!(answer["first"]["total"], 3, "{answer}");
+    assert_eq!(
+        answer["first"]["lines"][1]["spans"][0],
+        json!(["key", "\"ok\""])
+    );
+
+    let raw = t
+        .invoke(
+            "answer_lines",
+            json!({ "answerId": id, "mode": "raw", "from": 0, "count": 10 }),
+        )
+        .expect("lines");
+    assert_eq!(raw["total"], 1);
+    let found = t
+        .invoke(
+            "answer_search",
+            json!({ "answerId": id, "mode": "pretty", "query": "TRUE" }),
+        )
+        .expect("searched");
+    assert_eq!(found["count"], 1);
+    assert_eq!(
+        found["matches"][0],
+        json!({ "line": 1, "column": 6, "length": 4 })
+    );
+    let bad = t
+        .invoke(
+            "answer_filter",
+            json!({ "answerId": id, "expression": "ok[" }),
+        )
+        .expect_err("not JSONPath");
+    assert_eq!(bad["kind"], "bad_filter");
+    let filtered = t
+        .invoke(
+            "answer_filter",
+            json!({ "answerId": id, "expression": "$.ok" }),
+        )
+        .expect("filtered");
+    assert_eq!(filtered["first"]["total"], 3, "[ true ]: {filtered}");
+
+    let file = t.dir().join("answer.json");
+    let saved = t
+        .invoke(
+            "save_body",
+            json!({ "answerId": id, "path": file.display().to_string() }),
+        )
+        .expect("saved");
+    assert_eq!(saved["bytes"], 11);
+    assert_eq!(saved["resent"], false);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "{\"ok\":true}");
+    t.invoke("answer_copy", json!({ "answerId": id, "mode": "pretty" }))
+        .expect("copied");
+    assert_eq!(
+        t.copied.lock().unwrap().last().map(String::as_str),
+        Some("{\n  \"ok\": true\n}")
+    );
+
+    t.invoke("drop_answer", json!({ "answerId": id }))
+        .expect("dropped");
+    let gone = t
+        .invoke(
+            "answer_lines",
+            json!({ "answerId": id, "mode": "raw", "from": 0, "count": 10 }),
+        )
+        .expect_err("freed");
+    assert_eq!(gone["kind"], "answer_gone");
+}

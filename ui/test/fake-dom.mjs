@@ -19,7 +19,10 @@ class FakeElement {
     this.childNodes = [];
     this.listeners = {};
     this.parentNode = null;
-    this.hidden = false;
+    // CSSOM as the split and the viewer use it: properties and custom properties.
+    this.style = { setProperty(k, v) { this[k] = v; } };
+    this.scrollTop = 0;
+    this.clientHeight = 0;
     const el = this;
     this.classList = {
       contains: (c) => (el.getAttribute("class") ?? "").split(/\s+/).includes(c),
@@ -30,6 +33,9 @@ class FakeElement {
       },
     };
   }
+  /** Reflects the attribute, as in a browser. */
+  get hidden() { return this.hasAttribute("hidden"); }
+  set hidden(v) { if (v) this.setAttribute("hidden", ""); else this.removeAttribute("hidden"); }
   setAttribute(k, v) { this.attributes.set(k, String(v)); }
   getAttribute(k) { return this.attributes.has(k) ? this.attributes.get(k) : null; }
   hasAttribute(k) { return this.attributes.has(k); }
@@ -73,6 +79,13 @@ class FakeElement {
     return [...this.walk()].filter((e) => e !== this && match(e));
   }
   focus() { this.ownerDocument.activeElement = this; }
+  /** Supports "tag[attr]" and the selectors querySelector does. */
+  closest(sel) {
+    const m = /^(\w+)\[([\w-]+)\]$/.exec(sel);
+    const match = m ? (e) => e.tagName === m[1].toUpperCase() && e.hasAttribute(m[2]) : (e) => e.parentNode?.querySelectorAll(sel).includes(e);
+    for (let n = this; n && n.nodeType === 1; n = n.parentNode) if (match(n)) return n;
+    return null;
+  }
   select() { this.selected = true; }
   setSelectionRange(a, b) { this.selectionStart = a; this.selectionEnd = b; }
   /** Fire listeners like a user action would; returns the event object. */

@@ -26,7 +26,7 @@ export function session(overrides = {}) {
 }
 
 export function apiResult(overrides = {}) {
-  return {
+  const result = {
     status: 200,
     ok: true,
     elapsedMs: 35,
@@ -36,6 +36,37 @@ export function apiResult(overrides = {}) {
     diagnosis: null,
     ...overrides,
   };
+  // The engine's answer view (send_request's `answer`), made from the body unless given.
+  if (!("answer" in overrides)) result.answer = answerOf(result.body, overrides.size);
+  return result;
+}
+
+let answerIds = 100;
+
+/**
+ * An answer view as the engine sends it: pretty lines of a JSON body (one plain span per line,
+ * indented as JSON.stringify(value, null, 2) does), a text body's lines, or none.
+ */
+export function answerOf(body, size) {
+  const text = body?.kind === "json" ? JSON.stringify(body.value, null, 2) : body?.kind === "text" ? body.text : "";
+  const rows = text ? text.split("\n") : [];
+  const lines = rows.map((row, number) => {
+    const indent = body.kind === "json" ? (/^ */.exec(row)[0].length / 2) : 0;
+    const rest = body.kind === "json" ? row.trimStart() : row;
+    return { number, indent, spans: rest ? [["plain", rest]] : [], fold: /[[{]$/.test(rest) && body.kind === "json" ? "open" : null };
+  });
+  const bytes = new TextEncoder().encode(text).length;
+  answerIds += 1;
+  return {
+    id: answerIds, kind: body?.kind === "json" ? "json" : body?.kind === "text" ? "text" : "empty",
+    size: size ?? bytes, kept: size ?? bytes, truncated: false, sizeKnown: true,
+    first: { from: 0, lines, total: lines.length, complete: true },
+  };
+}
+
+/** The text the viewer shows for these lines (#api-data): each line and its newline. */
+export function shownText(text) {
+  return text ? `${text}\n` : "";
 }
 
 export const unauthorized = () => apiResult({

@@ -3,7 +3,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { byId, installDocument } from "./fake-dom.mjs";
-import { KEYCHAIN_MISSING, NOW, RESTORE_FAILED, SESSION_ENDED, apiResult, clerkSession, oauthOnlyMatrix, session, sessionState, settings, unauthorized } from "./fixtures.mjs";
+import { KEYCHAIN_MISSING, NOW, RESTORE_FAILED, SESSION_ENDED, apiResult, clerkSession, oauthOnlyMatrix, session, sessionState, settings, shownText, unauthorized } from "./fixtures.mjs";
 
 function deferred() {
   let resolve, reject;
@@ -281,7 +281,7 @@ describe("signed in", () => {
     pending.resolve(apiResult());
     await flush();
     assert.equal(ui.$("api-result").getAttribute("data-result"), "data");
-    assert.equal(ui.$("api-data").textContent, JSON.stringify(apiResult().body.value, null, 2));
+    assert.equal(ui.$("api-data").textContent, shownText(JSON.stringify(apiResult().body.value, null, 2)));
   });
 
   test("a 401 shows Error: … and the diagnosis", async () => {
@@ -434,7 +434,7 @@ describe("refresh and the provider ending the session", () => {
     assert.equal(ui.state(), "signedIn");
     assert.equal(ui.$("expires-in").textContent, "expires in 2 h 0 min");
     assert.equal(ui.$("api-result").getAttribute("data-result"), "data");
-    assert.equal(ui.$("api-data").textContent, JSON.stringify(apiResult().body.value, null, 2));
+    assert.equal(ui.$("api-data").textContent, shownText(JSON.stringify(apiResult().body.value, null, 2)));
     assert.equal(ui.doc.activeElement.id, "call-api", "focus stays put");
   });
 

@@ -3,7 +3,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { byId, installDocument } from "./fake-dom.mjs";
-import { NOW, apiResult, session, sessionState, settings } from "./fixtures.mjs";
+import { NOW, answerOf, apiResult, session, sessionState, settings, shownText } from "./fixtures.mjs";
 import { initialState, next } from "../state.js";
 import { API_IDLE, contentTypeFor, emptyDraft, fromApiRequest, splitDiagnosis, toApiRequest } from "../request.js";
 import * as fmt from "../format.js";
@@ -262,11 +262,17 @@ describe("views", async () => {
     const root = render(run(signedIn(), { type: "callApiClicked" }, { type: "apiAnswered", result }));
     assert.match(text(root, "api-meta"), /^200 OK · 35 ms · first byte 4 ms · 20 B/);
     assert.deepEqual(byId(root, "api-headers-list").children.map((c) => c.textContent), ["content-type", "application/json", "x-echo", "1"]);
-    assert.equal(text(root, "api-data"), JSON.stringify(result.body.value, null, 2));
-    assert.equal(byId(root, "api-truncated"), null);
-    const big = apiResult({ body: { kind: "text", text: "x", truncated: true }, size: 1048576 });
+    assert.equal(text(root, "api-data"), shownText(JSON.stringify(result.body.value, null, 2)));
+    assert.equal(text(root, "answer-title"), "Body (JSON, 20 B)");
+    // Past the 50 MB cap the true size is shown, not the kept one (it was "1.0 MB" for 2.2 MB),
+    // and Save body says it sends the request again to write all of it.
+    const answer = { ...answerOf({ kind: "json", value: [1] }), size: 2_300_000_000, kept: 52_428_800, truncated: true };
+    const big = apiResult({ body: { kind: "large" }, size: 2_300_000_000, answer });
     const cut = render(run(signedIn(), { type: "callApiClicked" }, { type: "apiAnswered", result: big }));
-    assert.match(text(cut, "api-truncated"), /only the first 1 MiB/);
+    assert.equal(text(cut, "answer-title"), "Body (JSON, first 52.4 MB of 2.3 GB)");
+    assert.match(text(cut, "api-meta"), /2300\.0 MB/);
+    assert.match(text(cut, "save-body"), /sends the request again/);
+    assert.equal(text(cut, "api-data"), "[\n  1\n]\n");
   });
 
   test("while waiting: the time waited and Cancel", () => {

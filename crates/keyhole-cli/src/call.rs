@@ -267,13 +267,23 @@ fn print_result(
                     serde_json::to_string_pretty(value).unwrap_or_default()
                 )
             }
-            Body::Text { text, truncated } => {
-                out!("{text}");
-                if *truncated {
-                    err!("(body cut at {} bytes)", keyhole_core::BODY_CAP);
-                }
+            Body::Text { text, .. } => out!("{text}"),
+            // Too large to parse: the kept bytes as they came.
+            Body::Large => {
+                use std::io::Write;
+                let mut stdout = std::io::stdout().lock();
+                let _ = stdout.write_all(&response.raw);
+                let _ = stdout.write_all(b"\n");
             }
             Body::Empty => {}
+        }
+        if response.truncated {
+            err!(
+                "(body cut: the first {} of {}{} bytes)",
+                response.kept,
+                if response.size_known { "" } else { "at least " },
+                response.size
+            );
         }
     }
     if !response.ok {

@@ -171,6 +171,17 @@ pub enum Error {
     /// The front end's settings store could not be written.
     #[error("could not save the settings")]
     SettingsStore(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The answer viewer's JSONPath filter could not run: a bad expression, or a body that is
+    /// not JSON. One plain sentence.
+    #[error("{0}")]
+    BadFilter(String),
+    /// Save body could not write the file (a folder that does not exist, a disk full). One
+    /// plain sentence.
+    #[error("{0}")]
+    SaveBody(String),
+    /// The viewer asked for an answer no longer kept (a newer one replaced it, its tab closed).
+    #[error("That answer is no longer kept (a newer one replaced it): send the request again.")]
+    AnswerGone,
     /// An operation needs a session and there is none.
     #[error("not signed in")]
     NotSignedIn,
@@ -360,6 +371,9 @@ impl Error {
             Error::Busy => "busy",
             Error::SessionEnded(_) => "session_ended",
             Error::NotSignedIn => "not_signed_in",
+            Error::BadFilter(_) => "bad_filter",
+            Error::SaveBody(_) => "save_body",
+            Error::AnswerGone => "answer_gone",
             Error::Clerk { .. } => "clerk",
             Error::NotRegistered { .. } => "not_registered",
             Error::NoSignIn => "no_sign_in",

@@ -85,10 +85,14 @@ mod signin;
 mod tokens;
 
 // What the two front ends use: the service, and the types its calls take and give.
+pub use api::answer::{
+    Answer, Fold, Kind as AnswerKind, Line, Match, Matches, Mode, Span, Token, Window,
+};
+pub use api::answers::{AnswerView, Answers, Saved};
 pub use api::import::curl::{looks_like_curl, CurlImport};
 pub use api::import::{ImportKind, ImportReport, TOKEN_REPLACED};
 pub use api::matrix::{accepts_token_value, Matrix, MatrixRow, MissingKind};
-pub use api::probe::{ApiResponse, Body, BODY_CAP};
+pub use api::probe::{ApiResponse, Body, BODY_CAP, PARSE_CAP};
 pub use api::request::{ApiRequest, Credential, Method, Pair, RequestBody};
 pub use api::variables::{
     check_variable_name, shell_variable, Variable, VariableView, Variables, MASK,

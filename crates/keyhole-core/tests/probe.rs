@@ -142,15 +142,32 @@ async fn a_redirect_to_another_origin_is_not_followed_with_the_token() {
 }
 
 #[tokio::test]
-async fn a_huge_body_is_cut_at_the_cap_and_marked() {
+async fn a_body_over_a_mebibyte_is_kept_whole_with_its_true_size() {
+    // It was cut at 1 MiB and shown as 1.0 MB (issue 17): now kept up to 50 MB, unparsed.
     let answer = call(&keyhole_sandbox::shared().api.big).await.unwrap();
-    match answer.response.body {
-        Body::Text { text, truncated } => {
-            assert!(truncated);
-            assert_eq!(text.len(), keyhole_core::BODY_CAP);
-        }
-        other => panic!("{other:?}"),
-    }
+    let response = &answer.response;
+    assert_eq!(response.body, Body::Large);
+    assert!(!response.truncated);
+    assert!(response.size_known);
+    assert!(response.size > 2_000_000, "{}", response.size);
+    assert_eq!(response.kept, response.size);
+    assert_eq!(response.raw.len() as u64, response.size);
+    assert!(response.raw.ends_with(b"]"));
+}
+
+#[tokio::test]
+async fn a_body_past_the_cap_keeps_the_first_50_mb_and_counts_the_rest() {
+    let total = keyhole_core::BODY_CAP as u64 + 1_000_000;
+    let url = format!("{}?bytes={total}", keyhole_sandbox::shared().api.sized);
+    let answer = call(&url).await.unwrap();
+    let response = &answer.response;
+    assert_eq!(response.status, 200);
+    assert!(response.truncated);
+    assert!(response.size_known);
+    assert_eq!(response.size, total);
+    assert_eq!(response.kept, keyhole_core::BODY_CAP as u64);
+    assert_eq!(response.raw.len(), keyhole_core::BODY_CAP);
+    assert!(response.raw.starts_with(b"{\"items\":[{\"i\":0,"));
 }
 
 #[tokio::test]

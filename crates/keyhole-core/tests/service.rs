@@ -233,3 +233,47 @@ async fn a_background_restore_can_be_awaited_so_a_front_end_shows_its_end_first(
         Some("user_2settled")
     );
 }
+
+#[tokio::test]
+async fn save_body_streams_an_answer_past_the_cap_whole_into_the_file() {
+    let sb = keyhole_sandbox::shared();
+    let settings = Settings {
+        instance: sb.issuer.clone(),
+        client_id: sb.client_id.clone(),
+        api_url: sb.api.lax.clone(),
+        ..Settings::default()
+    };
+    let browser: Arc<dyn Browser> = Arc::new(common::StandIn::http_login("user_2save"));
+    let service = common::service_over(settings, Arc::new(MemoryStore::default()), browser);
+    service
+        .sign_in(SignInMethod::Browser)
+        .await
+        .expect("sign-in");
+    let total = keyhole_core::BODY_CAP as u64 + 3_000_000;
+    let url = Url::parse(&format!("{}?bytes={total}", sb.api.sized)).expect("a URL");
+    let dir = std::env::temp_dir().join(format!("keyhole-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("answer.json");
+    let (result, written) = service
+        .save_body(&keyhole_core::ApiRequest::get(&url), &path)
+        .await
+        .expect("saved");
+    assert!(result.response.truncated, "the answer itself stays capped");
+    assert_eq!(written, total);
+    let saved = std::fs::read(&path).unwrap();
+    assert_eq!(saved.len() as u64, total);
+    assert!(saved.starts_with(b"{\"items\":[") && saved.ends_with(b"\"}"));
+    serde_json::from_slice::<serde_json::Value>(&saved).expect("the whole body, valid JSON");
+
+    // A folder that does not exist: one plain sentence, nothing sent.
+    let error = service
+        .save_body(
+            &keyhole_core::ApiRequest::get(&url),
+            &dir.join("no/such/answer.json"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), "save_body");
+    assert!(error.to_string().starts_with("Could not write "), "{error}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

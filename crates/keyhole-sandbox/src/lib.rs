@@ -52,6 +52,9 @@ pub struct ApiUrls {
     pub slow: String,
     /// `GET /big`: a ~2.2 MB JSON array.
     pub big: String,
+    /// `GET /sized?bytes=N`: a JSON object of exactly N bytes (21 B to 3 GiB), the same every
+    /// time, streamed with `Content-Length` (the answer viewer's large answers).
+    pub sized: String,
     /// `/echo`, any method, behind Clerk's middleware: the method, path, query, headers
     /// (Authorization masked), body and `userId` the API received.
     pub echo: String,

@@ -11,8 +11,12 @@ use crate::api::request::{Method, Prepared};
 use crate::error::{Error, Result};
 use crate::http;
 
-/// Largest body kept for display; the rest is dropped and the body marked truncated.
-pub const BODY_CAP: usize = 1024 * 1024;
+/// Largest body kept; past it the rest is read only to count it (within the request's timeout)
+/// and the body is marked truncated.
+pub const BODY_CAP: usize = 50 * 1024 * 1024;
+/// Largest body parsed into [`Body::Json`] (the diagnosis, the matrix and the CLI read it);
+/// larger ones are [`Body::Large`]: only their raw bytes, which the viewer reads without parsing.
+pub const PARSE_CAP: usize = 1024 * 1024;
 /// Same-origin redirects followed before giving up.
 const MAX_REDIRECTS: usize = 5;
 
@@ -34,8 +38,18 @@ pub struct ApiResponse {
     pub elapsed_ms: u64,
     /// Time from sending the request to the response's status and headers (first byte).
     pub ttfb_ms: u64,
-    /// Bytes of body received (at most [`BODY_CAP`]).
+    /// The body's true size in bytes (counted past [`BODY_CAP`]; see `size_known`).
     pub size: u64,
+    /// Bytes of body kept in `raw` (at most [`BODY_CAP`]).
+    pub kept: u64,
+    /// True when the body was longer than [`BODY_CAP`]: only the first `kept` bytes are kept.
+    pub truncated: bool,
+    /// False when the request's timeout ended the counting past the cap: `size` is then a
+    /// lower bound.
+    pub size_known: bool,
+    /// The kept bytes, shared (the viewer, Copy and Save body read them; never serialized).
+    #[serde(skip)]
+    pub raw: bytes::Bytes,
     /// The `Content-Type` header.
     pub content_type: Option<String>,
     /// Response headers, in order, as (name, value).
@@ -62,6 +76,8 @@ pub enum Body {
         /// True when the body was longer than [`BODY_CAP`] and was cut.
         truncated: bool,
     },
+    /// Longer than [`PARSE_CAP`]: not parsed; the bytes are in [`ApiResponse::raw`].
+    Large,
     /// No body.
     Empty,
 }
@@ -72,6 +88,7 @@ impl ApiResponse {
         let excerpt = match &self.body {
             Body::Json { value } => http::excerpt(value.to_string().as_bytes(), 300),
             Body::Text { text, .. } => http::excerpt(text.as_bytes(), 300),
+            Body::Large => http::excerpt(&self.raw[..self.raw.len().min(600)], 300),
             Body::Empty => String::new(),
         };
         let head = format!("{} {}", self.status, self.reason).trim().to_owned();
@@ -93,7 +110,12 @@ pub async fn send(
     token: Option<&str>,
     cancel: &CancellationToken,
 ) -> Result<ApiResponse> {
-    let exchange = tokio::time::timeout(request.timeout(), exchange(http, request, token));
+    // Counting a body past the cap stops a little before the timeout, so the kept part survives.
+    let count_until = tokio::time::Instant::now() + request.timeout().mul_f64(0.9);
+    let exchange = tokio::time::timeout(
+        request.timeout(),
+        exchange(http, request, token, count_until),
+    );
     let outcome = tokio::select! {
         () = cancel.cancelled() => Err(Error::CallCancelled),
         outcome = exchange => outcome.unwrap_or_else(|_| Err(Error::ApiTimeout {
@@ -122,6 +144,7 @@ async fn exchange(
     http: &reqwest::Client,
     request: &Prepared,
     token: Option<&str>,
+    count_until: tokio::time::Instant,
 ) -> Result<ApiResponse> {
     let started = Instant::now();
     let origin = request.url().origin();
@@ -160,11 +183,12 @@ async fn exchange(
                     started,
                     ttfb,
                     Some(next.to_string()),
+                    count_until,
                 )
                 .await;
             }
         }
-        return read(response, method, current, started, ttfb, None).await;
+        return read(response, method, current, started, ttfb, None, count_until).await;
     }
     Err(Error::Network {
         what: "the API",
@@ -186,6 +210,7 @@ async fn read(
     started: Instant,
     ttfb: Duration,
     blocked_redirect: Option<String>,
+    count_until: tokio::time::Instant,
 ) -> Result<ApiResponse> {
     let status = response.status();
     let headers: Vec<(String, String)> = response
@@ -202,11 +227,16 @@ async fn read(
         .headers()
         .get(CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let (bytes, truncated) = http::read_capped(response, BODY_CAP, "the API").await?;
+    let kept = read_counting(response, BODY_CAP, count_until).await?;
+    let bytes = kept.bytes;
+    let truncated = kept.total > bytes.len() as u64;
     Ok(ApiResponse {
         method: method.as_str().to_owned(),
         ttfb_ms: u64::try_from(ttfb.as_millis()).unwrap_or(u64::MAX),
-        size: bytes.len() as u64,
+        size: kept.total,
+        kept: bytes.len() as u64,
+        truncated,
+        size_known: kept.known,
         status: status.as_u16(),
         ok: status.is_success(),
         reason: status.canonical_reason().unwrap_or("").to_owned(),
@@ -216,6 +246,178 @@ async fn read(
         content_type,
         headers,
         blocked_redirect,
+        raw: bytes,
+    })
+}
+
+/// A body read up to a cap, and how long it really was.
+struct Counted {
+    bytes: bytes::Bytes,
+    total: u64,
+    known: bool,
+}
+
+/// Where Save body streams an answer: every byte received, past [`BODY_CAP`] too, secret
+/// values blanked on the way (the service sets it up for one send, [`with_sink`]).
+pub(crate) struct BodySink {
+    state: std::sync::Mutex<SinkState>,
+}
+
+struct SinkState {
+    file: std::io::BufWriter<std::fs::File>,
+    redactor: Option<crate::api::variables::BodyRedactor>,
+    written: u64,
+    failed: Option<std::io::Error>,
+    scratch: Vec<u8>,
+}
+
+tokio::task_local! {
+    static SINK: std::sync::Arc<BodySink>;
+}
+
+/// Runs `send` with every answer body it reads streamed into `sink`.
+pub(crate) async fn with_sink<F: std::future::Future>(
+    sink: std::sync::Arc<BodySink>,
+    send: F,
+) -> F::Output {
+    SINK.scope(sink, send).await
+}
+
+impl BodySink {
+    /// A sink writing to `file`, blanking with `redactor` when a secret is in use.
+    pub(crate) fn new(
+        file: std::fs::File,
+        redactor: Option<crate::api::variables::BodyRedactor>,
+    ) -> BodySink {
+        BodySink {
+            state: std::sync::Mutex::new(SinkState {
+                file: std::io::BufWriter::with_capacity(256 * 1024, file),
+                redactor,
+                written: 0,
+                failed: None,
+                scratch: Vec::new(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SinkState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A new answer starts (a renewal's retry reads a second one): the file starts over.
+    fn restart(&self) {
+        use std::io::{Seek, Write};
+        let mut state = self.lock();
+        let state = &mut *state;
+        let outcome = state
+            .file
+            .flush()
+            .and_then(|()| state.file.get_ref().set_len(0))
+            .and_then(|()| state.file.seek(std::io::SeekFrom::Start(0)).map(drop));
+        if let Err(error) = outcome {
+            state.failed.get_or_insert(error);
+        }
+        state.written = 0;
+        if let Some(redactor) = &mut state.redactor {
+            let mut dropped = Vec::new();
+            redactor.finish(&mut dropped);
+        }
+    }
+
+    fn write(&self, chunk: &[u8]) {
+        use std::io::Write;
+        let mut state = self.lock();
+        let state = &mut *state;
+        if state.failed.is_some() {
+            return;
+        }
+        let outcome = match &mut state.redactor {
+            Some(redactor) => {
+                state.scratch.clear();
+                redactor.push(chunk, &mut state.scratch);
+                state.written += state.scratch.len() as u64;
+                state.file.write_all(&state.scratch)
+            }
+            None => {
+                state.written += chunk.len() as u64;
+                state.file.write_all(chunk)
+            }
+        };
+        if let Err(error) = outcome {
+            state.failed = Some(error);
+        }
+    }
+
+    /// Writes what is still held and flushes: the bytes written, or the first write error.
+    pub(crate) fn finish(&self) -> std::io::Result<u64> {
+        use std::io::Write;
+        let mut state = self.lock();
+        let state = &mut *state;
+        if let Some(error) = state.failed.take() {
+            return Err(error);
+        }
+        if let Some(redactor) = &mut state.redactor {
+            state.scratch.clear();
+            redactor.finish(&mut state.scratch);
+            state.written += state.scratch.len() as u64;
+            state.file.write_all(&state.scratch)?;
+        }
+        state.file.flush()?;
+        Ok(state.written)
+    }
+}
+
+/// Keeps at most `cap` bytes, then reads on only to count the rest, until `count_until` (or,
+/// while Save body streams it to a file, to the end: the request's timeout still holds).
+async fn read_counting(
+    mut response: reqwest::Response,
+    cap: usize,
+    count_until: tokio::time::Instant,
+) -> Result<Counted> {
+    let sink = SINK.try_with(std::sync::Arc::clone).ok();
+    if let Some(sink) = &sink {
+        sink.restart();
+    }
+    let count_until = if sink.is_some() {
+        count_until + Duration::from_secs(24 * 3600)
+    } else {
+        count_until
+    };
+    let url = response.url().to_string();
+    let hint = response.content_length().unwrap_or(0);
+    let mut body = bytes::BytesMut::with_capacity(usize::try_from(hint).unwrap_or(0).min(cap));
+    let mut total: u64 = 0;
+    loop {
+        let next = if total >= cap as u64 {
+            match tokio::time::timeout_at(count_until, response.chunk()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    return Ok(Counted {
+                        bytes: body.freeze(),
+                        total,
+                        known: false,
+                    })
+                }
+            }
+        } else {
+            response.chunk().await
+        };
+        let Some(chunk) = next.map_err(|e| http::network_error("the API", &url, e))? else {
+            break;
+        };
+        if let Some(sink) = &sink {
+            sink.write(&chunk);
+        }
+        let room = cap.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        total += chunk.len() as u64;
+    }
+    Ok(Counted {
+        bytes: body.freeze(),
+        total,
+        known: true,
     })
 }
 
@@ -223,6 +425,9 @@ async fn read(
 fn parse_body(bytes: &[u8], truncated: bool, content_type: Option<&str>) -> Body {
     if bytes.is_empty() {
         return Body::Empty;
+    }
+    if bytes.len() > PARSE_CAP {
+        return Body::Large;
     }
     let maybe_json = content_type.is_none_or(|ct| {
         let ct = ct.to_ascii_lowercase();
@@ -296,6 +501,10 @@ mod tests {
             method: "GET".into(),
             ttfb_ms: 1,
             size: 0,
+            kept: 0,
+            truncated: false,
+            size_known: true,
+            raw: bytes::Bytes::new(),
             content_type: Some("text/html".into()),
             headers: vec![],
             body: Body::Text {

@@ -341,6 +341,26 @@ impl Variables {
         text
     }
 
+    /// A redactor for a body's bytes as they stream (Save body), or None when no secret value
+    /// is in use.
+    pub fn body_redactor(&self) -> Option<BodyRedactor> {
+        let needles: Vec<(Vec<u8>, Vec<u8>)> = self
+            .secrets()
+            .filter(|(_, secret)| secret.secret().len() >= MIN_SECRET_LEN)
+            .map(|(name, secret)| {
+                (
+                    secret.secret().as_bytes().to_vec(),
+                    format!("<secret {name}>").into_bytes(),
+                )
+            })
+            .collect();
+        (!needles.is_empty()).then(|| BodyRedactor {
+            longest: needles.iter().map(|(n, _)| n.len()).max().unwrap_or(0),
+            needles,
+            carry: Vec::new(),
+        })
+    }
+
     /// The answer with every secret value blanked (the URL, the headers, the body, the words
     /// about it): an API that echoes what it got must not put a secret on screen or on disk.
     pub fn redact_result(&self, mut result: ApiResult) -> ApiResult {
@@ -359,7 +379,14 @@ impl Variables {
         match &mut response.body {
             crate::api::probe::Body::Json { value } => self.redact_json(value),
             crate::api::probe::Body::Text { text, .. } => *text = self.redact(text),
-            crate::api::probe::Body::Empty => {}
+            crate::api::probe::Body::Large | crate::api::probe::Body::Empty => {}
+        }
+        // The raw bytes the viewer, Copy and Save body read.
+        if let Some(mut redactor) = self.body_redactor() {
+            let mut out = Vec::with_capacity(response.raw.len());
+            redactor.push(&response.raw, &mut out);
+            redactor.finish(&mut out);
+            response.raw = bytes::Bytes::from(out);
         }
         if let Some(diagnosis) = &mut result.diagnosis {
             *diagnosis = self.redact(diagnosis);
@@ -455,6 +482,66 @@ impl Variables {
     }
 }
 
+/// Blanks secret values in a body's bytes as they stream: a value split between two chunks is
+/// still found, since the last bytes of a chunk wait for the next (or for [`BodyRedactor::finish`]).
+pub struct BodyRedactor {
+    /// (secret value, what replaces it).
+    needles: Vec<(Vec<u8>, Vec<u8>)>,
+    longest: usize,
+    carry: Vec<u8>,
+}
+
+impl fmt::Debug for BodyRedactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BodyRedactor([redacted])")
+    }
+}
+
+impl BodyRedactor {
+    /// Appends `chunk`, blanked, to `out` (all but its last bytes, which may start a value).
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<u8>) {
+        self.carry.extend_from_slice(chunk);
+        // A match starting before `safe` lies whole in what is held.
+        let safe = self
+            .carry
+            .len()
+            .saturating_sub(self.longest.saturating_sub(1));
+        let used = self.scan(safe, out);
+        self.carry.drain(..used);
+    }
+
+    /// Appends what is still held, blanked.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        let used = self.scan(self.carry.len(), out);
+        self.carry.drain(..used);
+    }
+
+    /// Copies `carry` from its start, blanking matches that start before `until`; answers the
+    /// bytes consumed.
+    fn scan(&self, until: usize, out: &mut Vec<u8>) -> usize {
+        let bytes = &self.carry;
+        let mut at = 0;
+        let mut copied = 0;
+        while at < until {
+            let hit = self
+                .needles
+                .iter()
+                .find(|(needle, _)| bytes[at..].starts_with(needle));
+            match hit {
+                Some((needle, with)) => {
+                    out.extend_from_slice(&bytes[copied..at]);
+                    out.extend_from_slice(with);
+                    at += needle.len();
+                    copied = at;
+                }
+                None => at += 1,
+            }
+        }
+        out.extend_from_slice(&bytes[copied..at]);
+        at
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,6 +564,25 @@ mod tests {
             timeout_secs: None,
             name: None,
         }
+    }
+
+    #[test]
+    fn a_body_streamed_in_pieces_is_blanked_even_where_a_value_is_split() {
+        let vars = vars();
+        let body = b"{\"a\":\"s3cret-value\",\"b\":\"xs3cret-valuex\"}s3cret-val";
+        for cut in 0..body.len() {
+            let mut redactor = vars.body_redactor().expect("a secret is in use");
+            let mut out = Vec::new();
+            redactor.push(&body[..cut], &mut out);
+            redactor.push(&body[cut..], &mut out);
+            redactor.finish(&mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                "{\"a\":\"<secret token>\",\"b\":\"x<secret token>x\"}s3cret-val",
+                "cut at {cut}"
+            );
+        }
+        assert!(Variables::new().plain("a", "b").body_redactor().is_none());
     }
 
     fn vars() -> Variables {
@@ -738,6 +844,10 @@ mod properties {
                     elapsed_ms: 1,
                     ttfb_ms: 1,
                     size: 1,
+                    kept: 1,
+                    truncated: false,
+                    size_known: true,
+                    raw: bytes::Bytes::from(format!("{{\"got\":{echoed:?},\"s\":\"{secret}\"}}")),
                     content_type: None,
                     headers: vec![("x-echo".into(), format!("v={secret}"))],
                     body: Body::Json { value: serde_json::json!({ "got": echoed, secret.clone(): [secret.clone()] }) },
@@ -749,6 +859,7 @@ mod properties {
             let redacted = vars.redact_result(result);
             shown("the answer", &serde_json::to_string(&redacted).unwrap());
             shown("the answer's Debug", &format!("{redacted:?}"));
+            shown("the answer's raw bytes", &String::from_utf8_lossy(&redacted.response.raw));
             let error = vars.redact_error(Error::ApiTimeout { url: resolved.url.clone(), seconds: 1 });
             shown("an error", &format!("{error} {error:?}"));
         }

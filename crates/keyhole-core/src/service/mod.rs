@@ -941,6 +941,47 @@ impl Service {
         outcome
     }
 
+    /// Save body for an answer longer than the kept 50 MB: sends `request` again (as
+    /// [`Service::send`] does) and streams its whole body into the file at `path` as it comes,
+    /// secret values blanked; answers the result (its body capped as usual) and the bytes written.
+    /// The request's timeout still holds. A file that cannot be written is [`Error::SaveBody`].
+    pub async fn save_body(
+        &self,
+        request: &ApiRequest,
+        path: &std::path::Path,
+    ) -> Result<(ApiResult, u64)> {
+        let vars = self.variables_for(request)?;
+        let resolved = vars.resolve(request)?;
+        let cannot = |e: std::io::Error| {
+            Error::SaveBody(format!(
+                "Could not write {}: {e}. Choose another file.",
+                path.display()
+            ))
+        };
+        let file = std::fs::File::create(path).map_err(cannot)?;
+        let sink = Arc::new(crate::api::probe::BodySink::new(file, vars.body_redactor()));
+        let outcome = crate::api::probe::with_sink(sink.clone(), self.send_resolved(&resolved))
+            .await
+            .map(|result| vars.redact_result(result))
+            .map_err(|error| vars.redact_error(error));
+        let result = match outcome {
+            Ok(result) => result,
+            Err(error) => {
+                // Nothing whole was written: no half file is left behind.
+                drop(sink);
+                let _ = std::fs::remove_file(path);
+                return Err(error);
+            }
+        };
+        let written = sink.finish().map_err(cannot)?;
+        tracing::info!(
+            status = result.response.status,
+            bytes = written,
+            "answer body saved"
+        );
+        Ok((result, written))
+    }
+
     async fn send_resolved(&self, request: &ApiRequest) -> Result<ApiResult> {
         let sender = match request.credential() {
             Credential::OAuth => Sender::OAuth(self.stored_keeper().await?),

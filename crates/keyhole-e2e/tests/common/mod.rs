@@ -652,6 +652,14 @@ impl App {
 
     /// Clicks `css` (waiting for it first).
     pub async fn click(&self, css: &str) {
+        // The request editor and the answer scroll inside their panes of the split: the target is
+        // brought to the middle of its pane first (WebDriver's own scrolling may leave it under
+        // the pane's edge, and the click is then refused).
+        let bring = format!(
+            "document.querySelector({})?.scrollIntoView({{ block: 'center', inline: 'nearest' }})",
+            json!(css)
+        );
+        let _ = self.client().execute(&bring, vec![]).await;
         self.on_element("click", css, |e| async move { e.click().await })
             .await;
     }
@@ -865,11 +873,81 @@ impl App {
         assert_eq!(result, "data", "{}", self.context().await);
     }
 
-    /// The API body shown under "Data from API", parsed as JSON.
+    /// The API body shown under "Data from API", parsed as JSON. The viewer has only its visible
+    /// lines in the page, so the lines come from the engine (answer_lines, as the viewer asks).
     pub async fn api_json(&self) -> Value {
-        let text = self.text("#api-data").await;
+        let text = self.answer_text("pretty").await;
         serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("[{}] #api-data is not JSON ({e}): {text}", self.test))
+            .unwrap_or_else(|e| panic!("[{}] the answer is not JSON ({e}): {text}", self.test))
+    }
+
+    /// The shown answer's first 2000 lines in `mode` ("pretty" or "raw"), one per line, from the
+    /// engine the viewer reads.
+    pub async fn answer_text(&self, mode: &str) -> String {
+        self.wait_for("the answer viewer", "#answer-viewer", WAIT)
+            .await;
+        let script = "const done = arguments[arguments.length - 1];\
+             const id = Number(document.getElementById('answer-viewer').getAttribute('data-shown-id'));\
+             window.__TAURI__.core.invoke('answer_lines', { answerId: id, mode: arguments[0], from: 0, count: 2000 })\
+               .then((w) => done({ ok: w.lines.map((l) => l.spans.map((s) => s[1]).join('')).join('\\n') }), (err) => done({ err }));";
+        let answer = self
+            .bounded(
+                "read the answer's lines",
+                self.client().execute_async(script, vec![json!(mode)]),
+            )
+            .await;
+        match answer.get("ok").and_then(Value::as_str) {
+            Some(text) => text.to_owned(),
+            None => panic!("[{}] answer_lines failed: {answer}", self.test),
+        }
+    }
+
+    /// Runs `promise` (a JS expression; `arguments[0]` is `arg`) in the page; `{ok}` or `{err}`.
+    pub async fn execute_async_json(&self, promise: &str, arg: Value) -> Value {
+        let script = format!(
+            "const done = arguments[arguments.length - 1];\
+             Promise.resolve().then(() => {promise})\
+               .then((ok) => done({{ ok: ok === undefined ? null : ok }}), (err) => done({{ err }}));"
+        );
+        self.bounded(
+            "run a script",
+            self.client().execute_async(&script, vec![arg]),
+        )
+        .await
+    }
+
+    /// Resizes the app's window (its outer size) with xdotool, and waits for the page to see it.
+    pub async fn resize(&self, width: u32, height: u32) {
+        let window = self.window_id().await;
+        let mut size = Command::new("xdotool");
+        size.args([
+            "windowsize",
+            &window,
+            &width.to_string(),
+            &height.to_string(),
+        ]);
+        if let Err(error) = run_bounded(size, Duration::from_secs(10)) {
+            panic!("[{}] resize: {error}", self.test);
+        }
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let inner = self.execute("return [innerWidth, innerHeight]").await;
+            if inner[0]
+                .as_u64()
+                .is_some_and(|w| w.abs_diff(u64::from(width)) <= 40)
+                && inner[1]
+                    .as_u64()
+                    .is_some_and(|h| h.abs_diff(u64::from(height)) <= 80)
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "[{}] the window did not take {width}x{height}: {inner}",
+                self.test
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 
