@@ -402,6 +402,12 @@ const handlers = {
   mcpCallClicked(s, event) {
     return anyLoading(s) ? s : mcpHandlers.mcpCallClicked(s, event);
   },
+  mcpCheckClicked(s, event) {
+    return anyLoading(s) ? s : mcpHandlers.mcpCheckClicked(s, event);
+  },
+  mcpStepUpClicked(s, event) {
+    return anyLoading(s) ? s : mcpHandlers.mcpStepUpClicked(s, event);
+  },
   apiFailed(s, event) {
     if (s.api.status !== "loading") return s;
     // The backend's refresh was refused. It also emits session-changed(null + notice); whichever
