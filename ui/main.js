@@ -12,7 +12,7 @@ const root = document.getElementById("app");
 const statusEl = document.getElementById("status");
 const badgeEl = document.getElementById("sandbox-badge");
 const aboutEl = document.getElementById("about");
-const INPUT_IDS = { instance: "instance", clientId: "client-id", scopes: "scopes", redirectPort: "redirect-port", apiUrl: "api-url", resource: "resource" };
+const INPUT_IDS = { instance: "instance", clientId: "client-id", clientMetadataUrl: "client-metadata-url", scopes: "scopes", redirectPort: "redirect-port", apiUrl: "api-url", resource: "resource" };
 
 let state = initialState(Date.now());
 
