@@ -4,7 +4,7 @@
 
 import { h } from "./dom.js";
 import * as fmt from "./format.js";
-import { VERDICTS, reportSummary, shownFields } from "./mcp.js";
+import { VERDICTS, reportSummary, shownFields, shownText } from "./mcp.js";
 
 const MODE_LABELS = { rest: "REST", mcp: "MCP" };
 export const MCP_SHORTCUTS = "Enter lists the tools · Ctrl+Enter calls · Esc cancels";
@@ -25,7 +25,7 @@ function waitingView(wait, state, dispatch, prefix) {
   const signingIn = wait.stage != null;
   return [
     h("p", { class: "stage" }, h("span", { class: "spinner", "aria-hidden": "true" }),
-      wait.stepUp && !signingIn ? `Signing in again asking for ${wait.stepUp}… ` : null,
+      wait.stepUp && !signingIn ? `Signing in again asking for ${shownText(wait.stepUp)}… ` : null,
       signingIn ? `Signing in for the MCP server: ${fmt.stageText(wait.stage)} ` : (wait.stepUp ? null : "Loading… "),
       h("span", { id: `${prefix}-elapsed`, class: "muted" }, fmt.waited(wait.startedAt, state.now))),
     signingIn && wait.signInUrl
@@ -122,9 +122,9 @@ function stepUpOffer(wait, which, dispatch) {
   if (!wait.neededScopes) return null;
   return h("div", { class: "actions mcp-step-up" },
     h("button", {
-      id: `mcp-${which}-step-up`, type: "button", class: "primary", "data-scopes": wait.neededScopes,
+      id: `mcp-${which}-step-up`, type: "button", class: "primary", "data-scopes": shownText(wait.neededScopes),
       onClick: () => dispatch({ type: "mcpStepUpClicked", which }),
-    }, `Sign in again asking for ${wait.neededScopes}`),
+    }, `Sign in again asking for ${shownText(wait.neededScopes)}`),
     h("span", { class: "hint" }, "The server needs these scopes; the refused request goes again once after the sign-in."));
 }
 
