@@ -1,5 +1,6 @@
 // The only module that touches window.__TAURI__ (and the shell's __KEYHOLE_INITIAL__). Every
-// command is one async function; every failure is rethrown as a plain { kind, message, field? } object.
+// command is one async function; every failure is rethrown as a plain { kind, message, field?, neededScopes? } object
+// (neededScopes: the scopes an MCP server's 403 insufficient_scope named, for the step-up).
 
 /**
  * What the shell put on the page before its scripts ran (src-tauri `first_frame_script`):
@@ -23,6 +24,7 @@ export function toError(e) {
   if (e && typeof e === "object" && typeof e.message === "string") {
     const out = { kind: typeof e.kind === "string" ? e.kind : "unknown", message: e.message };
     if (typeof e.field === "string") out.field = e.field;
+    if (typeof e.neededScopes === "string") out.neededScopes = e.neededScopes;
     return out;
   }
   return { kind: "unknown", message: typeof e === "string" ? e : String(e) };
@@ -86,6 +88,10 @@ export async function importDocument(kind, source) { return invoke("import_docum
 export async function mcpTools(url) { return invoke("mcp_tools", { url }); }
 /** Calls `tool` of the MCP server at `url` with `args` (an object); cancel_request cancels it. */
 export async function mcpCall(url, tool, args) { return invoke("mcp_call", { url, tool, arguments: args }); }
+/** The MCP server's authorization report: {url, revision, issuer, checks: [{id, title, spec, verdict, detail}]}. */
+export async function mcpCheck(url) { return invoke("mcp_check", { url }); }
+/** The step-up the user agreed to: signs in again asking also for `scopes`. */
+export async function mcpStepUp(url, scopes) { return invoke("mcp_step_up", { url, scopes }); }
 
 /** Subscribe to a backend event; resolves to the unlisten function (keep it). */
 async function listen(name, handler) {

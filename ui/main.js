@@ -3,7 +3,7 @@
 import * as api from "./api.js";
 import { defaultTokenType, requestFor } from "./request.js";
 import { tabsShown, tabsSnapshot } from "./tabs.js";
-import { mcpBusy } from "./mcp.js";
+import { mcpBusy, waiting } from "./mcp.js";
 import { initialState, needsRegistration, next, settingsFromForm } from "./state.js";
 import { updateAbout, updateChrome, updateClock, updateSetUpOffer, view } from "./view.js";
 import { forgetViewers, viewerAttached } from "./viewer-view.js";
@@ -12,7 +12,7 @@ const root = document.getElementById("app");
 const statusEl = document.getElementById("status");
 const badgeEl = document.getElementById("sandbox-badge");
 const aboutEl = document.getElementById("about");
-const INPUT_IDS = { instance: "instance", clientId: "client-id", scopes: "scopes", redirectPort: "redirect-port", apiUrl: "api-url", resource: "resource" };
+const INPUT_IDS = { instance: "instance", clientId: "client-id", clientMetadataUrl: "client-metadata-url", scopes: "scopes", redirectPort: "redirect-port", apiUrl: "api-url", resource: "resource" };
 
 let state = initialState(Date.now());
 
@@ -317,6 +317,33 @@ const effects = {
     }
     const { url, tool, arguments: args } = call.request;
     await settle(api.mcpCall(url, tool, args), (result) => ({ type: "mcpCallAnswered", result }), (error) => ({ type: "mcpCallFailed", error }));
+  },
+  async mcpCheckClicked() {
+    if (state.mcp.check.status !== "loading") {
+      document.getElementById("mcp-url")?.focus(); // an empty URL: said at the field
+      return;
+    }
+    await settle(api.mcpCheck(state.mcp.check.request.url), (result) => ({ type: "mcpCheckAnswered", result }), (error) => ({ type: "mcpCheckFailed", error }));
+    if (state.mcp.urlError) document.getElementById("mcp-url")?.focus();
+    else document.getElementById("mcp-check-summary")?.focus();
+  },
+  async mcpStepUpClicked() {
+    // The user agreed: the step-up's sign-in, then the refused operation once more.
+    const which = waiting(state);
+    const wait = which ? state.mcp[which] : null;
+    if (!wait?.stepUp) return;
+    const failed = (error) => ({ type: which === "tools" ? "mcpToolsFailed" : "mcpCallFailed", error });
+    try {
+      await api.mcpStepUp(wait.request.url, wait.stepUp);
+    } catch (error) {
+      dispatch(failed(error));
+      return;
+    }
+    dispatch({ type: "mcpSteppedUp" });
+    if (state.mcp[which].status !== "loading") return; // cancelled meanwhile
+    const { url, tool, arguments: args } = wait.request;
+    if (which === "tools") await settle(api.mcpTools(url), (result) => ({ type: "mcpToolsAnswered", result }), failed);
+    else await settle(api.mcpCall(url, tool, args), (result) => ({ type: "mcpCallAnswered", result }), failed);
   },
   async mcpCancelClicked() {
     // Success needs no event: the pending mcp_tools / mcp_call rejects with kind "cancelled".

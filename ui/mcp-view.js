@@ -4,7 +4,7 @@
 
 import { h } from "./dom.js";
 import * as fmt from "./format.js";
-import { shownFields } from "./mcp.js";
+import { VERDICTS, reportSummary, shownFields, shownText } from "./mcp.js";
 
 const MODE_LABELS = { rest: "REST", mcp: "MCP" };
 export const MCP_SHORTCUTS = "Enter lists the tools · Ctrl+Enter calls · Esc cancels";
@@ -25,7 +25,8 @@ function waitingView(wait, state, dispatch, prefix) {
   const signingIn = wait.stage != null;
   return [
     h("p", { class: "stage" }, h("span", { class: "spinner", "aria-hidden": "true" }),
-      signingIn ? `Signing in for the MCP server: ${fmt.stageText(wait.stage)} ` : "Loading… ",
+      wait.stepUp && !signingIn ? `Signing in again asking for ${shownText(wait.stepUp)}… ` : null,
+      signingIn ? `Signing in for the MCP server: ${fmt.stageText(wait.stage)} ` : (wait.stepUp ? null : "Loading… "),
       h("span", { id: `${prefix}-elapsed`, class: "muted" }, fmt.waited(wait.startedAt, state.now))),
     signingIn && wait.signInUrl
       ? h("div", { class: "field" },
@@ -47,7 +48,7 @@ function serverLine(server) {
 
 export function mcpCard(state, dispatch) {
   const m = state.mcp;
-  const busy = m.tools.status === "loading" || m.call.status === "loading";
+  const busy = m.tools.status === "loading" || m.call.status === "loading" || m.check.status === "loading";
   const onSubmit = (e) => {
     e.preventDefault();
     dispatch({ type: "mcpListClicked" });
@@ -69,11 +70,17 @@ export function mcpCard(state, dispatch) {
             e.preventDefault();
             dispatch({ type: "mcpListClicked" });
           },
-        }, "List tools")),
+        }, "List tools"),
+        h("button", {
+          id: "mcp-check-button", type: "button", "aria-disabled": busy ? "true" : null,
+          title: "Grade the server and its provider against the MCP authorization rules (no tool is called)",
+          onClick: () => dispatch({ type: "mcpCheckClicked" }),
+        }, "Check authorization")),
       m.urlError ? h("p", { id: "mcp-url-error", class: "field-error", role: "alert" }, m.urlError) : null,
       h("p", { id: "mcp-hint", class: "hint" },
         "MCP 2026-07-28, or 2025-11-25 / 2025-06-18 with older servers. A 401 leads through the server's metadata (RFC 9728) to a sign-in for it; the token is never shown."),
       h("p", { id: "mcp-shortcuts", class: "hint" }, MCP_SHORTCUTS)),
+    checkView(state, dispatch),
     toolsView(state, dispatch),
     m.selected && m.form ? toolForm(state, dispatch) : null,
     resultView(state, dispatch));
@@ -86,7 +93,7 @@ function toolsView(state, dispatch) {
     case "loading":
       return box(...waitingView(t, state, dispatch, "mcp-tools"));
     case "error":
-      return box(h("p", { id: "mcp-tools-error", class: "error-text", role: "alert" }, `Error: ${t.message}`));
+      return box(h("p", { id: "mcp-tools-error", class: "error-text", role: "alert" }, `Error: ${t.message}`), stepUpOffer(t, "tools", dispatch));
     case "data": {
       const { server, tools, pages } = t.result;
       const count = `${tools.length} tool${tools.length === 1 ? "" : "s"}${pages > 1 ? ` (${pages} pages)` : ""}`;
@@ -107,6 +114,47 @@ function toolsView(state, dispatch) {
     }
     default:
       return box(h("p", { class: "muted" }, "Enter an MCP server's URL and list its tools: each one's name, description and input schema, and a form to call it."));
+  }
+}
+
+/** The step-up a 403 naming scopes offers: pressing it is the user's agreement to sign in again. */
+function stepUpOffer(wait, which, dispatch) {
+  if (!wait.neededScopes) return null;
+  return h("div", { class: "actions mcp-step-up" },
+    h("button", {
+      id: `mcp-${which}-step-up`, type: "button", class: "primary", "data-scopes": shownText(wait.neededScopes),
+      onClick: () => dispatch({ type: "mcpStepUpClicked", which }),
+    }, `Sign in again asking for ${shownText(wait.neededScopes)}`),
+    h("span", { class: "hint" }, "The server needs these scopes; the refused request goes again once after the sign-in."));
+}
+
+/** The authorization report: a summary, then one row per check (verdict, title, spec, detail). */
+function checkView(state, dispatch) {
+  const c = state.mcp.check;
+  if (c.status === "idle") return null;
+  const box = (...children) => h("div", { id: "mcp-check", class: "api-result mcp-check", "data-result": c.status, "data-error-kind": c.errorKind ?? null },
+    h("h3", { id: "mcp-check-title" }, "Authorization report"), ...children);
+  switch (c.status) {
+    case "loading":
+      return box(...waitingView(c, state, dispatch, "mcp-check"));
+    case "error":
+      return box(h("p", { id: "mcp-check-error", class: "error-text", role: "alert" }, `Error: ${c.message}`));
+    default: {
+      const r = c.result;
+      const failed = r.checks.some((x) => x.verdict === "fail");
+      return box(
+        h("p", { id: "mcp-check-summary", class: ["meta", failed ? "verdict-fail" : "verdict-pass"], tabindex: "-1", "data-failed": String(r.checks.filter((x) => x.verdict === "fail").length) },
+          reportSummary(r)),
+        h("p", { id: "mcp-check-meta", class: "muted" }, [r.url, r.issuer && `provider ${r.issuer}`, r.revision && `MCP ${r.revision}`].filter(Boolean).join(" · ")),
+        h("ol", { id: "mcp-checks", class: "mcp-checks", "aria-label": "Checks" },
+          r.checks.map((x) => h("li", { id: `mcp-check-${x.id}`, class: ["mcp-check-row", `verdict-${x.verdict}`], "data-check": x.id, "data-verdict": x.verdict },
+            h("span", { class: ["verdict", `verdict-${x.verdict}`] }, VERDICTS[x.verdict]),
+            " ",
+            h("span", { class: "mcp-check-title" }, x.title),
+            " ",
+            h("span", { class: "mcp-check-spec muted" }, x.spec),
+            x.detail ? h("p", { class: "mcp-check-detail hint" }, x.detail) : null))));
+    }
   }
 }
 
@@ -248,6 +296,7 @@ function resultView(state, dispatch) {
     case "error":
       return box(
         h("p", { id: "mcp-error", class: "error-text", role: "alert" }, `Error: ${c.message}`),
+        stepUpOffer(c, "call", dispatch),
         c.result ? [h("p", { id: "mcp-meta", class: "meta" }, resultMeta(c.result)), contentView(c.result.content), structuredView(c.result)] : null);
     case "data": {
       const r = c.result;
@@ -272,7 +321,7 @@ function structuredView(r) {
 
 /** Called every second while waiting, instead of a full render. */
 export function updateMcpWaiting(root, state) {
-  for (const [id, wait] of [["#mcp-tools-elapsed", state.mcp?.tools], ["#mcp-call-elapsed", state.mcp?.call]]) {
+  for (const [id, wait] of [["#mcp-tools-elapsed", state.mcp?.tools], ["#mcp-call-elapsed", state.mcp?.call], ["#mcp-check-elapsed", state.mcp?.check]]) {
     const el = root.querySelector(id);
     if (!el || wait?.status !== "loading") continue;
     const text = fmt.waited(wait.startedAt, state.now);

@@ -10,13 +10,48 @@ export const MODES = Object.freeze(["rest", "mcp"]);
 /** A wait (listing the tools, or a call): Loading… / Error: … / Data, like the REST call. */
 export const MCP_IDLE = Object.freeze({
   status: "idle", result: null, message: null, errorKind: null, startedAt: null, cancelling: false, stage: null, signInUrl: null, request: null,
+  // The step-up: `neededScopes` in an error, the scopes a 403 insufficient_scope named (offered
+  // as "Sign in again asking for …"); `stepUp` while that sign-in runs; `steppedUp` once done
+  // (the refused operation is repeated once, so no second offer).
+  neededScopes: null, stepUp: null, steppedUp: false,
 });
+
+/** A report's verdicts, as the engine names them, with the words the window shows. */
+export const VERDICTS = Object.freeze({ pass: "PASS", fail: "FAIL", not_offered: "NOT OFFERED", not_checked: "NOT CHECKED" });
+
+/** The engine's McpReport, checked: a check with an unknown verdict is "not checked". */
+export function toReport(result) {
+  const checks = Array.isArray(result?.checks) ? result.checks : [];
+  return {
+    url: str(result?.url) ?? "",
+    revision: str(result?.revision),
+    issuer: str(result?.issuer),
+    checks: checks.map((c) => ({
+      id: str(c?.id) ?? "",
+      title: shownText(str(c?.title) ?? ""),
+      spec: shownText(str(c?.spec) ?? ""),
+      verdict: Object.hasOwn(VERDICTS, c?.verdict) ? c.verdict : "not_checked",
+      detail: shownText(str(c?.detail) ?? ""),
+    })),
+  };
+}
+
+/** The report's summary line. */
+export function reportSummary(report) {
+  const count = (v) => report.checks.filter((c) => c.verdict === v).length;
+  const failed = count("fail");
+  if (failed) return `${failed} check${failed === 1 ? "" : "s"} failed`;
+  const unchecked = count("not_checked");
+  if (unchecked) return `No check failed; ${unchecked} ${unchecked === 1 ? "was" : "were"} not checked`;
+  return "Every check passed or was not offered";
+}
 
 export function initialMcpState() {
   return {
     url: "",
     urlError: null, // a message about the URL (empty, or refused by the engine)
     tools: MCP_IDLE, // result: {server, tools, pages}, checked by toTools
+    check: MCP_IDLE, // the authorization report; result: checked by toReport
     selected: null, // the chosen tool's name
     form: null, // the chosen tool's arguments (argsForm)
     call: MCP_IDLE, // result: checked by toCallResult; `request`: what was sent
@@ -90,7 +125,7 @@ export function argsForm(tool) {
 
 /** Whether an MCP wait runs (the engine sends one request at a time, REST or MCP). */
 export function mcpBusy(s) {
-  return s.mcp?.tools.status === "loading" || s.mcp?.call.status === "loading";
+  return s.mcp?.tools.status === "loading" || s.mcp?.call.status === "loading" || s.mcp?.check?.status === "loading";
 }
 
 function canUse(s) {
@@ -112,10 +147,26 @@ function failureMessage(error) {
 }
 
 /** Which wait a sign-in's progress belongs to. */
-function waiting(s) {
+export function waiting(s) {
   if (s.mcp.tools.status === "loading") return "tools";
   if (s.mcp.call.status === "loading") return "call";
+  if (s.mcp.check.status === "loading") return "check";
   return null;
+}
+
+/** An MCP wait that ended without an answer: its error, the step-up offered when a 403 named scopes. */
+function failedWait(wait, error) {
+  const scopes = typeof error?.neededScopes === "string" && error.neededScopes.trim() ? error.neededScopes.trim() : null;
+  return {
+    ...MCP_IDLE, status: "error", message: failureMessage(error), errorKind: error?.kind ?? "unknown", request: wait.request,
+    // Once: after a step-up the repeated operation's refusal is said, not offered again.
+    neededScopes: wait.steppedUp ? null : scopes, steppedUp: wait.steppedUp,
+  };
+}
+
+/** The URL an MCP wait is for. */
+function urlOf(s) {
+  return s.mcp.url.trim();
 }
 
 /** What the arguments' editor holds, checked: {ok, arguments} or the editor with its errors. */
@@ -167,7 +218,41 @@ export const mcpHandlers = {
     if (error?.kind === "invalid_setting" && ["apiUrl", "url"].includes(error.field)) {
       return patch(s, { tools: MCP_IDLE, urlError: error.message });
     }
-    return patch(s, { tools: { ...MCP_IDLE, status: "error", message: failureMessage(error), errorKind: error?.kind ?? "unknown" } });
+    return patch(s, { tools: failedWait(s.mcp.tools, error) });
+  },
+  /** Check authorization: the engine's report on the server at the URL (no tool is called). */
+  mcpCheckClicked(s) {
+    if (!canUse(s) || mcpBusy(s)) return s;
+    const url = urlOf(s);
+    if (!url) return patch(s, { urlError: "Enter the MCP server's URL, like http://localhost:3000/mcp. Nothing was sent." });
+    return patch(s, { urlError: null, check: { ...MCP_IDLE, status: "loading", startedAt: s.now, request: { url } } });
+  },
+  mcpCheckAnswered(s, { result }) {
+    if (s.mcp.check.status !== "loading") return s;
+    return patch(s, { check: { ...MCP_IDLE, status: "data", result: toReport(result) } });
+  },
+  mcpCheckFailed(s, { error }) {
+    if (s.mcp.check.status !== "loading") return s;
+    if (error?.kind === "invalid_setting" && ["apiUrl", "url"].includes(error.field)) {
+      return patch(s, { check: MCP_IDLE, urlError: error.message });
+    }
+    return patch(s, { check: { ...failedWait(s.mcp.check, error), neededScopes: null } });
+  },
+  /**
+   * "Sign in again asking for …" pressed (the user's agreement to the step-up): the refused
+   * operation waits again, through the sign-in, and is repeated once (main.js).
+   */
+  mcpStepUpClicked(s, { which }) {
+    if (!canUse(s) || mcpBusy(s) || !["tools", "call"].includes(which)) return s;
+    const wait = s.mcp[which];
+    if (wait.status !== "error" || !wait.neededScopes || !wait.request) return s;
+    return patch(s, { [which]: { ...MCP_IDLE, status: "loading", startedAt: s.now, request: wait.request, stepUp: wait.neededScopes, steppedUp: true } });
+  },
+  /** The step-up's sign-in is done: the refused operation goes again (still the same wait). */
+  mcpSteppedUp(s) {
+    const which = waiting(s);
+    if (!which || !s.mcp[which].stepUp) return s;
+    return patch(s, { [which]: { ...s.mcp[which], stepUp: null, stage: null, signInUrl: null } });
   },
   mcpToolChosen(s, { name }) {
     if (!canUse(s) || s.mcp.tools.status !== "data" || s.mcp.call.status === "loading") return s;
@@ -228,7 +313,7 @@ export const mcpHandlers = {
     if (error?.kind === "invalid_setting" && error.field === "arguments") {
       return patch(s, { call: MCP_IDLE, form: { ...s.mcp.form, rawError: error.message } });
     }
-    return patch(s, { call: { ...MCP_IDLE, status: "error", message: failureMessage(error), errorKind: error?.kind ?? "unknown" } });
+    return patch(s, { call: failedWait(s.mcp.call, error) });
   },
   /** Cancel (or Esc): the engine's request in flight, or the sign-in the server's 401 started. */
   mcpCancelClicked(s) {

@@ -10,7 +10,7 @@ import { anyLoading, initialTabsState, routed, tabsHandlers } from "./tabs.js";
 import { initialVariablesState, variablesHandlers } from "./variables.js";
 
 /** Settings fields, as the backend names them in `{kind: "invalid_setting", field}`. */
-export const FIELDS = ["instance", "clientId", "scopes", "redirectPort", "apiUrl", "resource"];
+export const FIELDS = ["instance", "clientId", "clientMetadataUrl", "scopes", "redirectPort", "apiUrl", "resource"];
 
 const SAVED = "Settings saved.";
 
@@ -74,6 +74,7 @@ export function formFromSettings(settings) {
   return {
     instance: settings?.instance ?? "",
     clientId: settings?.clientId ?? "",
+    clientMetadataUrl: settings?.clientMetadataUrl ?? "",
     scopes: settings?.scopes ?? "",
     redirectPort: settings?.redirectPort == null ? "" : String(settings.redirectPort),
     apiUrl: settings?.apiUrl ?? "",
@@ -112,6 +113,7 @@ export function settingsFromForm(form, saved) {
     settings: {
       instance: form.instance,
       clientId: form.clientId,
+      clientMetadataUrl: form.clientMetadataUrl,
       scopes: form.scopes,
       redirectPort: port === "" ? 0 : Number(port),
       apiUrl: form.apiUrl,
@@ -401,6 +403,12 @@ const handlers = {
   },
   mcpCallClicked(s, event) {
     return anyLoading(s) ? s : mcpHandlers.mcpCallClicked(s, event);
+  },
+  mcpCheckClicked(s, event) {
+    return anyLoading(s) ? s : mcpHandlers.mcpCheckClicked(s, event);
+  },
+  mcpStepUpClicked(s, event) {
+    return anyLoading(s) ? s : mcpHandlers.mcpStepUpClicked(s, event);
   },
   apiFailed(s, event) {
     if (s.api.status !== "loading") return s;

@@ -20,6 +20,11 @@ const FORM_FIELDS = [
     placeholder: "https://your-app.clerk.accounts.dev",
   },
   { field: "clientId", id: "client-id", label: "Client ID", wide: true, hint: "From the OAuth application in the Clerk dashboard. Empty: Keyhole registers itself, if the instance allows it." },
+  {
+    field: "clientMetadataUrl", id: "client-metadata-url", label: "Client ID Metadata Document URL", wide: true,
+    hint: "An https URL of a Client ID Metadata Document you host: with no client ID, providers that accept such documents take it as the client ID. Set the redirect port its redirect_uris name.",
+    placeholder: "https://example.com/oauth/client.json",
+  },
   { field: "scopes", id: "scopes", label: "Scopes", hint: "Space-separated, for example: openid profile email.", placeholder: "openid profile email" },
   {
     field: "redirectPort", id: "redirect-port", label: "Redirect port", inputmode: "numeric",

@@ -4,8 +4,8 @@
 
 use keyhole_core::{
     AnswerView, ApiRequest, ApiResult, CurlImport, ImportKind, ImportReport, KeyKind, KeysView,
-    Matches, Matrix, McpCallResult, McpTools, Mode, ProfilesView, Saved, SessionSummary, Settings,
-    SignInMethod, SignOutOutcome, VariableView, Window,
+    Matches, Matrix, McpCallResult, McpReport, McpTools, Mode, ProfilesView, Saved, SessionSummary,
+    Settings, SignInMethod, SignOutOutcome, VariableView, Window,
 };
 use tauri::{AppHandle, Runtime};
 
@@ -283,6 +283,25 @@ pub async fn mcp_call<R: Runtime>(
     arguments: serde_json::Value,
 ) -> Result<McpCallResult> {
     mcp_ext::call(&app, &url, &tool, &arguments).await
+}
+
+/// The authorization report of the MCP server at `url`: one verdict per rule of the MCP
+/// authorization spec; signs in when asked; `cancel_request` cancels it (kind `cancelled`).
+#[tauri::command]
+pub async fn mcp_check<R: Runtime>(app: AppHandle<R>, url: String) -> Result<McpReport> {
+    mcp_ext::check(&app, &url).await
+}
+
+/// Signs in again for the MCP server at `url` asking also for `scopes`, once the user agreed to
+/// the step-up a `403 insufficient_scope` (an error's `neededScopes`) offered; `cancel_request`
+/// cancels it.
+#[tauri::command]
+pub async fn mcp_step_up<R: Runtime>(
+    app: AppHandle<R>,
+    url: String,
+    scopes: String,
+) -> Result<SessionSummary> {
+    mcp_ext::step_up(&app, &url, &scopes).await
 }
 
 /// The last requests sent from the current profile, newest first (requests only: no token, no

@@ -1,5 +1,6 @@
-//! The shell's one error type. It reaches the UI as `{kind, message, field?}` so the UI can branch
-//! on `kind` and put a setting's error next to its `field`.
+//! The shell's one error type. It reaches the UI as `{kind, message, field?, neededScopes?}` so the
+//! UI can branch on `kind`, put a setting's error next to its `field`, and offer the step-up an MCP
+//! server's `403 insufficient_scope` asks for (`neededScopes`, the scopes it named).
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
@@ -45,17 +46,30 @@ impl Error {
             _ => None,
         }
     }
+
+    /// The scopes an MCP server's `403 insufficient_scope` named (space-separated), for the step-up.
+    pub fn needed_scopes(&self) -> Option<String> {
+        match self {
+            Error::Core(e) => e.mcp_needed_scopes(),
+            _ => None,
+        }
+    }
 }
 
 impl Serialize for Error {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let field = self.field();
-        let mut s = serializer.serialize_struct("Error", if field.is_some() { 3 } else { 2 })?;
+        let scopes = self.needed_scopes();
+        let len = 2 + usize::from(field.is_some()) + usize::from(scopes.is_some());
+        let mut s = serializer.serialize_struct("Error", len)?;
         s.serialize_field("kind", self.kind())?;
         // With its causes: the engine's messages leave them to their sources.
         s.serialize_field("message", &keyhole_core::chain(self))?;
         if let Some(field) = field {
             s.serialize_field("field", field)?;
+        }
+        if let Some(scopes) = scopes {
+            s.serialize_field("neededScopes", &scopes)?;
         }
         s.end()
     }
@@ -96,5 +110,29 @@ mod tests {
             serde_json::to_value(Error::Browser("no browser".into())).expect("serializes"),
             json!({"kind": "browser", "message": "no browser"})
         );
+    }
+
+    #[test]
+    fn a_403_naming_scopes_serializes_them_for_the_step_up_and_others_do_not() {
+        let forbidden = |challenge: &str| {
+            Error::from(keyhole_core::Error::Mcp {
+                fault: keyhole_core::McpFault::Forbidden,
+                message: "refused".into(),
+                code: None,
+                challenge: Some(challenge.into()),
+            })
+        };
+        let value = serde_json::to_value(forbidden(
+            r#"Bearer error="insufficient_scope", scope="files:read files:write""#,
+        ))
+        .expect("serializes");
+        assert_eq!(value["kind"], "mcp");
+        assert_eq!(value["neededScopes"], "files:read files:write");
+        // A 403 for another reason, or naming no scope, offers no step-up.
+        let value = serde_json::to_value(forbidden(r#"Bearer error="invalid_token""#)).unwrap();
+        assert!(value.get("neededScopes").is_none(), "{value}");
+        let value =
+            serde_json::to_value(forbidden(r#"Bearer error="insufficient_scope""#)).unwrap();
+        assert!(value.get("neededScopes").is_none(), "{value}");
     }
 }

@@ -5,7 +5,9 @@
 //! here: the window signs in with the system browser (the engine falls back to a device code
 //! where none opens), as its own sign-in does. No token reaches the page or the log.
 
-use keyhole_core::{McpCallResult, McpTools, SignInMethod};
+use keyhole_core::{
+    McpCallResult, McpCheckOptions, McpReport, McpTools, SessionSummary, SignInMethod, Verdict,
+};
 use serde_json::Value;
 use tauri::{AppHandle, Runtime};
 
@@ -44,4 +46,37 @@ pub async fn call<R: Runtime>(
         "MCP tool called"
     );
     Ok(result)
+}
+
+/// The authorization report of the MCP server at `url` (the engine's checks, from its URL alone;
+/// no tool is called). The window does not wait for a token to expire: that check is "not
+/// checked" unless the token is already old enough.
+pub async fn check<R: Runtime>(app: &AppHandle<R>, url: &str) -> Result<McpReport> {
+    let report = app
+        .service()
+        .mcp_check(url, METHOD, McpCheckOptions::default())
+        .await?;
+    let failed = report
+        .checks
+        .iter()
+        .filter(|c| c.verdict == Verdict::Fail)
+        .count();
+    tracing::info!(
+        checks = report.checks.len(),
+        failed,
+        "MCP authorization checked"
+    );
+    Ok(report)
+}
+
+/// The step-up the user agreed to after a `403 insufficient_scope`: a new sign-in for the server
+/// at `url` asking also for `scopes` (the engine refuses it when the provider grants fewer).
+pub async fn step_up<R: Runtime>(
+    app: &AppHandle<R>,
+    url: &str,
+    scopes: &str,
+) -> Result<SessionSummary> {
+    let summary = app.service().mcp_step_up(url, scopes, METHOD).await?;
+    tracing::info!(scopes = summary.scopes.len(), "MCP step-up signed in");
+    Ok(summary)
 }

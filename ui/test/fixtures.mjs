@@ -3,6 +3,7 @@
 export const settings = Object.freeze({
   instance: "https://happy-hen-42.clerk.accounts.dev",
   clientId: "client_abc",
+  clientMetadataUrl: "",
   scopes: "openid profile email",
   redirectPort: 0,
   apiUrl: "http://localhost:3000/protected",

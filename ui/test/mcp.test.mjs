@@ -5,8 +5,9 @@ import { test, describe, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { allElements, byId, installDocument } from "./fake-dom.mjs";
 import { argumentsFrom, checkArguments, formFor, initialValues, parseRaw, valuesFrom } from "../mcp-schema.js";
-import { MCP_IDLE, mcpBusy, shownText, toCallResult } from "../mcp.js";
+import { MCP_IDLE, mcpBusy, reportSummary, shownText, toCallResult, toReport } from "../mcp.js";
 import { initialState, next } from "../state.js";
+import { toError } from "../api.js";
 import { updateClock, view } from "../view.js";
 import { NOW, session, sessionState, settings } from "./fixtures.mjs";
 
@@ -479,6 +480,47 @@ describe("main.js: the MCP commands", () => {
     assert.equal(ui.$("mcp-error").textContent, "Error: Cancelled. Nothing was received.");
   });
 
+  test("Check authorization → mcp_check(url); the report's rows show", async () => {
+    const ui = await boot({ mcp_check: async () => REPORT });
+    await ui.click("mode-mcp");
+    await ui.type("mcp-url", URL);
+    await ui.click("mcp-check-button");
+    assert.deepEqual(ui.calls.find(([c]) => c === "mcp_check"), ["mcp_check", { url: URL }]);
+    assert.equal(ui.$("mcp-check").getAttribute("data-result"), "data");
+    assert.equal(ui.$("mcp-check-summary").textContent, "1 check failed");
+  });
+
+  test("the step-up: mcp_step_up(url, scopes) only once pressed, then the refused list goes again once", async () => {
+    let lists = 0;
+    const ui = await boot({
+      mcp_tools: async () => { lists += 1; if (lists === 1) throw FORBIDDEN; return TOOLS; },
+      mcp_step_up: async () => session(),
+    });
+    await ui.click("mode-mcp");
+    await ui.type("mcp-url", URL);
+    await ui.click("mcp-list");
+    assert.equal(ui.$("mcp-tools").getAttribute("data-result"), "error");
+    assert.ok(!ui.commands().includes("mcp_step_up"), "not without the user's agreement");
+    await ui.click("mcp-tools-step-up");
+    assert.deepEqual(ui.calls.find(([c]) => c === "mcp_step_up"), ["mcp_step_up", { url: URL, scopes: "files:write" }]);
+    assert.equal(lists, 2);
+    assert.equal(ui.$("mcp-tools").getAttribute("data-result"), "data");
+  });
+
+  test("a step-up the provider refuses is the list's error, with no second offer", async () => {
+    const ui = await boot({
+      mcp_tools: async () => { throw FORBIDDEN; },
+      mcp_step_up: async () => { throw { kind: "mcp", message: "The provider did not grant files:write although Keyhole asked for it" }; },
+    });
+    await ui.click("mode-mcp");
+    await ui.type("mcp-url", URL);
+    await ui.click("mcp-list");
+    await ui.click("mcp-tools-step-up");
+    assert.equal(ui.commands().filter((c) => c === "mcp_tools").length, 1, "not repeated");
+    assert.match(ui.$("mcp-tools-error").textContent, /^Error: The provider did not grant files:write/);
+    assert.equal(ui.$("mcp-tools-step-up"), null);
+  });
+
   test("an engine error is Error: its message (a URL that is no MCP server)", async () => {
     const ui = await boot({ mcp_tools: async () => { throw { kind: "mcp", message: "http://127.0.0.1:5050/faults/html is not an MCP server: it answers with an HTML page." }; } });
     await ui.click("mode-mcp");
@@ -486,6 +528,127 @@ describe("main.js: the MCP commands", () => {
     await ui.click("mcp-list");
     assert.equal(ui.$("mcp-tools").getAttribute("data-result"), "error");
     assert.match(ui.$("mcp-tools-error").textContent, /^Error: .* is not an MCP server/);
+  });
+});
+
+const REPORT = {
+  url: URL, revision: null, issuer: "http://127.0.0.1:6060",
+  checks: [
+    { id: "missing_token_refused", title: "Refuses a request without a token", spec: "MCP authorization §2.6; RFC 6750 §3", verdict: "fail", detail: "Without a token it answered otherwise than 401: <b>500</b>" },
+    { id: "metadata_served", title: "Serves protected-resource metadata", spec: "RFC 9728 §3", verdict: "pass", detail: "Served." },
+    { id: "insufficient_scope", title: "A 403 names the scopes", spec: "RFC 6750 §3.1", verdict: "not_offered", detail: "" },
+    { id: "expired_refused", title: "Refuses an expired token", spec: "RFC 7519 §4.1.4", verdict: "not_checked", detail: "Not checked: no wait." },
+  ],
+};
+const FORBIDDEN = { kind: "mcp", message: "The MCP server refused the token: it needs the scope files:write (403 insufficient_scope).", neededScopes: "files:write" };
+const checking = () => run(signedIn(), { type: "modeChosen", mode: "mcp" }, { type: "mcpUrlEdited", value: URL }, { type: "mcpCheckClicked" });
+const refusedList = () => run(signedIn(), { type: "modeChosen", mode: "mcp" }, { type: "mcpUrlEdited", value: URL }, { type: "mcpListClicked" }, { type: "mcpToolsFailed", error: FORBIDDEN });
+
+describe("the authorization report", () => {
+  test("Check authorization: Loading… (one MCP wait at a time), then one row per check; an empty URL is said at the field", () => {
+    const empty = run(signedIn(), { type: "modeChosen", mode: "mcp" }, { type: "mcpCheckClicked" });
+    assert.equal(empty.mcp.check.status, "idle");
+    assert.match(empty.mcp.urlError, /^Enter the MCP server's URL/);
+    const loading = checking();
+    assert.equal(loading.mcp.check.status, "loading");
+    assert.deepEqual(loading.mcp.check.request, { url: URL });
+    assert.ok(mcpBusy(loading));
+    assert.equal(next(loading, { type: "mcpListClicked" }), loading, "the tools wait");
+    assert.equal(next(loading, { type: "callApiClicked" }), loading, "the REST Send waits");
+    assert.equal(next(loading, { type: "mcpCancelClicked" }).mcp.check.cancelling, true);
+    const data = next(loading, { type: "mcpCheckAnswered", result: REPORT });
+    assert.equal(data.mcp.check.status, "data");
+    assert.deepEqual(data.mcp.check.result.checks.map((c) => c.verdict), ["fail", "pass", "not_offered", "not_checked"]);
+    const cancelled = next(loading, { type: "mcpCheckFailed", error: { kind: "cancelled", message: "x" } });
+    assert.equal(cancelled.mcp.check.message, "Cancelled. Nothing was received.");
+    const refused = next(loading, { type: "mcpCheckFailed", error: { kind: "invalid_setting", field: "apiUrl", message: "notaurl is not a URL" } });
+    assert.equal(refused.mcp.check.status, "idle");
+    assert.equal(refused.mcp.urlError, "notaurl is not a URL");
+  });
+
+  test("the summary counts the failures; an unknown verdict is not checked; text is escaped", () => {
+    assert.equal(reportSummary(toReport(REPORT)), "1 check failed");
+    const two = { ...REPORT, checks: REPORT.checks.map((c) => ({ ...c, verdict: "fail" })) };
+    assert.equal(reportSummary(toReport(two)), "4 checks failed");
+    const good = { ...REPORT, checks: REPORT.checks.map((c, i) => ({ ...c, verdict: i % 2 ? "pass" : "not_offered" })) };
+    assert.equal(reportSummary(toReport(good)), "Every check passed or was not offered");
+    const unchecked = { ...REPORT, checks: [{ ...REPORT.checks[1] }, { ...REPORT.checks[3] }] };
+    assert.equal(reportSummary(toReport(unchecked)), "No check failed; 1 was not checked");
+    const odd = toReport({ checks: [{ id: "x", title: "t\u001b[31m", spec: "s", verdict: "great", detail: "d" }] });
+    assert.equal(odd.checks[0].verdict, "not_checked");
+    assert.equal(toReport({ checks: [{ id: "x", title: "t\u001b", verdict: "pass" }] }).checks[0].title, "t\\u{001b}");
+  });
+
+  test("the view: the button beside List tools, the rows with verdict text and class, the summary, as text nodes", () => {
+    const idle = view(run(signedIn(), { type: "modeChosen", mode: "mcp" }), dispatch);
+    assert.equal(byId(idle, "mcp-check-button").textContent, "Check authorization");
+    assert.equal(byId(idle, "mcp-check-button").parentNode, byId(idle, "mcp-list").parentNode, "beside List tools");
+    assert.equal(byId(idle, "mcp-check"), null);
+    byId(idle, "mcp-check-button").fire("click");
+    assert.deepEqual(dispatched, [{ type: "mcpCheckClicked" }]);
+
+    const loading = view(checking(), dispatch);
+    assert.equal(byId(loading, "mcp-check").getAttribute("data-result"), "loading");
+    assert.match(byId(loading, "mcp-check").textContent, /Loading…/);
+    byId(loading, "mcp-check-cancel").fire("click");
+    assert.deepEqual(dispatched.at(-1), { type: "mcpCancelClicked" });
+    assert.equal(byId(loading, "mcp-check-button").getAttribute("aria-disabled"), "true");
+
+    const root = view(next(checking(), { type: "mcpCheckAnswered", result: REPORT }), dispatch);
+    assert.equal(byId(root, "mcp-check-summary").textContent, "1 check failed");
+    assert.match(byId(root, "mcp-check-summary").getAttribute("class"), /\bverdict-fail\b/);
+    const row = byId(root, "mcp-check-missing_token_refused");
+    assert.equal(row.getAttribute("data-verdict"), "fail");
+    assert.match(row.getAttribute("class"), /\bverdict-fail\b/);
+    assert.match(row.textContent, /^FAIL Refuses a request without a token MCP authorization §2\.6; RFC 6750 §3Without a token it answered otherwise than 401: <b>500<\/b>$/);
+    assert.ok(!allElements(row).some((e) => e.tagName === "B"), "no element from the detail");
+    assert.match(byId(root, "mcp-check-metadata_served").textContent, /^PASS /);
+    assert.match(byId(root, "mcp-check-insufficient_scope").textContent, /^NOT OFFERED /);
+    assert.match(byId(root, "mcp-check-expired_refused").textContent, /^NOT CHECKED /);
+  });
+});
+
+describe("the step-up", () => {
+  test("api.js keeps an error's neededScopes (and nothing else it does not know)", () => {
+    assert.deepEqual(toError({ ...FORBIDDEN, token: "eyJ" }), FORBIDDEN);
+    assert.deepEqual(toError({ kind: "mcp", message: "m", neededScopes: 3 }), { kind: "mcp", message: "m" });
+  });
+
+  test("a 403 naming scopes is offered as a step-up; pressing it waits again for the same request, once", () => {
+    const refused = refusedList();
+    assert.equal(refused.mcp.tools.status, "error");
+    assert.equal(refused.mcp.tools.neededScopes, "files:write");
+    const up = next(refused, { type: "mcpStepUpClicked", which: "tools" });
+    assert.equal(up.mcp.tools.status, "loading");
+    assert.equal(up.mcp.tools.stepUp, "files:write");
+    assert.deepEqual(up.mcp.tools.request, { url: URL });
+    assert.ok(mcpBusy(up));
+    const again = run(up, { type: "mcpSteppedUp" });
+    assert.equal(again.mcp.tools.stepUp, null);
+    assert.equal(again.mcp.tools.status, "loading");
+    // Refused again after the step-up: said, not offered a second time.
+    const still = next(again, { type: "mcpToolsFailed", error: FORBIDDEN });
+    assert.equal(still.mcp.tools.neededScopes, null);
+    assert.equal(next(still, { type: "mcpStepUpClicked", which: "tools" }), still);
+    // Other errors offer nothing.
+    const other = run(signedIn(), { type: "modeChosen", mode: "mcp" }, { type: "mcpUrlEdited", value: URL }, { type: "mcpListClicked" }, { type: "mcpToolsFailed", error: { kind: "mcp", message: "500" } });
+    assert.equal(other.mcp.tools.neededScopes, null);
+    assert.equal(next(other, { type: "mcpStepUpClicked", which: "tools" }), other);
+    // A refused call keeps what was sent, for its repeat.
+    const call = run(chosen("echo"), { type: "mcpArgEdited", id: "mcp-arg-0", value: "hi" }, { type: "mcpCallClicked" }, { type: "mcpCallFailed", error: FORBIDDEN });
+    const callUp = next(call, { type: "mcpStepUpClicked", which: "call" });
+    assert.deepEqual(callUp.mcp.call.request, { url: URL, tool: "echo", arguments: { text: "hi" } });
+  });
+
+  test("the view: the button names the scopes; the wait says it signs in again", () => {
+    const root = view(refusedList(), dispatch);
+    const button = byId(root, "mcp-tools-step-up");
+    assert.equal(button.textContent, "Sign in again asking for files:write");
+    button.fire("click");
+    assert.deepEqual(dispatched, [{ type: "mcpStepUpClicked", which: "tools" }]);
+    const waiting = view(next(refusedList(), { type: "mcpStepUpClicked", which: "tools" }), dispatch);
+    assert.match(byId(waiting, "mcp-tools").textContent, /^Signing in again asking for files:write… /);
+    assert.equal(byId(waiting, "mcp-tools-step-up"), null);
   });
 });
 

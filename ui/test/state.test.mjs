@@ -23,7 +23,7 @@ describe("initial state and boot", () => {
     const s = initialState(NOW);
     assert.equal(s.screen, "loading");
     assert.equal(s.now, NOW);
-    assert.deepEqual(s.form, { instance: "", clientId: "", scopes: "", redirectPort: "", apiUrl: "", resource: "" });
+    assert.deepEqual(s.form, { instance: "", clientId: "", clientMetadataUrl: "", scopes: "", redirectPort: "", apiUrl: "", resource: "" });
     assert.equal(s.api.status, "idle");
     assert.equal(s.session, null);
   });
@@ -156,6 +156,17 @@ describe("settings form", () => {
     const out = settingsFromForm({ ...formFromSettings(saved), apiUrl: "http://127.0.0.1:5000/other" }, saved);
     assert.equal(out.settings.backendApi, "http://127.0.0.1:4001");
     assert.equal(settingsFromForm(formFromSettings(settings), settings).settings.backendApi, "");
+  });
+
+  test("the Client ID Metadata Document URL is kept when loaded and sent as typed; an older payload without it sends empty", () => {
+    const doc = "https://keyhole.example/oauth/client.json";
+    const loaded = { ...settings, clientId: "", clientMetadataUrl: doc };
+    assert.equal(formFromSettings(loaded).clientMetadataUrl, doc);
+    assert.equal(settingsFromForm(formFromSettings(loaded), loaded).settings.clientMetadataUrl, doc);
+    const s = run(initialState(NOW), { type: "booted", settings: loaded, sessionState: sessionState(null) }, { type: "fieldEdited", field: "clientMetadataUrl", value: "https://other.example/c.json" });
+    assert.equal(settingsFromForm(s.form, loaded).settings.clientMetadataUrl, "https://other.example/c.json");
+    const { clientMetadataUrl: _, ...older } = settings;
+    assert.equal(settingsFromForm(formFromSettings(older), older).settings.clientMetadataUrl, "");
   });
 
   test("formFromSettings and settingsFromForm round-trip, keeping sandbox", () => {

@@ -91,6 +91,22 @@ describe("signedOut", () => {
     assert.equal(byId(root, "instance").getAttribute("aria-invalid"), null);
   });
 
+  test("the Client ID Metadata Document URL: beside the client ID with its hint; the engine's clientMetadataUrl error is at it", () => {
+    const root = render(signedOut());
+    assert.equal(byId(root, "client-metadata-url").getAttribute("name"), "clientMetadataUrl");
+    assert.equal(text(root, "hint-client-metadata-url"), "An https URL of a Client ID Metadata Document you host: with no client ID, providers that accept such documents take it as the client ID. Set the redirect port its redirect_uris name.");
+    const message = "“http://keyhole.example/c.json” cannot be a Client ID Metadata Document's URL: it must be an https URL.";
+    const s = next(run(signedOut(), { type: "saveClicked" }), { type: "settingsRejected", error: { kind: "invalid_setting", field: "clientMetadataUrl", message } });
+    const refused = render(s);
+    assert.equal(text(refused, "error-clientMetadataUrl"), message);
+    const input = byId(refused, "client-metadata-url");
+    assert.equal(input.getAttribute("aria-invalid"), "true");
+    assert.ok(input.getAttribute("aria-describedby").split(" ").includes("error-clientMetadataUrl"));
+    input.value = "https://keyhole.example/c.json";
+    input.fire("input");
+    assert.deepEqual(dispatched.at(-1), { type: "fieldEdited", field: "clientMetadataUrl", value: "https://keyhole.example/c.json" });
+  });
+
   test("typing dispatches fieldEdited; submit and Sign in dispatch their intents", () => {
     const root = render(signedOut());
     const input = byId(root, "api-url");

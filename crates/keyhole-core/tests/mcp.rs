@@ -572,3 +572,47 @@ async fn cancel_request_cancels_an_mcp_call_and_the_sign_in_its_401_started() {
     assert_eq!(err.kind(), "cancelled", "{err}");
     assert!(!waiting.is_signing_in(), "the sign-in ended");
 }
+
+#[tokio::test]
+async fn cancel_request_cancels_the_authorization_report_and_the_sign_in_it_started() {
+    let sb = keyhole_sandbox::shared();
+    let waiting = Arc::new(Service::new(ServiceOptions {
+        settings: sandbox_client(sb),
+        profile: None,
+        profiles: None,
+        secrets: Arc::new(MemoryStore::default()),
+        keychain_service: "dev.keyhole.test.mcp.cancel-check".into(),
+        browser: Arc::new(NoBrowser),
+        sign_in_timeout: Duration::from_secs(60),
+        settings_store: None,
+        events: Arc::new(|_| {}),
+        background: None,
+        trusted_endpoint_origins: Vec::new(),
+        cleartext_api_origins: Vec::new(),
+    }));
+    let canceller = Arc::clone(&waiting);
+    let cancel = tokio::spawn(async move {
+        for _ in 0..100 {
+            if canceller.is_signing_in() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(canceller.is_signing_in(), "the check's sign-in started");
+        canceller.cancel_request();
+    });
+    let err = tokio::time::timeout(
+        Duration::from_secs(20),
+        waiting.mcp_check(
+            &sb.mcp.sdk,
+            BROWSER,
+            keyhole_core::McpCheckOptions::default(),
+        ),
+    )
+    .await
+    .expect("cancelled well before the sign-in's timeout")
+    .expect_err("cancelled, not a report");
+    cancel.await.unwrap();
+    assert_eq!(err.kind(), "cancelled", "{err}");
+    assert!(!waiting.is_signing_in(), "the sign-in ended");
+}

@@ -4,7 +4,8 @@
 //! to the sandbox provider, and the browser stand-in (headless Chromium) signs in; then the tool
 //! list, a form generated from echo's input schema, Call and its result; fail's `isError` as an
 //! error state; markup's HTML and control characters shown as text; a field left empty refused
-//! at the field with nothing sent; a slow call cancelled.
+//! at the field with nothing sent; a slow call cancelled; the authorization report of a server
+//! answering 500 without a token; the step-up a 403 naming a scope offers.
 //!
 //! Run like explorer.rs: `cargo build -p keyhole -p keyhole-cli && DISPLAY=:99 cargo test -p
 //! keyhole-e2e --test mcp -- --test-threads=1` (scripts/test does both).
@@ -216,6 +217,57 @@ async fn the_mcp_mode_lists_a_servers_tools_after_signing_in_from_its_401_and_ca
         .wait_text("#mcp-tools-error", "is not an MCP server", WAIT)
         .await;
     assert!(error.starts_with("Error: "), "{error}");
+
+    // Check authorization on the server answering 500 without a token: that check fails, and
+    // the summary counts the failures.
+    app.fill("#mcp-url", &sandbox.mcp.error_500).await;
+    app.click("#mcp-check-button").await;
+    app.wait_for(
+        "the authorization report",
+        "#mcp-check[data-result=\"data\"] #mcp-checks",
+        SIGN_IN_WAIT,
+    )
+    .await;
+    let row = "#mcp-check-missing_token_refused";
+    assert!(
+        app.exists(&format!("{row}.verdict-fail[data-verdict=\"fail\"]"))
+            .await,
+        "{}",
+        app.context().await
+    );
+    assert!(app
+        .text(&format!("{row} .verdict"))
+        .await
+        .starts_with("FAIL"));
+    let summary = app.text("#mcp-check-summary").await;
+    assert!(summary.ends_with("failed"), "{summary}");
+    assert!(app.exists("#mcp-check-summary.verdict-fail").await);
+    app.screenshot_at("report", "#mcp-check").await;
+
+    // The server needing a scope no token has: its 403 offers the step-up, which signs in again
+    // (the stand-in browser agrees) and lists the tools once more.
+    app.fill("#mcp-url", &sandbox.mcp.scoped).await;
+    app.click("#mcp-list").await;
+    let offer = app
+        .wait_text(
+            "#mcp-tools-step-up",
+            "Sign in again asking for mcp:admin",
+            SIGN_IN_WAIT,
+        )
+        .await;
+    assert_eq!(offer, "Sign in again asking for mcp:admin");
+    assert!(app
+        .text("#mcp-tools-error")
+        .await
+        .contains("needs the scope mcp:admin"));
+    app.click("#mcp-tools-step-up").await;
+    app.wait_for(
+        "the tool list after the step-up",
+        "#mcp-tools[data-result=\"data\"] #mcp-tool-list",
+        SIGN_IN_WAIT,
+    )
+    .await;
+    assert!(app.text("#mcp-revision").await.contains("5 tools"));
 
     // No token on the page, and none in what the app stored.
     let page = app

@@ -115,8 +115,18 @@ impl Service {
     /// The step-up after a `403 insufficient_scope` ([`Error::mcp_needed_scopes`]), once the
     /// user agreed: a new sign-in for the server at `url` asking for the scopes it had and
     /// `scopes` too. Err when the provider did not grant them all. The request that was refused
-    /// can then go again.
+    /// can then go again. The request in flight: [`Service::cancel_request`] cancels it.
     pub async fn mcp_step_up(
+        &self,
+        url: &str,
+        scopes: &str,
+        method: SignInMethod,
+    ) -> Result<crate::SessionSummary> {
+        self.mcp_in_flight(self.mcp_step_up_uncancelled(url, scopes, method))
+            .await
+    }
+
+    async fn mcp_step_up_uncancelled(
         &self,
         url: &str,
         scopes: &str,
@@ -161,9 +171,19 @@ impl Service {
         Ok(summary)
     }
 
-    /// One MCP operation, as the request in flight: [`Service::cancel_request`] (or a new
-    /// request) cancels it with [`Error::CallCancelled`], the sign-in a `401` started included.
+    /// One MCP operation, as the request in flight (see [`Service::mcp_in_flight`]).
     async fn mcp(&self, url: &str, method: SignInMethod, op: Op<'_>) -> Result<Answer> {
+        self.mcp_in_flight(self.mcp_uncancelled(url, method, op))
+            .await
+    }
+
+    /// `work` as the request in flight: [`Service::cancel_request`] (or a new request) cancels
+    /// it with [`Error::CallCancelled`], the sign-in it started included (ended through its own
+    /// path first). The MCP operations, the authorization report and the step-up go this way.
+    pub(super) async fn mcp_in_flight<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
         let cancel = CancellationToken::new();
         let call = self.inner.calls.fetch_add(1, Ordering::SeqCst);
         if let Some((_, previous)) =
@@ -171,7 +191,6 @@ impl Service {
         {
             previous.cancel();
         }
-        let work = self.mcp_uncancelled(url, method, op);
         tokio::pin!(work);
         let outcome = tokio::select! {
             outcome = &mut work => outcome,

@@ -36,8 +36,19 @@ pub struct McpCheckOptions {
 impl Service {
     /// The authorization report of the MCP server at `url` (see the module). Err only for a URL
     /// that is not one; every failure of the server or its provider is a check's verdict.
-    /// Signs in with `method` when no kept session lets Keyhole in.
+    /// Signs in with `method` when no kept session lets Keyhole in. The request in flight:
+    /// [`Service::cancel_request`] cancels it ([`Error::CallCancelled`]), its sign-in included.
     pub async fn mcp_check(
+        &self,
+        url: &str,
+        method: SignInMethod,
+        options: McpCheckOptions,
+    ) -> Result<McpReport> {
+        self.mcp_in_flight(self.mcp_check_uncancelled(url, method, options))
+            .await
+    }
+
+    async fn mcp_check_uncancelled(
         &self,
         url: &str,
         method: SignInMethod,
