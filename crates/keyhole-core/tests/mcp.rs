@@ -535,32 +535,8 @@ async fn cancel_request_cancels_an_mcp_call_and_the_sign_in_its_401_started() {
     assert_eq!(echo.content[0].text, "after");
 
     // A sign-in for another server that waits for a browser that never comes: cancelled too.
-    let waiting = Service::new(ServiceOptions {
-        settings: sandbox_client(sb),
-        profile: None,
-        profiles: None,
-        secrets: Arc::new(MemoryStore::default()),
-        keychain_service: "dev.keyhole.test.mcp.cancel".into(),
-        browser: Arc::new(NoBrowser),
-        sign_in_timeout: Duration::from_secs(60),
-        settings_store: None,
-        events: Arc::new(|_| {}),
-        background: None,
-        trusted_endpoint_origins: Vec::new(),
-        cleartext_api_origins: Vec::new(),
-    });
-    let waiting = Arc::new(waiting);
-    let canceller = Arc::clone(&waiting);
-    let cancel = tokio::spawn(async move {
-        for _ in 0..100 {
-            if canceller.is_signing_in() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(canceller.is_signing_in(), "the 401 started a sign-in");
-        canceller.cancel_request();
-    });
+    let waiting = waiting_for_a_browser(sb, "dev.keyhole.test.mcp.cancel");
+    let cancel = cancel_once_signing_in(&waiting);
     let err = tokio::time::timeout(
         Duration::from_secs(20),
         waiting.mcp_tools(&sb.mcp.sdk, BROWSER),
@@ -576,31 +552,8 @@ async fn cancel_request_cancels_an_mcp_call_and_the_sign_in_its_401_started() {
 #[tokio::test]
 async fn cancel_request_cancels_the_authorization_report_and_the_sign_in_it_started() {
     let sb = keyhole_sandbox::shared();
-    let waiting = Arc::new(Service::new(ServiceOptions {
-        settings: sandbox_client(sb),
-        profile: None,
-        profiles: None,
-        secrets: Arc::new(MemoryStore::default()),
-        keychain_service: "dev.keyhole.test.mcp.cancel-check".into(),
-        browser: Arc::new(NoBrowser),
-        sign_in_timeout: Duration::from_secs(60),
-        settings_store: None,
-        events: Arc::new(|_| {}),
-        background: None,
-        trusted_endpoint_origins: Vec::new(),
-        cleartext_api_origins: Vec::new(),
-    }));
-    let canceller = Arc::clone(&waiting);
-    let cancel = tokio::spawn(async move {
-        for _ in 0..100 {
-            if canceller.is_signing_in() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert!(canceller.is_signing_in(), "the check's sign-in started");
-        canceller.cancel_request();
-    });
+    let waiting = waiting_for_a_browser(sb, "dev.keyhole.test.mcp.cancel-check");
+    let cancel = cancel_once_signing_in(&waiting);
     let err = tokio::time::timeout(
         Duration::from_secs(20),
         waiting.mcp_check(
@@ -615,4 +568,37 @@ async fn cancel_request_cancels_the_authorization_report_and_the_sign_in_it_star
     cancel.await.unwrap();
     assert_eq!(err.kind(), "cancelled", "{err}");
     assert!(!waiting.is_signing_in(), "the sign-in ended");
+}
+
+/// A service over the sandbox's client whose sign-ins wait for a browser that never comes.
+fn waiting_for_a_browser(sb: &keyhole_sandbox::Sandbox, keychain: &str) -> Arc<Service> {
+    Arc::new(Service::new(ServiceOptions {
+        settings: sandbox_client(sb),
+        profile: None,
+        profiles: None,
+        secrets: Arc::new(MemoryStore::default()),
+        keychain_service: keychain.into(),
+        browser: Arc::new(NoBrowser),
+        sign_in_timeout: Duration::from_secs(60),
+        settings_store: None,
+        events: Arc::new(|_| {}),
+        background: None,
+        trusted_endpoint_origins: Vec::new(),
+        cleartext_api_origins: Vec::new(),
+    }))
+}
+
+/// Cancels `service`'s request once a sign-in it started is waiting (asserting that one did).
+fn cancel_once_signing_in(service: &Arc<Service>) -> tokio::task::JoinHandle<()> {
+    let canceller = Arc::clone(service);
+    tokio::spawn(async move {
+        for _ in 0..100 {
+            if canceller.is_signing_in() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(canceller.is_signing_in(), "a sign-in started");
+        canceller.cancel_request();
+    })
 }
