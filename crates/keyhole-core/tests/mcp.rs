@@ -572,20 +572,13 @@ async fn cancel_request_cancels_the_authorization_report_and_the_sign_in_it_star
 
 /// A service over the sandbox's client whose sign-ins wait for a browser that never comes.
 fn waiting_for_a_browser(sb: &keyhole_sandbox::Sandbox, keychain: &str) -> Arc<Service> {
-    Arc::new(Service::new(ServiceOptions {
-        settings: sandbox_client(sb),
-        profile: None,
-        profiles: None,
-        secrets: Arc::new(MemoryStore::default()),
-        keychain_service: keychain.into(),
-        browser: Arc::new(NoBrowser),
-        sign_in_timeout: Duration::from_secs(60),
-        settings_store: None,
-        events: Arc::new(|_| {}),
-        background: None,
-        trusted_endpoint_origins: Vec::new(),
-        cleartext_api_origins: Vec::new(),
-    }))
+    let mut options = common::options_over(
+        sandbox_client(sb),
+        Arc::new(MemoryStore::default()),
+        Arc::new(NoBrowser),
+    );
+    options.keychain_service = keychain.into();
+    Arc::new(Service::new(options))
 }
 
 /// Cancels `service`'s request once a sign-in it started is waiting (asserting that one did).

@@ -366,7 +366,14 @@ mod tests {
             "answer_gone"
         );
         answers.drop_tab(2);
-        assert!(answers.lines(other.id, Mode::Raw, 0, 10).is_err());
+        assert_eq!(
+            answers
+                .lines(other.id, Mode::Raw, 0, 10)
+                .unwrap_err()
+                .kind(),
+            "answer_gone",
+            "a closed tab's answer is freed"
+        );
         answers.drop_answer(second.id);
         assert!(answers.is_empty());
     }
@@ -388,13 +395,23 @@ mod tests {
         assert_eq!(bad.kind(), "bad_filter");
         assert!(!bad.to_string().contains('\n'), "one sentence: {bad}");
         answers.drop_answer(base.id);
-        assert!(answers.text(filtered.id, Mode::Raw).is_err());
+        assert_eq!(
+            answers.text(filtered.id, Mode::Raw).unwrap_err().kind(),
+            "answer_gone",
+            "the filter result goes with its base"
+        );
     }
 
     #[test]
     fn save_paths_are_full_and_in_a_folder_that_exists() {
-        assert!(save_path("answer.json").is_err());
-        assert!(save_path("").is_err());
+        for relative in ["answer.json", ""] {
+            let err = save_path(relative).unwrap_err();
+            assert_eq!(err.kind(), "save_body", "{relative:?}");
+            assert!(
+                err.to_string().contains("Enter the full path"),
+                "{relative:?}: {err}"
+            );
+        }
         assert!(save_path("/no/such/folder/answer.json")
             .unwrap_err()
             .to_string()
