@@ -4,6 +4,8 @@
 pub(crate) mod accounts;
 pub(crate) mod clerk;
 pub(crate) mod keeper;
+#[cfg(target_os = "linux")]
+pub(crate) mod keychain_reads;
 pub(crate) mod lock;
 pub(crate) mod record;
 pub mod renewal;

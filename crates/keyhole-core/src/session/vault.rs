@@ -26,10 +26,13 @@ pub fn account_for(issuer: &str, client_id: &str) -> String {
     format!("{client_id}@{issuer}")
 }
 
-/// The OS keychain through the `keyring` crate.
+/// The OS keychain through the `keyring` crate (on Linux, reads over one kept connection:
+/// [`super::keychain_reads`]).
 #[derive(Debug, Clone)]
 pub struct Keychain {
     service: String,
+    #[cfg(target_os = "linux")]
+    reads: std::sync::Arc<super::keychain_reads::Reads>,
 }
 
 impl Keychain {
@@ -44,11 +47,33 @@ impl Keychain {
 
     /// Like [`Keychain::open`] with another service name (tests use their own).
     pub fn open_service(service: &str) -> Result<Keychain> {
-        let keychain = Keychain {
-            service: service.to_owned(),
-        };
+        let keychain = Keychain::named(service);
         keychain.load("keyhole-availability-probe")?;
         Ok(keychain)
+    }
+
+    /// Connections kept for reads so far, and the reads they answered (Linux; the others read
+    /// through `keyring` only and say (0, 0)).
+    #[cfg(feature = "test-support")]
+    pub fn kept_reads(&self) -> (usize, usize) {
+        #[cfg(target_os = "linux")]
+        {
+            use std::sync::atomic::Ordering::Relaxed;
+            (
+                self.reads.connections.load(Relaxed),
+                self.reads.answered.load(Relaxed),
+            )
+        }
+        #[cfg(not(target_os = "linux"))]
+        (0, 0)
+    }
+
+    fn named(service: &str) -> Keychain {
+        Keychain {
+            service: service.to_owned(),
+            #[cfg(target_os = "linux")]
+            reads: Default::default(),
+        }
     }
 
     fn entry(&self, account: &str) -> Result<keyring::Entry, keyring::Error> {
@@ -56,6 +81,11 @@ impl Keychain {
     }
 
     fn load_raw(&self, account: &str) -> Result<Option<Secret>, keyring::Error> {
+        #[cfg(target_os = "linux")]
+        if let super::keychain_reads::Found::Answer(found) = self.reads.load(&self.service, account)
+        {
+            return Ok(found.map(Secret::new));
+        }
         match self.entry(account)?.get_password() {
             Ok(secret) => Ok(Some(Secret::new(secret))),
             Err(keyring::Error::NoEntry) => Ok(None),
@@ -121,9 +151,7 @@ impl KeychainOrMemory {
     /// Nothing is opened until the first secret is read or written.
     pub fn new(service: &str) -> Self {
         KeychainOrMemory {
-            keychain: Keychain {
-                service: service.to_owned(),
-            },
+            keychain: Keychain::named(service),
             failed: std::sync::OnceLock::new(),
             memory: MemoryStore::default(),
         }
