@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use keyhole_core::{
-    Browser, Event, McpFault, MemoryStore, Revision, Rule, Service, ServiceOptions, Settings,
-    SignInMethod,
+    Browser, Event, McpFault, MemoryStore, Revision, Rule, Secret, SecretStore, Service,
+    ServiceOptions, Settings, SignInMethod,
 };
 use keyhole_sandbox::{Sandbox, SandboxOptions};
 use serde_json::json;
@@ -432,8 +432,8 @@ async fn a_later_run_sends_the_kept_token_on_its_first_request_and_falls_back_wh
     assert_eq!(warm.login.opens.load(Ordering::SeqCst), 0);
     assert_eq!(
         modern(sb) - before,
-        2,
-        "server/discover and tools/call, both with the token"
+        1,
+        "tools/call alone, with the token: the server's introduction is remembered too"
     );
     let said = warm.notices.lock().unwrap().join("\n");
     assert!(!said.contains("asks for a sign-in"), "{said}");
@@ -445,6 +445,67 @@ async fn a_later_run_sends_the_kept_token_on_its_first_request_and_falls_back_wh
     assert_eq!(cold.login.opens.load(Ordering::SeqCst), 1);
     let said = cold.notices.lock().unwrap().join("\n");
     assert!(said.contains("asks for a sign-in"), "{said}");
+}
+
+#[tokio::test]
+async fn a_remembered_revision_the_server_no_longer_speaks_is_introduced_again_once() {
+    let sb = keyhole_sandbox::shared();
+    let secrets = Arc::new(MemoryStore::default());
+    let url = &sb.mcp.sdk;
+    let first = fixture_over(
+        sandbox_client(sb),
+        "user_2mcprevision",
+        Arc::clone(&secrets),
+    );
+    first.service.mcp_tools(url, BROWSER).await.expect("tools");
+
+    // The record says the server spoke 2026-07-28 (as if it had, and went back to 2025-11-25
+    // since): a record of an older server keeps no introduction at all.
+    let account = format!("mcp-server@{}", Url::parse(url).unwrap());
+    let kept = secrets
+        .load(&account)
+        .unwrap()
+        .expect("the server's record");
+    let mut record: serde_json::Value = serde_json::from_str(kept.secret()).unwrap();
+    assert_eq!(record["server"], serde_json::Value::Null, "{record}");
+    record["server"] = json!({
+        "url": Url::parse(url).unwrap().as_str(), "revision": "2026-07-28", "name": "was modern",
+        "version": "0", "capabilities": {"tools": {}}, "instructions": null,
+    });
+    secrets
+        .save(&account, &Secret::new(record.to_string()))
+        .unwrap();
+
+    let stats = |sb: &Sandbox| sb.mcp_stats().unwrap();
+    let before = stats(sb);
+    let warm = fixture_over(
+        sandbox_client(sb),
+        "user_2mcprevision",
+        Arc::clone(&secrets),
+    );
+    let result = warm
+        .service
+        .mcp_call(url, "whoami", &json!({}), BROWSER)
+        .await
+        .expect("whoami, after introducing the server again");
+    assert_eq!(result.server.revision, Revision::V2025_11_25);
+    assert_eq!(
+        result.structured.expect("structured")["userId"],
+        "user_2mcprevision"
+    );
+    assert_eq!(warm.login.opens.load(Ordering::SeqCst), 0, "no sign-in");
+    let after = stats(sb);
+    assert_eq!(
+        after["initializes"].as_u64().unwrap() - before["initializes"].as_u64().unwrap(),
+        1,
+        "initialized once after the assumed revision was refused"
+    );
+    // The refused request, server/discover, initialize, notifications/initialized, tools/call.
+    assert_eq!(
+        after["sdk_requests"].as_u64().unwrap() - before["sdk_requests"].as_u64().unwrap(),
+        5,
+        "{before} {after}"
+    );
 }
 
 #[tokio::test]

@@ -57,6 +57,8 @@ struct Reply {
 struct Conn {
     server: Option<McpServer>,
     session: Option<String>,
+    /// `server` is what an earlier run found ([`McpClient::assume`]), not yet answered by it.
+    assumed: bool,
 }
 
 /// One MCP endpoint. Cheap to share; requests may run at once.
@@ -90,6 +92,26 @@ impl McpClient {
         conn.server = Some(server.clone());
         conn.session = session;
         Ok(server)
+    }
+
+    /// Speak `server`'s revision (an earlier run's introduction of this endpoint) without
+    /// introducing again: requests go straight away. Only a stateless (2026-07-28) server is
+    /// assumed; a server that answers that it no longer speaks the revision is introduced again
+    /// once (2026-07-28 transport, backward compatibility), and the request sent again.
+    pub(crate) async fn assume(&self, server: McpServer) {
+        let mut conn = self.conn.lock().await;
+        if conn.server.is_none() && !server.revision.is_legacy() && server.url == self.url.as_str()
+        {
+            conn.server = Some(server);
+            conn.assumed = true;
+        }
+    }
+
+    /// The server as it introduced itself to this client, once it did (not what was assumed
+    /// and not answered yet).
+    pub(crate) async fn introduced(&self) -> Option<McpServer> {
+        let conn = self.conn.lock().await;
+        conn.server.clone().filter(|_| !conn.assumed)
     }
 
     /// Every tool, page after page.
@@ -149,6 +171,8 @@ impl McpClient {
         kind: &'static str,
         token: Option<&str>,
     ) -> Result<McpListing> {
+        // What an earlier run found may be out of date: what is offered is asked now.
+        self.forget_assumed().await;
         let server = self.server(token).await?;
         if server.capabilities.get(kind).is_none() {
             return Ok(McpListing {
@@ -229,7 +253,10 @@ impl McpClient {
     ) -> Result<(McpServer, Map<String, Value>, u32)> {
         for attempt in 0..2 {
             let server = self.server(token).await?;
-            let session = self.conn.lock().await.session.clone();
+            let (session, assumed) = {
+                let conn = self.conn.lock().await;
+                (conn.session.clone(), conn.assumed)
+            };
             let reply = self
                 .send(
                     server.revision,
@@ -261,10 +288,27 @@ impl McpClient {
                 });
             }
             let notifications = reply.notifications;
-            let result = self.outcome(reply, method)?;
-            return Ok((server, result, notifications));
+            let bad_request = reply.status == 400;
+            let result = self.outcome(reply, method);
+            if assumed {
+                if attempt == 0 && no_longer_spoken(&result, bad_request) {
+                    tracing::info!(url = %shown_origin(&self.url), "the MCP server no longer speaks the revision of the last run: introducing again");
+                    self.forget_assumed().await;
+                    continue;
+                }
+                self.conn.lock().await.assumed = false;
+            }
+            return Ok((server, result?, notifications));
         }
         unreachable!("the loop returns on its second attempt")
+    }
+
+    /// Drops an assumed server: the next request introduces the endpoint.
+    async fn forget_assumed(&self) {
+        let mut conn = self.conn.lock().await;
+        if conn.assumed {
+            *conn = Conn::default();
+        }
     }
 
     /// The revision, by the 2026-07-28 transport's backward-compatibility rule: `server/discover`
@@ -689,6 +733,31 @@ impl McpClient {
 
 /// A header value as the 2026-07-28 transport wants it: plain when it is visible ASCII without
 /// edge spaces, else the `=?base64?…?=` sentinel (§Value Encoding).
+/// An answer saying the revision sent is not (or no longer) spoken: `-32022` unsupported
+/// protocol version, `-32020` a header it does not match, or an older server's `400` refusing a
+/// request outside a session (the SDKs answer `-32000` "not initialized").
+fn no_longer_spoken(result: &Result<Map<String, Value>>, bad_request: bool) -> bool {
+    matches!(
+        result,
+        Err(Error::Mcp {
+            fault: McpFault::RpcError,
+            code: Some(-32022 | -32020),
+            ..
+        })
+    ) || (bad_request
+        && matches!(
+            result,
+            Err(Error::Mcp {
+                fault: McpFault::RpcError
+                    | McpFault::Protocol
+                    | McpFault::NotMcp
+                    | McpFault::HttpStatus,
+                code: Some(-32000) | None,
+                ..
+            })
+        ))
+}
+
 fn header_value(value: &str) -> String {
     let plain = value.bytes().all(|b| (0x20..=0x7e).contains(&b))
         && value.trim() == value

@@ -19,7 +19,7 @@ mod client;
 pub(crate) mod report;
 mod sse;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub(crate) use client::{McpClient, McpLimits};
 pub use report::{Check, CheckId, McpReport, Verdict};
@@ -70,7 +70,7 @@ impl McpFault {
 }
 
 /// The MCP revisions Keyhole speaks, newest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Revision {
     /// 2026-07-28: stateless, `server/discover`, `_meta` on every request.
     #[serde(rename = "2026-07-28")]
@@ -111,7 +111,7 @@ impl Revision {
 }
 
 /// The server as it introduced itself, and the revision spoken with it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct McpServer {
     /// The MCP endpoint.

@@ -36,6 +36,8 @@ struct Entry {
     client: Arc<McpClient>,
     /// The settings whose session the server let in, once one did.
     authorized: Option<Settings>,
+    /// The server's record as the keychain has it, once read or written this run.
+    recorded: Option<mcp_memory::Remembered>,
 }
 
 /// How long a cancelled sign-in may take to end by itself.
@@ -217,7 +219,7 @@ impl Service {
         let entry = self.mcp_entry(&url);
         let mut token = self.mcp_token(&url, &entry).await?;
         if token.is_none() {
-            token = self.mcp_remembered(&url).await;
+            token = self.mcp_remembered(&url, &entry).await;
         }
         let challenge = match run(&entry.client, &op, token.as_deref()).await {
             Err(Error::Mcp {
@@ -272,34 +274,43 @@ impl Service {
     /// this run and (when they changed) in the keychain for the next.
     async fn mcp_let_in(&self, url: &Url) {
         let settings = self.settings();
-        let changed = {
-            let mut clients = lock(&self.inner.mcp.by_url);
-            match clients.get_mut(url.as_str()) {
-                Some(entry) if entry.authorized.as_ref() != Some(&settings) => {
-                    entry.authorized = Some(settings.clone());
-                    true
-                }
-                _ => false,
-            }
+        let Some(entry) = lock(&self.inner.mcp.by_url).get(url.as_str()).cloned() else {
+            return;
         };
-        if !changed || !same_url(&settings.resource, url) {
+        if !same_url(&settings.resource, url) {
+            self.mcp_set_entry(url, |e| e.authorized = Some(settings.clone()));
             return;
         }
-        let record = mcp_memory::Remembered::of(url, &settings);
+        let record = mcp_memory::Remembered::of(url, &settings, entry.client.introduced().await);
         let store = &self.inner.options.secrets;
-        if mcp_memory::load(store, url).await.ok().flatten().as_ref() == Some(&record) {
-            return;
+        let kept = match entry.recorded {
+            Some(kept) => Some(kept),
+            None => mcp_memory::load(store, url).await.ok().flatten(),
+        };
+        if kept.as_ref() != Some(&record) {
+            if let Err(error) = mcp_memory::save(store, &record).await {
+                tracing::debug!(kind = error.kind(), "the MCP server's record was not kept");
+            }
         }
-        if let Err(error) = mcp_memory::save(store, &record).await {
-            tracing::debug!(kind = error.kind(), "the MCP server's record was not kept");
+        self.mcp_set_entry(url, |e| {
+            e.authorized = Some(settings.clone());
+            e.recorded = Some(record.clone());
+        });
+    }
+
+    fn mcp_set_entry(&self, url: &Url, change: impl FnOnce(&mut Entry)) {
+        if let Some(entry) = lock(&self.inner.mcp.by_url).get_mut(url.as_str()) {
+            change(entry);
         }
     }
 
     /// The token of the session a server let in before (its record in the keychain), with its
-    /// settings adopted for this run; None, and the settings as they were, when there is none.
-    async fn mcp_remembered(&self, url: &Url) -> Option<String> {
+    /// settings adopted for this run and the server's introduction assumed; None, and the
+    /// settings as they were, when there is none.
+    async fn mcp_remembered(&self, url: &Url, entry: &Entry) -> Option<String> {
         let store = &self.inner.options.secrets;
         let record = mcp_memory::load(store, url).await.ok().flatten()?;
+        self.mcp_set_entry(url, |e| e.recorded = Some(record.clone()));
         let before = self.settings();
         let settings = record.settings(&before);
         settings.validate().ok()?;
@@ -311,9 +322,13 @@ impl Service {
             }
             _ => None,
         };
-        if token.is_none() {
-            lock(&self.inner.chosen).settings = before;
-            self.follow_account();
+        match (&token, record.server) {
+            (Some(_), Some(server)) => entry.client.assume(server).await,
+            (Some(_), None) => {}
+            (None, _) => {
+                lock(&self.inner.chosen).settings = before;
+                self.follow_account();
+            }
         }
         token
     }
@@ -329,6 +344,7 @@ impl Service {
             .or_insert_with(|| Entry {
                 client: Arc::new(McpClient::new(url.clone(), limits)),
                 authorized: None,
+                recorded: None,
             })
             .clone()
     }

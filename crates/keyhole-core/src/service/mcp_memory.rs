@@ -2,7 +2,9 @@
 //! scopes of that sign-in, in the keychain beside the session (nothing secret in it, but it says
 //! which session is the server's). A later run finds the kept session from it and sends the
 //! token on its first request, instead of a request without one, a `401` and the server's
-//! metadata first; the server's `401`, if the token no longer does, still starts over.
+//! metadata first; the server's `401`, if the token no longer does, still starts over. For a
+//! stateless (2026-07-28) server it also keeps how the server introduced itself, so that first
+//! request is the operation itself, without `server/discover` before it.
 
 use std::sync::Arc;
 
@@ -10,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::mcp::McpServer;
 use crate::secret::Secret;
 use crate::session::keeper::blocking;
 use crate::session::vault::SecretStore;
@@ -18,7 +21,7 @@ use crate::settings::config::Settings;
 const FORMAT: u32 = 1;
 
 /// The sign-in a server let in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct Remembered {
     v: u32,
     /// The MCP endpoint.
@@ -27,11 +30,24 @@ pub(super) struct Remembered {
     pub client_id: String,
     pub resource: String,
     pub scopes: String,
+    /// How a stateless server introduced itself (`server/discover`); none for an older server,
+    /// which is initialized every run.
+    #[serde(default)]
+    pub server: Option<McpServer>,
 }
 
+/// A server's introduction larger than this (its capabilities and instructions are its own)
+/// is not kept: the next run discovers it again.
+const MAX_SERVER_BYTES: usize = 16 * 1024;
+
 impl Remembered {
-    /// What `settings` (set up for the server at `url`) say of it.
-    pub fn of(url: &Url, settings: &Settings) -> Remembered {
+    /// What `settings` (set up for the server at `url`) say of it, and how it introduced
+    /// itself (`server`, kept when stateless and small).
+    pub fn of(url: &Url, settings: &Settings, server: Option<McpServer>) -> Remembered {
+        let server = server.filter(|s| {
+            !s.revision.is_legacy()
+                && serde_json::to_vec(s).is_ok_and(|json| json.len() <= MAX_SERVER_BYTES)
+        });
         Remembered {
             v: FORMAT,
             url: url.to_string(),
@@ -39,6 +55,7 @@ impl Remembered {
             client_id: settings.client_id.clone(),
             resource: settings.resource.clone(),
             scopes: settings.scopes.clone(),
+            server,
         }
     }
 
