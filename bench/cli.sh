@@ -139,8 +139,9 @@ for k in secret-key api-key machine-key; do "$cli" key forget "$k" "${kargs[@]}"
 
 # --- MCP ---------------------------------------------------------------------------------------
 # A warm `keyhole-cli mcp call` of the echo tool on the 2026-07-28 server against the same
-# JSON-RPC POST done with curl and the same token (Keyhole also sends server/discover first: that
-# is what a call costs it), and the provider requests the warm calls made (target 0).
+# JSON-RPC POST done with curl and the same token (a warm run sends tools/call alone: the server's
+# record keeps its introduction, so no server/discover first), and the provider requests the warm
+# calls made (target 0).
 say "MCP: signing in for $mcp_url"
 "$cli" mcp tools "${args[@]}" --url "$mcp_url" --browser-command "node $root/sandbox/login-http.mjs --login user_2benchmcp" >/dev/null 2>&1 \
   || die "the MCP sign-in failed"
