@@ -122,8 +122,10 @@ function render() {
   // Out of the start-up screens by themselves (the first frame may show a restore that then
   // ends): the first field to type in takes the focus, as at a cold start. A user's own way out
   // of the restoring screen lands on the heading like any other screen change.
-  const booted = state.screen !== renderedScreen
-    && (renderedScreen === "loading" || (renderedScreen === "restoring" && lastEventType === "sessionChanged"));
+  // The tabs and mode kept from the last run come in the first frame too: the field to type in
+  // is the one of the mode restored (the MCP URL, or the request's URL).
+  const booted = lastEventType === "tabsRestored" || (state.screen !== renderedScreen
+    && (renderedScreen === "loading" || (renderedScreen === "restoring" && lastEventType === "sessionChanged")));
   renderedScreen = state.screen;
 
   root.replaceChildren(view(state, dispatch));

@@ -61,6 +61,8 @@ export function mcpCard(state, dispatch) {
         h("input", {
           id: "mcp-url", name: "mcpUrl", type: "text", value: m.url, placeholder: "http://localhost:3000/mcp",
           autocomplete: "off", spellcheck: "false", autocapitalize: "off",
+          // Restarted in the MCP mode: the URL has the focus at start, as the REST URL has.
+          "data-initial-focus": true,
           "aria-invalid": m.urlError ? "true" : null, "aria-describedby": m.urlError ? "mcp-url-error" : "mcp-hint",
           onInput: (e) => dispatch({ type: "mcpUrlEdited", value: e.target.value }),
         }),

@@ -284,6 +284,73 @@ async fn the_mcp_mode_lists_a_servers_tools_after_signing_in_from_its_401_and_ca
     app.quit().await;
 }
 
+#[tokio::test]
+async fn the_mcp_mode_and_its_server_url_come_back_after_a_restart() {
+    const TEST: &str = "mcp_restart";
+    let sandbox = keyhole_sandbox::shared();
+    let (app, profile) = launch_signed_in(TEST, "user_2e2e_mcp_restart").await;
+    let url = sandbox.mcp.sdk.clone();
+    list_tools(&app, &url).await;
+    // Kept on the clock's tick after a change: wait until the shell holds the mode and URL.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let saved = app.invoke("tabs").await.expect("tabs");
+        if saved["mode"] == "mcp" && saved["mcpUrl"] == url.as_str() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mode and URL not kept: {saved}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    app.quit().await;
+
+    // Restarted: the MCP mode in front, the URL in its field, and List tools lists from it.
+    let app = App::launch(TEST, profile.clone()).await;
+    app.wait_state("signedIn", SIGN_IN_WAIT).await;
+    app.wait_for(
+        "the MCP mode restored",
+        "#mode-mcp[aria-pressed=\"true\"]",
+        WAIT,
+    )
+    .await;
+    assert_eq!(app.value("#mcp-url").await, url, "{}", app.context().await);
+    assert_eq!(
+        app.execute("return document.activeElement && document.activeElement.id")
+            .await,
+        Value::from("mcp-url"),
+        "the URL has the focus at start"
+    );
+    app.click("#mcp-list").await;
+    app.wait_for(
+        "the tool list from the restored URL",
+        "#mcp-tools[data-result=\"data\"] #mcp-tool-list",
+        SIGN_IN_WAIT,
+    )
+    .await;
+    // Back to REST: that is kept too.
+    app.click("#mode-rest").await;
+    let deadline = std::time::Instant::now() + WAIT;
+    while app.invoke("tabs").await.expect("tabs")["mode"] != "rest" {
+        assert!(std::time::Instant::now() < deadline, "REST not kept");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    app.quit().await;
+    let app = App::launch(TEST, profile.clone()).await;
+    app.wait_state("signedIn", SIGN_IN_WAIT).await;
+    assert!(
+        app.exists("#mode-rest[aria-pressed=\"true\"]").await,
+        "{}",
+        app.context().await
+    );
+    app.quit().await;
+    for file in profile.stored_files() {
+        let text = common::read_optional(&file).unwrap_or_default();
+        assert!(!looks_like_a_jwt(&text), "a token in {}", file.display());
+    }
+}
+
 /// `eyJ….eyJ…`: the start of a JWT's header and payload.
 fn looks_like_a_jwt(text: &str) -> bool {
     text.split("eyJ").skip(1).any(|rest| {
