@@ -99,7 +99,11 @@ impl Tabs {
             })
             .collect();
         let active = self.active.min(tabs.len().saturating_sub(1));
-        let mode = if self.mode == "mcp" { "mcp".to_owned() } else { rest() };
+        let mode = if self.mode == "mcp" {
+            "mcp".to_owned()
+        } else {
+            rest()
+        };
         Tabs {
             tabs,
             active,
@@ -210,9 +214,6 @@ mod tests {
             "localhost:3000/mc",
             "not a URL yet: kept as typed"
         );
-        assert_eq!(
-            kept("mcp", &"x".repeat(5000)).mcp_url.len(),
-            URL_LIMIT
-        );
+        assert_eq!(kept("mcp", &"x".repeat(5000)).mcp_url.len(), URL_LIMIT);
     }
 }
