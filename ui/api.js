@@ -88,6 +88,10 @@ export async function importDocument(kind, source) { return invoke("import_docum
 export async function mcpTools(url) { return invoke("mcp_tools", { url }); }
 /** Calls `tool` of the MCP server at `url` with `args` (an object); cancel_request cancels it. */
 export async function mcpCall(url, tool, args) { return invoke("mcp_call", { url, tool, arguments: args }); }
+/** The MCP server's resources: {server, offered, items: [{name, uri, description}]}; cancel_request cancels it. */
+export async function mcpResources(url) { return invoke("mcp_resources", { url }); }
+/** The MCP server's prompts, as mcpResources (no uri). */
+export async function mcpPrompts(url) { return invoke("mcp_prompts", { url }); }
 /** The MCP server's authorization report: {url, revision, issuer, checks: [{id, title, spec, verdict, detail}]}. */
 export async function mcpCheck(url) { return invoke("mcp_check", { url }); }
 /** The step-up the user agreed to: signs in again asking also for `scopes`. */

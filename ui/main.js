@@ -320,6 +320,28 @@ const effects = {
     const { url, tool, arguments: args } = call.request;
     await settle(api.mcpCall(url, tool, args), (result) => ({ type: "mcpCallAnswered", result }), (error) => ({ type: "mcpCallFailed", error }));
   },
+  async mcpListingClicked() {
+    const wait = state.mcp.listing;
+    if (wait.status !== "loading") {
+      document.getElementById("mcp-url")?.focus(); // an empty URL: said at the field
+      return;
+    }
+    // One after the other: the engine sends one request at a time (a second cancels the first).
+    const { url } = wait.request;
+    let resources;
+    let prompts;
+    try {
+      resources = await api.mcpResources(url);
+      // Cancelled between the two: nothing was in flight to cancel, so the second is not sent.
+      if (state.mcp.listing.cancelling) throw { kind: "cancelled", message: "Cancelled." };
+      prompts = await api.mcpPrompts(url);
+    } catch (error) {
+      dispatch({ type: "mcpListingFailed", error });
+      if (state.mcp.urlError) document.getElementById("mcp-url")?.focus();
+      return;
+    }
+    dispatch({ type: "mcpListingAnswered", result: { resources, prompts } });
+  },
   async mcpCheckClicked() {
     if (state.mcp.check.status !== "loading") {
       document.getElementById("mcp-url")?.focus(); // an empty URL: said at the field

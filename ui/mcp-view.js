@@ -48,7 +48,7 @@ function serverLine(server) {
 
 export function mcpCard(state, dispatch) {
   const m = state.mcp;
-  const busy = m.tools.status === "loading" || m.call.status === "loading" || m.check.status === "loading";
+  const busy = [m.tools, m.call, m.check, m.listing].some((w) => w.status === "loading");
   const onSubmit = (e) => {
     e.preventDefault();
     dispatch({ type: "mcpListClicked" });
@@ -74,6 +74,11 @@ export function mcpCard(state, dispatch) {
           },
         }, "List tools"),
         h("button", {
+          id: "mcp-listing-button", type: "button", "aria-disabled": busy ? "true" : null,
+          title: "List the server's resources and prompts, where it offers them",
+          onClick: () => dispatch({ type: "mcpListingClicked" }),
+        }, "Resources & prompts"),
+        h("button", {
           id: "mcp-check-button", type: "button", "aria-disabled": busy ? "true" : null,
           title: "Grade the server and its provider against the MCP authorization rules (no tool is called)",
           onClick: () => dispatch({ type: "mcpCheckClicked" }),
@@ -84,6 +89,7 @@ export function mcpCard(state, dispatch) {
       h("p", { id: "mcp-shortcuts", class: "hint" }, MCP_SHORTCUTS)),
     checkView(state, dispatch),
     toolsView(state, dispatch),
+    listingView(state, dispatch),
     m.selected && m.form ? toolForm(state, dispatch) : null,
     resultView(state, dispatch));
 }
@@ -158,6 +164,45 @@ function checkView(state, dispatch) {
             x.detail ? h("p", { class: "mcp-check-detail hint" }, x.detail) : null))));
     }
   }
+}
+
+/** The resources and prompts: each kind listed (name, URI, description), or "not offered". */
+function listingView(state, dispatch) {
+  const l = state.mcp.listing;
+  if (l.status === "idle") return null;
+  const box = (...children) => h("div", { id: "mcp-listing", class: "api-result mcp-listing", "data-result": l.status, "data-error-kind": l.errorKind ?? null },
+    h("h3", { id: "mcp-listing-title" }, "Resources and prompts"), ...children);
+  switch (l.status) {
+    case "loading":
+      return box(...waitingView(l, state, dispatch, "mcp-listing"));
+    case "error":
+      return box(h("p", { id: "mcp-listing-error", class: "error-text", role: "alert" }, `Error: ${l.message}`));
+    default: {
+      const { server, resources, prompts } = l.result;
+      return box(
+        h("p", { id: "mcp-listing-meta", class: "meta" }, serverLine(server)),
+        kindView("resources", "Resources", resources),
+        kindView("prompts", "Prompts", prompts));
+    }
+  }
+}
+
+function kindView(kind, title, listing) {
+  const heading = h("h4", { id: `mcp-${kind}-title` }, listing.offered ? `${title} (${listing.items.length})` : title);
+  if (!listing.offered) {
+    return h("section", { id: `mcp-${kind}`, "data-offered": "false" }, heading,
+      h("p", { id: `mcp-${kind}-none`, class: "muted" }, `Not offered: the server does not list ${kind} (no ${kind} capability).`));
+  }
+  if (!listing.items.length) {
+    return h("section", { id: `mcp-${kind}`, "data-offered": "true" }, heading,
+      h("p", { id: `mcp-${kind}-none`, class: "muted" }, `The server offers ${kind} but lists none.`));
+  }
+  return h("section", { id: `mcp-${kind}`, "data-offered": "true" }, heading,
+    h("ul", { id: `mcp-${kind}-list`, class: "mcp-items", "aria-labelledby": `mcp-${kind}-title` },
+      listing.items.map((item, index) => h("li", { id: `mcp-${kind}-${index}`, "data-name": item.name },
+        h("span", { class: "mcp-item-name" }, item.name),
+        item.uri ? [" ", h("code", { class: "mcp-item-uri" }, item.uri)] : null,
+        item.description ? h("span", { class: "mcp-item-description muted" }, item.description) : null))));
 }
 
 function selectedTool(state) {
@@ -323,7 +368,7 @@ function structuredView(r) {
 
 /** Called every second while waiting, instead of a full render. */
 export function updateMcpWaiting(root, state) {
-  for (const [id, wait] of [["#mcp-tools-elapsed", state.mcp?.tools], ["#mcp-call-elapsed", state.mcp?.call], ["#mcp-check-elapsed", state.mcp?.check]]) {
+  for (const [id, wait] of [["#mcp-tools-elapsed", state.mcp?.tools], ["#mcp-call-elapsed", state.mcp?.call], ["#mcp-check-elapsed", state.mcp?.check], ["#mcp-listing-elapsed", state.mcp?.listing]]) {
     const el = root.querySelector(id);
     if (!el || wait?.status !== "loading") continue;
     const text = fmt.waited(wait.startedAt, state.now);

@@ -52,6 +52,7 @@ export function initialMcpState() {
     urlError: null, // a message about the URL (empty, or refused by the engine)
     tools: MCP_IDLE, // result: {server, tools, pages}, checked by toTools
     check: MCP_IDLE, // the authorization report; result: checked by toReport
+    listing: MCP_IDLE, // the resources and prompts; result: checked by toListing
     selected: null, // the chosen tool's name
     form: null, // the chosen tool's arguments (argsForm)
     call: MCP_IDLE, // result: checked by toCallResult; `request`: what was sent
@@ -96,6 +97,24 @@ export function shownText(text) {
     (c) => `\\u{${c.codePointAt(0).toString(16).padStart(4, "0")}}`);
 }
 
+/** One kind of the engine's McpListing (resources or prompts), checked: an item needs a name. */
+function toKind(listing) {
+  const items = Array.isArray(listing?.items) ? listing.items : [];
+  return {
+    offered: listing?.offered === true,
+    items: items.filter((i) => typeof i?.name === "string" && i.name !== "").map((i) => ({
+      name: shownText(i.name),
+      uri: str(i.uri) == null ? null : shownText(i.uri),
+      description: str(i.description) == null ? null : shownText(i.description),
+    })),
+  };
+}
+
+/** The server's resources and prompts (two McpListing answers), checked. */
+export function toListing({ resources, prompts } = {}) {
+  return { server: toServer(resources?.server ?? prompts?.server), resources: toKind(resources), prompts: toKind(prompts) };
+}
+
 /** The engine's McpCallResult, checked. Text is shown as text (escaped by the engine and shownText). */
 export function toCallResult(result) {
   const content = Array.isArray(result?.content) ? result.content : [];
@@ -125,7 +144,8 @@ export function argsForm(tool) {
 
 /** Whether an MCP wait runs (the engine sends one request at a time, REST or MCP). */
 export function mcpBusy(s) {
-  return s.mcp?.tools.status === "loading" || s.mcp?.call.status === "loading" || s.mcp?.check?.status === "loading";
+  return s.mcp?.tools.status === "loading" || s.mcp?.call.status === "loading" || s.mcp?.check?.status === "loading"
+    || s.mcp?.listing?.status === "loading";
 }
 
 function canUse(s) {
@@ -151,6 +171,7 @@ export function waiting(s) {
   if (s.mcp.tools.status === "loading") return "tools";
   if (s.mcp.call.status === "loading") return "call";
   if (s.mcp.check.status === "loading") return "check";
+  if (s.mcp.listing.status === "loading") return "listing";
   return null;
 }
 
@@ -219,6 +240,24 @@ export const mcpHandlers = {
       return patch(s, { tools: MCP_IDLE, urlError: error.message });
     }
     return patch(s, { tools: failedWait(s.mcp.tools, error) });
+  },
+  /** Resources and prompts: both lists of the server at the URL, one after the other (main.js). */
+  mcpListingClicked(s) {
+    if (!canUse(s) || mcpBusy(s)) return s;
+    const url = urlOf(s);
+    if (!url) return patch(s, { urlError: "Enter the MCP server's URL, like http://localhost:3000/mcp. Nothing was sent." });
+    return patch(s, { urlError: null, listing: { ...MCP_IDLE, status: "loading", startedAt: s.now, request: { url } } });
+  },
+  mcpListingAnswered(s, { result }) {
+    if (s.mcp.listing.status !== "loading") return s;
+    return patch(s, { listing: { ...MCP_IDLE, status: "data", result: toListing(result) } });
+  },
+  mcpListingFailed(s, { error }) {
+    if (s.mcp.listing.status !== "loading") return s;
+    if (error?.kind === "invalid_setting" && ["apiUrl", "url"].includes(error.field)) {
+      return patch(s, { listing: MCP_IDLE, urlError: error.message });
+    }
+    return patch(s, { listing: { ...failedWait(s.mcp.listing, error), neededScopes: null } });
   },
   /** Check authorization: the engine's report on the server at the URL (no tool is called). */
   mcpCheckClicked(s) {

@@ -652,6 +652,82 @@ describe("the step-up", () => {
   });
 });
 
+const RESOURCES = { server: SERVER, offered: true, items: [{ name: "readme", uri: "sandbox://readme", description: "What <b>this</b> server is.\u202e" }, { name: "", uri: "x://nameless", description: null }] };
+const PROMPTS = { server: SERVER, offered: true, items: [{ name: "greet", uri: null, description: "A greeting." }] };
+const NONE = { server: SERVER, offered: false, items: [] };
+const listingData = (resources, prompts) => run(signedIn(), { type: "modeChosen", mode: "mcp" }, { type: "mcpUrlEdited", value: URL },
+  { type: "mcpListingClicked" }, { type: "mcpListingAnswered", result: { resources, prompts } });
+
+describe("resources and prompts", () => {
+  test("Resources & prompts: one MCP wait, then both lists checked (an item needs a name; text escaped); not offered is said as such", () => {
+    const empty = run(signedIn(), { type: "modeChosen", mode: "mcp" }, { type: "mcpListingClicked" });
+    assert.equal(empty.mcp.listing.status, "idle");
+    assert.match(empty.mcp.urlError, /^Enter the MCP server's URL/);
+    const loading = run(signedIn(), { type: "modeChosen", mode: "mcp" }, { type: "mcpUrlEdited", value: ` ${URL} ` }, { type: "mcpListingClicked" });
+    assert.equal(loading.mcp.listing.status, "loading");
+    assert.deepEqual(loading.mcp.listing.request, { url: URL });
+    assert.ok(mcpBusy(loading), "one MCP wait at a time");
+    assert.equal(next(loading, { type: "mcpListClicked" }), loading);
+    assert.equal(next(loading, { type: "callApiClicked" }), loading, "nor a REST call");
+    const data = next(loading, { type: "mcpListingAnswered", result: { resources: RESOURCES, prompts: NONE } });
+    assert.equal(data.mcp.listing.status, "data");
+    assert.deepEqual(data.mcp.listing.result.resources, { offered: true, items: [{ name: "readme", uri: "sandbox://readme", description: "What <b>this</b> server is.\\u{202e}" }] });
+    assert.deepEqual(data.mcp.listing.result.prompts, { offered: false, items: [] });
+    const cancelled = run(loading, { type: "mcpCancelClicked" }, { type: "mcpListingFailed", error: { kind: "cancelled", message: "x" } });
+    assert.equal(cancelled.mcp.listing.status, "error");
+    assert.equal(cancelled.mcp.listing.message, "Cancelled. Nothing was received.");
+    const refused = next(loading, { type: "mcpListingFailed", error: { kind: "invalid_setting", field: "url", message: "“nope” is not a valid URL" } });
+    assert.equal(refused.mcp.listing.status, "idle");
+    assert.equal(refused.mcp.urlError, "“nope” is not a valid URL");
+  });
+
+  test("the view: name, URI and description of each, as text nodes; 'Not offered' where the server offers none", () => {
+    const root = view(listingData(RESOURCES, NONE), dispatch);
+    assert.equal(byId(root, "mcp-listing").getAttribute("data-result"), "data");
+    assert.equal(byId(root, "mcp-resources-title").textContent, "Resources (1)");
+    const item = byId(root, "mcp-resources-0");
+    assert.equal(item.getAttribute("data-name"), "readme");
+    assert.equal(item.querySelector("code").textContent, "sandbox://readme");
+    assert.match(item.textContent, /What <b>this<\/b> server is\./);
+    assert.equal(allElements(item).filter((e) => e.tagName === "B").length, 0, "markup stays text");
+    assert.equal(byId(root, "mcp-prompts").getAttribute("data-offered"), "false");
+    assert.equal(byId(root, "mcp-prompts-none").textContent, "Not offered: the server does not list prompts (no prompts capability).");
+    assert.equal(byId(root, "mcp-prompts-list"), null);
+    const offeredEmpty = view(listingData({ ...NONE, offered: true }, PROMPTS), dispatch);
+    assert.equal(byId(offeredEmpty, "mcp-resources-none").textContent, "The server offers resources but lists none.");
+    assert.equal(byId(offeredEmpty, "mcp-prompts-0").getAttribute("data-name"), "greet");
+    byId(offeredEmpty, "mcp-listing-button").fire("click");
+    assert.deepEqual(dispatched.at(-1), { type: "mcpListingClicked" });
+  });
+
+  test("main.js: mcp_resources then mcp_prompts for the URL; Cancel between the two sends no second", async () => {
+    const ui = await boot({ mcp_resources: async () => RESOURCES, mcp_prompts: async () => PROMPTS });
+    await ui.click("mode-mcp");
+    await ui.type("mcp-url", URL);
+    await ui.click("mcp-listing-button");
+    assert.deepEqual(ui.calls.filter(([c]) => c.startsWith("mcp_")), [["mcp_resources", { url: URL }], ["mcp_prompts", { url: URL }]]);
+    assert.equal(ui.$("mcp-listing").getAttribute("data-result"), "data");
+    assert.equal(ui.$("mcp-prompts-title").textContent, "Prompts (1)");
+
+    let release;
+    const slow = await boot({
+      mcp_resources: () => new Promise((resolve) => { release = () => resolve(RESOURCES); }),
+      mcp_prompts: async () => PROMPTS,
+      cancel_request: async () => null,
+    });
+    await slow.click("mode-mcp");
+    await slow.type("mcp-url", URL);
+    await slow.click("mcp-listing-button");
+    assert.equal(slow.$("mcp-listing").getAttribute("data-result"), "loading");
+    assert.ok(slow.$("mcp-listing-cancel"), "Cancel while it waits");
+    await slow.click("mcp-listing-cancel");
+    release();
+    await flush();
+    assert.ok(!slow.commands().includes("mcp_prompts"), "cancelled: the prompts are not asked for");
+    assert.equal(slow.$("mcp-listing").getAttribute("data-error-kind"), "cancelled");
+  });
+});
+
 test("MCP_IDLE is frozen", () => {
   assert.ok(Object.isFrozen(MCP_IDLE));
 });

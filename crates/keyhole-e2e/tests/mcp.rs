@@ -4,7 +4,7 @@
 //! to the sandbox provider, and the browser stand-in (headless Chromium) signs in; then the tool
 //! list, a form generated from echo's input schema, Call and its result; fail's `isError` as an
 //! error state; markup's HTML and control characters shown as text; a field left empty refused
-//! at the field with nothing sent; a slow call cancelled; the authorization report of a server
+//! at the field with nothing sent; the server's resources and prompts; a slow call cancelled; the authorization report of a server
 //! answering 500 without a token; the step-up a 403 naming a scope offers.
 //!
 //! Run like explorer.rs: `cargo build -p keyhole -p keyhole-cli && DISPLAY=:99 cargo test -p
@@ -86,6 +86,29 @@ async fn the_mcp_mode_lists_a_servers_tools_after_signing_in_from_its_401_and_ca
     assert_eq!(
         names,
         serde_json::json!(["echo", "whoami", "slow", "markup", "fail"])
+    );
+    // Its resources and prompts (the SDK server offers both), with the session just made.
+    app.click("#mcp-listing-button").await;
+    app.wait_for(
+        "the resources and prompts",
+        "#mcp-listing[data-result=\"data\"]",
+        SIGN_IN_WAIT,
+    )
+    .await;
+    assert_eq!(app.text("#mcp-resources-title").await, "Resources (1)");
+    assert_eq!(
+        app.text("#mcp-resources-0 .mcp-item-uri").await,
+        "sandbox://readme"
+    );
+    assert!(app
+        .text("#mcp-resources-0")
+        .await
+        .contains("What this server is."));
+    assert_eq!(app.text("#mcp-prompts-title").await, "Prompts (1)");
+    assert!(
+        app.exists("#mcp-prompts-0[data-name=\"greet\"]").await,
+        "{}",
+        app.context().await
     );
     // One line a tool: the whole description is in the DOM (and the button's title).
     let description = app
