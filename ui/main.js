@@ -17,7 +17,7 @@ const INPUT_IDS = { instance: "instance", clientId: "client-id", clientMetadataU
 let state = initialState(Date.now());
 
 /** Typing: the input already shows it, and re-rendering would break IME and undo. */
-const TYPING = new Set(["fieldEdited", "requestEdited", "profileNameEdited", "savedNameEdited", "keyEdited", "keysTextEdited", "variableEdited", "importEdited", "mcpUrlEdited", "mcpArgEdited", "mcpRawEdited"]);
+const TYPING = new Set(["fieldEdited", "requestEdited", "profileNameEdited", "savedNameEdited", "keyEdited", "keysTextEdited", "variableEdited", "importEdited", "mcpUrlEdited", "mcpArgEdited", "mcpRawEdited", "mcpExpiryEdited"]);
 
 let lastEventType = "";
 
@@ -50,6 +50,7 @@ function dispatch(event) {
 function typedChangedMore(prev, now, event) {
   if (prev.notice !== now.notice || prev.fieldErrors !== now.fieldErrors || prev.requestError !== now.requestError) return true;
   if (prev.mcp.urlError !== now.mcp.urlError || prev.mcp.form?.errors !== now.mcp.form?.errors || prev.mcp.form?.rawError !== now.mcp.form?.rawError) return true;
+  if (prev.mcp.expiry.error !== now.mcp.expiry.error) return true;
   // Typing in the URL may change the query table: it is redrawn (the URL keeps its caret).
   if (prev.request?.query !== now.request?.query && event.type === "requestEdited") return true;
   if (event.type !== "rowEdited") return false;
@@ -344,10 +345,12 @@ const effects = {
   },
   async mcpCheckClicked() {
     if (state.mcp.check.status !== "loading") {
-      document.getElementById("mcp-url")?.focus(); // an empty URL: said at the field
+      // Not sent: to the field that says why (the seconds to wait, or an empty URL).
+      document.getElementById(state.mcp.expiry.error ? "mcp-expiry-seconds" : "mcp-url")?.focus();
       return;
     }
-    await settle(api.mcpCheck(state.mcp.check.request.url), (result) => ({ type: "mcpCheckAnswered", result }), (error) => ({ type: "mcpCheckFailed", error }));
+    const { url, expiryWait } = state.mcp.check.request;
+    await settle(api.mcpCheck(url, expiryWait), (result) => ({ type: "mcpCheckAnswered", result }), (error) => ({ type: "mcpCheckFailed", error }));
     if (state.mcp.urlError) document.getElementById("mcp-url")?.focus();
     else document.getElementById("mcp-check-summary")?.focus();
   },

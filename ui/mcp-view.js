@@ -84,6 +84,7 @@ export function mcpCard(state, dispatch) {
           onClick: () => dispatch({ type: "mcpCheckClicked" }),
         }, "Check authorization")),
       m.urlError ? h("p", { id: "mcp-url-error", class: "field-error", role: "alert" }, m.urlError) : null,
+      expiryOption(state, dispatch),
       h("p", { id: "mcp-hint", class: "hint" },
         "MCP 2026-07-28, or 2025-11-25 / 2025-06-18 with older servers. A 401 leads through the server's metadata (RFC 9728) to a sign-in for it; the token is never shown."),
       h("p", { id: "mcp-shortcuts", class: "hint" }, MCP_SHORTCUTS)),
@@ -136,6 +137,32 @@ function stepUpOffer(wait, which, dispatch) {
     h("span", { class: "hint" }, "The server needs these scopes; the refused request goes again once after the sign-in."));
 }
 
+/**
+ * The report's option to wait for the access token to expire (the CLI's --expiry-wait): without
+ * it, "an expired token is refused" is not checked unless the token is already that old.
+ */
+function expiryOption(state, dispatch) {
+  const e = state.mcp.expiry;
+  const locked = state.mcp.check.status === "loading";
+  return h("div", { id: "mcp-check-options", class: ["mcp-check-options", e.error && "invalid"] },
+    h("label", { class: "choice", for: "mcp-expiry-wait" },
+      h("input", {
+        id: "mcp-expiry-wait", type: "checkbox", checked: e.wait, disabled: locked,
+        onChange: (ev) => dispatch({ type: "mcpExpiryToggled", on: ev.target.checked }),
+      }),
+      " Check authorization waits up to "),
+    h("input", {
+      id: "mcp-expiry-seconds", type: "text", inputmode: "numeric", size: "5", value: e.seconds, disabled: locked || !e.wait,
+      autocomplete: "off", spellcheck: "false", "aria-label": "Seconds to wait for the access token to expire",
+      "aria-invalid": e.error ? "true" : null, "aria-describedby": e.error ? "mcp-expiry-error" : "mcp-expiry-hint",
+      onInput: (ev) => dispatch({ type: "mcpExpiryEdited", value: ev.target.value }),
+    }),
+    h("label", { for: "mcp-expiry-seconds" }, " s for the access token to expire"),
+    e.error
+      ? h("p", { id: "mcp-expiry-error", class: "field-error", role: "alert" }, e.error)
+      : h("p", { id: "mcp-expiry-hint", class: "hint" }, "Then it sends the expired token and checks that the server refuses it (RFC 6750 §3.1); without the wait that check says Not checked."));
+}
+
 /** The authorization report: a summary, then one row per check (verdict, title, spec, detail). */
 function checkView(state, dispatch) {
   const c = state.mcp.check;
@@ -144,7 +171,11 @@ function checkView(state, dispatch) {
     h("h3", { id: "mcp-check-title" }, "Authorization report"), ...children);
   switch (c.status) {
     case "loading":
-      return box(...waitingView(c, state, dispatch, "mcp-check"));
+      return box(...waitingView(c, state, dispatch, "mcp-check"),
+        c.request?.expiryWait > 0
+          ? h("p", { id: "mcp-check-expiry", class: "hint" },
+            `If the access token expires within ${c.request.expiryWait} s, the report waits for it, then sends it expired; Cancel stops the wait.`)
+          : null);
     case "error":
       return box(h("p", { id: "mcp-check-error", class: "error-text", role: "alert" }, `Error: ${c.message}`));
     default: {

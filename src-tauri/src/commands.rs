@@ -300,10 +300,15 @@ pub async fn mcp_prompts<R: Runtime>(app: AppHandle<R>, url: String) -> Result<M
 }
 
 /// The authorization report of the MCP server at `url`: one verdict per rule of the MCP
-/// authorization spec; signs in when asked; `cancel_request` cancels it (kind `cancelled`).
+/// authorization spec; waits up to `expiry_wait` seconds for the access token to expire (none:
+/// not at all); signs in when asked; `cancel_request` cancels it, the wait too (kind `cancelled`).
 #[tauri::command]
-pub async fn mcp_check<R: Runtime>(app: AppHandle<R>, url: String) -> Result<McpReport> {
-    mcp_ext::check(&app, &url).await
+pub async fn mcp_check<R: Runtime>(
+    app: AppHandle<R>,
+    url: String,
+    expiry_wait: Option<u64>,
+) -> Result<McpReport> {
+    mcp_ext::check(&app, &url, expiry_wait).await
 }
 
 /// Signs in again for the MCP server at `url` asking also for `scopes`, once the user agreed to

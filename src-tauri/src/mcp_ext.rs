@@ -10,6 +10,8 @@ use keyhole_core::{
     McpCallResult, McpCheckOptions, McpListing, McpReport, McpTools, SessionSummary, SignInMethod,
     Verdict,
 };
+use std::time::Duration;
+
 use serde_json::Value;
 use tauri::{AppHandle, Runtime};
 
@@ -72,14 +74,22 @@ pub async fn call<R: Runtime>(
     Ok(result)
 }
 
+/// The longest wait for the access token to expire, as the CLI's `--expiry-wait`.
+const MAX_EXPIRY_WAIT: u64 = 3600;
+
 /// The authorization report of the MCP server at `url` (the engine's checks, from its URL alone;
-/// no tool is called). The window does not wait for a token to expire: that check is "not
-/// checked" unless the token is already old enough.
-pub async fn check<R: Runtime>(app: &AppHandle<R>, url: &str) -> Result<McpReport> {
-    let report = app
-        .service()
-        .mcp_check(url, METHOD, McpCheckOptions::default())
-        .await?;
+/// no tool is called). It may wait up to `expiry_wait` seconds (at most an hour) for the access
+/// token to expire, to send it expired; with none that check is "not checked" unless the token is
+/// already old enough.
+pub async fn check<R: Runtime>(
+    app: &AppHandle<R>,
+    url: &str,
+    expiry_wait: Option<u64>,
+) -> Result<McpReport> {
+    let options = McpCheckOptions {
+        expiry_wait: Duration::from_secs(expiry_wait.unwrap_or(0).min(MAX_EXPIRY_WAIT)),
+    };
+    let report = app.service().mcp_check(url, METHOD, options).await?;
     let failed = report
         .checks
         .iter()

@@ -485,7 +485,7 @@ describe("main.js: the MCP commands", () => {
     await ui.click("mode-mcp");
     await ui.type("mcp-url", URL);
     await ui.click("mcp-check-button");
-    assert.deepEqual(ui.calls.find(([c]) => c === "mcp_check"), ["mcp_check", { url: URL }]);
+    assert.deepEqual(ui.calls.find(([c]) => c === "mcp_check"), ["mcp_check", { url: URL, expiryWait: 0 }]);
     assert.equal(ui.$("mcp-check").getAttribute("data-result"), "data");
     assert.equal(ui.$("mcp-check-summary").textContent, "1 check failed");
   });
@@ -551,7 +551,7 @@ describe("the authorization report", () => {
     assert.match(empty.mcp.urlError, /^Enter the MCP server's URL/);
     const loading = checking();
     assert.equal(loading.mcp.check.status, "loading");
-    assert.deepEqual(loading.mcp.check.request, { url: URL });
+    assert.deepEqual(loading.mcp.check.request, { url: URL, expiryWait: 0 }, "no wait for the token to expire unless allowed");
     assert.ok(mcpBusy(loading));
     assert.equal(next(loading, { type: "mcpListClicked" }), loading, "the tools wait");
     assert.equal(next(loading, { type: "callApiClicked" }), loading, "the REST Send waits");
@@ -605,6 +605,77 @@ describe("the authorization report", () => {
     assert.match(byId(root, "mcp-check-metadata_served").textContent, /^PASS /);
     assert.match(byId(root, "mcp-check-insufficient_scope").textContent, /^NOT OFFERED /);
     assert.match(byId(root, "mcp-check-expired_refused").textContent, /^NOT CHECKED /);
+  });
+});
+
+describe("the report's wait for the token to expire", () => {
+  const inMcp = () => run(signedIn(), { type: "modeChosen", mode: "mcp" }, { type: "mcpUrlEdited", value: URL });
+
+  test("ticked, Check authorization may wait the seconds given; bad seconds are said at the field and nothing is sent", () => {
+    assert.deepEqual(inMcp().mcp.expiry, { wait: false, seconds: "120", error: null });
+    const allowed = run(inMcp(), { type: "mcpExpiryToggled", on: true }, { type: "mcpExpiryEdited", value: " 45 " }, { type: "mcpCheckClicked" });
+    assert.deepEqual(allowed.mcp.check.request, { url: URL, expiryWait: 45 });
+    assert.equal(next(allowed, { type: "mcpExpiryToggled", on: false }), allowed, "not changed while the check runs");
+    for (const bad of ["0", "3601", "1.5", "", "ten", "-3"]) {
+      const refused = run(inMcp(), { type: "mcpExpiryToggled", on: true }, { type: "mcpExpiryEdited", value: bad }, { type: "mcpCheckClicked" });
+      assert.equal(refused.mcp.check.status, "idle", `“${bad}”: nothing sent`);
+      assert.equal(refused.mcp.expiry.error, "Give the wait in whole seconds from 1 to 3600, like 120. Nothing was sent.", bad);
+      assert.equal(next(refused, { type: "mcpExpiryEdited", value: "30" }).mcp.expiry.error, null, "typing clears it");
+    }
+    const unticked = run(inMcp(), { type: "mcpExpiryEdited", value: "ten" }, { type: "mcpCheckClicked" });
+    assert.deepEqual(unticked.mcp.check.request, { url: URL, expiryWait: 0 }, "unticked, the seconds are not read");
+  });
+
+  test("the view: the checkbox and seconds by the buttons, locked while the check waits, which says it may wait and offers Cancel", () => {
+    const root = view(inMcp(), dispatch);
+    assert.equal(byId(root, "mcp-expiry-wait").hasAttribute("checked"), false);
+    assert.equal(byId(root, "mcp-expiry-seconds").hasAttribute("disabled"), true, "the seconds wait for the tick");
+    byId(root, "mcp-expiry-wait").fire("change", { target: { checked: true } });
+    assert.deepEqual(dispatched.at(-1), { type: "mcpExpiryToggled", on: true });
+    const waiting = run(inMcp(), { type: "mcpExpiryToggled", on: true }, { type: "mcpExpiryEdited", value: "30" }, { type: "mcpCheckClicked" });
+    const busy = view(waiting, dispatch);
+    assert.equal(byId(busy, "mcp-expiry-wait").hasAttribute("disabled"), true);
+    assert.equal(byId(busy, "mcp-check-expiry").textContent, "If the access token expires within 30 s, the report waits for it, then sends it expired; Cancel stops the wait.");
+    assert.ok(byId(busy, "mcp-check-cancel"), "Cancel");
+    assert.ok(byId(busy, "mcp-check-elapsed"), "the time waited");
+    const bad = view(run(inMcp(), { type: "mcpExpiryToggled", on: true }, { type: "mcpExpiryEdited", value: "0" }, { type: "mcpCheckClicked" }), dispatch);
+    assert.equal(byId(bad, "mcp-expiry-seconds").getAttribute("aria-invalid"), "true");
+    assert.match(byId(bad, "mcp-expiry-error").textContent, /^Give the wait in whole seconds/);
+    assert.equal(byId(view(checking(), dispatch), "mcp-check-expiry"), null, "no wait allowed: not said");
+  });
+
+  test("the engine's notice that it waits shows while it waits and goes when the report comes; other notices stay", () => {
+    const waiting = run(inMcp(), { type: "mcpExpiryToggled", on: true }, { type: "mcpCheckClicked" },
+      { type: "sessionChanged", state: { session: session(), restoring: false, notice: "Waiting 12 s for the access token to expire, to check that the server refuses it…" } });
+    assert.match(waiting.notice.text, /^Waiting 12 s for the access token to expire/);
+    assert.equal(byId(view(waiting, dispatch), "notice").textContent, waiting.notice.text);
+    assert.equal(next(waiting, { type: "mcpCheckAnswered", result: REPORT }).notice, null);
+    assert.equal(next(waiting, { type: "mcpCheckFailed", error: { kind: "cancelled", message: "x" } }).notice, null);
+    const other = run(inMcp(), { type: "mcpCheckClicked" }, { type: "sessionChanged", state: { session: session(), restoring: false, notice: "Renewed in the background." } });
+    assert.equal(next(other, { type: "mcpCheckAnswered", result: REPORT }).notice.text, "Renewed in the background.");
+  });
+
+  test("main.js: mcp_check(url, expiryWait); Esc while it waits cancels through cancel_request", async () => {
+    let reject;
+    const ui = await boot({
+      mcp_check: () => new Promise((_, r) => { reject = r; }),
+      cancel_request: async () => { reject({ kind: "cancelled", message: "cancelled" }); },
+    });
+    await ui.click("mode-mcp");
+    await ui.type("mcp-url", URL);
+    ui.$("mcp-expiry-wait").fire("change", { target: { checked: true } });
+    await flush();
+    await ui.type("mcp-expiry-seconds", "0");
+    await ui.click("mcp-check-button");
+    assert.ok(!ui.commands().includes("mcp_check"), "bad seconds: nothing sent");
+    assert.equal(ui.doc.activeElement, ui.$("mcp-expiry-seconds"), "the focus goes to the seconds");
+    await ui.type("mcp-expiry-seconds", "20");
+    await ui.click("mcp-check-button");
+    assert.deepEqual(ui.calls.find(([c]) => c === "mcp_check"), ["mcp_check", { url: URL, expiryWait: 20 }]);
+    assert.equal(ui.$("mcp-check").getAttribute("data-result"), "loading");
+    await ui.key({ key: "Escape" });
+    assert.ok(ui.commands().includes("cancel_request"));
+    assert.equal(ui.$("mcp-check").getAttribute("data-error-kind"), "cancelled");
   });
 });
 

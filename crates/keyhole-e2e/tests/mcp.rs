@@ -5,7 +5,8 @@
 //! list, a form generated from echo's input schema, Call and its result; fail's `isError` as an
 //! error state; markup's HTML and control characters shown as text; a field left empty refused
 //! at the field with nothing sent; the server's resources and prompts; a slow call cancelled; the authorization report of a server
-//! answering 500 without a token; the step-up a 403 naming a scope offers.
+//! answering 500 without a token; the step-up a 403 naming a scope offers; the report waiting
+//! for a short-lived token to expire (and that wait cancelled); the mode and URL over a restart.
 //!
 //! Run like explorer.rs: `cargo build -p keyhole -p keyhole-cli && DISPLAY=:99 cargo test -p
 //! keyhole-e2e --test mcp -- --test-threads=1` (scripts/test does both).
@@ -372,6 +373,83 @@ async fn the_mcp_mode_and_its_server_url_come_back_after_a_restart() {
         let text = common::read_optional(&file).unwrap_or_default();
         assert!(!looks_like_a_jwt(&text), "a token in {}", file.display());
     }
+}
+
+#[tokio::test]
+async fn the_report_may_wait_for_the_token_to_expire_and_that_wait_can_be_cancelled() {
+    const TEST: &str = "mcp_expiry";
+    let login = "user_2e2e_mcp_expiry";
+    // A sandbox of its own whose tokens live 2 s, so the wait is the token's 2 s and the
+    // engine's 10 s of leeway.
+    let sandbox = keyhole_sandbox::Sandbox::start_with(keyhole_sandbox::SandboxOptions {
+        access_token_ttl: Some(2),
+        ..keyhole_sandbox::SandboxOptions::default()
+    })
+    .expect("a sandbox with short-lived tokens");
+    let profile = common::Profile::on(&sandbox, common::Opener::chromium(login));
+    let app = App::launch(TEST, profile.clone()).await;
+    app.wait_state("signedOut", WAIT).await;
+    common::sign_in(&app, login).await;
+    app.click("#mode-mcp").await;
+    app.wait_for("the MCP mode", "#mcp-url", WAIT).await;
+    app.fill("#mcp-url", &sandbox.mcp.compliant).await;
+
+    // Without the wait, an expired token is not checked.
+    app.click("#mcp-check-button").await;
+    let row = "#mcp-check-expired_refused";
+    app.wait_for(
+        "the report without the wait",
+        &format!("#mcp-check[data-result=\"data\"] {row}"),
+        SIGN_IN_WAIT,
+    )
+    .await;
+    assert!(
+        app.exists(&format!("{row}[data-verdict=\"not_checked\"]"))
+            .await,
+        "{}",
+        app.context().await
+    );
+
+    // Allowed to wait 30 s: Loading… says so, then the expired token is refused (pass).
+    app.click("#mcp-expiry-wait").await;
+    app.clear("#mcp-expiry-seconds").await;
+    app.fill("#mcp-expiry-seconds", "30").await;
+    app.click("#mcp-check-button").await;
+    let said = app
+        .wait_text("#mcp-check-expiry", "within 30 s", WAIT)
+        .await;
+    assert!(said.contains("Cancel stops the wait"), "{said}");
+    app.wait_for(
+        "the report after the wait",
+        &format!("#mcp-check[data-result=\"data\"] {row}"),
+        SIGN_IN_WAIT,
+    )
+    .await;
+    assert!(
+        app.exists(&format!("{row}[data-verdict=\"pass\"]")).await,
+        "{}{}",
+        app.text(row).await,
+        app.context().await
+    );
+
+    // Again, cancelled while it waits for the token to expire (the engine says it waits).
+    app.click("#mcp-check-button").await;
+    app.wait_text("#notice", "for the access token to expire", WAIT)
+        .await;
+    app.wait_for(
+        "the check to wait",
+        "#mcp-check[data-result=\"loading\"]",
+        WAIT,
+    )
+    .await;
+    app.click("#mcp-check-cancel").await;
+    app.wait_for(
+        "the wait to be cancelled",
+        "#mcp-check[data-result=\"error\"][data-error-kind=\"cancelled\"]",
+        WAIT,
+    )
+    .await;
+    app.quit().await;
 }
 
 /// `eyJ….eyJ…`: the start of a JWT's header and payload.
