@@ -351,8 +351,7 @@ function createViewer(base, url, method) {
   function saveMoved(from, to) {
     if (from === to) return;
     if (to === "confirm") resendNo.focus?.(); // Enter alone must not repeat a side effect
-    else if (to === "open" && from === "confirm") savePath.focus?.();
-    else if (to === "open" && from === "closed") savePath.focus?.();
+    else if (to === "open") savePath.focus?.(); // opened, not sent after all, or failed: the file
     else if (to === "saving") runSave();
   }
 
