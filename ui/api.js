@@ -88,8 +88,13 @@ export async function importDocument(kind, source) { return invoke("import_docum
 export async function mcpTools(url) { return invoke("mcp_tools", { url }); }
 /** Calls `tool` of the MCP server at `url` with `args` (an object); cancel_request cancels it. */
 export async function mcpCall(url, tool, args) { return invoke("mcp_call", { url, tool, arguments: args }); }
+/** The MCP server's resources: {server, offered, items: [{name, uri, description}]}; cancel_request cancels it. */
+export async function mcpResources(url) { return invoke("mcp_resources", { url }); }
+/** The MCP server's prompts, as mcpResources (no uri). */
+export async function mcpPrompts(url) { return invoke("mcp_prompts", { url }); }
 /** The MCP server's authorization report: {url, revision, issuer, checks: [{id, title, spec, verdict, detail}]}. */
-export async function mcpCheck(url) { return invoke("mcp_check", { url }); }
+/** `expiryWait`: seconds the check may wait for the access token to expire (0: not at all). */
+export async function mcpCheck(url, expiryWait = 0) { return invoke("mcp_check", { url, expiryWait }); }
 /** The step-up the user agreed to: signs in again asking also for `scopes`. */
 export async function mcpStepUp(url, scopes) { return invoke("mcp_step_up", { url, scopes }); }
 

@@ -17,7 +17,7 @@ const INPUT_IDS = { instance: "instance", clientId: "client-id", clientMetadataU
 let state = initialState(Date.now());
 
 /** Typing: the input already shows it, and re-rendering would break IME and undo. */
-const TYPING = new Set(["fieldEdited", "requestEdited", "profileNameEdited", "savedNameEdited", "keyEdited", "keysTextEdited", "variableEdited", "importEdited", "mcpUrlEdited", "mcpArgEdited", "mcpRawEdited"]);
+const TYPING = new Set(["fieldEdited", "requestEdited", "profileNameEdited", "savedNameEdited", "keyEdited", "keysTextEdited", "variableEdited", "importEdited", "mcpUrlEdited", "mcpArgEdited", "mcpRawEdited", "mcpExpiryEdited"]);
 
 let lastEventType = "";
 
@@ -50,6 +50,7 @@ function dispatch(event) {
 function typedChangedMore(prev, now, event) {
   if (prev.notice !== now.notice || prev.fieldErrors !== now.fieldErrors || prev.requestError !== now.requestError) return true;
   if (prev.mcp.urlError !== now.mcp.urlError || prev.mcp.form?.errors !== now.mcp.form?.errors || prev.mcp.form?.rawError !== now.mcp.form?.rawError) return true;
+  if (prev.mcp.expiry.error !== now.mcp.expiry.error) return true;
   // Typing in the URL may change the query table: it is redrawn (the URL keeps its caret).
   if (prev.request?.query !== now.request?.query && event.type === "requestEdited") return true;
   if (event.type !== "rowEdited") return false;
@@ -122,8 +123,10 @@ function render() {
   // Out of the start-up screens by themselves (the first frame may show a restore that then
   // ends): the first field to type in takes the focus, as at a cold start. A user's own way out
   // of the restoring screen lands on the heading like any other screen change.
-  const booted = state.screen !== renderedScreen
-    && (renderedScreen === "loading" || (renderedScreen === "restoring" && lastEventType === "sessionChanged"));
+  // The tabs and mode kept from the last run come in the first frame too: the field to type in
+  // is the one of the mode restored (the MCP URL, or the request's URL).
+  const booted = lastEventType === "tabsRestored" || (state.screen !== renderedScreen
+    && (renderedScreen === "loading" || (renderedScreen === "restoring" && lastEventType === "sessionChanged")));
   renderedScreen = state.screen;
 
   root.replaceChildren(view(state, dispatch));
@@ -318,12 +321,36 @@ const effects = {
     const { url, tool, arguments: args } = call.request;
     await settle(api.mcpCall(url, tool, args), (result) => ({ type: "mcpCallAnswered", result }), (error) => ({ type: "mcpCallFailed", error }));
   },
-  async mcpCheckClicked() {
-    if (state.mcp.check.status !== "loading") {
+  async mcpListingClicked() {
+    const wait = state.mcp.listing;
+    if (wait.status !== "loading") {
       document.getElementById("mcp-url")?.focus(); // an empty URL: said at the field
       return;
     }
-    await settle(api.mcpCheck(state.mcp.check.request.url), (result) => ({ type: "mcpCheckAnswered", result }), (error) => ({ type: "mcpCheckFailed", error }));
+    // One after the other: the engine sends one request at a time (a second cancels the first).
+    const { url } = wait.request;
+    let resources;
+    let prompts;
+    try {
+      resources = await api.mcpResources(url);
+      // Cancelled between the two: nothing was in flight to cancel, so the second is not sent.
+      if (state.mcp.listing.cancelling) throw { kind: "cancelled", message: "Cancelled." };
+      prompts = await api.mcpPrompts(url);
+    } catch (error) {
+      dispatch({ type: "mcpListingFailed", error });
+      if (state.mcp.urlError) document.getElementById("mcp-url")?.focus();
+      return;
+    }
+    dispatch({ type: "mcpListingAnswered", result: { resources, prompts } });
+  },
+  async mcpCheckClicked() {
+    if (state.mcp.check.status !== "loading") {
+      // Not sent: to the field that says why (the seconds to wait, or an empty URL).
+      document.getElementById(state.mcp.expiry.error ? "mcp-expiry-seconds" : "mcp-url")?.focus();
+      return;
+    }
+    const { url, expiryWait } = state.mcp.check.request;
+    await settle(api.mcpCheck(url, expiryWait), (result) => ({ type: "mcpCheckAnswered", result }), (error) => ({ type: "mcpCheckFailed", error }));
     if (state.mcp.urlError) document.getElementById("mcp-url")?.focus();
     else document.getElementById("mcp-check-summary")?.focus();
   },

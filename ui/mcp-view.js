@@ -48,7 +48,7 @@ function serverLine(server) {
 
 export function mcpCard(state, dispatch) {
   const m = state.mcp;
-  const busy = m.tools.status === "loading" || m.call.status === "loading" || m.check.status === "loading";
+  const busy = [m.tools, m.call, m.check, m.listing].some((w) => w.status === "loading");
   const onSubmit = (e) => {
     e.preventDefault();
     dispatch({ type: "mcpListClicked" });
@@ -61,6 +61,8 @@ export function mcpCard(state, dispatch) {
         h("input", {
           id: "mcp-url", name: "mcpUrl", type: "text", value: m.url, placeholder: "http://localhost:3000/mcp",
           autocomplete: "off", spellcheck: "false", autocapitalize: "off",
+          // Restarted in the MCP mode: the URL has the focus at start, as the REST URL has.
+          "data-initial-focus": true,
           "aria-invalid": m.urlError ? "true" : null, "aria-describedby": m.urlError ? "mcp-url-error" : "mcp-hint",
           onInput: (e) => dispatch({ type: "mcpUrlEdited", value: e.target.value }),
         }),
@@ -72,16 +74,23 @@ export function mcpCard(state, dispatch) {
           },
         }, "List tools"),
         h("button", {
+          id: "mcp-listing-button", type: "button", "aria-disabled": busy ? "true" : null,
+          title: "List the server's resources and prompts, where it offers them",
+          onClick: () => dispatch({ type: "mcpListingClicked" }),
+        }, "Resources & prompts"),
+        h("button", {
           id: "mcp-check-button", type: "button", "aria-disabled": busy ? "true" : null,
           title: "Grade the server and its provider against the MCP authorization rules (no tool is called)",
           onClick: () => dispatch({ type: "mcpCheckClicked" }),
         }, "Check authorization")),
       m.urlError ? h("p", { id: "mcp-url-error", class: "field-error", role: "alert" }, m.urlError) : null,
+      expiryOption(state, dispatch),
       h("p", { id: "mcp-hint", class: "hint" },
         "MCP 2026-07-28, or 2025-11-25 / 2025-06-18 with older servers. A 401 leads through the server's metadata (RFC 9728) to a sign-in for it; the token is never shown."),
       h("p", { id: "mcp-shortcuts", class: "hint" }, MCP_SHORTCUTS)),
     checkView(state, dispatch),
     toolsView(state, dispatch),
+    listingView(state, dispatch),
     m.selected && m.form ? toolForm(state, dispatch) : null,
     resultView(state, dispatch));
 }
@@ -128,6 +137,32 @@ function stepUpOffer(wait, which, dispatch) {
     h("span", { class: "hint" }, "The server needs these scopes; the refused request goes again once after the sign-in."));
 }
 
+/**
+ * The report's option to wait for the access token to expire (the CLI's --expiry-wait): without
+ * it, "an expired token is refused" is not checked unless the token is already that old.
+ */
+function expiryOption(state, dispatch) {
+  const e = state.mcp.expiry;
+  const locked = state.mcp.check.status === "loading";
+  return h("div", { id: "mcp-check-options", class: ["mcp-check-options", e.error && "invalid"] },
+    h("label", { class: "choice", for: "mcp-expiry-wait" },
+      h("input", {
+        id: "mcp-expiry-wait", type: "checkbox", checked: e.wait, disabled: locked,
+        onChange: (ev) => dispatch({ type: "mcpExpiryToggled", on: ev.target.checked }),
+      }),
+      " Check authorization waits up to "),
+    h("input", {
+      id: "mcp-expiry-seconds", type: "text", inputmode: "numeric", size: "5", value: e.seconds, disabled: locked || !e.wait,
+      autocomplete: "off", spellcheck: "false", "aria-label": "Seconds to wait for the access token to expire",
+      "aria-invalid": e.error ? "true" : null, "aria-describedby": e.error ? "mcp-expiry-error" : "mcp-expiry-hint",
+      onInput: (ev) => dispatch({ type: "mcpExpiryEdited", value: ev.target.value }),
+    }),
+    h("label", { for: "mcp-expiry-seconds" }, " s for the access token to expire"),
+    e.error
+      ? h("p", { id: "mcp-expiry-error", class: "field-error", role: "alert" }, e.error)
+      : h("p", { id: "mcp-expiry-hint", class: "hint" }, "Then it sends the expired token and checks that the server refuses it (RFC 6750 §3.1); without the wait that check says Not checked."));
+}
+
 /** The authorization report: a summary, then one row per check (verdict, title, spec, detail). */
 function checkView(state, dispatch) {
   const c = state.mcp.check;
@@ -136,7 +171,11 @@ function checkView(state, dispatch) {
     h("h3", { id: "mcp-check-title" }, "Authorization report"), ...children);
   switch (c.status) {
     case "loading":
-      return box(...waitingView(c, state, dispatch, "mcp-check"));
+      return box(...waitingView(c, state, dispatch, "mcp-check"),
+        c.request?.expiryWait > 0
+          ? h("p", { id: "mcp-check-expiry", class: "hint" },
+            `If the access token expires within ${c.request.expiryWait} s, the report waits for it, then sends it expired; Cancel stops the wait.`)
+          : null);
     case "error":
       return box(h("p", { id: "mcp-check-error", class: "error-text", role: "alert" }, `Error: ${c.message}`));
     default: {
@@ -156,6 +195,45 @@ function checkView(state, dispatch) {
             x.detail ? h("p", { class: "mcp-check-detail hint" }, x.detail) : null))));
     }
   }
+}
+
+/** The resources and prompts: each kind listed (name, URI, description), or "not offered". */
+function listingView(state, dispatch) {
+  const l = state.mcp.listing;
+  if (l.status === "idle") return null;
+  const box = (...children) => h("div", { id: "mcp-listing", class: "api-result mcp-listing", "data-result": l.status, "data-error-kind": l.errorKind ?? null },
+    h("h3", { id: "mcp-listing-title" }, "Resources and prompts"), ...children);
+  switch (l.status) {
+    case "loading":
+      return box(...waitingView(l, state, dispatch, "mcp-listing"));
+    case "error":
+      return box(h("p", { id: "mcp-listing-error", class: "error-text", role: "alert" }, `Error: ${l.message}`));
+    default: {
+      const { server, resources, prompts } = l.result;
+      return box(
+        h("p", { id: "mcp-listing-meta", class: "meta" }, serverLine(server)),
+        kindView("resources", "Resources", resources),
+        kindView("prompts", "Prompts", prompts));
+    }
+  }
+}
+
+function kindView(kind, title, listing) {
+  const heading = h("h4", { id: `mcp-${kind}-title` }, listing.offered ? `${title} (${listing.items.length})` : title);
+  if (!listing.offered) {
+    return h("section", { id: `mcp-${kind}`, "data-offered": "false" }, heading,
+      h("p", { id: `mcp-${kind}-none`, class: "muted" }, `Not offered: the server does not list ${kind} (no ${kind} capability).`));
+  }
+  if (!listing.items.length) {
+    return h("section", { id: `mcp-${kind}`, "data-offered": "true" }, heading,
+      h("p", { id: `mcp-${kind}-none`, class: "muted" }, `The server offers ${kind} but lists none.`));
+  }
+  return h("section", { id: `mcp-${kind}`, "data-offered": "true" }, heading,
+    h("ul", { id: `mcp-${kind}-list`, class: "mcp-items", "aria-labelledby": `mcp-${kind}-title` },
+      listing.items.map((item, index) => h("li", { id: `mcp-${kind}-${index}`, "data-name": item.name },
+        h("span", { class: "mcp-item-name" }, item.name),
+        item.uri ? [" ", h("code", { class: "mcp-item-uri" }, item.uri)] : null,
+        item.description ? h("span", { class: "mcp-item-description muted" }, item.description) : null))));
 }
 
 function selectedTool(state) {
@@ -321,7 +399,7 @@ function structuredView(r) {
 
 /** Called every second while waiting, instead of a full render. */
 export function updateMcpWaiting(root, state) {
-  for (const [id, wait] of [["#mcp-tools-elapsed", state.mcp?.tools], ["#mcp-call-elapsed", state.mcp?.call], ["#mcp-check-elapsed", state.mcp?.check]]) {
+  for (const [id, wait] of [["#mcp-tools-elapsed", state.mcp?.tools], ["#mcp-call-elapsed", state.mcp?.call], ["#mcp-check-elapsed", state.mcp?.check], ["#mcp-listing-elapsed", state.mcp?.listing]]) {
     const el = root.querySelector(id);
     if (!el || wait?.status !== "loading") continue;
     const text = fmt.waited(wait.startedAt, state.now);

@@ -46,12 +46,30 @@ export function reportSummary(report) {
   return "Every check passed or was not offered";
 }
 
+/** The report's wait for the token to expire: its default and its bounds (seconds), as the CLI's. */
+export const EXPIRY_DEFAULT = 120;
+export const EXPIRY_MAX = 3600;
+
+/** The seconds typed, checked: {ok, seconds} or {ok: false, message}. */
+export function expirySeconds(text) {
+  const t = String(text ?? "").trim();
+  const n = /^\d{1,5}$/.test(t) ? Number(t) : NaN;
+  if (!(n >= 1 && n <= EXPIRY_MAX)) {
+    return { ok: false, message: `Give the wait in whole seconds from 1 to ${EXPIRY_MAX}, like ${EXPIRY_DEFAULT}. Nothing was sent.` };
+  }
+  return { ok: true, seconds: n };
+}
+
 export function initialMcpState() {
   return {
     url: "",
     urlError: null, // a message about the URL (empty, or refused by the engine)
     tools: MCP_IDLE, // result: {server, tools, pages}, checked by toTools
     check: MCP_IDLE, // the authorization report; result: checked by toReport
+    listing: MCP_IDLE, // the resources and prompts; result: checked by toListing
+    // The report may wait for the access token to expire (mcp check --expiry-wait): whether,
+    // and for at most how many seconds (as typed), with the field's error.
+    expiry: { wait: false, seconds: String(EXPIRY_DEFAULT), error: null },
     selected: null, // the chosen tool's name
     form: null, // the chosen tool's arguments (argsForm)
     call: MCP_IDLE, // result: checked by toCallResult; `request`: what was sent
@@ -96,6 +114,24 @@ export function shownText(text) {
     (c) => `\\u{${c.codePointAt(0).toString(16).padStart(4, "0")}}`);
 }
 
+/** One kind of the engine's McpListing (resources or prompts), checked: an item needs a name. */
+function toKind(listing) {
+  const items = Array.isArray(listing?.items) ? listing.items : [];
+  return {
+    offered: listing?.offered === true,
+    items: items.filter((i) => typeof i?.name === "string" && i.name !== "").map((i) => ({
+      name: shownText(i.name),
+      uri: str(i.uri) == null ? null : shownText(i.uri),
+      description: str(i.description) == null ? null : shownText(i.description),
+    })),
+  };
+}
+
+/** The server's resources and prompts (two McpListing answers), checked. */
+export function toListing({ resources, prompts } = {}) {
+  return { server: toServer(resources?.server ?? prompts?.server), resources: toKind(resources), prompts: toKind(prompts) };
+}
+
 /** The engine's McpCallResult, checked. Text is shown as text (escaped by the engine and shownText). */
 export function toCallResult(result) {
   const content = Array.isArray(result?.content) ? result.content : [];
@@ -125,7 +161,8 @@ export function argsForm(tool) {
 
 /** Whether an MCP wait runs (the engine sends one request at a time, REST or MCP). */
 export function mcpBusy(s) {
-  return s.mcp?.tools.status === "loading" || s.mcp?.call.status === "loading" || s.mcp?.check?.status === "loading";
+  return s.mcp?.tools.status === "loading" || s.mcp?.call.status === "loading" || s.mcp?.check?.status === "loading"
+    || s.mcp?.listing?.status === "loading";
 }
 
 function canUse(s) {
@@ -151,6 +188,7 @@ export function waiting(s) {
   if (s.mcp.tools.status === "loading") return "tools";
   if (s.mcp.call.status === "loading") return "call";
   if (s.mcp.check.status === "loading") return "check";
+  if (s.mcp.listing.status === "loading") return "listing";
   return null;
 }
 
@@ -162,6 +200,15 @@ function failedWait(wait, error) {
     // Once: after a step-up the repeated operation's refusal is said, not offered again.
     neededScopes: wait.steppedUp ? null : scopes, steppedUp: wait.steppedUp,
   };
+}
+
+/**
+ * Once the check ended: the engine's "Waiting N s for the access token to expire…", said while it
+ * waited, is stale (the report says how it went), so it goes; any other notice stays.
+ */
+function afterWait(s) {
+  const came = s.notice && s.notice !== s.mcp.check.noticeBefore;
+  return came && /for the access token to expire/.test(s.notice.text ?? "") ? { ...s, notice: null } : s;
 }
 
 /** The URL an MCP wait is for. */
@@ -220,19 +267,54 @@ export const mcpHandlers = {
     }
     return patch(s, { tools: failedWait(s.mcp.tools, error) });
   },
+  /** Resources and prompts: both lists of the server at the URL, one after the other (main.js). */
+  mcpListingClicked(s) {
+    if (!canUse(s) || mcpBusy(s)) return s;
+    const url = urlOf(s);
+    if (!url) return patch(s, { urlError: "Enter the MCP server's URL, like http://localhost:3000/mcp. Nothing was sent." });
+    return patch(s, { urlError: null, listing: { ...MCP_IDLE, status: "loading", startedAt: s.now, request: { url } } });
+  },
+  mcpListingAnswered(s, { result }) {
+    if (s.mcp.listing.status !== "loading") return s;
+    return patch(s, { listing: { ...MCP_IDLE, status: "data", result: toListing(result) } });
+  },
+  mcpListingFailed(s, { error }) {
+    if (s.mcp.listing.status !== "loading") return s;
+    if (error?.kind === "invalid_setting" && ["apiUrl", "url"].includes(error.field)) {
+      return patch(s, { listing: MCP_IDLE, urlError: error.message });
+    }
+    return patch(s, { listing: { ...failedWait(s.mcp.listing, error), neededScopes: null } });
+  },
   /** Check authorization: the engine's report on the server at the URL (no tool is called). */
   mcpCheckClicked(s) {
     if (!canUse(s) || mcpBusy(s)) return s;
     const url = urlOf(s);
     if (!url) return patch(s, { urlError: "Enter the MCP server's URL, like http://localhost:3000/mcp. Nothing was sent." });
-    return patch(s, { urlError: null, check: { ...MCP_IDLE, status: "loading", startedAt: s.now, request: { url } } });
+    // Waiting for the token to expire is allowed only for as long as the user said.
+    const wait = s.mcp.expiry.wait ? expirySeconds(s.mcp.expiry.seconds) : { ok: true, seconds: 0 };
+    if (!wait.ok) return patch(s, { expiry: { ...s.mcp.expiry, error: wait.message } });
+    return patch(s, {
+      urlError: null, expiry: { ...s.mcp.expiry, error: null },
+      check: { ...MCP_IDLE, status: "loading", startedAt: s.now, request: { url, expiryWait: wait.seconds }, noticeBefore: s.notice },
+    });
+  },
+  /** "Wait up to N s for the access token to expire" ticked or not (not while a check runs). */
+  mcpExpiryToggled(s, { on }) {
+    if (!canUse(s) || s.mcp.check.status === "loading" || typeof on !== "boolean" || s.mcp.expiry.wait === on) return s;
+    return patch(s, { expiry: { ...s.mcp.expiry, wait: on, error: null } });
+  },
+  /** Typing the seconds (no re-render, unless its error goes). */
+  mcpExpiryEdited(s, { value }) {
+    if (!canUse(s) || typeof value !== "string" || s.mcp.expiry.seconds === value) return s;
+    return patch(s, { expiry: { ...s.mcp.expiry, seconds: value, error: null } });
   },
   mcpCheckAnswered(s, { result }) {
     if (s.mcp.check.status !== "loading") return s;
-    return patch(s, { check: { ...MCP_IDLE, status: "data", result: toReport(result) } });
+    return patch(afterWait(s), { check: { ...MCP_IDLE, status: "data", result: toReport(result) } });
   },
-  mcpCheckFailed(s, { error }) {
-    if (s.mcp.check.status !== "loading") return s;
+  mcpCheckFailed(state, { error }) {
+    if (state.mcp.check.status !== "loading") return state;
+    const s = afterWait(state);
     if (error?.kind === "invalid_setting" && ["apiUrl", "url"].includes(error.field)) {
       return patch(s, { check: MCP_IDLE, urlError: error.message });
     }

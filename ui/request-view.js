@@ -337,7 +337,7 @@ function headersView(result, state, dispatch) {
 
 function bodyView(result) {
   // The viewer: one persistent node per answer, its lines fetched from the engine as they show.
-  if (result.answer) return viewerFor(result.answer, result.url);
+  if (result.answer) return viewerFor(result.answer, result.url, result.method);
   // A result without the engine's answer (an older shell): nothing to show lines from.
   return h("p", { id: "api-body-missing", class: "muted" }, `Body: ${fmt.bytes(result.size ?? 0)}, not shown.`);
 }

@@ -407,6 +407,9 @@ const handlers = {
   mcpCheckClicked(s, event) {
     return anyLoading(s) ? s : mcpHandlers.mcpCheckClicked(s, event);
   },
+  mcpListingClicked(s, event) {
+    return anyLoading(s) ? s : mcpHandlers.mcpListingClicked(s, event);
+  },
   mcpStepUpClicked(s, event) {
     return anyLoading(s) ? s : mcpHandlers.mcpStepUpClicked(s, event);
   },

@@ -6,6 +6,7 @@
 
 import { bytes, historyStatus, statusLine } from "./format.js";
 import { API_IDLE, MATRIX_IDLE, emptyDraft, fromApiRequest, splitUrl, toApiRequest } from "./request.js";
+import { MODES } from "./mcp.js";
 
 /** What each tab has of its own. */
 export const TAB_PARTS = Object.freeze(["request", "api", "matrix", "requestError", "curl"]);
@@ -56,13 +57,26 @@ export function lastStatus(api) {
   return api?.restored ?? null;
 }
 
-/** What the shell keeps of the tabs (save_tabs): each draft as a request, and its status line. */
+/**
+ * What the shell keeps of the tabs (save_tabs): each draft as a request, and its status line;
+ * the explorer's mode (REST | MCP) and the MCP server's URL as typed (a URL: never a token).
+ */
 export function tabsSnapshot(s, fallback) {
   const shown = tabsShown(s);
   return {
     tabs: shown.map((t) => ({ request: toApiRequest(t.request, fallback), status: lastStatus(t.api) })),
     active: Math.max(0, shown.findIndex((t) => t.id === s.tabs.active)),
+    mode: s.mode === "mcp" ? "mcp" : "rest",
+    mcpUrl: typeof s.mcp?.url === "string" ? s.mcp.url : "",
   };
+}
+
+/** The mode and MCP URL kept from the last run (a value not known: as at a first start). */
+function restoredMode(s, saved) {
+  const mode = MODES.includes(saved?.mode) ? saved.mode : s.mode;
+  const url = typeof saved?.mcpUrl === "string" ? saved.mcpUrl : s.mcp.url;
+  if (mode === s.mode && url === s.mcp.url) return s;
+  return { ...s, mode, mcp: { ...s.mcp, url } };
 }
 
 /** `s` with tab `id` in front (its parts swapped in, the others' stored). */
@@ -166,8 +180,12 @@ export const tabsHandlers = {
     if (!canUseTabs(s) || !entry) return s;
     return opened(s, { ...freshParts(""), request: fromApiRequest(entry.request), api: { ...API_IDLE, restored: historyStatus(entry) } });
   },
-  /** The tabs kept from the last run (the shell's first frame, or the tabs command). */
-  tabsRestored(s, { saved }) {
+  /**
+   * The tabs kept from the last run (the shell's first frame, or the tabs command), with the
+   * mode and MCP URL they were left in.
+   */
+  tabsRestored(state, { saved }) {
+    const s = restoredMode(state, saved);
     const tabs = Array.isArray(saved?.tabs) ? saved.tabs.slice(0, MAX_TABS) : [];
     if (!tabs.length) return s;
     const list = tabs.map((t, i) => ({

@@ -12,11 +12,14 @@ import * as V from "./viewer.js";
 /** The live viewers, by the answer id they were made for. */
 const live = new Map();
 
-/** The viewer element for `answer` (send_request's `answer`), reused while its id stays. */
-export function viewerFor(answer, url) {
+/**
+ * The viewer element for `answer` (send_request's `answer`) of the request `method` `url`,
+ * reused while its id stays.
+ */
+export function viewerFor(answer, url, method) {
   let self = live.get(answer.id);
   if (!self) {
-    self = createViewer(answer, url);
+    self = createViewer(answer, url, method);
     live.set(answer.id, self);
   }
   return self.el;
@@ -40,11 +43,14 @@ export function viewerState() {
   return { id: v.id, baseId: v.base?.id, mode: v.mode, top: v.top, total: v.total, complete: v.complete, current: v.current };
 }
 
-function createViewer(base, url) {
-  const self = { v: V.viewerInit(base), fetching: null, frame: 0, searchTimer: 0, settingScroll: false };
+function createViewer(base, url, method) {
+  const self = { v: V.viewerInit(base, "pretty", { method, url }), fetching: null, frame: 0, searchTimer: 0, settingScroll: false };
   const dispatch = (event) => {
-    self.v = V.viewerNext(self.v, event);
+    const before = self.v;
+    self.v = V.viewerNext(before, event);
+    if (self.v === before) return;
     paint();
+    saveMoved(before.save, self.v.save);
   };
 
   const title = h("span", { id: "answer-title", class: "viewer-title" });
@@ -82,20 +88,31 @@ function createViewer(base, url) {
     onKeydown: (e) => {
       if (e.key !== "Enter") return;
       e.preventDefault();
-      runSave();
+      dispatch({ type: "saveAsked" });
     },
   });
+  const saveButton = h("button", { id: "save-confirm", type: "button", class: "small primary", onClick: () => dispatch({ type: "saveAsked" }) }, "Save");
+  const saveCancel = h("button", { id: "save-cancel", type: "button", class: "small", hidden: true, onClick: runCancelSave }, "Cancel");
+  // The question before a method that is not safe is sent again: its text is the state's.
+  const questionText = h("p", { id: "save-resend-text" });
+  const resendYes = h("button", { id: "save-resend-confirm", type: "button", class: "small", onClick: () => dispatch({ type: "saveConfirmed" }) });
+  const resendNo = h("button", { id: "save-resend-cancel", type: "button", class: "small", onClick: () => dispatch({ type: "saveCancelled" }) }, "Cancel");
+  const question = h("div", {
+    id: "save-resend", class: ["note", "note-warning"], role: "alert", hidden: true,
+    onKeydown: (e) => {
+      if (e.key !== "Escape") return;
+      e.preventDefault();
+      e.stopPropagation?.();
+      dispatch({ type: "saveCancelled" });
+    },
+  }, questionText, h("div", { class: "actions" }, resendYes, resendNo));
   const saveRow = h("div", { id: "save-row", class: "viewer-save", hidden: true },
     h("label", { for: "save-path" }, base.truncated ? "Send again and write all of it to" : "Write the whole body to"), savePath,
-    h("button", { id: "save-confirm", type: "button", class: "small primary", onClick: runSave }, "Save"));
+    saveButton, saveCancel);
   const save = h("button", {
     id: "save-body", type: "button", class: "small", "aria-expanded": "false", "aria-controls": "save-row",
     title: base.truncated ? "Only the first part is kept: Save body sends the request again and streams all of it to the file" : "Write the whole body to a file",
-    onClick: () => {
-      saveRow.hidden = !saveRow.hidden;
-      save.setAttribute("aria-expanded", String(!saveRow.hidden));
-      if (!saveRow.hidden) savePath.focus();
-    },
+    onClick: () => dispatch({ type: "saveToggled" }),
   }, base.truncated ? "Save body… (sends the request again)" : "Save body…");
   const status = h("span", { id: "answer-status", class: "hint", role: "status" });
 
@@ -138,7 +155,7 @@ function createViewer(base, url) {
       h("span", { class: "viewer-search" }, search, prev, nextBtn, count),
       base.kind === "json" ? filter : null,
       copy, save, status),
-    filterError, saveRow, scroller);
+    filterError, saveRow, question, scroller);
 
   function height() {
     return scroller.clientHeight || 300;
@@ -222,6 +239,7 @@ function createViewer(base, url) {
     if (v.shown?.kind !== "json") pretty.setAttribute("aria-disabled", "true");
     count.textContent = V.matchLabel(v);
     status.textContent = v.status;
+    paintSave(v);
     filterError.hidden = !v.filterError;
     filterError.textContent = v.filterError ?? "";
     if (v.filterError) filter.setAttribute("aria-invalid", "true");
@@ -311,15 +329,51 @@ function createViewer(base, url) {
     });
   }
 
+  /** The save row and its question, from the state. */
+  function paintSave(v) {
+    saveRow.hidden = v.save === "closed";
+    save.setAttribute("aria-expanded", String(v.save !== "closed"));
+    const saving = v.save === "saving";
+    flag(saveButton, "disabled", saving || v.save === "confirm");
+    flag(savePath, "disabled", saving);
+    // Sending again is a wait of its own: the engine's request in flight, cancelled like any.
+    saveCancel.hidden = !(saving && V.resends(v));
+    question.hidden = v.save !== "confirm";
+    if (v.save === "confirm") {
+      const [first, second] = V.resendQuestion(v);
+      questionText.textContent = `${first} ${second}`;
+      const m = String(v.sent?.method ?? "").trim().toUpperCase();
+      resendYes.textContent = m ? `Send ${m} again and save` : "Send again and save";
+    }
+  }
+
+  /** What a move of the save step starts: the question's focus, or the save_body command. */
+  function saveMoved(from, to) {
+    if (from === to) return;
+    if (to === "confirm") resendNo.focus?.(); // Enter alone must not repeat a side effect
+    else if (to === "open") savePath.focus?.(); // opened, not sent after all, or failed: the file
+    else if (to === "saving") runSave();
+  }
+
   async function runSave() {
-    dispatch({ type: "said", text: base.truncated ? "Sending again and saving…" : "Saving…" });
-    await guard(async () => {
+    let saved;
+    try {
       // A filter's result saves as shown; otherwise the whole answer.
-      const saved = await api.saveBody(self.v.id, savePath.value);
-      dispatch({ type: "said", text: `Saved ${saved.bytes.toLocaleString("en-US")} bytes to ${saved.path}.` });
-      saveRow.hidden = true;
-      save.setAttribute("aria-expanded", "false");
-    });
+      saved = await api.saveBody(self.v.id, savePath.value);
+    } catch (error) {
+      dispatch({ type: "saveFailed", error });
+      return;
+    }
+    dispatch({ type: "saveDone", saved });
+  }
+
+  async function runCancelSave() {
+    await guard(() => api.cancelRequest());
+  }
+
+  function flag(node, name, on) {
+    if (on) node.setAttribute(name, "");
+    else node.removeAttribute(name);
   }
 
   async function guard(work) {

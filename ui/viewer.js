@@ -19,11 +19,15 @@ const CACHE_LIMIT = 4 * WINDOW;
 
 const EMPTY_WINDOW = Object.freeze({ from: 0, lines: [], total: 0, complete: true });
 
-/** A viewer for an answer view (send_request's `answer`). */
-export function viewerInit(answer, mode = "pretty") {
+/**
+ * A viewer for an answer view (send_request's `answer`); `sent` is the request that got it,
+ * {method, url} (Save body of a cut answer sends it again).
+ */
+export function viewerInit(answer, mode = "pretty", sent = null) {
   const first = answer?.first ?? EMPTY_WINDOW;
   return {
     base: answer ?? null,
+    sent: sent ?? null,
     shown: answer ?? null,
     id: answer?.id ?? 0,
     mode: answer?.kind === "json" ? mode : "raw",
@@ -37,6 +41,7 @@ export function viewerInit(answer, mode = "pretty") {
     filter: "",
     filterError: null,
     status: "",
+    save: "closed",
   };
 }
 
@@ -68,6 +73,12 @@ function fresh(v, window, changes = {}) {
  * - filtered {expression, view}: a filter's result shown; an empty expression shows the answer.
  * - filterFailed {expression, message}: the engine's one plain sentence, the answer kept.
  * - said {text}: a status sentence (copied, saved, a failure).
+ * - saveToggled: Save body… opens or closes the file row (not while saving).
+ * - saveAsked: the row's Save. Saving sends the request again when only the first part was kept
+ *   (resends); for a method that is not safe that could repeat its side effect, so the viewer
+ *   asks first ("confirm") instead of saving; otherwise it saves at once ("saving").
+ * - saveConfirmed / saveCancelled: the answer to that question.
+ * - saveDone {saved} / saveFailed {error}: the save_body command's outcome.
  */
 export function viewerNext(v, event) {
   switch (event.type) {
@@ -89,16 +100,61 @@ export function viewerNext(v, event) {
     }
     case "filtered": {
       const shown = event.view ?? v.base;
-      const next = viewerInit(shown, v.mode);
-      return { ...next, base: v.base, id: shown?.id ?? 0, filter: event.view ? event.expression : "", filterError: null };
+      const next = viewerInit(shown, v.mode, v.sent);
+      return { ...next, base: v.base, save: v.save, id: shown?.id ?? 0, filter: event.view ? event.expression : "", filterError: null };
     }
     case "filterFailed":
       return { ...v, filter: event.expression, filterError: event.message };
     case "said":
       return { ...v, status: event.text };
+    case "saveToggled":
+      if (v.save === "saving") return v;
+      return { ...v, save: v.save === "closed" ? "open" : "closed" };
+    case "saveAsked":
+      if (v.save !== "open") return v;
+      if (resends(v) && !isSafeMethod(v.sent?.method)) return { ...v, save: "confirm", status: "" };
+      return { ...v, save: "saving", status: resends(v) ? "Sending again and saving…" : "Saving…" };
+    case "saveConfirmed":
+      if (v.save !== "confirm") return v;
+      return { ...v, save: "saving", status: "Sending again and saving…" };
+    case "saveCancelled":
+      if (v.save !== "confirm") return v;
+      return { ...v, save: "open", status: "Not sent again: nothing was saved." };
+    case "saveDone":
+      if (v.save !== "saving") return v;
+      return { ...v, save: "closed", status: `Saved ${event.saved.bytes.toLocaleString("en-US")} bytes to ${event.saved.path}.` };
+    case "saveFailed":
+      if (v.save !== "saving") return v;
+      return {
+        ...v, save: "open",
+        status: event.error?.kind === "cancelled" ? "Cancelled: nothing was saved." : (event.error?.message ?? String(event.error)),
+      };
     default:
       return v;
   }
+}
+
+/** RFC 9110 §9.2.1: the safe methods. Any other (and an unknown one) may change something when sent. */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
+
+/** True for GET, HEAD, OPTIONS and TRACE (any case); false for every other method or none. */
+export function isSafeMethod(method) {
+  return typeof method === "string" && SAFE_METHODS.has(method.trim().toUpperCase());
+}
+
+/** True when Save body sends the request again: the answer shown is a cut one (not a filter's). */
+export function resends(v) {
+  return Boolean(v.shown?.truncated) && v.shown?.id === v.base?.id;
+}
+
+/** The question asked before sending a request that is not safe again, in one sentence each. */
+export function resendQuestion(v) {
+  const method = String(v.sent?.method ?? "").trim().toUpperCase() || "The request";
+  const target = v.sent?.url ? `${method} ${v.sent.url}` : method;
+  return [
+    `Saving all of it sends ${target} again.`,
+    `${method === "The request" ? "Its method" : method} is not a safe method (RFC 9110 §9.2.1): the server may do again what it did the first time, such as create, change or delete something.`,
+  ];
 }
 
 /** Lines that fit in `height` px. */

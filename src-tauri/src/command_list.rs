@@ -56,6 +56,8 @@ macro_rules! with_commands {
             import_document,
             mcp_tools,
             mcp_call,
+            mcp_resources,
+            mcp_prompts,
             mcp_check,
             mcp_step_up,
         }

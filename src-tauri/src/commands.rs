@@ -4,8 +4,8 @@
 
 use keyhole_core::{
     AnswerView, ApiRequest, ApiResult, CurlImport, ImportKind, ImportReport, KeyKind, KeysView,
-    Matches, Matrix, McpCallResult, McpReport, McpTools, Mode, ProfilesView, Saved, SessionSummary,
-    Settings, SignInMethod, SignOutOutcome, VariableView, Window,
+    Matches, Matrix, McpCallResult, McpListing, McpReport, McpTools, Mode, ProfilesView, Saved,
+    SessionSummary, Settings, SignInMethod, SignOutOutcome, VariableView, Window,
 };
 use tauri::{AppHandle, Runtime};
 
@@ -285,11 +285,30 @@ pub async fn mcp_call<R: Runtime>(
     mcp_ext::call(&app, &url, &tool, &arguments).await
 }
 
-/// The authorization report of the MCP server at `url`: one verdict per rule of the MCP
-/// authorization spec; signs in when asked; `cancel_request` cancels it (kind `cancelled`).
+/// The resources of the MCP server at `url` (name, URI, description; `offered: false` when it
+/// offers none), signing in when asked; `cancel_request` cancels it (kind `cancelled`).
 #[tauri::command]
-pub async fn mcp_check<R: Runtime>(app: AppHandle<R>, url: String) -> Result<McpReport> {
-    mcp_ext::check(&app, &url).await
+pub async fn mcp_resources<R: Runtime>(app: AppHandle<R>, url: String) -> Result<McpListing> {
+    mcp_ext::resources(&app, &url).await
+}
+
+/// The prompts of the MCP server at `url` (name, description; `offered: false` when it offers
+/// none), signing in when asked; `cancel_request` cancels it (kind `cancelled`).
+#[tauri::command]
+pub async fn mcp_prompts<R: Runtime>(app: AppHandle<R>, url: String) -> Result<McpListing> {
+    mcp_ext::prompts(&app, &url).await
+}
+
+/// The authorization report of the MCP server at `url`: one verdict per rule of the MCP
+/// authorization spec; waits up to `expiry_wait` seconds for the access token to expire (none:
+/// not at all); signs in when asked; `cancel_request` cancels it, the wait too (kind `cancelled`).
+#[tauri::command]
+pub async fn mcp_check<R: Runtime>(
+    app: AppHandle<R>,
+    url: String,
+    expiry_wait: Option<u64>,
+) -> Result<McpReport> {
+    mcp_ext::check(&app, &url, expiry_wait).await
 }
 
 /// Signs in again for the MCP server at `url` asking also for `scopes`, once the user agreed to

@@ -6,7 +6,8 @@
 //! - `settings_ext`: `settings.json` (tauri-plugin-store) as the service's settings store, and
 //!   the sandbox's defaults.
 //! - `request_ext`: the request editor's sends (recorded in the history) and copy as curl.
-//! - `mcp_ext`: the explorer's MCP mode (a server's tools, a tool call) through the engine.
+//! - `mcp_ext`: the explorer's MCP mode (a server's tools, a tool call, resources and prompts, the
+//!   authorization report) through the engine.
 //! - `history_ext`: the last 100 requests in `history.json` (requests only, never a token).
 //! - `tabs_ext`: the window's open tabs in `tabs.json` (drafts and status lines, never a token).
 //! - `answer_ext`: the engine's answers (the last of each tab), served to the window's viewer.

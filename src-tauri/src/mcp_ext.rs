@@ -1,4 +1,5 @@
-//! The explorer's MCP mode: an MCP server's tools and a tool call, through the engine's
+//! The explorer's MCP mode: an MCP server's tools, a tool call, its resources and prompts, and
+//! the authorization report, through the engine's
 //! [`keyhole_core::Service`], which speaks MCP (the newest revision the server knows), signs in
 //! from the server's `401` (RFC 9728 → its authorization server, RFC 8707 `resource` = the
 //! server), escapes what the server wrote, and cancels on `cancel_request`. Nothing is decided
@@ -6,8 +7,11 @@
 //! where none opens), as its own sign-in does. No token reaches the page or the log.
 
 use keyhole_core::{
-    McpCallResult, McpCheckOptions, McpReport, McpTools, SessionSummary, SignInMethod, Verdict,
+    McpCallResult, McpCheckOptions, McpListing, McpReport, McpTools, SessionSummary, SignInMethod,
+    Verdict,
 };
+use std::time::Duration;
+
 use serde_json::Value;
 use tauri::{AppHandle, Runtime};
 
@@ -25,6 +29,28 @@ pub async fn tools<R: Runtime>(app: &AppHandle<R>, url: &str) -> Result<McpTools
         tools = listed.tools.len(),
         pages = listed.pages,
         "MCP tools listed"
+    );
+    Ok(listed)
+}
+
+/// The resources of the MCP server at `url` (`offered: false` and none when it offers none).
+pub async fn resources<R: Runtime>(app: &AppHandle<R>, url: &str) -> Result<McpListing> {
+    let listed = app.service().mcp_resources(url, METHOD).await?;
+    tracing::info!(
+        offered = listed.offered,
+        resources = listed.items.len(),
+        "MCP resources listed"
+    );
+    Ok(listed)
+}
+
+/// The prompts of the MCP server at `url`, as [`resources`].
+pub async fn prompts<R: Runtime>(app: &AppHandle<R>, url: &str) -> Result<McpListing> {
+    let listed = app.service().mcp_prompts(url, METHOD).await?;
+    tracing::info!(
+        offered = listed.offered,
+        prompts = listed.items.len(),
+        "MCP prompts listed"
     );
     Ok(listed)
 }
@@ -48,14 +74,22 @@ pub async fn call<R: Runtime>(
     Ok(result)
 }
 
+/// The longest wait for the access token to expire, as the CLI's `--expiry-wait`.
+const MAX_EXPIRY_WAIT: u64 = 3600;
+
 /// The authorization report of the MCP server at `url` (the engine's checks, from its URL alone;
-/// no tool is called). The window does not wait for a token to expire: that check is "not
-/// checked" unless the token is already old enough.
-pub async fn check<R: Runtime>(app: &AppHandle<R>, url: &str) -> Result<McpReport> {
-    let report = app
-        .service()
-        .mcp_check(url, METHOD, McpCheckOptions::default())
-        .await?;
+/// no tool is called). It may wait up to `expiry_wait` seconds (at most an hour) for the access
+/// token to expire, to send it expired; with none that check is "not checked" unless the token is
+/// already old enough.
+pub async fn check<R: Runtime>(
+    app: &AppHandle<R>,
+    url: &str,
+    expiry_wait: Option<u64>,
+) -> Result<McpReport> {
+    let options = McpCheckOptions {
+        expiry_wait: Duration::from_secs(expiry_wait.unwrap_or(0).min(MAX_EXPIRY_WAIT)),
+    };
+    let report = app.service().mcp_check(url, METHOD, options).await?;
     let failed = report
         .checks
         .iter()

@@ -1,7 +1,8 @@
 //! The window's open tabs, in `tabs.json` (tauri-plugin-store, next to the history), so they come
 //! back after a restart: each tab's draft (credential header values blanked by the engine's
 //! [`ApiRequest::without_credentials`], as the history blanks them) and the status line of its
-//! last answer. Never an answer body (answers can hold secrets), never a token.
+//! last answer; and the explorer's mode (REST | MCP) with the MCP server's URL. Never an answer
+//! body (answers can hold secrets), never a token.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -19,6 +20,8 @@ pub const TABS_FILE: &str = "tabs.json";
 pub const TABS_LIMIT: usize = 50;
 /// The longest status line kept (a line, not a body).
 const STATUS_LIMIT: usize = 300;
+/// The longest MCP server URL kept.
+const URL_LIMIT: usize = 2048;
 /// The key holding the tabs.
 const STORE_KEY: &str = "tabs";
 
@@ -34,7 +37,7 @@ pub struct SavedTab {
 }
 
 /// The open tabs and which one is in front.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Tabs {
     /// The tabs, in the order shown.
@@ -42,6 +45,42 @@ pub struct Tabs {
     /// The index of the tab in front.
     #[serde(default)]
     pub active: usize,
+    /// The explorer's mode: `rest` (the request editor) or `mcp`; anything else is kept as `rest`.
+    #[serde(default = "rest")]
+    pub mode: String,
+    /// The MCP server's URL as typed in the MCP mode (a user name or password in it is dropped).
+    #[serde(default)]
+    pub mcp_url: String,
+}
+
+impl Default for Tabs {
+    fn default() -> Tabs {
+        Tabs {
+            tabs: Vec::new(),
+            active: 0,
+            mode: rest(),
+            mcp_url: String::new(),
+        }
+    }
+}
+
+fn rest() -> String {
+    "rest".to_owned()
+}
+
+/// `url` within the limit and without the credentials a URL can carry (`user:password@`): what
+/// was typed otherwise, also when it is no URL yet.
+fn kept_url(url: &str) -> String {
+    let url: String = url.trim().chars().take(URL_LIMIT).collect();
+    match url::Url::parse(&url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            // Both succeed for the http(s) URLs that can have them.
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        _ => url,
+    }
 }
 
 impl Tabs {
@@ -60,7 +99,17 @@ impl Tabs {
             })
             .collect();
         let active = self.active.min(tabs.len().saturating_sub(1));
-        Tabs { tabs, active }
+        let mode = if self.mode == "mcp" {
+            "mcp".to_owned()
+        } else {
+            rest()
+        };
+        Tabs {
+            tabs,
+            active,
+            mode,
+            mcp_url: kept_url(&self.mcp_url),
+        }
     }
 }
 
@@ -125,5 +174,46 @@ pub trait TabsExt<R: Runtime> {
 impl<R: Runtime, T: Manager<R>> TabsExt<R> for T {
     fn tabs(&self) -> &TabsManager {
         self.state::<TabsManager>().inner()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tabs_saved_before_the_mcp_mode_read_as_the_rest_mode_with_no_url() {
+        let tabs: Tabs = serde_json::from_value(serde_json::json!({ "tabs": [], "active": 0 }))
+            .expect("an older file reads");
+        assert_eq!(tabs.mode, "rest");
+        assert_eq!(tabs.mcp_url, "");
+    }
+
+    #[test]
+    fn the_mode_is_rest_or_mcp_and_the_mcp_url_loses_its_credentials() {
+        let kept = |mode: &str, url: &str| {
+            Tabs {
+                mode: mode.to_owned(),
+                mcp_url: url.to_owned(),
+                ..Tabs::default()
+            }
+            .kept()
+        };
+        let mcp = kept("mcp", " http://127.0.0.1:5000/mcp ");
+        assert_eq!(
+            (mcp.mode.as_str(), mcp.mcp_url.as_str()),
+            ("mcp", "http://127.0.0.1:5000/mcp")
+        );
+        assert_eq!(kept("graphql", "").mode, "rest", "a mode not known");
+        assert_eq!(
+            kept("mcp", "https://ada:s3cret@mcp.example/mcp").mcp_url,
+            "https://mcp.example/mcp"
+        );
+        assert_eq!(
+            kept("mcp", "localhost:3000/mc").mcp_url,
+            "localhost:3000/mc",
+            "not a URL yet: kept as typed"
+        );
+        assert_eq!(kept("mcp", &"x".repeat(5000)).mcp_url.len(), URL_LIMIT);
     }
 }

@@ -485,7 +485,7 @@ describe("main.js: the MCP commands", () => {
     await ui.click("mode-mcp");
     await ui.type("mcp-url", URL);
     await ui.click("mcp-check-button");
-    assert.deepEqual(ui.calls.find(([c]) => c === "mcp_check"), ["mcp_check", { url: URL }]);
+    assert.deepEqual(ui.calls.find(([c]) => c === "mcp_check"), ["mcp_check", { url: URL, expiryWait: 0 }]);
     assert.equal(ui.$("mcp-check").getAttribute("data-result"), "data");
     assert.equal(ui.$("mcp-check-summary").textContent, "1 check failed");
   });
@@ -551,7 +551,7 @@ describe("the authorization report", () => {
     assert.match(empty.mcp.urlError, /^Enter the MCP server's URL/);
     const loading = checking();
     assert.equal(loading.mcp.check.status, "loading");
-    assert.deepEqual(loading.mcp.check.request, { url: URL });
+    assert.deepEqual(loading.mcp.check.request, { url: URL, expiryWait: 0 }, "no wait for the token to expire unless allowed");
     assert.ok(mcpBusy(loading));
     assert.equal(next(loading, { type: "mcpListClicked" }), loading, "the tools wait");
     assert.equal(next(loading, { type: "callApiClicked" }), loading, "the REST Send waits");
@@ -608,6 +608,77 @@ describe("the authorization report", () => {
   });
 });
 
+describe("the report's wait for the token to expire", () => {
+  const inMcp = () => run(signedIn(), { type: "modeChosen", mode: "mcp" }, { type: "mcpUrlEdited", value: URL });
+
+  test("ticked, Check authorization may wait the seconds given; bad seconds are said at the field and nothing is sent", () => {
+    assert.deepEqual(inMcp().mcp.expiry, { wait: false, seconds: "120", error: null });
+    const allowed = run(inMcp(), { type: "mcpExpiryToggled", on: true }, { type: "mcpExpiryEdited", value: " 45 " }, { type: "mcpCheckClicked" });
+    assert.deepEqual(allowed.mcp.check.request, { url: URL, expiryWait: 45 });
+    assert.equal(next(allowed, { type: "mcpExpiryToggled", on: false }), allowed, "not changed while the check runs");
+    for (const bad of ["0", "3601", "1.5", "", "ten", "-3"]) {
+      const refused = run(inMcp(), { type: "mcpExpiryToggled", on: true }, { type: "mcpExpiryEdited", value: bad }, { type: "mcpCheckClicked" });
+      assert.equal(refused.mcp.check.status, "idle", `“${bad}”: nothing sent`);
+      assert.equal(refused.mcp.expiry.error, "Give the wait in whole seconds from 1 to 3600, like 120. Nothing was sent.", bad);
+      assert.equal(next(refused, { type: "mcpExpiryEdited", value: "30" }).mcp.expiry.error, null, "typing clears it");
+    }
+    const unticked = run(inMcp(), { type: "mcpExpiryEdited", value: "ten" }, { type: "mcpCheckClicked" });
+    assert.deepEqual(unticked.mcp.check.request, { url: URL, expiryWait: 0 }, "unticked, the seconds are not read");
+  });
+
+  test("the view: the checkbox and seconds by the buttons, locked while the check waits, which says it may wait and offers Cancel", () => {
+    const root = view(inMcp(), dispatch);
+    assert.equal(byId(root, "mcp-expiry-wait").hasAttribute("checked"), false);
+    assert.equal(byId(root, "mcp-expiry-seconds").hasAttribute("disabled"), true, "the seconds wait for the tick");
+    byId(root, "mcp-expiry-wait").fire("change", { target: { checked: true } });
+    assert.deepEqual(dispatched.at(-1), { type: "mcpExpiryToggled", on: true });
+    const waiting = run(inMcp(), { type: "mcpExpiryToggled", on: true }, { type: "mcpExpiryEdited", value: "30" }, { type: "mcpCheckClicked" });
+    const busy = view(waiting, dispatch);
+    assert.equal(byId(busy, "mcp-expiry-wait").hasAttribute("disabled"), true);
+    assert.equal(byId(busy, "mcp-check-expiry").textContent, "If the access token expires within 30 s, the report waits for it, then sends it expired; Cancel stops the wait.");
+    assert.ok(byId(busy, "mcp-check-cancel"), "Cancel");
+    assert.ok(byId(busy, "mcp-check-elapsed"), "the time waited");
+    const bad = view(run(inMcp(), { type: "mcpExpiryToggled", on: true }, { type: "mcpExpiryEdited", value: "0" }, { type: "mcpCheckClicked" }), dispatch);
+    assert.equal(byId(bad, "mcp-expiry-seconds").getAttribute("aria-invalid"), "true");
+    assert.match(byId(bad, "mcp-expiry-error").textContent, /^Give the wait in whole seconds/);
+    assert.equal(byId(view(checking(), dispatch), "mcp-check-expiry"), null, "no wait allowed: not said");
+  });
+
+  test("the engine's notice that it waits shows while it waits and goes when the report comes; other notices stay", () => {
+    const waiting = run(inMcp(), { type: "mcpExpiryToggled", on: true }, { type: "mcpCheckClicked" },
+      { type: "sessionChanged", state: { session: session(), restoring: false, notice: "Waiting 12 s for the access token to expire, to check that the server refuses it…" } });
+    assert.match(waiting.notice.text, /^Waiting 12 s for the access token to expire/);
+    assert.equal(byId(view(waiting, dispatch), "notice").textContent, waiting.notice.text);
+    assert.equal(next(waiting, { type: "mcpCheckAnswered", result: REPORT }).notice, null);
+    assert.equal(next(waiting, { type: "mcpCheckFailed", error: { kind: "cancelled", message: "x" } }).notice, null);
+    const other = run(inMcp(), { type: "mcpCheckClicked" }, { type: "sessionChanged", state: { session: session(), restoring: false, notice: "Renewed in the background." } });
+    assert.equal(next(other, { type: "mcpCheckAnswered", result: REPORT }).notice.text, "Renewed in the background.");
+  });
+
+  test("main.js: mcp_check(url, expiryWait); Esc while it waits cancels through cancel_request", async () => {
+    let reject;
+    const ui = await boot({
+      mcp_check: () => new Promise((_, r) => { reject = r; }),
+      cancel_request: async () => { reject({ kind: "cancelled", message: "cancelled" }); },
+    });
+    await ui.click("mode-mcp");
+    await ui.type("mcp-url", URL);
+    ui.$("mcp-expiry-wait").fire("change", { target: { checked: true } });
+    await flush();
+    await ui.type("mcp-expiry-seconds", "0");
+    await ui.click("mcp-check-button");
+    assert.ok(!ui.commands().includes("mcp_check"), "bad seconds: nothing sent");
+    assert.equal(ui.doc.activeElement, ui.$("mcp-expiry-seconds"), "the focus goes to the seconds");
+    await ui.type("mcp-expiry-seconds", "20");
+    await ui.click("mcp-check-button");
+    assert.deepEqual(ui.calls.find(([c]) => c === "mcp_check"), ["mcp_check", { url: URL, expiryWait: 20 }]);
+    assert.equal(ui.$("mcp-check").getAttribute("data-result"), "loading");
+    await ui.key({ key: "Escape" });
+    assert.ok(ui.commands().includes("cancel_request"));
+    assert.equal(ui.$("mcp-check").getAttribute("data-error-kind"), "cancelled");
+  });
+});
+
 describe("the step-up", () => {
   test("api.js keeps an error's neededScopes (and nothing else it does not know)", () => {
     assert.deepEqual(toError({ ...FORBIDDEN, token: "eyJ" }), FORBIDDEN);
@@ -649,6 +720,82 @@ describe("the step-up", () => {
     const waiting = view(next(refusedList(), { type: "mcpStepUpClicked", which: "tools" }), dispatch);
     assert.match(byId(waiting, "mcp-tools").textContent, /^Signing in again asking for files:write… /);
     assert.equal(byId(waiting, "mcp-tools-step-up"), null);
+  });
+});
+
+const RESOURCES = { server: SERVER, offered: true, items: [{ name: "readme", uri: "sandbox://readme", description: "What <b>this</b> server is.\u202e" }, { name: "", uri: "x://nameless", description: null }] };
+const PROMPTS = { server: SERVER, offered: true, items: [{ name: "greet", uri: null, description: "A greeting." }] };
+const NONE = { server: SERVER, offered: false, items: [] };
+const listingData = (resources, prompts) => run(signedIn(), { type: "modeChosen", mode: "mcp" }, { type: "mcpUrlEdited", value: URL },
+  { type: "mcpListingClicked" }, { type: "mcpListingAnswered", result: { resources, prompts } });
+
+describe("resources and prompts", () => {
+  test("Resources & prompts: one MCP wait, then both lists checked (an item needs a name; text escaped); not offered is said as such", () => {
+    const empty = run(signedIn(), { type: "modeChosen", mode: "mcp" }, { type: "mcpListingClicked" });
+    assert.equal(empty.mcp.listing.status, "idle");
+    assert.match(empty.mcp.urlError, /^Enter the MCP server's URL/);
+    const loading = run(signedIn(), { type: "modeChosen", mode: "mcp" }, { type: "mcpUrlEdited", value: ` ${URL} ` }, { type: "mcpListingClicked" });
+    assert.equal(loading.mcp.listing.status, "loading");
+    assert.deepEqual(loading.mcp.listing.request, { url: URL });
+    assert.ok(mcpBusy(loading), "one MCP wait at a time");
+    assert.equal(next(loading, { type: "mcpListClicked" }), loading);
+    assert.equal(next(loading, { type: "callApiClicked" }), loading, "nor a REST call");
+    const data = next(loading, { type: "mcpListingAnswered", result: { resources: RESOURCES, prompts: NONE } });
+    assert.equal(data.mcp.listing.status, "data");
+    assert.deepEqual(data.mcp.listing.result.resources, { offered: true, items: [{ name: "readme", uri: "sandbox://readme", description: "What <b>this</b> server is.\\u{202e}" }] });
+    assert.deepEqual(data.mcp.listing.result.prompts, { offered: false, items: [] });
+    const cancelled = run(loading, { type: "mcpCancelClicked" }, { type: "mcpListingFailed", error: { kind: "cancelled", message: "x" } });
+    assert.equal(cancelled.mcp.listing.status, "error");
+    assert.equal(cancelled.mcp.listing.message, "Cancelled. Nothing was received.");
+    const refused = next(loading, { type: "mcpListingFailed", error: { kind: "invalid_setting", field: "url", message: "“nope” is not a valid URL" } });
+    assert.equal(refused.mcp.listing.status, "idle");
+    assert.equal(refused.mcp.urlError, "“nope” is not a valid URL");
+  });
+
+  test("the view: name, URI and description of each, as text nodes; 'Not offered' where the server offers none", () => {
+    const root = view(listingData(RESOURCES, NONE), dispatch);
+    assert.equal(byId(root, "mcp-listing").getAttribute("data-result"), "data");
+    assert.equal(byId(root, "mcp-resources-title").textContent, "Resources (1)");
+    const item = byId(root, "mcp-resources-0");
+    assert.equal(item.getAttribute("data-name"), "readme");
+    assert.equal(item.querySelector("code").textContent, "sandbox://readme");
+    assert.match(item.textContent, /What <b>this<\/b> server is\./);
+    assert.equal(allElements(item).filter((e) => e.tagName === "B").length, 0, "markup stays text");
+    assert.equal(byId(root, "mcp-prompts").getAttribute("data-offered"), "false");
+    assert.equal(byId(root, "mcp-prompts-none").textContent, "Not offered: the server does not list prompts (no prompts capability).");
+    assert.equal(byId(root, "mcp-prompts-list"), null);
+    const offeredEmpty = view(listingData({ ...NONE, offered: true }, PROMPTS), dispatch);
+    assert.equal(byId(offeredEmpty, "mcp-resources-none").textContent, "The server offers resources but lists none.");
+    assert.equal(byId(offeredEmpty, "mcp-prompts-0").getAttribute("data-name"), "greet");
+    byId(offeredEmpty, "mcp-listing-button").fire("click");
+    assert.deepEqual(dispatched.at(-1), { type: "mcpListingClicked" });
+  });
+
+  test("main.js: mcp_resources then mcp_prompts for the URL; Cancel between the two sends no second", async () => {
+    const ui = await boot({ mcp_resources: async () => RESOURCES, mcp_prompts: async () => PROMPTS });
+    await ui.click("mode-mcp");
+    await ui.type("mcp-url", URL);
+    await ui.click("mcp-listing-button");
+    assert.deepEqual(ui.calls.filter(([c]) => c.startsWith("mcp_")), [["mcp_resources", { url: URL }], ["mcp_prompts", { url: URL }]]);
+    assert.equal(ui.$("mcp-listing").getAttribute("data-result"), "data");
+    assert.equal(ui.$("mcp-prompts-title").textContent, "Prompts (1)");
+
+    let release;
+    const slow = await boot({
+      mcp_resources: () => new Promise((resolve) => { release = () => resolve(RESOURCES); }),
+      mcp_prompts: async () => PROMPTS,
+      cancel_request: async () => null,
+    });
+    await slow.click("mode-mcp");
+    await slow.type("mcp-url", URL);
+    await slow.click("mcp-listing-button");
+    assert.equal(slow.$("mcp-listing").getAttribute("data-result"), "loading");
+    assert.ok(slow.$("mcp-listing-cancel"), "Cancel while it waits");
+    await slow.click("mcp-listing-cancel");
+    release();
+    await flush();
+    assert.ok(!slow.commands().includes("mcp_prompts"), "cancelled: the prompts are not asked for");
+    assert.equal(slow.$("mcp-listing").getAttribute("data-error-kind"), "cancelled");
   });
 });
 

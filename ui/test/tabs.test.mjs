@@ -94,6 +94,29 @@ describe("tabs", () => {
     assert.match(byId(root, "api-result").textContent, /not kept, because answers can hold secrets/);
   });
 
+  test("the mode (REST | MCP) and the MCP server's URL are kept over a restart; an older or odd snapshot leaves them as at a first start", () => {
+    const s = run(signedIn(), { type: "modeChosen", mode: "mcp" }, { type: "mcpUrlEdited", value: "http://127.0.0.1:5000/mcp" });
+    const snapshot = tabsSnapshot(s, "oauth");
+    assert.equal(snapshot.mode, "mcp");
+    assert.equal(snapshot.mcpUrl, "http://127.0.0.1:5000/mcp");
+    assert.equal(tabsSnapshot(signedIn(), "oauth").mode, "rest");
+    const boot = () => run(initialState(NOW), { type: "booted", settings, sessionState: sessionState(session()) });
+    const restored = next(boot(), { type: "tabsRestored", saved: JSON.parse(JSON.stringify(snapshot)) });
+    assert.equal(restored.mode, "mcp");
+    assert.equal(restored.mcp.url, "http://127.0.0.1:5000/mcp");
+    assert.equal(restored.tabs.list.length, 1, "the REST tab comes back too");
+    const root = view(restored, dispatch);
+    assert.equal(byId(root, "mode-mcp").getAttribute("aria-pressed"), "true");
+    assert.equal(byId(root, "mcp-url").value, "http://127.0.0.1:5000/mcp");
+    assert.equal(byId(root, "mcp-url").hasAttribute("data-initial-focus"), true, "the URL takes the focus at start");
+    const older = next(boot(), { type: "tabsRestored", saved: { tabs: snapshot.tabs, active: 0 } });
+    assert.equal(older.mode, "rest");
+    assert.equal(older.mcp.url, "");
+    const odd = next(boot(), { type: "tabsRestored", saved: { ...snapshot, mode: "graphql", mcpUrl: 7 } });
+    assert.equal(odd.mode, "rest");
+    assert.equal(odd.mcp.url, "");
+  });
+
   test("titles: the method and the URL's path, cut in the middle; the strip has a tab per request, × and +", () => {
     assert.equal(tabTitle({ method: "POST", url: "http://127.0.0.1:5000/echo?x=1" }), "POST /echo");
     assert.equal(tabTitle({ method: "GET", url: "" }), "GET New request");

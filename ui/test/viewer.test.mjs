@@ -124,6 +124,53 @@ describe("viewer state", () => {
     assert.deepEqual(V.drawRange(end, 360), [end.top - V.MARGIN, 5_000_000]);
   });
 
+  test("safe methods are GET, HEAD, OPTIONS and TRACE (RFC 9110 §9.2.1); every other one, or none, is not", () => {
+    for (const m of ["GET", "head", "Options", "TRACE"]) assert.equal(V.isSafeMethod(m), true, m);
+    for (const m of ["POST", "PUT", "PATCH", "DELETE", "CONNECT", "PURGE", "", undefined, null]) assert.equal(V.isSafeMethod(m), false, String(m));
+  });
+
+  test("Save body of a cut answer to a POST asks before sending it again; Cancel sends nothing", () => {
+    const cut = view({ size: 60_000_000, kept: 52_428_800, truncated: true });
+    let v = V.viewerInit(cut, "pretty", { method: "POST", url: "http://x/orders" });
+    v = V.viewerNext(v, { type: "saveToggled" });
+    assert.equal(v.save, "open");
+    v = V.viewerNext(v, { type: "saveAsked" });
+    assert.equal(v.save, "confirm", "asked, not saving");
+    assert.deepEqual(V.resendQuestion(v), [
+      "Saving all of it sends POST http://x/orders again.",
+      "POST is not a safe method (RFC 9110 §9.2.1): the server may do again what it did the first time, such as create, change or delete something.",
+    ]);
+    assert.equal(V.viewerNext(v, { type: "saveAsked" }), v, "asking again while the question shows does not bypass it");
+    const cancelled = V.viewerNext(v, { type: "saveCancelled" });
+    assert.equal(cancelled.save, "open");
+    assert.equal(cancelled.status, "Not sent again: nothing was saved.");
+    v = V.viewerNext(v, { type: "saveConfirmed" });
+    assert.equal(v.save, "saving");
+    assert.equal(v.status, "Sending again and saving…");
+    v = V.viewerNext(v, { type: "saveFailed", error: { kind: "cancelled", message: "Cancelled." } });
+    assert.equal(v.save, "open");
+    assert.equal(v.status, "Cancelled: nothing was saved.");
+  });
+
+  test("Save body goes straight on for a safe method, a kept answer, or a filter's result", () => {
+    const cut = view({ size: 60_000_000, kept: 52_428_800, truncated: true });
+    const ask = (answer, method, events = []) => {
+      let v = V.viewerInit(answer, "pretty", { method, url: "http://x/a" });
+      for (const e of [...events, { type: "saveToggled" }, { type: "saveAsked" }]) v = V.viewerNext(v, e);
+      return v.save;
+    };
+    assert.equal(ask(cut, "GET"), "saving", "a GET is sent again without asking");
+    assert.equal(ask(cut, "HEAD"), "saving");
+    assert.equal(ask(view(), "DELETE"), "saving", "a kept answer is written from what is kept: nothing is sent");
+    assert.equal(ask(cut, "POST", [{ type: "filtered", expression: "$.a", view: view({ id: 9 }) }]), "saving", "a filter's result is written as shown");
+    assert.equal(ask(cut, "PUT"), "confirm");
+    assert.equal(ask(cut, undefined), "confirm", "a method not known is asked about");
+    let done = V.viewerInit(cut, "pretty", { method: "GET", url: "" });
+    for (const e of [{ type: "saveToggled" }, { type: "saveAsked" }, { type: "saveDone", saved: { path: "/tmp/a", bytes: 60_000_000, resent: true } }]) done = V.viewerNext(done, e);
+    assert.equal(done.save, "closed");
+    assert.equal(done.status, "Saved 60,000,000 bytes to /tmp/a.");
+  });
+
   test("the divider's keys move the split between 20 % and 80 %", () => {
     assert.equal(V.splitKey(0.45, "ArrowRight"), 0.5);
     assert.equal(V.splitKey(0.2, "ArrowLeft"), 0.2);
@@ -189,6 +236,47 @@ describe("viewer view", () => {
     await settle();
     assert.deepEqual(calls.at(-1), ["save_body", { answerId: 22, path: "~/Downloads/a.json" }]);
     assert.equal(byId(el, "answer-status").textContent, "Saved 1,234 bytes to /home/u/Downloads/a.json.");
+  });
+
+  test("Save body of a cut POST answer asks in the page before save_body runs; Cancel keeps it unsent", async () => {
+    const { viewerFor } = await import("../viewer-view.js");
+    const el = viewerFor(view({ id: 24, size: 60_000_000, kept: 52_428_800, truncated: true }), "http://x/orders", "POST");
+    replies.save_body = async ({ path }) => ({ path, bytes: 60_000_000, resent: true });
+    assert.equal(byId(el, "save-resend").hidden, true);
+    byId(el, "save-body").fire("click");
+    byId(el, "save-confirm").fire("click");
+    await settle();
+    assert.equal(calls.filter(([c]) => c === "save_body").length, 0, "nothing sent before the user agrees");
+    assert.equal(byId(el, "save-resend").hidden, false);
+    assert.equal(byId(el, "save-resend-text").textContent,
+      "Saving all of it sends POST http://x/orders again. POST is not a safe method (RFC 9110 §9.2.1): the server may do again what it did the first time, such as create, change or delete something.");
+    assert.equal(byId(el, "save-resend-confirm").textContent, "Send POST again and save");
+    assert.equal(document.activeElement, byId(el, "save-resend-cancel"), "the focus is on Cancel: Enter alone repeats nothing");
+    byId(el, "save-path").fire("keydown", { key: "Enter" });
+    byId(el, "save-resend").fire("keydown", { key: "Escape" });
+    await settle();
+    assert.equal(calls.filter(([c]) => c === "save_body").length, 0, "Enter in the path and Escape send nothing");
+    assert.equal(byId(el, "save-resend").hidden, true);
+    assert.equal(byId(el, "answer-status").textContent, "Not sent again: nothing was saved.");
+
+    byId(el, "save-confirm").fire("click");
+    byId(el, "save-resend-confirm").fire("click");
+    assert.equal(byId(el, "save-cancel").hidden, false, "sending again can be cancelled");
+    await settle();
+    assert.deepEqual(calls.filter(([c]) => c === "save_body"), [["save_body", { answerId: 24, path: "~/Downloads/orders.json" }]]);
+    assert.equal(byId(el, "answer-status").textContent, "Saved 60,000,000 bytes to ~/Downloads/orders.json.");
+    assert.equal(byId(el, "save-row").hidden, true);
+  });
+
+  test("Save body of a cut GET answer sends it again without a question", async () => {
+    const { viewerFor } = await import("../viewer-view.js");
+    const el = viewerFor(view({ id: 25, size: 60_000_000, kept: 52_428_800, truncated: true }), "http://x/items", "GET");
+    replies.save_body = async ({ path }) => ({ path, bytes: 60_000_000, resent: true });
+    byId(el, "save-body").fire("click");
+    byId(el, "save-confirm").fire("click");
+    assert.equal(byId(el, "save-resend").hidden, true);
+    await settle();
+    assert.deepEqual(calls.filter(([c]) => c === "save_body"), [["save_body", { answerId: 25, path: "~/Downloads/items.json" }]]);
   });
 
   test("search asks the engine, then Enter steps to the next match and Shift+Enter back", async () => {

@@ -4,8 +4,9 @@
 //! to the sandbox provider, and the browser stand-in (headless Chromium) signs in; then the tool
 //! list, a form generated from echo's input schema, Call and its result; fail's `isError` as an
 //! error state; markup's HTML and control characters shown as text; a field left empty refused
-//! at the field with nothing sent; a slow call cancelled; the authorization report of a server
-//! answering 500 without a token; the step-up a 403 naming a scope offers.
+//! at the field with nothing sent; the server's resources and prompts; a slow call cancelled; the authorization report of a server
+//! answering 500 without a token; the step-up a 403 naming a scope offers; the report waiting
+//! for a short-lived token to expire (and that wait cancelled); the mode and URL over a restart.
 //!
 //! Run like explorer.rs: `cargo build -p keyhole -p keyhole-cli && DISPLAY=:99 cargo test -p
 //! keyhole-e2e --test mcp -- --test-threads=1` (scripts/test does both).
@@ -86,6 +87,29 @@ async fn the_mcp_mode_lists_a_servers_tools_after_signing_in_from_its_401_and_ca
     assert_eq!(
         names,
         serde_json::json!(["echo", "whoami", "slow", "markup", "fail"])
+    );
+    // Its resources and prompts (the SDK server offers both), with the session just made.
+    app.click("#mcp-listing-button").await;
+    app.wait_for(
+        "the resources and prompts",
+        "#mcp-listing[data-result=\"data\"]",
+        SIGN_IN_WAIT,
+    )
+    .await;
+    assert_eq!(app.text("#mcp-resources-title").await, "Resources (1)");
+    assert_eq!(
+        app.text("#mcp-resources-0 .mcp-item-uri").await,
+        "sandbox://readme"
+    );
+    assert!(app
+        .text("#mcp-resources-0")
+        .await
+        .contains("What this server is."));
+    assert_eq!(app.text("#mcp-prompts-title").await, "Prompts (1)");
+    assert!(
+        app.exists("#mcp-prompts-0[data-name=\"greet\"]").await,
+        "{}",
+        app.context().await
     );
     // One line a tool: the whole description is in the DOM (and the button's title).
     let description = app
@@ -281,6 +305,150 @@ async fn the_mcp_mode_lists_a_servers_tools_after_signing_in_from_its_401_and_ca
         let text = common::read_optional(&file).unwrap_or_default();
         assert!(!looks_like_a_jwt(&text), "a token in {}", file.display());
     }
+    app.quit().await;
+}
+
+#[tokio::test]
+async fn the_mcp_mode_and_its_server_url_come_back_after_a_restart() {
+    const TEST: &str = "mcp_restart";
+    let sandbox = keyhole_sandbox::shared();
+    let (app, profile) = launch_signed_in(TEST, "user_2e2e_mcp_restart").await;
+    let url = sandbox.mcp.sdk.clone();
+    list_tools(&app, &url).await;
+    // Kept on the clock's tick after a change: wait until the shell holds the mode and URL.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let saved = app.invoke("tabs").await.expect("tabs");
+        if saved["mode"] == "mcp" && saved["mcpUrl"] == url.as_str() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mode and URL not kept: {saved}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    app.quit().await;
+
+    // Restarted: the MCP mode in front, the URL in its field, and List tools lists from it.
+    let app = App::launch(TEST, profile.clone()).await;
+    app.wait_state("signedIn", SIGN_IN_WAIT).await;
+    app.wait_for(
+        "the MCP mode restored",
+        "#mode-mcp[aria-pressed=\"true\"]",
+        WAIT,
+    )
+    .await;
+    assert_eq!(app.value("#mcp-url").await, url, "{}", app.context().await);
+    assert_eq!(
+        app.execute("return document.activeElement && document.activeElement.id")
+            .await,
+        Value::from("mcp-url"),
+        "the URL has the focus at start"
+    );
+    app.click("#mcp-list").await;
+    app.wait_for(
+        "the tool list from the restored URL",
+        "#mcp-tools[data-result=\"data\"] #mcp-tool-list",
+        SIGN_IN_WAIT,
+    )
+    .await;
+    // Back to REST: that is kept too.
+    app.click("#mode-rest").await;
+    let deadline = std::time::Instant::now() + WAIT;
+    while app.invoke("tabs").await.expect("tabs")["mode"] != "rest" {
+        assert!(std::time::Instant::now() < deadline, "REST not kept");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    app.quit().await;
+    let app = App::launch(TEST, profile.clone()).await;
+    app.wait_state("signedIn", SIGN_IN_WAIT).await;
+    assert!(
+        app.exists("#mode-rest[aria-pressed=\"true\"]").await,
+        "{}",
+        app.context().await
+    );
+    app.quit().await;
+    for file in profile.stored_files() {
+        let text = common::read_optional(&file).unwrap_or_default();
+        assert!(!looks_like_a_jwt(&text), "a token in {}", file.display());
+    }
+}
+
+#[tokio::test]
+async fn the_report_may_wait_for_the_token_to_expire_and_that_wait_can_be_cancelled() {
+    const TEST: &str = "mcp_expiry";
+    let login = "user_2e2e_mcp_expiry";
+    // A sandbox of its own whose tokens live 2 s, so the wait is the token's 2 s and the
+    // engine's 10 s of leeway.
+    let sandbox = keyhole_sandbox::Sandbox::start_with(keyhole_sandbox::SandboxOptions {
+        access_token_ttl: Some(2),
+        ..keyhole_sandbox::SandboxOptions::default()
+    })
+    .expect("a sandbox with short-lived tokens");
+    let profile = common::Profile::on(&sandbox, common::Opener::chromium(login));
+    let app = App::launch(TEST, profile.clone()).await;
+    app.wait_state("signedOut", WAIT).await;
+    common::sign_in(&app, login).await;
+    app.click("#mode-mcp").await;
+    app.wait_for("the MCP mode", "#mcp-url", WAIT).await;
+    app.fill("#mcp-url", &sandbox.mcp.compliant).await;
+
+    // Without the wait, an expired token is not checked.
+    app.click("#mcp-check-button").await;
+    let row = "#mcp-check-expired_refused";
+    app.wait_for(
+        "the report without the wait",
+        &format!("#mcp-check[data-result=\"data\"] {row}"),
+        SIGN_IN_WAIT,
+    )
+    .await;
+    assert!(
+        app.exists(&format!("{row}[data-verdict=\"not_checked\"]"))
+            .await,
+        "{}",
+        app.context().await
+    );
+
+    // Allowed to wait 30 s: Loading… says so, then the expired token is refused (pass).
+    app.click("#mcp-expiry-wait").await;
+    app.clear("#mcp-expiry-seconds").await;
+    app.fill("#mcp-expiry-seconds", "30").await;
+    app.click("#mcp-check-button").await;
+    let said = app
+        .wait_text("#mcp-check-expiry", "within 30 s", WAIT)
+        .await;
+    assert!(said.contains("Cancel stops the wait"), "{said}");
+    app.wait_for(
+        "the report after the wait",
+        &format!("#mcp-check[data-result=\"data\"] {row}"),
+        SIGN_IN_WAIT,
+    )
+    .await;
+    assert!(
+        app.exists(&format!("{row}[data-verdict=\"pass\"]")).await,
+        "{}{}",
+        app.text(row).await,
+        app.context().await
+    );
+
+    // Again, cancelled while it waits for the token to expire (the engine says it waits).
+    app.click("#mcp-check-button").await;
+    app.wait_text("#notice", "for the access token to expire", WAIT)
+        .await;
+    app.wait_for(
+        "the check to wait",
+        "#mcp-check[data-result=\"loading\"]",
+        WAIT,
+    )
+    .await;
+    app.click("#mcp-check-cancel").await;
+    app.wait_for(
+        "the wait to be cancelled",
+        "#mcp-check[data-result=\"error\"][data-error-kind=\"cancelled\"]",
+        WAIT,
+    )
+    .await;
     app.quit().await;
 }
 

@@ -177,7 +177,13 @@ pub struct Profile {
 impl Profile {
     /// A fresh profile pointing at the shared sandbox.
     pub fn new(opener: Opener) -> Arc<Profile> {
-        let sandbox = keyhole_sandbox::shared();
+        Profile::on(keyhole_sandbox::shared(), opener)
+    }
+
+    /// A fresh profile pointing at `sandbox` (one started with options of its own, such as
+    /// short-lived tokens).
+    #[allow(dead_code)] // not every test file starts a sandbox of its own
+    pub fn on(sandbox: &keyhole_sandbox::Sandbox, opener: Opener) -> Arc<Profile> {
         let dir = tempfile::Builder::new()
             .prefix("keyhole-e2e-")
             .tempdir()
