@@ -428,7 +428,7 @@ impl Service {
                 CheckId::ExpiredRefused,
                 Verdict::NotChecked,
                 format!(
-                    "Not checked: the access token expires in {} s; allow the check to wait that long plus {} s (--expiry-wait {}) to send it expired.",
+                    "Not checked: the access token expires in {} s; allow the check to wait that long plus {} s to send it expired (--expiry-wait {}, or the window's wait for the token to expire).",
                     wait.saturating_sub(EXPIRY_LEEWAY).as_secs(),
                     EXPIRY_LEEWAY.as_secs(),
                     wait.as_secs()
