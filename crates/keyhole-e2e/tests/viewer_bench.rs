@@ -60,8 +60,20 @@ fn env_number(name: &str, default: u64) -> u64 {
 
 // --- memory ---------------------------------------------------------------------------------------
 
+/// PSS and USS (KiB) of `root` and all its descendants, by process name (`comm`), and the
+/// WebKit processes on the machine outside that tree (which share libraries, lowering PSS).
+struct Memory {
+    pss: HashMap<String, u64>,
+    uss: u64,
+    outside_webkit: usize,
+}
+
 /// PSS (KiB) of `root` and all its descendants, by process name (`comm`).
 fn pss_tree(root: u32) -> HashMap<String, u64> {
+    memory(root).pss
+}
+
+fn memory(root: u32) -> Memory {
     let mut parent = HashMap::new();
     if let Ok(entries) = fs::read_dir("/proc") {
         for entry in entries.flatten() {
@@ -97,16 +109,28 @@ fn pss_tree(root: u32) -> HashMap<String, u64> {
             break;
         }
     }
+    let outside_webkit = parent
+        .keys()
+        .filter(|pid| !tree.contains(pid))
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.starts_with("WebKit"))
+        })
+        .count();
     let mut by_name: HashMap<String, u64> = HashMap::new();
+    let mut uss = 0;
     for pid in tree {
         let Ok(rollup) = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) else {
             continue;
         };
-        let kib = rollup
-            .lines()
-            .find_map(|l| l.strip_prefix("Pss:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .unwrap_or(0);
+        let field = |name: &str| {
+            rollup
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let kib = field("Pss:");
+        uss += field("Private_Clean:") + field("Private_Dirty:");
         let name = if pid == root {
             "app".to_owned()
         } else {
@@ -116,7 +140,11 @@ fn pss_tree(root: u32) -> HashMap<String, u64> {
         };
         *by_name.entry(name).or_default() += kib;
     }
-    by_name
+    Memory {
+        pss: by_name,
+        uss,
+        outside_webkit,
+    }
 }
 
 fn total(parts: &HashMap<String, u64>) -> u64 {
@@ -196,23 +224,43 @@ const observer = new MutationObserver(seen);
 observer.observe(document.body, { childList: true, subtree: true, attributes: true });
 "#;
 
-/// Starts recording every animation frame's duration (ms, from the frames' timestamps).
+/// Starts recording every animation frame's duration (ms, from the frames' timestamps), when it
+/// ended, and each key's handling (when it began, how long the page's handlers took, which key).
 const RECORD_FRAMES: &str = r#"
-const f = { deltas: [], last: null, run: true };
+const f = { deltas: [], ends: [], last: null, run: true, keys: [], start: performance.now(), keyAt: null };
 window.__benchFrames = f;
+f.before = () => { f.keyAt = performance.now(); };
+f.after = (e) => {
+  if (f.keyAt !== null) f.keys.push([f.keyAt - f.start, performance.now() - f.keyAt, e.key]);
+  f.keyAt = null;
+};
+document.addEventListener('keydown', f.before, true);
+window.addEventListener('keydown', f.after, false);
 const tick = (t) => {
-  if (f.last !== null) f.deltas.push(t - f.last);
+  if (f.last !== null) { f.deltas.push(t - f.last); f.ends.push(t - f.start); }
   f.last = t;
   if (f.run) requestAnimationFrame(tick);
 };
 requestAnimationFrame(tick);
 "#;
 
-/// Stops the recording; answers the deltas.
+/// Stops the recording; answers the deltas, and the frames over 33 ms with the keys handled in
+/// them: [frame end (ms after the start), duration, keys, their handlers' ms].
 const STOP_FRAMES: &str = r#"
 const f = window.__benchFrames;
 f.run = false;
-return f.deltas;
+document.removeEventListener('keydown', f.before, true);
+window.removeEventListener('keydown', f.after, false);
+const long = [];
+f.deltas.forEach((d, i) => {
+  if (d <= 33.4) return;
+  const end = f.ends[i];
+  const keys = f.keys.filter(([at]) => at > end - d && at <= end);
+  long.push([Math.round(end), Math.round(d * 10) / 10, keys.map((k) => k[2]).join(' '),
+             Math.round(keys.reduce((s, k) => s + k[1], 0) * 10) / 10]);
+});
+const handlers = f.keys.map((k) => k[1]);
+return { deltas: f.deltas, long, keys: f.keys.length, handlerMax: handlers.length ? Math.max(...handlers) : 0 };
 "#;
 
 /// One send's figures.
@@ -360,6 +408,10 @@ async fn wait_settled(app: &App, top: Option<u64>) {
 struct Frames {
     deltas: Vec<f64>,
     seconds: f64,
+    /// The frames over 33 ms: [end, duration, keys handled in them, their handlers' ms].
+    long: Value,
+    keys: u64,
+    handler_max_ms: f64,
 }
 
 impl Frames {
@@ -381,13 +433,16 @@ impl Frames {
             "p50_ms": round(self.quantile(0.5), 1),
             "over_50_ms": self.over(FRAME_GOAL_MS),
             "over_33_ms": self.over(33.4),
+            "keys_handled": self.keys,
+            "key_handler_max_ms": round(self.handler_max_ms, 1),
+            "long_frames": self.long,
         })
     }
 }
 
 async fn stop_frames(app: &App, started: Instant) -> Frames {
-    let deltas = app.execute(STOP_FRAMES).await;
-    let deltas: Vec<f64> = deltas
+    let recorded = app.execute(STOP_FRAMES).await;
+    let deltas: Vec<f64> = recorded["deltas"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_f64).collect())
         .unwrap_or_default();
@@ -395,6 +450,9 @@ async fn stop_frames(app: &App, started: Instant) -> Frames {
     Frames {
         deltas,
         seconds: started.elapsed().as_secs_f64(),
+        long: recorded["long"].clone(),
+        keys: recorded["keys"].as_u64().unwrap_or(0),
+        handler_max_ms: recorded["handlerMax"].as_f64().unwrap_or(0.0),
     }
 }
 
@@ -494,12 +552,14 @@ fn met(ok: bool) -> &'static str {
     }
 }
 
-fn pss_json(parts: &HashMap<String, u64>) -> Value {
-    let mut by: Vec<(&String, &u64)> = parts.iter().collect();
+fn pss_json(m: &Memory) -> Value {
+    let mut by: Vec<(&String, &u64)> = m.pss.iter().collect();
     by.sort();
     json!({
-        "total_kib": total(parts),
-        "by_process_kib": by.into_iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        "pss_kib": total(&m.pss),
+        "pss_by_process_kib": by.into_iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        "uss_kib": m.uss,
+        "other_webkit_processes_on_machine": m.outside_webkit,
     })
 }
 
@@ -534,7 +594,7 @@ async fn answer_viewer_speed_and_memory_through_the_real_window() {
         warm.painted_ms
     );
     tokio::time::sleep(settle).await;
-    let before = pss_tree(pid);
+    let before = memory(pid);
     let sampler = PeakSampler::start(pid);
     let shown_at = timed_send(&app, sized, LARGE).await;
     eprintln!(
@@ -542,7 +602,7 @@ async fn answer_viewer_speed_and_memory_through_the_real_window() {
         shown_at.painted_ms
     );
     tokio::time::sleep(settle).await;
-    let shown = pss_tree(pid);
+    let shown = memory(pid);
     let keys = keyboard_scroll(&app, pages).await;
     eprintln!(
         "[{TEST}] keyboard scroll: {} frames, max {:.1} ms, p99 {:.1} ms",
@@ -558,14 +618,14 @@ async fn answer_viewer_speed_and_memory_through_the_real_window() {
         sweep.quantile(0.99)
     );
     tokio::time::sleep(settle).await;
-    let scrolled = pss_tree(pid);
+    let scrolled = memory(pid);
     let peak = sampler.finish();
     app.click("#request-url").await;
     app.press(&format!("{CONTROL}w{RELEASE}")).await;
     app.wait_for("the empty tab", "#api-result[data-result=\"idle\"]", WAIT)
         .await;
     tokio::time::sleep(settle).await;
-    let closed = pss_tree(pid);
+    let closed = memory(pid);
 
     // --- last byte → first painted screen, alternating sizes ---------------------------------
     let mut small = Vec::new();
@@ -604,10 +664,18 @@ async fn answer_viewer_speed_and_memory_through_the_real_window() {
     let large_painted = figures(&large, |p| p.painted_ms);
     let ratio = median(&large_painted) / median(&small_painted);
     let body_kib = LARGE as f64 / 1024.0;
-    let grown = total(&shown).max(total(&scrolled)) as f64 - total(&before) as f64;
+    let grown = total(&shown.pss).max(total(&scrolled.pss)) as f64 - total(&before.pss) as f64;
     let growth = grown / body_kib;
-    let peak_growth = (peak.max(total(&shown)) as f64 - total(&before) as f64) / body_kib;
-    let left = (total(&closed) as f64 - total(&before) as f64) / body_kib;
+    let peak_growth = (peak.max(total(&shown.pss)) as f64 - total(&before.pss) as f64) / body_kib;
+    let left = (total(&closed.pss) as f64 - total(&before.pss) as f64) / body_kib;
+    // USS (private pages) is not moved by other processes sharing libraries, as PSS is.
+    let uss_growth = (shown.uss.max(scrolled.uss) as f64 - before.uss as f64) / body_kib;
+    let uss_left = (closed.uss as f64 - before.uss as f64) / body_kib;
+    let outside = [&before, &shown, &scrolled, &closed]
+        .iter()
+        .map(|m| m.outside_webkit)
+        .max()
+        .unwrap_or(0);
     let fell_back = left <= FALL_BACK_SHARE;
     let frame_max = keys.max();
 
@@ -641,17 +709,24 @@ async fn answer_viewer_speed_and_memory_through_the_real_window() {
     );
     let _ = writeln!(
         text,
-        "answer viewer, PSS (app + WebKit): before {:.1} MiB, 50 MB shown {:.1} MiB, after scrolling {:.1} MiB, peak sampled {:.1} MiB, tab closed {:.1} MiB; growth {:.2}× the body (goal: at most {PSS_GROWTH_GOAL}×: {}; peak {:.2}×), left after closing {:.2}× the body (falls back: {}, at most {FALL_BACK_SHARE}× left)",
-        mib(total(&before)),
-        mib(total(&shown)),
-        mib(total(&scrolled)),
+        "answer viewer, PSS (app + WebKit): before {:.1} MiB, 50 MB shown {:.1} MiB, after scrolling {:.1} MiB, peak sampled {:.1} MiB, tab closed {:.1} MiB; growth {:.2}× the body (goal: at most {PSS_GROWTH_GOAL}×: {}; peak {:.2}×), left after closing {:.2}× the body (falls back: {}, at most {FALL_BACK_SHARE}× left); USS growth {:.2}×, left {:.2}×{}",
+        mib(total(&before.pss)),
+        mib(total(&shown.pss)),
+        mib(total(&scrolled.pss)),
         mib(peak),
-        mib(total(&closed)),
+        mib(total(&closed.pss)),
         growth,
         met(growth <= PSS_GROWTH_GOAL),
         peak_growth,
         left,
-        if fell_back { "yes" } else { "no" }
+        if fell_back { "yes" } else { "no" },
+        uss_growth,
+        uss_left,
+        if outside > 0 {
+            format!(" (up to {outside} other WebKit processes on the machine: their shared libraries move PSS)")
+        } else {
+            String::new()
+        }
     );
     print!("{text}");
 
@@ -709,6 +784,8 @@ async fn answer_viewer_speed_and_memory_through_the_real_window() {
             "met": growth <= PSS_GROWTH_GOAL,
             "fell_back": fell_back,
             "fell_back_share": FALL_BACK_SHARE,
+            "uss_growth_times_body": round(uss_growth, 2),
+            "uss_left_after_close_times_body": round(uss_left, 2),
         },
     });
     let out = out_path();
