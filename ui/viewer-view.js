@@ -40,8 +40,33 @@ export function viewerState() {
   return { id: v.id, baseId: v.base?.id, mode: v.mode, top: v.top, total: v.total, complete: v.complete, current: v.current };
 }
 
+/**
+ * Makes `parent`'s children the nodes `next` of the indexes from `first`, where they were `prev`
+ * from `prevFirst`: nodes that stay stay, the rest are removed, replaced or added at either end.
+ */
+export function patchRows(parent, prevFirst, prev, first, next) {
+  const prevEnd = prevFirst + prev.length;
+  const end = first + next.length;
+  const inPlace = parent.children.length === prev.length && (prev.length === 0 || parent.children[0] === prev[0]);
+  if (!inPlace || prev.length === 0 || end <= prevFirst || first >= prevEnd) {
+    parent.replaceChildren(...next);
+    return;
+  }
+  prev.forEach((node, k) => {
+    const i = prevFirst + k;
+    if (i < first || i >= end) node.remove();
+    else if (next[i - first] !== node) node.replaceWith(next[i - first]);
+  });
+  if (prevFirst > first) parent.prepend(...next.slice(0, prevFirst - first));
+  if (end > prevEnd) parent.append(...next.slice(prevEnd - first));
+}
+
 function createViewer(base, url) {
-  const self = { v: V.viewerInit(base), fetching: null, frame: 0, searchTimer: 0, settingScroll: false };
+  const self = {
+    v: V.viewerInit(base), fetching: null, frame: 0, searchTimer: 0, settingScroll: false,
+    // The rows in the DOM: the visible index of the first, and each one's line, match and nodes.
+    drawn: { first: 0, entries: [] },
+  };
   const dispatch = (event) => {
     self.v = V.viewerNext(self.v, event);
     paint();
@@ -206,16 +231,7 @@ function createViewer(base, url) {
     const blockTop = linear ? first * V.LINE_HEIGHT : Math.max(0, scroller.scrollTop + (first - v.top) * V.LINE_HEIGHT);
     lines.style.transform = `translateY(${blockTop}px)`;
     gutter.style.transform = `translateY(${blockTop}px)`;
-    const match = V.currentMatch(v);
-    const rows = [];
-    const marks = [];
-    for (let i = first; i < end; i += 1) {
-      const line = v.lines.get(i);
-      rows.push(lineNode(line, match && match.line === i ? match : null));
-      marks.push(gutterNode(line));
-    }
-    lines.replaceChildren(...rows);
-    gutter.replaceChildren(...marks);
+    drawRows(first, end, v);
     title.textContent = V.titleText(v.shown);
     pretty.setAttribute("aria-pressed", String(v.mode === "pretty"));
     raw.setAttribute("aria-pressed", String(v.mode === "raw"));
@@ -232,6 +248,28 @@ function createViewer(base, url) {
     el.setAttribute("data-complete", String(v.complete));
     el.setAttribute("data-top", String(v.top));
     el.setAttribute("data-current", String(v.current));
+  }
+
+  /**
+   * The rows of visible lines [first, end) and their gutter marks. A line still in range with the
+   * same content and match keeps its nodes: a key or a scroll builds only the lines it brings in
+   * (a page, not the ~110 of the whole range), so the page makes less garbage and less to lay out.
+   */
+  function drawRows(first, end, v) {
+    const match = V.currentMatch(v);
+    const before = self.drawn;
+    const entries = [];
+    for (let i = first; i < end; i += 1) {
+      const line = v.lines.get(i);
+      const m = match && match.line === i ? match : null;
+      const old = before.entries[i - before.first];
+      entries.push(old && V.sameRow(old.line, old.match, line, m)
+        ? old
+        : { line, match: m, row: lineNode(line, m), mark: gutterNode(line) });
+    }
+    patchRows(lines, before.first, before.entries.map((e) => e.row), first, entries.map((e) => e.row));
+    patchRows(gutter, before.first, before.entries.map((e) => e.mark), first, entries.map((e) => e.mark));
+    self.drawn = { first, entries };
   }
 
   function lineNode(line, match) {

@@ -55,6 +55,27 @@ class FakeElement {
       this.childNodes.push(n);
     }
   }
+  prepend(...nodes) {
+    const rest = this.childNodes.filter((c) => !nodes.includes(c));
+    for (const n of nodes) {
+      if (n.parentNode && n.parentNode !== this) n.parentNode.childNodes = n.parentNode.childNodes.filter((c) => c !== n);
+      n.parentNode = this;
+    }
+    this.childNodes = [...nodes, ...rest];
+  }
+  remove() {
+    if (!this.parentNode) return;
+    this.parentNode.childNodes = this.parentNode.childNodes.filter((c) => c !== this);
+    this.parentNode = null;
+  }
+  replaceWith(node) {
+    const parent = this.parentNode;
+    if (!parent) return;
+    if (node.parentNode) node.parentNode.childNodes = node.parentNode.childNodes.filter((c) => c !== node);
+    parent.childNodes = parent.childNodes.map((c) => (c === this ? node : c));
+    node.parentNode = parent;
+    this.parentNode = null;
+  }
   replaceChildren(...nodes) {
     for (const c of this.childNodes) c.parentNode = null;
     this.childNodes = [];

@@ -581,6 +581,12 @@ async fn answer_viewer_speed_and_memory_through_the_real_window() {
     let binary = common::app_binary();
     let (app, _profile) = launch_signed_in(TEST, "user_2e2e_viewer_bench").await;
     let pid = app_pid(&app);
+    let load = || {
+        fs::read_to_string("/proc/loadavg")
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    };
+    let load_before = load();
     let size = app.execute("return [innerWidth, innerHeight]").await;
     eprintln!(
         "[{TEST}] driving {} (pid {pid}), page {size}",
@@ -657,6 +663,8 @@ async fn answer_viewer_speed_and_memory_through_the_real_window() {
         }
     }
     app.quit().await;
+    let load_after = load();
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
 
     // --- report -----------------------------------------------------------------------------
     let figures = |v: &[Paint], f: fn(&Paint) -> f64| v.iter().map(f).collect::<Vec<f64>>();
@@ -728,6 +736,10 @@ async fn answer_viewer_speed_and_memory_through_the_real_window() {
             String::new()
         }
     );
+    let _ = writeln!(
+        text,
+        "answer viewer: load average before/after {load_before} / {load_after} on {cores} cores (frames and times are noisy on a busy machine)"
+    );
     print!("{text}");
 
     let paints = |v: &[Paint]| {
@@ -745,6 +757,7 @@ async fn answer_viewer_speed_and_memory_through_the_real_window() {
         "binary": binary.display().to_string(),
         "window": size,
         "runs": runs,
+        "load_average": { "before": load_before, "after": load_after, "cores": cores },
         "definitions": {
             "last_byte": "the engine's wall-clock time when the body's last chunk was read (keyhole_core::timing, `answer body: last byte` in the app's log)",
             "lines_in_dom": "Date.now() in the page when a MutationObserver first sees the new answer's viewer with a fetched line in the DOM",
