@@ -55,25 +55,17 @@ class FakeElement {
       this.childNodes.push(n);
     }
   }
-  prepend(...nodes) {
-    const rest = this.childNodes.filter((c) => !nodes.includes(c));
-    for (const n of nodes) {
-      if (n.parentNode && n.parentNode !== this) n.parentNode.childNodes = n.parentNode.childNodes.filter((c) => c !== n);
-      n.parentNode = this;
-    }
-    this.childNodes = [...nodes, ...rest];
+  insertBefore(node, ref) {
+    if (node.parentNode) node.parentNode.childNodes = node.parentNode.childNodes.filter((c) => c !== node);
+    node.parentNode = this;
+    const at = ref ? this.childNodes.indexOf(ref) : -1;
+    if (at === -1) this.childNodes.push(node);
+    else this.childNodes.splice(at, 0, node);
+    return node;
   }
   remove() {
     if (!this.parentNode) return;
     this.parentNode.childNodes = this.parentNode.childNodes.filter((c) => c !== this);
-    this.parentNode = null;
-  }
-  replaceWith(node) {
-    const parent = this.parentNode;
-    if (!parent) return;
-    if (node.parentNode) node.parentNode.childNodes = node.parentNode.childNodes.filter((c) => c !== node);
-    parent.childNodes = parent.childNodes.map((c) => (c === this ? node : c));
-    node.parentNode = parent;
     this.parentNode = null;
   }
   replaceChildren(...nodes) {

@@ -223,6 +223,38 @@ describe("viewer view", () => {
     assert.equal(rows()[0].textContent, "\"k0\": 0\n");
   });
 
+  test("rows that leave the range are refilled for the lines coming in: scrolling makes no new nodes", async () => {
+    const { viewerFor } = await import("../viewer-view.js");
+    const lines = Array.from({ length: 400 }, (_, i) => line(i, `"k${i}": ${i}`, { indent: i % 3, fold: i % 10 === 0 ? "open" : null }));
+    const el = viewerFor(view({ id: 25, first: { from: 0, lines, total: 400, complete: true } }), "");
+    const scroll = byId(el, "answer-scroll");
+    // Down to where the range has its full size (visible lines and a margin either side), so no
+    // more rows are needed; past that, every key reuses the rows it scrolls out.
+    for (const key of ["PageDown", "PageDown", "PageDown", "PageDown"]) scroll.fire("keydown", { key });
+    let made = 0;
+    const create = document.createElement;
+    document.createElement = (tag) => { made += 1; return create(tag); };
+    for (const key of ["PageDown", "PageDown", "PageDown", "PageDown", "PageUp", "ArrowDown", "PageDown"]) scroll.fire("keydown", { key });
+    document.createElement = create;
+    assert.ok(made <= 4, `${made} elements made while scrolling (at most a few fold buttons)`);
+    const top = Number(el.getAttribute("data-top"));
+    const first = Math.max(0, top - V.MARGIN);
+    const rows = byId(el, "api-data").children;
+    const marks = byId(el, "answer-gutter").children;
+    assert.equal(rows.length, V.pageSize(300) + 2 * V.MARGIN);
+    rows.forEach((r, k) => {
+      const n = first + k;
+      assert.equal(r.getAttribute("data-line"), String(n));
+      assert.equal(r.textContent, `${"  ".repeat(n % 3)}"k${n}": ${n}\n`, `row ${n} refilled`);
+      assert.equal(r.getAttribute("class"), "ln");
+      const button = marks[k].querySelector("button");
+      if (n % 10 === 0) {
+        assert.equal(button?.getAttribute("data-line"), String(n), `line ${n}'s fold mark`);
+        assert.equal(button.hidden, false);
+      } else assert.ok(!button || button.hidden, `line ${n} shows no fold mark`);
+    });
+  });
+
   test("a bad filter shows the engine's sentence and keeps the lines; Save body reports what it wrote", async () => {
     const { viewerFor } = await import("../viewer-view.js");
     const el = viewerFor(view({ id: 22 }), "http://x/a");
