@@ -43,8 +43,26 @@ export function viewerState() {
   return { id: v.id, baseId: v.base?.id, mode: v.mode, top: v.top, total: v.total, complete: v.complete, current: v.current };
 }
 
+/**
+ * Puts `nodes` in `parent` in that order, where `parent` already holds some of them in that order
+ * (the rows kept): each missing one is inserted at its place; anything after them is removed.
+ */
+export function placeRows(parent, nodes) {
+  nodes.forEach((node, j) => {
+    const at = parent.children[j] ?? null;
+    if (at !== node) parent.insertBefore(node, at);
+  });
+  while (parent.children.length > nodes.length) parent.children[nodes.length].remove();
+}
+
 function createViewer(base, url, method) {
-  const self = { v: V.viewerInit(base, "pretty", { method, url }), fetching: null, frame: 0, searchTimer: 0, settingScroll: false };
+  const self = {
+    v: V.viewerInit(base, "pretty", { method, url }), fetching: null, frame: 0, searchTimer: 0, settingScroll: false,
+    // The rows in the DOM: the visible index of the first, and each one's line, match and nodes.
+    drawn: { first: 0, entries: [] },
+    // Rows and gutter marks that left the range, refilled for the lines coming in.
+    pool: { rows: [], marks: [] },
+  };
   const dispatch = (event) => {
     const before = self.v;
     self.v = V.viewerNext(before, event);
@@ -223,16 +241,7 @@ function createViewer(base, url, method) {
     const blockTop = linear ? first * V.LINE_HEIGHT : Math.max(0, scroller.scrollTop + (first - v.top) * V.LINE_HEIGHT);
     lines.style.transform = `translateY(${blockTop}px)`;
     gutter.style.transform = `translateY(${blockTop}px)`;
-    const match = V.currentMatch(v);
-    const rows = [];
-    const marks = [];
-    for (let i = first; i < end; i += 1) {
-      const line = v.lines.get(i);
-      rows.push(lineNode(line, match && match.line === i ? match : null));
-      marks.push(gutterNode(line));
-    }
-    lines.replaceChildren(...rows);
-    gutter.replaceChildren(...marks);
+    drawRows(first, end, v);
     title.textContent = V.titleText(v.shown);
     pretty.setAttribute("aria-pressed", String(v.mode === "pretty"));
     raw.setAttribute("aria-pressed", String(v.mode === "raw"));
@@ -252,22 +261,133 @@ function createViewer(base, url, method) {
     el.setAttribute("data-current", String(v.current));
   }
 
+  /**
+   * The rows of visible lines [first, end) and their gutter marks. A line still in range with the
+   * same content and match keeps its nodes; the rows that left the range are refilled for the
+   * lines coming in. A key or a scroll so writes only the lines it brings in (a page, not the ~110
+   * of the whole range) and makes no new nodes: less to lay out, and no garbage left for
+   * JavaScriptCore, which collects only when the page allocates again.
+   */
+  function drawRows(first, end, v) {
+    const match = V.currentMatch(v);
+    const before = self.drawn;
+    const kept = new Set();
+    const sameAt = (i, line, m) => {
+      const old = before.entries[i - before.first];
+      return old && V.sameRow(old.line, old.match, line, m) ? old : null;
+    };
+    for (let i = first; i < end; i += 1) {
+      const line = v.lines.get(i);
+      const old = sameAt(i, line, match && match.line === i ? match : null);
+      if (old) kept.add(old);
+    }
+    const inPlace = lines.children.length === before.entries.length
+      && before.entries.every((e, k) => lines.children[k] === e.row);
+    for (const e of before.entries) {
+      if (kept.has(e)) continue;
+      e.row.remove();
+      e.mark.remove();
+      self.pool.rows.push(e.row);
+      self.pool.marks.push(e.mark);
+    }
+    if (!inPlace) {
+      lines.replaceChildren();
+      gutter.replaceChildren();
+      kept.clear();
+    }
+    const entries = [];
+    for (let i = first; i < end; i += 1) {
+      const line = v.lines.get(i);
+      const m = match && match.line === i ? match : null;
+      const old = sameAt(i, line, m);
+      entries.push(old && kept.has(old) ? old : { line, match: m, row: rowFor(line, m), mark: markFor(line) });
+    }
+    placeRows(lines, entries.map((e) => e.row));
+    placeRows(gutter, entries.map((e) => e.mark));
+    self.drawn = { first, entries };
+  }
+
+  /** A row showing `line` (with `match`): a free one refilled, or a new one. */
+  function rowFor(line, match) {
+    const row = self.pool.rows.pop();
+    if (!row) return lineNode(line, match);
+    fillRow(row, line, match);
+    return row;
+  }
+
+  /** A gutter mark for `line`: a free one refilled, or a new one. */
+  function markFor(line) {
+    const mark = self.pool.marks.pop();
+    if (!mark) return gutterNode(line);
+    const button = mark.children[0];
+    // A line without a fold hides the mark's button (kept for the next line that has one).
+    if (!line?.fold) {
+      if (button) button.hidden = true;
+    } else if (!button) {
+      mark.replaceChildren(foldButton(line));
+    } else {
+      const open = line.fold === "open";
+      button.hidden = false;
+      button.setAttribute("data-line", String(line.number));
+      button.setAttribute("data-fold", line.fold);
+      button.setAttribute("title", open ? "Fold" : "Unfold");
+      button.childNodes[0].data = open ? "▾" : "▸";
+    }
+    return mark;
+  }
+
+  /** Rewrites `row` to show `line`: its texts in place when it has the same spans, else anew. */
+  function fillRow(row, line, match) {
+    if (!line) {
+      row.setAttribute("class", "ln ln-pending");
+      row.removeAttribute("data-line");
+      row.replaceChildren(document.createTextNode("\n"));
+      return;
+    }
+    row.setAttribute("class", match ? "ln ln-current" : "ln");
+    row.setAttribute("data-line", String(line.number));
+    const parts = V.lineParts(line, match);
+    const kids = row.childNodes;
+    let same = !match && kids.length === parts.length + 2 && kids[0].nodeType === 3;
+    for (let i = 0; same && i < parts.length; i += 1) same = kids[i + 1].tagName === "SPAN";
+    if (!same) {
+      row.replaceChildren(...rowChildren(line, match));
+      return;
+    }
+    kids[0].data = "  ".repeat(line.indent);
+    parts.forEach(([kind, text], i) => {
+      const span = kids[i + 1];
+      const cls = `tok-${kind}`;
+      if (span.getAttribute("class") !== cls) span.setAttribute("class", cls);
+      span.childNodes[0].data = text;
+    });
+  }
+
   function lineNode(line, match) {
     if (!line) return h("div", { class: ["ln", "ln-pending"] }, "\n");
-    // The indentation as text, and a newline at the end: selecting lines copies them as shown.
-    return h("div", { class: ["ln", match && "ln-current"], "data-line": String(line.number) },
-      line.indent ? "  ".repeat(line.indent) : null,
-      V.lineParts(line, match).map(([kind, text, marked]) => h(marked ? "mark" : "span", { class: `tok-${kind}` }, text)),
-      "\n");
+    return h("div", { class: ["ln", match && "ln-current"], "data-line": String(line.number) }, rowChildren(line, match));
+  }
+
+  /** The indentation as text, the spans, a newline at the end: selecting lines copies them as shown. */
+  function rowChildren(line, match) {
+    return [
+      document.createTextNode("  ".repeat(line.indent)),
+      ...V.lineParts(line, match).map(([kind, text, marked]) => h(marked ? "mark" : "span", { class: `tok-${kind}` }, text)),
+      document.createTextNode("\n"),
+    ];
   }
 
   function gutterNode(line) {
     if (!line?.fold) return h("div", { class: "gl" });
+    return h("div", { class: "gl" }, foldButton(line));
+  }
+
+  function foldButton(line) {
     const open = line.fold === "open";
-    return h("div", { class: "gl" }, h("button", {
+    return h("button", {
       type: "button", class: "fold", tabindex: "-1", "data-line": String(line.number), "data-fold": line.fold,
       title: open ? "Fold" : "Unfold",
-    }, open ? "▾" : "▸"));
+    }, open ? "▾" : "▸");
   }
 
   /** The window at the top line again (visible lines moved: a fold, a search). */

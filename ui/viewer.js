@@ -222,6 +222,24 @@ export function keyTop(v, key, height) {
   }
 }
 
+/**
+ * True when a drawn row (its line and current match) shows the same as `line` with `match`: the
+ * same number, indentation, fold mark and spans (a window fetched again brings equal lines as new
+ * objects), and the same match or none. A line not fetched yet is never the same.
+ */
+export function sameRow(line, match, nextLine, nextMatch) {
+  if (!line || !nextLine) return false;
+  if (line !== nextLine) {
+    if (line.number !== nextLine.number || line.indent !== nextLine.indent || line.fold !== nextLine.fold) return false;
+    const a = line.spans ?? [];
+    const b = nextLine.spans ?? [];
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i += 1) if (a[i][0] !== b[i][0] || a[i][1] !== b[i][1]) return false;
+  }
+  if (!match || !nextMatch) return !match && !nextMatch;
+  return match.line === nextMatch.line && match.column === nextMatch.column && match.length === nextMatch.length;
+}
+
 /** The viewer with a search's matches (answer_search), on the first at or after the top. */
 export function withMatches(v, query, matches) {
   const list = matches?.matches ?? [];

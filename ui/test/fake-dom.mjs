@@ -55,6 +55,19 @@ class FakeElement {
       this.childNodes.push(n);
     }
   }
+  insertBefore(node, ref) {
+    if (node.parentNode) node.parentNode.childNodes = node.parentNode.childNodes.filter((c) => c !== node);
+    node.parentNode = this;
+    const at = ref ? this.childNodes.indexOf(ref) : -1;
+    if (at === -1) this.childNodes.push(node);
+    else this.childNodes.splice(at, 0, node);
+    return node;
+  }
+  remove() {
+    if (!this.parentNode) return;
+    this.parentNode.childNodes = this.parentNode.childNodes.filter((c) => c !== this);
+    this.parentNode = null;
+  }
   replaceChildren(...nodes) {
     for (const c of this.childNodes) c.parentNode = null;
     this.childNodes = [];

@@ -171,6 +171,20 @@ describe("viewer state", () => {
     assert.equal(done.status, "Saved 60,000,000 bytes to /tmp/a.");
   });
 
+  test("a drawn row is kept while its line shows the same, and rebuilt when it or its match changes", () => {
+    const a = line(4, "\"a\": 1", { indent: 1 });
+    assert.equal(V.sameRow(a, null, a, null), true);
+    assert.equal(V.sameRow(a, null, { ...a, spans: a.spans.map((s) => [...s]) }, null), true, "fetched again: equal, not the same object");
+    assert.equal(V.sameRow(a, null, { ...a, spans: [["plain", "\"a\": 2"]] }, null), false);
+    assert.equal(V.sameRow(a, null, { ...a, fold: "open" }, null), false);
+    assert.equal(V.sameRow(a, null, { ...a, number: 5 }, null), false);
+    assert.equal(V.sameRow(undefined, null, a, null), false, "a pending row is replaced once its line comes");
+    const m = { line: 4, column: 0, length: 3 };
+    assert.equal(V.sameRow(a, m, a, { ...m }), true);
+    assert.equal(V.sameRow(a, null, a, m), false, "the current match moved onto it");
+    assert.equal(V.sameRow(a, m, a, { ...m, column: 1 }), false);
+  });
+
   test("the divider's keys move the split between 20 % and 80 %", () => {
     assert.equal(V.splitKey(0.45, "ArrowRight"), 0.5);
     assert.equal(V.splitKey(0.2, "ArrowLeft"), 0.2);
@@ -214,6 +228,78 @@ describe("viewer view", () => {
     assert.match(byId(el, "save-body").textContent, /sends the request again/);
     assert.equal(byId(el, "save-path").value, "~/Downloads/items.json");
     assert.equal(viewerFor(view({ id: 21 }), "") , el, "the same answer keeps its node");
+  });
+
+  test("a key builds only the lines it brings in: the rows still in range stay the same nodes", async () => {
+    const { viewerFor } = await import("../viewer-view.js");
+    const texts = Array.from({ length: 300 }, (_, i) => `"k${i}": ${i}`);
+    const el = viewerFor(view({ id: 31, first: windowOf(0, texts) }), "");
+    const scroll = byId(el, "answer-scroll");
+    const rows = () => byId(el, "api-data").children;
+    const marks = () => byId(el, "answer-gutter").children;
+    const page = V.pageSize(300) - 1;
+    const range = () => [Math.max(0, Number(el.getAttribute("data-top")) - V.MARGIN), Number(el.getAttribute("data-top")) + V.pageSize(300) + V.MARGIN];
+    const check = () => {
+      const [first, end] = range();
+      assert.equal(rows().length, end - first);
+      assert.equal(marks().length, end - first);
+      rows().forEach((r, k) => assert.equal(r.getAttribute("data-line"), String(first + k), "in order, none missing"));
+    };
+    for (const [key, top] of [["PageDown", page], ["PageDown", 2 * page], ["PageDown", 3 * page], ["PageUp", 2 * page], ["ArrowDown", 2 * page + 1]]) {
+      const [oldFirst, oldEnd] = range();
+      const before = new Map(rows().map((r) => [r.getAttribute("data-line"), r]));
+      const beforeMarks = marks();
+      scroll.fire("keydown", { key });
+      assert.equal(el.getAttribute("data-top"), String(top), key);
+      check();
+      const [first, end] = range();
+      let kept = 0;
+      for (const r of rows()) {
+        const n = Number(r.getAttribute("data-line"));
+        if (n >= oldFirst && n < oldEnd) {
+          assert.equal(r, before.get(String(n)), `${key}: line ${n} kept its node`);
+          assert.ok(beforeMarks.includes(marks()[n - first]), `${key}: its gutter mark too`);
+          kept += 1;
+        }
+      }
+      assert.equal(kept, Math.min(end, oldEnd) - Math.max(first, oldFirst), key);
+    }
+    // Home goes back to the first lines.
+    scroll.fire("keydown", { key: "Home" });
+    check();
+    assert.equal(rows()[0].textContent, "\"k0\": 0\n");
+  });
+
+  test("rows that leave the range are refilled for the lines coming in: scrolling makes no new nodes", async () => {
+    const { viewerFor } = await import("../viewer-view.js");
+    const lines = Array.from({ length: 400 }, (_, i) => line(i, `"k${i}": ${i}`, { indent: i % 3, fold: i % 10 === 0 ? "open" : null }));
+    const el = viewerFor(view({ id: 32, first: { from: 0, lines, total: 400, complete: true } }), "");
+    const scroll = byId(el, "answer-scroll");
+    // Down to where the range has its full size (visible lines and a margin either side), so no
+    // more rows are needed; past that, every key reuses the rows it scrolls out.
+    for (const key of ["PageDown", "PageDown", "PageDown", "PageDown"]) scroll.fire("keydown", { key });
+    let made = 0;
+    const create = document.createElement;
+    document.createElement = (tag) => { made += 1; return create(tag); };
+    for (const key of ["PageDown", "PageDown", "PageDown", "PageDown", "PageUp", "ArrowDown", "PageDown"]) scroll.fire("keydown", { key });
+    document.createElement = create;
+    assert.ok(made <= 4, `${made} elements made while scrolling (at most a few fold buttons)`);
+    const top = Number(el.getAttribute("data-top"));
+    const first = Math.max(0, top - V.MARGIN);
+    const rows = byId(el, "api-data").children;
+    const marks = byId(el, "answer-gutter").children;
+    assert.equal(rows.length, V.pageSize(300) + 2 * V.MARGIN);
+    rows.forEach((r, k) => {
+      const n = first + k;
+      assert.equal(r.getAttribute("data-line"), String(n));
+      assert.equal(r.textContent, `${"  ".repeat(n % 3)}"k${n}": ${n}\n`, `row ${n} refilled`);
+      assert.equal(r.getAttribute("class"), "ln");
+      const button = marks[k].querySelector("button");
+      if (n % 10 === 0) {
+        assert.equal(button?.getAttribute("data-line"), String(n), `line ${n}'s fold mark`);
+        assert.equal(button.hidden, false);
+      } else assert.ok(!button || button.hidden, `line ${n} shows no fold mark`);
+    });
   });
 
   test("a bad filter shows the engine's sentence and keeps the lines; Save body reports what it wrote", async () => {

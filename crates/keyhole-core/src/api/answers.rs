@@ -119,6 +119,7 @@ impl Answers {
         if !view.first.complete {
             index_in_background(Arc::downgrade(&answer));
         }
+        log_kept(response.kept);
         let entry = Entry {
             tab,
             answer,
@@ -270,6 +271,16 @@ impl Answers {
     }
 }
 
+/// Logs when a kept answer's first window is ready for the window, at debug level under
+/// `keyhole_core::timing` with the wall clock in microseconds (scripts/bench's viewer figures
+/// split "last byte → first painted screen" at it into the engine's part and the window's).
+fn log_kept(bytes: u64) {
+    let unix_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_micros());
+    tracing::debug!(target: "keyhole_core::timing", unix_us, bytes, "answer kept: first window ready");
+}
+
 /// An absolute path (`~/` expanded) whose folder exists.
 fn save_path(path: &str) -> Result<PathBuf> {
     let path = path.trim();
@@ -299,19 +310,44 @@ fn save_path(path: &str) -> Result<PathBuf> {
     Ok(expanded)
 }
 
+/// The background indexer's thread name (it runs at the lowest CPU priority).
+pub const INDEX_THREAD: &str = "keyhole-index";
+
 /// Completes the pretty index off the caller's path, so End and the scrollbar know every line;
 /// stops when the answer is dropped. Without a tokio runtime the index grows as lines are asked.
+///
+/// On a thread of its own at the lowest CPU priority (nice 19), not on tokio's blocking pool:
+/// right after the answer is kept, the window sends, receives and paints the first screen, and
+/// on a machine with few cores a 50 MB index taking a core at normal priority delays that paint
+/// (scripts/bench's viewer figures). It still gets every core nobody else wants.
 fn index_in_background(answer: Weak<Answer>) {
     if tokio::runtime::Handle::try_current().is_err() {
         return;
     }
-    tokio::task::spawn_blocking(move || {
-        while let Some(answer) = answer.upgrade() {
-            if answer.index_more(Mode::Pretty, INDEX_STEP) {
-                break;
+    let spawned = std::thread::Builder::new()
+        .name(INDEX_THREAD.to_owned())
+        .spawn(move || {
+            lowest_priority();
+            while let Some(answer) = answer.upgrade() {
+                if answer.index_more(Mode::Pretty, INDEX_STEP) {
+                    break;
+                }
             }
-        }
-    });
+        });
+    if let Err(error) = spawned {
+        // The index then grows as lines are asked, as without a runtime.
+        tracing::warn!(%error, "could not start the answer indexer");
+    }
+}
+
+/// Lowers the calling thread's CPU priority to nice 19 (Linux: the nice value is per thread).
+fn lowest_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority(2) with PRIO_PROCESS and 0 changes only the calling thread on Linux;
+    // a failure leaves the priority as it was, which is harmless.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+    }
 }
 
 #[cfg(test)]
@@ -400,6 +436,65 @@ mod tests {
             "answer_gone",
             "the filter result goes with its base"
         );
+    }
+
+    /// The nice value of this process's thread named `name`, if one runs.
+    #[cfg(target_os = "linux")]
+    fn thread_nice(name: &str) -> Option<i64> {
+        for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+            let path = task.path();
+            let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+            if comm.trim() != name {
+                continue;
+            }
+            let stat = std::fs::read_to_string(path.join("stat")).ok()?;
+            // After "pid (comm) ": state is field 3, nice field 19.
+            let rest = stat.rsplit_once(')')?.1;
+            return rest.split_whitespace().nth(16)?.parse().ok();
+        }
+        None
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_large_answer_is_indexed_in_the_background_at_the_lowest_priority() {
+        // ~25 MB of lines: indexing it takes long enough to see the indexer running.
+        let item = r#"{"id":"item_00000000","n":1},"#;
+        let mut body = String::from("[");
+        while body.len() < 25_000_000 {
+            body.push_str(item);
+        }
+        body.push_str("0]");
+        let answers = Answers::default();
+        let view = answers.keep(1, &request(), &result(&body, false));
+        assert!(!view.first.complete);
+        let mut seen = None;
+        for _ in 0..200 {
+            seen = thread_nice(INDEX_THREAD);
+            if seen.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(
+            seen,
+            Some(19),
+            "the indexer runs on its own thread at nice 19"
+        );
+        assert_eq!(
+            thread_nice("tokio-runtime-worker").unwrap_or(0),
+            0,
+            "tokio's own threads keep their priority"
+        );
+        // It ends once the index is complete (the answer is still kept).
+        for _ in 0..600 {
+            if thread_nice(INDEX_THREAD).is_none() {
+                assert_eq!(answers.len(), 1);
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the background indexer did not finish within 30 s");
     }
 
     #[test]

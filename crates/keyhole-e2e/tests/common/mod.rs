@@ -51,8 +51,18 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
-/// The debug app binary; panics with the command to run when it is missing.
+/// The debug app binary, or the one `KEYHOLE_E2E_APP` names (scripts/bench drives the release
+/// build this way); panics with the command to run when it is missing.
 pub fn app_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("KEYHOLE_E2E_APP") {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "KEYHOLE_E2E_APP={} is not a file",
+            path.display()
+        );
+        return path.canonicalize().unwrap_or(path);
+    }
     let path = target_dir().join("debug/keyhole");
     assert!(
         path.is_file(),
@@ -297,7 +307,12 @@ impl Profile {
                 ),
             )
             .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
-            .env("KEYHOLE_LOG", "warn,keyhole_app=debug,keyhole_core=info")
+            .env(
+                "KEYHOLE_LOG",
+                // KEYHOLE_E2E_LOG: other directives (scripts/bench adds keyhole_core::timing).
+                std::env::var("KEYHOLE_E2E_LOG")
+                    .unwrap_or_else(|_| "warn,keyhole_app=debug,keyhole_core=info".to_owned()),
+            )
             .env("KEYHOLE_STANDIN_LOG", p.join("standin.log"))
             .env("KEYHOLE_E2E_OPENED", p.join("opened.txt"));
         match &self.opener {
@@ -797,6 +812,17 @@ impl App {
             panic!("[{}] screenshot {state}: {error}", self.test);
         }
         path
+    }
+
+    /// The process ids of the app under test (its main process; WebKit's are its children).
+    pub fn app_pids(&self) -> Vec<u32> {
+        let driver = self.driver.as_ref().expect("the driver runs");
+        processes_in_group(driver.child.id(), &app_binary())
+    }
+
+    /// The driver's log (tauri-driver's, WebKitWebDriver's and the app's stderr).
+    pub fn driver_log_path(&self) -> PathBuf {
+        self.profile.driver_log()
     }
 
     /// The X window id of this app's main window (found by the app's process id, so another
