@@ -229,7 +229,7 @@ fn open_main_window<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 /// Logs a start-up milestone at debug level under `keyhole_app::startup`, with the wall clock in
 /// microseconds: `scripts/bench` subtracts its own launch time from it to say where the time
 /// between launch and first paint goes (`KEYHOLE_LOG=keyhole_app::startup=debug`).
-fn startup_mark(milestone: &str) {
+pub(crate) fn startup_mark(milestone: &str) {
     let unix_us = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_micros());

@@ -55,7 +55,14 @@ pub fn forward_events<R: Runtime>(app: &AppHandle<R>) -> EventSink {
                 emit_state(&app);
             }
         }
-        Event::Restoring(_) => emit_state(&app),
+        Event::Restoring(active) => {
+            crate::startup_mark(if active {
+                "restore started"
+            } else {
+                "restore ended"
+            });
+            emit_state(&app);
+        }
     })
 }
 
