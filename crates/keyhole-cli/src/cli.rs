@@ -233,6 +233,10 @@ pub enum ProfileCommand {
 pub enum McpCommand {
     /// List the server's tools (every page) and say which MCP revision was spoken.
     Tools(McpArgs),
+    /// List the server's resources (name, URI, description), or say it offers none.
+    Resources(McpArgs),
+    /// List the server's prompts (name, description), or say it offers none.
+    Prompts(McpArgs),
     /// Call a tool with JSON arguments and print its result (content items as text, structured
     /// content as JSON).
     Call {

@@ -1,10 +1,12 @@
-//! `keyhole-cli mcp tools|call|check`: an MCP server's tools, a tool call, and the grading of its
-//! authorization, through the engine's MCP client (which signs in when the server asks).
+//! `keyhole-cli mcp tools|resources|prompts|call|check`: an MCP server's tools, resources and
+//! prompts, a tool call, and the grading of its authorization, through the engine's MCP client
+//! (which signs in when the server asks).
 
 use std::time::Duration;
 
 use keyhole_core::{
-    McpCallResult, McpCheckOptions, McpReport, McpServer, McpTools, SignInMethod, Verdict,
+    McpCallResult, McpCheckOptions, McpListing, McpReport, McpServer, McpTools, SignInMethod,
+    Verdict,
 };
 use serde_json::Value;
 
@@ -30,6 +32,8 @@ pub async fn run(command: McpCommand) -> u8 {
                 Err(error) => fail(&error),
             }
         }
+        McpCommand::Resources(args) => listing(&args, Kind::Resources).await,
+        McpCommand::Prompts(args) => listing(&args, Kind::Prompts).await,
         McpCommand::Call {
             mcp: args,
             tool,
@@ -80,6 +84,64 @@ pub async fn run(command: McpCommand) -> u8 {
             }
         }
     }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Resources,
+    Prompts,
+}
+
+/// `mcp resources` / `mcp prompts`: the listing, after a step-up when one is allowed and needed.
+async fn listing(args: &McpArgs, kind: Kind) -> u8 {
+    let service = match service_for(args) {
+        Ok(service) => service,
+        Err(code) => return code,
+    };
+    let list = || async {
+        match kind {
+            Kind::Resources => service.mcp_resources(&args.url, method(args)).await,
+            Kind::Prompts => service.mcp_prompts(&args.url, method(args)).await,
+        }
+    };
+    let mut outcome = list().await;
+    match step_up(&service, args, &outcome).await {
+        Ok(true) => outcome = list().await,
+        Ok(false) => {}
+        Err(code) => return code,
+    }
+    match outcome {
+        Ok(listing) => print_listing(&listing, kind, args.json),
+        Err(error) => fail(&error),
+    }
+}
+
+fn print_listing(listing: &McpListing, kind: Kind, json: bool) -> u8 {
+    if json {
+        return print_json(serde_json::to_value(listing));
+    }
+    introduce(&listing.server);
+    let what = match kind {
+        Kind::Resources => "resources",
+        Kind::Prompts => "prompts",
+    };
+    if !listing.offered {
+        err!("The server offers no {what} (its capabilities name none).");
+        return 0;
+    }
+    err!("{} {what}:", listing.items.len());
+    // The engine has made every server text safe to print (shown_text).
+    for item in &listing.items {
+        let mut line = item.name.clone();
+        if let Some(uri) = &item.uri {
+            line = format!("{line}\t{uri}");
+        }
+        if let Some(description) = &item.description {
+            line = format!("{line}\t{}", description.replace('\n', " "));
+        }
+        out!("{line}");
+    }
+    0
 }
 
 /// After a `403 insufficient_scope`: the step-up sign-in when `--step-up` allows it (true: send

@@ -1,4 +1,4 @@
-//! `keyhole-cli mcp tools|call` run as a process against the sandbox's real MCP servers (the
+//! `keyhole-cli mcp tools|resources|prompts|call|check` run as a process against the sandbox's real MCP servers (the
 //! official SDK behind @clerk/mcp-tools, and the 2026-07-28 server), signing in with the sandbox's
 //! login script as the browser when the server's 401 asks for it.
 
@@ -45,6 +45,31 @@ fn mcp_tools_signs_in_from_the_servers_401_and_lists_every_page() {
         "{stderr}"
     );
     assert!(text(&out.stdout).starts_with("echo\tSays back the text it is given.\n"));
+}
+
+#[test]
+fn mcp_resources_and_prompts_list_what_each_server_offers() {
+    let sb = keyhole_sandbox::shared();
+    let cli = Cli::new("mcp_listings");
+    let browser = login("user_2clilistings");
+    // The official SDK's server (2025-11-25): one resource a line, name, URI, description.
+    let out = cli.run(&mcp("resources", &sb.mcp.sdk, &browser));
+    let stderr = succeeded(&out);
+    assert!(stderr.contains("MCP 2025-11-25"), "{stderr}");
+    assert!(stderr.contains("1 resources:"), "{stderr}");
+    assert_eq!(
+        text(&out.stdout),
+        "readme\tsandbox://readme\tWhat this server is.\n"
+    );
+    // The 2026-07-28 server's prompts, as JSON.
+    let mut args = mcp("prompts", &sb.mcp.modern, &browser);
+    args.push("--json");
+    let listed = json(&cli.run(&args));
+    assert_eq!(listed["server"]["revision"], "2026-07-28");
+    assert_eq!(listed["offered"], true);
+    assert_eq!(listed["items"][0]["name"], "greet");
+    assert_eq!(listed["items"][0]["description"], "A greeting.");
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(1));
 }
 
 #[test]
