@@ -230,9 +230,7 @@ fn open_main_window<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 /// microseconds: `scripts/bench` subtracts its own launch time from it to say where the time
 /// between launch and first paint goes (`KEYHOLE_LOG=keyhole_app::startup=debug`).
 pub(crate) fn startup_mark(milestone: &str) {
-    let unix_us = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_micros());
+    let unix_us = keyhole_core::unix_micros(std::time::SystemTime::now());
     tracing::debug!(target: "keyhole_app::startup", unix_us, "{milestone}");
 }
 

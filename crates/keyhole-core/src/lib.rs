@@ -82,6 +82,7 @@ mod service;
 mod session;
 mod settings;
 mod signin;
+mod timing;
 mod tokens;
 
 // What the two front ends use: the service, and the types its calls take and give.
@@ -121,6 +122,7 @@ pub use signin::browser::{Browser, CommandBrowser, SystemBrowser};
 pub use signin::device::{DeviceCode, QrCode};
 pub use signin::flow::{Progress, DEFAULT_SIGN_IN_TIMEOUT};
 pub use signin::SignInMethod;
+pub use timing::unix_micros;
 pub use tokens::grant::{IdToken, TokenSet};
 pub use tokens::verify::AccessTokenInfo;
 

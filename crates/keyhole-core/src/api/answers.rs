@@ -275,9 +275,7 @@ impl Answers {
 /// `keyhole_core::timing` with the wall clock in microseconds (scripts/bench's viewer figures
 /// split "last byte → first painted screen" at it into the engine's part and the window's).
 fn log_kept(bytes: u64) {
-    let unix_us = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_micros());
+    let unix_us = crate::timing::unix_micros(std::time::SystemTime::now());
     tracing::debug!(target: "keyhole_core::timing", unix_us, bytes, "answer kept: first window ready");
 }
 

@@ -389,9 +389,6 @@ async fn read_counting(
     let hint = response.content_length().unwrap_or(0);
     let mut body = bytes::BytesMut::with_capacity(usize::try_from(hint).unwrap_or(0).min(cap));
     let mut total: u64 = 0;
-    // When the body's last byte came in (wall clock), for scripts/bench's "last byte → first
-    // painted screen" of the answer viewer (bench/README.md, "Answer viewer").
-    let mut last_byte = std::time::SystemTime::now();
     loop {
         let next = if total >= cap as u64 {
             match tokio::time::timeout_at(count_until, response.chunk()).await {
@@ -416,9 +413,10 @@ async fn read_counting(
         let room = cap.saturating_sub(body.len());
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
         total += chunk.len() as u64;
-        last_byte = std::time::SystemTime::now();
     }
-    log_last_byte(last_byte, total);
+    // The body's end came with (or right after) its last chunk: the clock is read once, here,
+    // for scripts/bench's "last byte → first painted screen" (bench/README.md, "Answer viewer").
+    log_last_byte(total);
     Ok(Counted {
         bytes: body.freeze(),
         total,
@@ -429,10 +427,8 @@ async fn read_counting(
 /// Logs when a body's last byte came in, at debug level under `keyhole_core::timing`, with the
 /// wall clock in microseconds and the body's size (never its content):
 /// `KEYHOLE_LOG=keyhole_core::timing=debug` shows it.
-fn log_last_byte(at: std::time::SystemTime, bytes: u64) {
-    let unix_us = at
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_micros());
+fn log_last_byte(bytes: u64) {
+    let unix_us = crate::timing::unix_micros(std::time::SystemTime::now());
     tracing::debug!(target: "keyhole_core::timing", unix_us, bytes, "answer body: last byte");
 }
 
