@@ -4,7 +4,9 @@
 
 /**
  * What the shell put on the page before its scripts ran (src-tauri `first_frame_script`):
- * `{settings, session: {session, restoring, notice}, about: {version, commit}}`, or null.
+ * `{settings, session: {session, restoring, notice}, clerk: {session} | null, about: {version,
+ * commit}, tabs}`, or null. `clerk` is null when the launch's read of the Clerk session had not
+ * answered when the window was built.
  */
 export function initialState() {
   const initial = globalThis.window?.__KEYHOLE_INITIAL__;

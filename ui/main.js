@@ -582,15 +582,20 @@ const LATE = Symbol("late");
 /**
  * The session once a restore running since launch has ended, and the Clerk session, each as it
  * answers within FIRST_FRAME_WAIT_MS; what did not answer by then stays as in the shell's snapshot
- * (and arrives later, as before).
+ * (and arrives later, as before). Usually the snapshot has both (the restore ended and the Clerk
+ * session was read before the window was built), and nothing is asked: the first frame is then
+ * rendered as soon as this module runs.
  */
-async function beforeFirstFrame(snapshot) {
+async function beforeFirstFrame(initial) {
+  const snapshot = initial.session;
+  const clerkRead = initial.clerk && typeof initial.clerk === "object" ? initial.clerk : null;
+  if (!snapshot?.restoring && clerkRead) return { sessionState: snapshot, clerk: clerkRead.session ?? null };
   let timer;
   const late = new Promise((resolve) => { timer = setTimeout(resolve, FIRST_FRAME_WAIT_MS + 50, LATE); });
   const within = (promise) => Promise.race([promise, late]);
   const [sessionState, clerk] = await Promise.all([
     snapshot?.restoring ? within(api.session(FIRST_FRAME_WAIT_MS).catch(() => LATE)) : snapshot,
-    within(api.clerkSession().catch(() => null)),
+    clerkRead ? clerkRead.session ?? null : within(api.clerkSession().catch(() => null)),
   ]);
   clearTimeout(timer);
   return { sessionState: sessionState === LATE ? snapshot : sessionState, clerk: clerk === LATE ? null : clerk };
@@ -608,11 +613,11 @@ async function boot() {
   const initial = api.initialState();
   if (initial) {
     updateAbout(aboutEl, initial.about);
-    // The shell's snapshot was taken as the window was built, just after a restore from the
-    // keychain started; that restore and the Clerk session's read end as the page loads, or
-    // soon after. Waiting for both (bounded) makes the first frame the final layout instead of a
+    // The shell's snapshot was taken as the window was built; the restore from the keychain and
+    // the Clerk session's read, both started at launch, have usually ended by then and are in it.
+    // What has not is waited for (bounded), so the first frame is the final layout instead of a
     // "Restoring…" or signed-out frame that a few milliseconds later turns into another screen.
-    const early = initial.settings?.instance ? await beforeFirstFrame(initial.session) : null;
+    const early = initial.settings?.instance ? await beforeFirstFrame(initial) : null;
     dispatch({ type: "booted", settings: initial.settings, sessionState: early?.sessionState ?? initial.session, error: null });
     if (early?.clerk) dispatch({ type: "clerkLoaded", clerk: early.clerk });
     // The tabs kept from the last run, in the same first frame.

@@ -126,6 +126,7 @@ pub fn init<R: Runtime>(app: &AppHandle<R>, launch: Launch) -> Result<()> {
     );
     app.manage(settings_ext::Sandbox(launch.sandbox));
     app.manage(service_ext::Notices::default());
+    app.manage(service_ext::LaunchClerk::default());
     app.manage(HistoryManager::load(app, &launch.history_path)?);
     // Beside the history, so a test's own history dir holds its tabs too.
     app.manage(TabsManager::load(
@@ -152,6 +153,7 @@ pub fn init<R: Runtime>(app: &AppHandle<R>, launch: Launch) -> Result<()> {
         cleartext_api_origins: Vec::new(),
     }));
     app.service().restore_in_background();
+    service_ext::read_clerk_session_at_launch(app);
     Ok(())
 }
 
@@ -175,19 +177,23 @@ pub const ABOUT: About = About {
 struct FirstFrame {
     settings: SettingsView,
     session: SessionState,
+    /// The Clerk session read at launch; `null` if that read has not answered yet.
+    clerk: Option<service_ext::LaunchClerkView>,
     about: About,
     tabs: Tabs,
 }
 
-/// A script that sets `window.__KEYHOLE_INITIAL__`, on the window's first page only, to the settings, the session (is a stored one
-/// being restored?), the saved tabs and [`ABOUT`], taken from memory after [`init`]. The webview runs it before the
+/// A script that sets `window.__KEYHOLE_INITIAL__`, on the window's first page only, to the
+/// settings, the session (is a stored one being restored?), the Clerk session read at launch, the
+/// saved tabs and [`ABOUT`], taken from memory after [`init`]. The webview runs it before the
 /// page's own scripts, so the page renders its final layout without awaiting a command (the
-/// keychain and the network are left to the background restore). An initialization script is
+/// keychain and the network are left to the background reads). An initialization script is
 /// injected by the webview, outside the page's CSP, which therefore needs no `unsafe-inline`.
 pub fn first_frame_script<R: Runtime>(app: &AppHandle<R>) -> String {
     let initial = FirstFrame {
         settings: settings_ext::view(app),
         session: service_ext::first_frame_state(app),
+        clerk: service_ext::first_frame_clerk(app),
         about: ABOUT,
         tabs: app.tabs().get(),
     };

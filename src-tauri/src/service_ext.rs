@@ -142,6 +142,49 @@ pub fn first_frame_state<R: Runtime>(app: &AppHandle<R>) -> SessionState {
     snapshot(app, None)
 }
 
+/// The Clerk session as read at launch (managed state), for the page's first frame: empty until
+/// [`read_clerk_session_at_launch`] has its answer.
+#[derive(Default)]
+pub struct LaunchClerk(Mutex<Option<LaunchClerkView>>);
+
+/// The launch's read of the Clerk session, as the first frame's snapshot carries it:
+/// `{"session": …}`, where `null` means none is kept.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LaunchClerkView {
+    /// The Clerk session of the instance in force, if one is kept.
+    pub session: Option<SessionSummary>,
+}
+
+/// Reads the Clerk session of the instance in force in the background (a keychain read, nothing
+/// sent), as the restore of the OAuth session does: it has answered long before the window is
+/// built (~10 ms against ~100 ms), so the first frame's snapshot carries it and the page paints
+/// without asking first (bench/README, "Launch"). No instance set: nothing to read.
+pub fn read_clerk_session_at_launch<R: Runtime>(app: &AppHandle<R>) {
+    if app.service().settings().instance.is_empty() {
+        return;
+    }
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        match app.service().clerk_session().await {
+            Ok(session) => {
+                if let Some(launch) = app.try_state::<LaunchClerk>() {
+                    *launch.0.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(LaunchClerkView { session });
+                }
+            }
+            // The page asks again by command and shows what that says.
+            Err(error) => tracing::debug!(kind = error.kind(), "no Clerk session read at launch"),
+        }
+    });
+}
+
+/// The launch's Clerk session if its read has answered; `None` while it has not (the page then
+/// asks by command before its first frame).
+pub fn first_frame_clerk<R: Runtime>(app: &AppHandle<R>) -> Option<LaunchClerkView> {
+    app.try_state::<LaunchClerk>()
+        .and_then(|launch| launch.0.lock().unwrap_or_else(|e| e.into_inner()).clone())
+}
+
 /// `app.service()` from anything that can reach the app's state.
 pub trait ServiceExt<R: Runtime> {
     /// The engine's service.

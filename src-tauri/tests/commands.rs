@@ -132,7 +132,10 @@ fn the_first_frame_script_says_a_restore_runs_without_waiting_for_it_or_taking_i
         .as_str()
         .is_some_and(|c| !c.is_empty()));
 
-    open_gate.send(()).expect("the restore waits at the gate");
+    // Two reads wait at the gate: the restore's and the launch's read of the Clerk session.
+    for _ in 0..2 {
+        open_gate.send(()).expect("the reads wait at the gate");
+    }
     wait_until("the restore is over", || !restoring(&t));
     let after = first_frame(&t);
     assert_eq!(after["session"]["restoring"], false, "{after}");
@@ -146,6 +149,30 @@ fn the_first_frame_script_says_a_restore_runs_without_waiting_for_it_or_taking_i
             .is_some_and(|n| n.contains("keychain is not available")),
         "{state}"
     );
+}
+
+#[test]
+fn the_first_frame_carries_the_clerk_session_read_at_launch_once_it_has_answered() {
+    // The keychain is held shut: neither the restore nor the Clerk session has been read, and
+    // the snapshot says the Clerk session is not known yet (the page then asks by command).
+    let (keychain, open_gate, reads) = GatedKeychain::new();
+    let t = start_with_secrets(Some(sandbox()), Arc::new(keychain));
+    reads
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a launch read reaches the keychain");
+    assert_eq!(first_frame(&t)["clerk"], Value::Null, "not read yet");
+    for _ in 0..2 {
+        open_gate.send(()).expect("the reads wait at the gate");
+    }
+    // Once read, the snapshot says what the read found: no Clerk session is kept.
+    wait_until("the launch's Clerk read has answered", || {
+        !first_frame(&t)["clerk"].is_null()
+    });
+    assert_eq!(first_frame(&t)["clerk"], json!({ "session": null }));
+
+    // No instance set: nothing is read, and the page asks by command.
+    let t = start(None);
+    assert_eq!(first_frame(&t)["clerk"], Value::Null);
 }
 
 #[test]

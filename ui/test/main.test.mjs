@@ -155,6 +155,39 @@ describe("first frame from the shell's initial state (__KEYHOLE_INITIAL__)", () 
     assert.equal(ui.$("restore-stage"), null);
   });
 
+  test("with the restore ended and the Clerk session read at launch in the snapshot, nothing is asked before the first frame", async () => {
+    const ui = await boot({
+      initial: { settings, session: sessionState(session(), { restoring: false }), clerk: { session: clerkSession() }, about },
+      handlers: { session: never, clerk_session: never },
+      holdFrames: true,
+    });
+    assert.deepEqual(ui.calls, [], "no command before the first frame");
+    assert.equal(ui.state(), "signedIn");
+    assert.equal(ui.$("clerk-session").getAttribute("data-held"), "true", "the Clerk session is in the first frame");
+    assert.equal(ui.doc.documentElement.hasAttribute("data-booting"), false, "the page is shown");
+  });
+
+  test("a launch read that found no Clerk session is used as such: the first frame is signed out, nothing asked", async () => {
+    const ui = await boot({
+      initial: { settings, session: sessionState(null), clerk: { session: null }, about },
+      handlers: { session: never, clerk_session: never },
+      holdFrames: true,
+    });
+    assert.deepEqual(ui.calls, []);
+    assert.equal(ui.state(), "signedOut");
+    assert.equal(ui.doc.documentElement.hasAttribute("data-booting"), false);
+  });
+
+  test("a restore still running waits for its end even when the Clerk session is in the snapshot", async () => {
+    const ui = await boot({
+      initial: { settings, session: sessionState(null, { restoring: true }), clerk: { session: null }, about },
+      handlers: { session: async (args) => (args?.settleMs > 0 ? sessionState(session(), { restoring: false }) : never()), clerk_session: never },
+      holdFrames: true,
+    });
+    assert.deepEqual(ui.calls.map(([c]) => c), ["session"], "only the restore's end is asked");
+    assert.equal(ui.state(), "signedIn");
+  });
+
   test("a restore still running after the wait shows the restoring screen; session() then brings its end and the notice", async () => {
     const answer = deferred();
     const ui = await boot({
