@@ -6,11 +6,20 @@
 // draws what the machine answers, building nodes with h() and text only as text.
 
 import * as api from "./api.js";
+import { collector } from "./collect.js";
 import { h } from "./dom.js";
 import * as V from "./viewer.js";
 
 /** The live viewers, by the answer id they were made for. */
 const live = new Map();
+
+/** Frees the lines of forgotten viewers in the web process (collect.js). */
+const collection = collector();
+/**
+ * A forgotten viewer that fetched at least this many lines has them collected at once: below it
+ * the garbage is small and goes with the page's next allocations.
+ */
+export const COLLECT_AFTER_LINES = 5000;
 
 /**
  * The viewer element for `answer` (send_request's `answer`) of the request `method` `url`,
@@ -32,7 +41,16 @@ export function viewerAttached() {
 
 /** Forgets the viewers of answers no longer held (`keep`: the ids still in some tab). */
 export function forgetViewers(keep) {
-  for (const id of [...live.keys()]) if (!keep.has(id)) live.delete(id);
+  for (const [id, self] of [...live]) {
+    if (keep.has(id)) continue;
+    live.delete(id);
+    if (self.fetched >= COLLECT_AFTER_LINES) collection.soon(id);
+  }
+}
+
+/** The ids of forgotten viewers whose lines are still being collected (for the tests). */
+export function collecting() {
+  return collection.waiting();
 }
 
 /** The shown viewer's state in short, for the end-to-end tests (also on the element's data-*). */
@@ -62,8 +80,12 @@ function createViewer(base, url, method) {
     drawn: { first: 0, entries: [] },
     // Rows and gutter marks that left the range, refilled for the lines coming in.
     pool: { rows: [], marks: [] },
+    // Lines fetched so far, and the token whose collection says they were freed (collect.js).
+    fetched: base.first?.lines?.length ?? 0,
+    token: collection.token(base.id),
   };
   const dispatch = (event) => {
+    self.fetched += event.window?.lines?.length ?? 0;
     const before = self.v;
     self.v = V.viewerNext(before, event);
     if (self.v === before) return;

@@ -385,4 +385,23 @@ describe("viewer view", () => {
     byId(el, "search-next").fire("click");
     assert.equal(el.getAttribute("data-current"), "1");
   });
+
+  test("a forgotten viewer that fetched many lines has them collected at once; a small one does not", async () => {
+    const { COLLECT_AFTER_LINES, collecting, forgetViewers, viewerFor } = await import("../viewer-view.js");
+    const many = Array.from({ length: 400 }, (_, i) => line(i, `"k${i}": ${i}`));
+    const big = viewerFor(view({ id: 51, first: { from: 0, lines: many, total: 100_000, complete: false } }), "");
+    viewerFor(view({ id: 52 }), "");
+    // Scrolling fetches window after window: the viewer counts the lines that came.
+    let asked = 0;
+    replies.answer_lines = async ({ from }) => { asked += 1; return { ...windowOf(from, Array.from({ length: V.WINDOW }, (_, i) => `l${from + i}`), 100_000, false) }; };
+    const scroll = byId(big, "answer-scroll");
+    while (asked * V.WINDOW < COLLECT_AFTER_LINES) {
+      scroll.fire("keydown", { key: "PageDown" });
+      await settle();
+    }
+    forgetViewers(new Set([51, 52]));
+    assert.deepEqual(collecting(), [], "both still held: nothing to collect");
+    forgetViewers(new Set());
+    assert.deepEqual(collecting(), [51], "only the one that fetched many lines");
+  });
 });

@@ -740,6 +740,24 @@ impl App {
         .await;
     }
 
+    /// Types `keys` (WebDriver key codes, each pressed and released in turn) into whatever has
+    /// the focus, through WebDriver's input actions, as a keyboard does. Unlike [`App::press`] it
+    /// never asks for the focused element: WebKit's automation keeps every element it has handed
+    /// out for the rest of the session, and with it that element's tree after the page dropped it,
+    /// which a memory figure must not see. Dead keys (modifiers) are not for this: use `press`.
+    #[allow(dead_code)] // Used by the viewer bench only.
+    pub async fn type_keys(&self, keys: &str) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let mut typing = KeyActions::new("keyboard".to_owned());
+        for key in keys.chars() {
+            typing = typing
+                .then(KeyAction::Down { value: key })
+                .then(KeyAction::Up { value: key });
+        }
+        self.bounded("type keys", self.client().perform_actions(typing))
+            .await;
+    }
+
     /// Runs `script` in the page and returns its value.
     pub async fn execute(&self, script: &str) -> Value {
         self.bounded("execute a script", self.client().execute(script, vec![]))

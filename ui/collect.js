@@ -1,0 +1,94 @@
+// Gives the web process's memory back after a large answer's viewer is forgotten (its tab closed,
+// a newer answer in its place). The viewer and what it fetched while the user scrolled are
+// garbage then, but JavaScriptCore frees garbage only when the page next allocates enough to
+// start a collection (a full one, for a viewer that lived long enough to be old), not on a
+// timer, and WebKitGTK 4.1 gives the app no call to start one (bench/README.md, "Answer viewer").
+// So the page allocates short-lived objects in short slices, between which it stays responsive,
+// until a token made with the viewer has been collected (a FinalizationRegistry says so) or a
+// bound is reached. The token lives exactly as long as the viewer, so its collection means the
+// viewer was collected too.
+
+/** Work per slice, and the pause after it (the page handles input and paints in between). */
+export const SLICE_MS = 4;
+export const PAUSE_MS = 50;
+/** At most this many slices per forgotten viewer: ~0.8 s of allocation spread over ~11 s. */
+export const MAX_SLICES = 200;
+
+/**
+ * A collector over `env` ({ FinalizationRegistry, setTimeout, now }; the page's own by default,
+ * a fake one in the unit tests). Without a FinalizationRegistry it does nothing: it could not tell
+ * when to stop.
+ */
+export function collector(env = globalThis) {
+  const now = env.now ?? (() => globalThis.performance.now());
+  const waiting = new Map(); // viewer id → slices left
+  const ended = new Map(); // viewer id → "collected" | "gave up", the last few
+  const end = (id, how) => {
+    if (!waiting.delete(id)) return;
+    ended.set(id, how);
+    if (ended.size > 16) ended.delete(ended.keys().next().value);
+  };
+  let timer = null;
+  const registry = env.FinalizationRegistry
+    ? new env.FinalizationRegistry((id) => {
+      end(id, "collected");
+      if (waiting.size === 0) release();
+    })
+    : null;
+
+  const schedule = () => {
+    if (timer === null && waiting.size > 0) timer = env.setTimeout(slice, PAUSE_MS);
+  };
+  const slice = () => {
+    timer = null;
+    churn(now() + SLICE_MS, now);
+    for (const [id, left] of waiting) {
+      if (left <= 1) end(id, "gave up");
+      else waiting.set(id, left - 1);
+    }
+    if (waiting.size === 0) release();
+    schedule();
+  };
+
+  return {
+    /** A token for the viewer `id`: keep it on the viewer, and nowhere else. */
+    token(id) {
+      const token = { viewer: id };
+      registry?.register(token, id);
+      return token;
+    },
+    /** The viewer `id` was forgotten: allocate until its token is collected (or MAX_SLICES). */
+    soon(id) {
+      if (!registry || waiting.has(id)) return;
+      waiting.set(id, MAX_SLICES);
+      schedule();
+    },
+    /** The viewers still waiting to be collected (for the tests). */
+    waiting: () => [...waiting.keys()],
+    /** How the wait for `id` ended: "collected", "gave up" (MAX_SLICES), or undefined. */
+    ended: (id) => ended.get(id),
+  };
+}
+
+/**
+ * Allocates small objects that escape into an array (so the JIT cannot elide them) until
+ * `until`. The last RING slices' objects are kept, so that they outlive the young generation's
+ * collections and fill the old one: only a full collection frees a viewer that lived long, and
+ * objects that die young never start one.
+ */
+const RING = 4;
+const ring = [];
+function churn(until, now) {
+  const kept = [];
+  do {
+    for (let i = 0; i < 2048; i++) kept.push({ i, of: kept.length });
+  } while (now() < until);
+  ring.push(kept);
+  if (ring.length > RING) ring.shift();
+  return kept.length;
+}
+
+/** Drops what the slices kept (once nothing is waiting any more). */
+function release() {
+  ring.length = 0;
+}
