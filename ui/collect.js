@@ -23,30 +23,28 @@ export function collector(env = globalThis) {
   const now = env.now ?? (() => globalThis.performance.now());
   const waiting = new Map(); // viewer id → slices left
   const ended = new Map(); // viewer id → "collected" | "gave up", the last few
+  // The last RING slices' objects (churn): dropped once nothing is waiting any more.
+  const kept = [];
   const end = (id, how) => {
     if (!waiting.delete(id)) return;
     ended.set(id, how);
     if (ended.size > 16) ended.delete(ended.keys().next().value);
+    if (waiting.size === 0) kept.length = 0;
   };
   let timer = null;
-  const registry = env.FinalizationRegistry
-    ? new env.FinalizationRegistry((id) => {
-      end(id, "collected");
-      if (waiting.size === 0) release();
-    })
-    : null;
+  const registry = env.FinalizationRegistry ? new env.FinalizationRegistry((id) => end(id, "collected")) : null;
 
   const schedule = () => {
     if (timer === null && waiting.size > 0) timer = env.setTimeout(slice, PAUSE_MS);
   };
   const slice = () => {
     timer = null;
-    churn(now() + SLICE_MS, now);
+    kept.push(churn(now() + SLICE_MS, now));
+    if (kept.length > RING) kept.shift();
     for (const [id, left] of waiting) {
       if (left <= 1) end(id, "gave up");
       else waiting.set(id, left - 1);
     }
-    if (waiting.size === 0) release();
     schedule();
   };
 
@@ -71,24 +69,17 @@ export function collector(env = globalThis) {
 }
 
 /**
- * Allocates small objects that escape into an array (so the JIT cannot elide them) until
- * `until`. The last RING slices' objects are kept, so that they outlive the young generation's
- * collections and fill the old one: only a full collection frees a viewer that lived long, and
- * objects that die young never start one.
+ * Slices whose objects are kept: they outlive the young generation's collections and fill the
+ * old one, for only a full collection frees a viewer that lived long, and objects that die young
+ * never start one.
  */
 const RING = 4;
-const ring = [];
-function churn(until, now) {
-  const kept = [];
-  do {
-    for (let i = 0; i < 2048; i++) kept.push({ i, of: kept.length });
-  } while (now() < until);
-  ring.push(kept);
-  if (ring.length > RING) ring.shift();
-  return kept.length;
-}
 
-/** Drops what the slices kept (once nothing is waiting any more). */
-function release() {
-  ring.length = 0;
+/** Small objects that escape into an array (so the JIT cannot elide them), made until `until`. */
+function churn(until, now) {
+  const made = [];
+  do {
+    for (let i = 0; i < 2048; i++) made.push({ i, of: made.length });
+  } while (now() < until);
+  return made;
 }

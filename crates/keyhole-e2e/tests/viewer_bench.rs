@@ -18,8 +18,9 @@
 //! Run: `KEYHOLE_E2E_APP=target/release/keyhole cargo test -p keyhole-e2e --test viewer_bench --
 //! --ignored --nocapture` with DISPLAY and the session bus set (scripts/bench does it). Knobs:
 //! BENCH_VIEWER_RUNS (sends of each size, default 5), BENCH_VIEWER_PAGES (PageDown presses, 300),
-//! BENCH_VIEWER_SETTLE_SECONDS (3), BENCH_VIEWER_FALL_BACK_SECONDS (20), BENCH_VIEWER_JSON (where the JSON goes, default
-//! `<target>/bench/viewer.json`; a text summary goes beside it as viewer.txt).
+//! BENCH_VIEWER_SETTLE_SECONDS (3), BENCH_VIEWER_FALL_BACK_SECONDS (20), BENCH_VIEWER_JSON (where
+//! the JSON goes, default `<target>/bench/viewer.json`; a text summary goes beside it as
+//! viewer.txt).
 
 mod common;
 
@@ -707,7 +708,7 @@ async fn answer_viewer_speed_and_memory_through_the_real_window() {
     let grown = total(&shown.pss).max(total(&scrolled.pss)) as f64 - total(&before.pss) as f64;
     let growth = grown / body_kib;
     let peak_growth = (peak.max(total(&shown.pss)) as f64 - total(&before.pss) as f64) / body_kib;
-    let left = (total(&closed.pss) as f64 - total(&before.pss) as f64) / body_kib;
+    let left = left_of(&closed);
     // USS (private pages) is not moved by other processes sharing libraries, as PSS is.
     let uss_growth = (shown.uss.max(scrolled.uss) as f64 - before.uss as f64) / body_kib;
     let uss_left = (closed.uss as f64 - before.uss as f64) / body_kib;
