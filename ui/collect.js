@@ -6,13 +6,20 @@
 // So the page allocates short-lived objects in short slices, between which it stays responsive,
 // until a token made with the viewer has been collected (a FinalizationRegistry says so) or a
 // bound is reached. The token lives exactly as long as the viewer, so its collection means the
-// viewer was collected too.
+// viewer was collected too. That first full collection does not yet give the memory back to the
+// system (measured: the web process stays ~45 MiB up until the next one), so the wait goes on
+// until a second token, made then and held until it is old, has been collected as well.
 
 /** Work per slice, and the pause after it (the page handles input and paints in between). */
 export const SLICE_MS = 4;
 export const PAUSE_MS = 50;
 /** At most this many slices per forgotten viewer: ~0.8 s of allocation spread over ~11 s. */
 export const MAX_SLICES = 200;
+/**
+ * The second token is held for this many slices: each allocates megabytes, so a young
+ * collection promotes it meanwhile, and only a full collection can then free it.
+ */
+export const HOLD_SLICES = 10;
 
 /**
  * A collector over `env` ({ FinalizationRegistry, setTimeout, now }; the page's own by default,
@@ -21,7 +28,8 @@ export const MAX_SLICES = 200;
  */
 export function collector(env = globalThis) {
   const now = env.now ?? (() => globalThis.performance.now());
-  const waiting = new Map(); // viewer id → slices left
+  // viewer id → { left: slices left, second: null | { token, hold: slices it is still held } }
+  const waiting = new Map();
   const ended = new Map(); // viewer id → "collected" | "gave up", the last few
   // The last RING slices' objects (churn): dropped once nothing is waiting any more.
   const kept = [];
@@ -31,8 +39,18 @@ export function collector(env = globalThis) {
     if (ended.size > 16) ended.delete(ended.keys().next().value);
     if (waiting.size === 0) kept.length = 0;
   };
+  // The viewer's token was collected (a first full collection): wait for a second token's.
+  const second = (id) => {
+    const wait = waiting.get(id);
+    if (!wait || wait.second) return;
+    const token = { after: id };
+    registry.register(token, { id, second: true });
+    wait.second = { token, hold: HOLD_SLICES };
+  };
   let timer = null;
-  const registry = env.FinalizationRegistry ? new env.FinalizationRegistry((id) => end(id, "collected")) : null;
+  const registry = env.FinalizationRegistry
+    ? new env.FinalizationRegistry(({ id, second: isSecond }) => (isSecond ? end(id, "collected") : second(id)))
+    : null;
 
   const schedule = () => {
     if (timer === null && waiting.size > 0) timer = env.setTimeout(slice, PAUSE_MS);
@@ -41,9 +59,10 @@ export function collector(env = globalThis) {
     timer = null;
     kept.push(churn(now() + SLICE_MS, now));
     if (kept.length > RING) kept.shift();
-    for (const [id, left] of waiting) {
-      if (left <= 1) end(id, "gave up");
-      else waiting.set(id, left - 1);
+    for (const [id, wait] of waiting) {
+      if (wait.second && wait.second.hold > 0 && --wait.second.hold === 0) wait.second.token = null;
+      if (wait.left <= 1) end(id, "gave up");
+      else wait.left -= 1;
     }
     schedule();
   };
@@ -52,13 +71,13 @@ export function collector(env = globalThis) {
     /** A token for the viewer `id`: keep it on the viewer, and nowhere else. */
     token(id) {
       const token = { viewer: id };
-      registry?.register(token, id);
+      registry?.register(token, { id, second: false });
       return token;
     },
-    /** The viewer `id` was forgotten: allocate until its token is collected (or MAX_SLICES). */
+    /** The viewer `id` was forgotten: allocate until it and a second token are collected (or MAX_SLICES). */
     soon(id) {
       if (!registry || waiting.has(id)) return;
-      waiting.set(id, MAX_SLICES);
+      waiting.set(id, { left: MAX_SLICES, second: null });
       schedule();
     },
     /** The viewers still waiting to be collected (for the tests). */
