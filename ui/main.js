@@ -30,7 +30,7 @@ function dispatch(event) {
   lastEventType = event.type;
   if (event.type === "tick") updateClock(root, state);
   // The input already shows what was typed; re-rendering would break IME and undo.
-  else if (!(TYPING.has(event.type) || (event.type === "rowEdited" && event.key !== "enabled")) || typedChangedMore(prev, state, event)) render();
+  else if (!(TYPING.has(event.type) || (event.type === "rowEdited" && event.key !== "enabled")) || typedChangedMore(prev, state, event)) renderOrHold();
   else if (event.type === "fieldEdited") updateSetUpOffer(root, state);
   // Typing in the query table rewrites the URL: that field alone follows, the row keeps focus.
   if (event.type === "rowEdited" && event.list === "query" && prev.request.url !== state.request.url) updateUrlField();
@@ -112,6 +112,29 @@ function flushTabs() {
 }
 
 let renderedScreen = state.screen;
+
+/**
+ * While the first frame's events go in (boot), renders wait and one render follows them: each
+ * render rebuilds the screen and may lay it out (focus does), and only the last one is seen.
+ */
+let held = null; // null: render at once; false/true: holding, and whether a render is owed
+
+function renderOrHold() {
+  if (held === null) render();
+  else held = true;
+}
+
+/** Dispatches `events` in order with one render after them, if any of them asked for one. */
+function dispatchAll(events) {
+  held = false;
+  try {
+    events.forEach(dispatch);
+  } finally {
+    const owed = held;
+    held = null;
+    if (owed) render();
+  }
+}
 
 function render() {
   const active = document.activeElement;
@@ -618,10 +641,12 @@ async function boot() {
     // What has not is waited for (bounded), so the first frame is the final layout instead of a
     // "Restoring…" or signed-out frame that a few milliseconds later turns into another screen.
     const early = initial.settings?.instance ? await beforeFirstFrame(initial) : null;
-    dispatch({ type: "booted", settings: initial.settings, sessionState: early?.sessionState ?? initial.session, error: null });
-    if (early?.clerk) dispatch({ type: "clerkLoaded", clerk: early.clerk });
-    // The tabs kept from the last run, in the same first frame.
-    if (initial.tabs) dispatch({ type: "tabsRestored", saved: initial.tabs });
+    // The session, the Clerk session and the tabs kept from the last run: one first frame.
+    dispatchAll([
+      { type: "booted", settings: initial.settings, sessionState: early?.sessionState ?? initial.session, error: null },
+      ...(early?.clerk ? [{ type: "clerkLoaded", clerk: early.clerk }] : []),
+      ...(initial.tabs ? [{ type: "tabsRestored", saved: initial.tabs }] : []),
+    ]);
     reveal();
     // Let that frame reach the screen before anything else runs: what follows starts commands,
     // which the shell answers on the thread that also puts the frame on screen, and re-renders.

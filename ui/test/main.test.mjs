@@ -4,6 +4,8 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { byId, installDocument } from "./fake-dom.mjs";
 import { KEYCHAIN_MISSING, NOW, RESTORE_FAILED, SESSION_ENDED, apiResult, clerkSession, oauthOnlyMatrix, session, sessionState, settings, shownText, unauthorized } from "./fixtures.mjs";
+import { initialState, next } from "../state.js";
+import { tabsSnapshot } from "../tabs.js";
 
 function deferred() {
   let resolve, reject;
@@ -19,10 +21,16 @@ let instance = 0;
 async function boot({ loaded = settings, current = sessionState(null), handlers = {}, clipboard = async () => {}, tauri = true, initial = undefined, holdFrames = false } = {}) {
   const doc = installDocument();
   doc.documentElement.setAttribute("data-booting", "");
+  let renders = 0;
   for (const [tag, id] of [["p", "status"], ["span", "sandbox-badge"], ["main", "app"], ["p", "about"]]) {
     const el = doc.createElement(tag);
     el.setAttribute("id", id);
     doc.body.append(el);
+    if (id === "app") {
+      // Each render rebuilds the screen with one replaceChildren on #app: counted.
+      const replace = el.replaceChildren.bind(el);
+      el.replaceChildren = (...nodes) => { renders += 1; return replace(...nodes); };
+    }
   }
   const calls = [];
   const listeners = {};
@@ -74,6 +82,7 @@ async function boot({ loaded = settings, current = sessionState(null), handlers 
   const app = doc.getElementById("app");
   return {
     paint: async () => { while (frames.length) { frames.shift()(); await flush(); } },
+    renders: () => renders,
     doc, calls, backend, timers,
     $: (id) => doc.getElementById(id),
     emit: async (name, payload) => { listeners[name]({ event: name, id: 0, payload }); await flush(); },
@@ -165,6 +174,24 @@ describe("first frame from the shell's initial state (__KEYHOLE_INITIAL__)", () 
     assert.equal(ui.state(), "signedIn");
     assert.equal(ui.$("clerk-session").getAttribute("data-held"), "true", "the Clerk session is in the first frame");
     assert.equal(ui.doc.documentElement.hasAttribute("data-booting"), false, "the page is shown");
+  });
+
+  test("the session, the Clerk session and the tabs kept from the last run make one first render, not one each", async () => {
+    const before = (events) => events.reduce(next, initialState(NOW));
+    const s = before([
+      { type: "booted", settings, sessionState: sessionState(session()) },
+      { type: "requestEdited", part: "url", value: "http://x/kept" },
+    ]);
+    const ui = await boot({
+      initial: { settings, session: sessionState(session(), { restoring: false }), clerk: { session: clerkSession() }, tabs: tabsSnapshot(s, "oauth"), about },
+      handlers: { session: never, clerk_session: never },
+      holdFrames: true,
+    });
+    assert.equal(ui.renders(), 1, "one render before the first frame");
+    assert.equal(ui.state(), "signedIn");
+    assert.equal(ui.$("clerk-session").getAttribute("data-held"), "true", "the Clerk session is in it");
+    assert.equal(ui.$("request-url").value, "http://x/kept", "and the tab kept from the last run");
+    assert.equal(ui.doc.activeElement, ui.$("request-url"), "the restored tab's URL has the focus, as before");
   });
 
   test("a launch read that found no Clerk session is used as such: the first frame is signed out, nothing asked", async () => {
