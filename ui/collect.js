@@ -40,7 +40,7 @@ export function collector(env = globalThis) {
     if (waiting.size === 0) kept.length = 0;
   };
   // The viewer's token was collected (a first full collection): wait for a second token's.
-  const second = (id) => {
+  const waitForSecond = (id) => {
     const wait = waiting.get(id);
     if (!wait || wait.second) return;
     const token = { after: id };
@@ -49,7 +49,7 @@ export function collector(env = globalThis) {
   };
   let timer = null;
   const registry = env.FinalizationRegistry
-    ? new env.FinalizationRegistry(({ id, second: isSecond }) => (isSecond ? end(id, "collected") : second(id)))
+    ? new env.FinalizationRegistry(({ id, second }) => (second ? end(id, "collected") : waitForSecond(id)))
     : null;
 
   const schedule = () => {

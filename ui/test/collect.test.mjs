@@ -112,7 +112,6 @@ describe("collecting a forgotten viewer", () => {
     assert.equal(c.ended(2), undefined, "2 was not waited for");
   });
 
-
   test("without a FinalizationRegistry nothing runs: it could not tell when to stop", () => {
     const fake = fakeEnv({ registry: false });
     const c = collector(fake.env);

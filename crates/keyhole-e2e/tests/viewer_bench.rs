@@ -8,7 +8,7 @@
 //!   scrolling it end to end, and after closing its tab (sampled until it has fallen back, at
 //!   most BENCH_VIEWER_FALL_BACK_SECONDS); the peak sampled all along. Then the same with a
 //!   second 50 MB answer: "falls back" is judged on it, for what the first one leaves behind is
-//!   the page's first use (code compiled, caches, heap kept), which a second does not add to.
+//!   the page's first use, which a second does not add to (bench/README.md, "Falls back").
 //! - **Scrolling** the 50 MB answer end to end with the keyboard (Home, PageDown × N, End,
 //!   PageUp × N, Home) and with the scrollbar (its whole height in 60 steps, one per frame): every
 //!   frame's duration in the page (`requestAnimationFrame` deltas).
@@ -54,6 +54,8 @@ const FRAME_GOAL_MS: f64 = 50.0;
 const PSS_GROWTH_GOAL: f64 = 3.0;
 /// "Falls back": after closing the tab, at most this share of the body's size is left over.
 const FALL_BACK_SHARE: f64 = 0.25;
+/// The 50 MB body in KiB, the unit of the memory figures.
+const BODY_KIB: f64 = LARGE as f64 / 1024.0;
 const TEST: &str = "viewer_bench";
 
 fn env_number(name: &str, default: u64) -> u64 {
@@ -613,7 +615,7 @@ impl Round {
 }
 
 fn left_of(before: &Memory, now: &Memory) -> f64 {
-    (total(&now.pss) as f64 - total(&before.pss) as f64) / (LARGE as f64 / 1024.0)
+    (total(&now.pss) as f64 - total(&before.pss) as f64) / BODY_KIB
 }
 
 async fn memory_round(
@@ -717,11 +719,10 @@ async fn answer_viewer_speed_and_memory_through_the_real_window() {
         warm.painted_ms
     );
     let fall_back_limit = Duration::from_secs(env_number("BENCH_VIEWER_FALL_BACK_SECONDS", 20));
-    let body_kib = LARGE as f64 / 1024.0;
     tokio::time::sleep(settle).await;
     let first = memory_round(&app, pid, sized, pages, settle, fall_back_limit).await;
-    // The same again in the same app: what the first answer left that a second does not add
-    // to (code compiled, caches filled, heap kept) is the page's, not an answer's.
+    // The same again in the same app: what the first answer left and a second does not add to
+    // is the page's first use, not an answer's.
     tokio::time::sleep(settle).await;
     let again = memory_round(&app, pid, sized, pages, settle, fall_back_limit).await;
     let (before, shown, scrolled, closed) =
@@ -768,17 +769,17 @@ async fn answer_viewer_speed_and_memory_through_the_real_window() {
     let large_painted = figures(&large, |p| p.painted_ms);
     let ratio = median(&large_painted) / median(&small_painted);
     let grown = total(&shown.pss).max(total(&scrolled.pss)) as f64 - total(&before.pss) as f64;
-    let growth = grown / body_kib;
-    let peak_growth = (peak.max(total(&shown.pss)) as f64 - total(&before.pss) as f64) / body_kib;
+    let growth = grown / BODY_KIB;
+    let peak_growth = (peak.max(total(&shown.pss)) as f64 - total(&before.pss) as f64) / BODY_KIB;
     let left = first.left();
     let left_again = again.left();
     // USS (private pages) is not moved by other processes sharing libraries, as PSS is.
-    let uss_growth = (shown.uss.max(scrolled.uss) as f64 - before.uss as f64) / body_kib;
-    let uss_left = (closed.uss as f64 - before.uss as f64) / body_kib;
+    let uss_growth = (shown.uss.max(scrolled.uss) as f64 - before.uss as f64) / BODY_KIB;
+    let uss_left = (closed.uss as f64 - before.uss as f64) / BODY_KIB;
     let anon_growth = (total(&shown.anon).max(total(&scrolled.anon)) as f64
         - total(&before.anon) as f64)
-        / body_kib;
-    let anon_left = (total(&closed.anon) as f64 - total(&before.anon) as f64) / body_kib;
+        / BODY_KIB;
+    let anon_left = (total(&closed.anon) as f64 - total(&before.anon) as f64) / BODY_KIB;
     // Per process: the app's (the engine's copy of the body) and the web page's.
     let anon_of = |m: &Memory, name: &str| m.anon.get(name).copied().unwrap_or(0) as f64 / 1024.0;
     let anon_app = [before, shown, scrolled, closed].map(|m| anon_of(m, "app"));
